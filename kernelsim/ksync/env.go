@@ -1,0 +1,245 @@
+// Package ksync provides the kernel's locks for the simulator: rwsems,
+// spinlocks, the folio lock, the per-VMA lock with mmap_lock's write epoch,
+// and RCU. Each primitive is real in both scheduling modes: in controlled
+// mode a task that cannot get a lock parks and is not runnable until a
+// release grants it; in free mode it blocks on a channel.
+//
+// Every acquisition is checked, unless the run is semantic-only, against the
+// static lock order of mm/rmap.c and against a lockdep-style dependency
+// graph, and sleeping in atomic context is reported. Held-lock assertions
+// (mmap_assert_write_locked and friends) check the current task's held set.
+package ksync
+
+import (
+	"fmt"
+	"strings"
+
+	"mmrace/kernelsim/sched"
+)
+
+// Config selects the checks of a run.
+type Config struct {
+	// SemanticOnly switches off the rule checks (static lock order, held-lock
+	// assertions, sleeping in atomic context) and lockdep, so a bug is found
+	// only through its consequences (deadlock, invariant violations).
+	SemanticOnly bool
+	// Lockdep is the dependency graph to add to; nil gives the run a fresh
+	// one. Share one graph between runs to combine their dependencies.
+	Lockdep *Lockdep
+}
+
+// Env is the lock context of one run: the held-lock stack of every task,
+// the checks in force and the run's RCU state.
+type Env struct {
+	s     *sched.Sched
+	rules bool
+	dep   *Lockdep
+	held  [maxTasks][]held
+	spin  [maxTasks]int // spinlocks held: atomic context
+	rcu   RCU
+}
+
+const maxTasks = 16
+
+// held is one entry of a task's held-lock stack.
+type held struct {
+	l     lockRef
+	node  node
+	write bool
+	try   bool
+	site  string
+}
+
+// lockRef is what every primitive exposes to the checker.
+type lockRef interface {
+	Name() string
+	class() *Class
+}
+
+// NewEnv returns the lock context of run s.
+func NewEnv(s *sched.Sched, cfg Config) *Env {
+	e := &Env{s: s, rules: !cfg.SemanticOnly, dep: cfg.Lockdep}
+	if e.dep == nil && e.rules {
+		e.dep = NewLockdep()
+	}
+	e.rcu.env = e
+	return e
+}
+
+// Sched returns the run.
+func (e *Env) Sched() *sched.Sched { return e.s }
+
+// Rules reports whether rule checks and lockdep are on.
+func (e *Env) Rules() bool { return e.rules }
+
+// RCU returns the run's RCU state.
+func (e *Env) RCU() *RCU { return &e.rcu }
+
+// Held returns the names of the locks task t holds, outermost first.
+func (e *Env) Held(t *sched.Task) []string {
+	var out []string
+	for _, h := range e.held[t.ID()] {
+		mode := "R"
+		if h.write {
+			mode = "W"
+		}
+		out = append(out, h.l.Name()+"/"+mode)
+	}
+	return out
+}
+
+// fail reports a rule violation by t and ends the run.
+func (e *Env) fail(t *sched.Task, invariant, format string, args ...any) {
+	t.Fail(sched.Violation{Invariant: invariant, Detail: fmt.Sprintf(format, args...)})
+}
+
+// internal reports a misuse that can only be the simulator's own bug.
+func (e *Env) internal(t *sched.Task, format string, args ...any) {
+	t.Fail(sched.Violation{Invariant: "internal-error", Detail: "mmrace internal error: " + fmt.Sprintf(format, args...)})
+}
+
+// beforeAcquire runs the checks of a blocking acquisition of l by t: the
+// static order of mm/rmap.c, lockdep's dependency graph, and no sleeping in
+// atomic context. try acquisitions skip order checks: they cannot deadlock.
+func (e *Env) beforeAcquire(t *sched.Task, l lockRef, write bool, sub int, site string) {
+	if !e.rules {
+		return
+	}
+	c := l.class()
+	id := t.ID()
+	if c.Sleeping {
+		if e.spin[id] > 0 {
+			e.fail(t, "lock-rule", "%s: sleeping lock %s taken while holding spinlock %s (sleeping in atomic context)", site, l.Name(), e.lastSpin(id))
+		}
+		if e.rcu.nesting[id] > 0 {
+			e.fail(t, "lock-rule", "%s: sleeping lock %s taken inside an RCU read-side critical section", site, l.Name())
+		}
+	}
+	r := c.rank(write)
+	n := nodeOf(c, sub)
+	for _, h := range e.held[id] {
+		hc := h.l.class()
+		hr := hc.rank(h.write)
+		switch {
+		case hc == c:
+			if hsub := int(h.node) % MaxSubclass; sub <= hsub {
+				e.fail(t, "lock-order", "%s: takes %s (%s) while holding %s (%s, taken in %s) without a nesting annotation (possible recursive locking)", site, l.Name(), nodeName(c, sub), h.l.Name(), nodeName(hc, hsub), h.site)
+			}
+		case r != 0 && hr != 0 && r <= hr:
+			e.fail(t, "lock-order", "%s: takes %s (%s, rank %d) while holding %s (%s, rank %d, taken in %s): mm/rmap.c orders %s before %s",
+				site, l.Name(), modeName(c, write), r, h.l.Name(), modeName(hc, h.write), hr, h.site, modeName(c, write), modeName(hc, h.write))
+		}
+		if e.dep != nil {
+			if rep := e.dep.addEdge(h.node, n, nodeName(hc, int(h.node)%MaxSubclass), nodeName(c, sub), t.Name()+" in "+site); rep != "" {
+				e.fail(t, "lockdep", "%s", rep)
+			}
+		}
+	}
+}
+
+func (e *Env) lastSpin(id int) string {
+	for i := len(e.held[id]) - 1; i >= 0; i-- {
+		if !e.held[id][i].l.class().Sleeping {
+			return e.held[id][i].l.Name()
+		}
+	}
+	return "?"
+}
+
+func nodeName(c *Class, sub int) string {
+	if sub == 0 {
+		return c.Name
+	}
+	return fmt.Sprintf("%s/%d", c.Name, sub)
+}
+
+func modeName(c *Class, write bool) string {
+	if c.RankRead == c.RankWrite {
+		return c.Name
+	}
+	if write {
+		return c.Name + "(write)"
+	}
+	return c.Name + "(read)"
+}
+
+// push records that t now holds l.
+func (e *Env) push(t *sched.Task, l lockRef, write, try bool, sub int, site string) {
+	id := t.ID()
+	e.held[id] = append(e.held[id], held{l: l, node: nodeOf(l.class(), sub), write: write, try: try, site: site})
+	if !l.class().Sleeping {
+		e.spin[id]++
+	}
+}
+
+// pop removes l from t's held stack (the most recent entry for it).
+func (e *Env) pop(t *sched.Task, l lockRef) held {
+	id := t.ID()
+	hs := e.held[id]
+	for i := len(hs) - 1; i >= 0; i-- {
+		if hs[i].l == l {
+			h := hs[i]
+			copy(hs[i:], hs[i+1:])
+			e.held[id] = hs[:len(hs)-1]
+			if !l.class().Sleeping {
+				e.spin[id]--
+			}
+			return h
+		}
+	}
+	e.internal(t, "%s releases %s, which it does not hold (holds %s)", t.Name(), l.Name(), strings.Join(e.Held(t), ", "))
+	return held{}
+}
+
+// holds reports whether t holds l, and in which mode.
+func (e *Env) holds(t *sched.Task, l lockRef) (ok, write bool) {
+	for _, h := range e.held[t.ID()] {
+		if h.l == l {
+			return true, h.write
+		}
+	}
+	return false, false
+}
+
+// AssertHeld checks that t holds l (in write mode when write is set), like
+// lockdep_assert_held / lockdep_assert_held_write. what names the kernel
+// assertion in the report.
+func (e *Env) AssertHeld(t *sched.Task, l lockRef, write bool, what string) {
+	if !e.rules {
+		return
+	}
+	ok, w := e.holds(t, l)
+	if !ok || (write && !w) {
+		mode := ""
+		if write {
+			mode = " for write"
+		}
+		e.fail(t, "lock-rule", "%s: %s does not hold %s%s (holds: %s)", what, t.Name(), l.Name(), mode, heldList(e.Held(t)))
+	}
+}
+
+// AssertNoneHeld checks that t holds no lock at all (a task returning to
+// user space, the end of an op).
+func (e *Env) AssertNoneHeld(t *sched.Task, what string) {
+	if hs := e.Held(t); len(hs) > 0 && e.rules {
+		e.fail(t, "lock-rule", "%s: %s still holds %s", what, t.Name(), heldList(hs))
+	}
+}
+
+func heldList(hs []string) string {
+	if len(hs) == 0 {
+		return "nothing"
+	}
+	return strings.Join(hs, ", ")
+}
+
+// setMode changes the mode of t's hold of l (downgrade).
+func (e *Env) setMode(t *sched.Task, l lockRef, write bool) {
+	hs := e.held[t.ID()]
+	for i := len(hs) - 1; i >= 0; i-- {
+		if hs[i].l == l {
+			hs[i].write = write
+			return
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package ksync
+
+import (
+	"fmt"
+	"math/bits"
+	"strings"
+	"sync"
+)
+
+// node is a lockdep graph vertex: a class and a nesting subclass.
+type node uint16
+
+func nodeOf(c *Class, sub int) node { return node(c.ID*MaxSubclass + sub) }
+
+const maxNodes = MaxClasses * MaxSubclass
+
+// Lockdep is a lockdep-style dependency graph: an edge A → B means some task
+// took a lock of class B while holding one of class A. Adding an edge that
+// closes a cycle is reported even when no deadlock happened. One graph may be
+// shared by every run of a process (Config.Lockdep) so that dependencies seen
+// in different runs and tasks combine; it is safe for concurrent use.
+type Lockdep struct {
+	mu      sync.Mutex
+	adj     [maxNodes][maxNodes / 64]uint64
+	witness map[[2]node]string
+	names   [maxNodes]string
+}
+
+// NewLockdep returns an empty dependency graph.
+func NewLockdep() *Lockdep { return &Lockdep{witness: make(map[[2]node]string)} }
+
+func (g *Lockdep) has(a, b node) bool { return g.adj[a][b/64]&(1<<(b%64)) != 0 }
+
+// addEdge records a → b, first seen as witness. It returns a report when the
+// edge would close a cycle (the edge is then not added, so every run that
+// takes the inverted order reports it again).
+func (g *Lockdep) addEdge(a, b node, an, bn, witness string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.names[a], g.names[b] = an, bn
+	if g.has(a, b) {
+		return ""
+	}
+	if path := g.path(b, a); path != nil {
+		var chain []string
+		for i := 0; i+1 < len(path); i++ {
+			chain = append(chain, fmt.Sprintf("%s → %s (%s)", g.names[path[i]], g.names[path[i+1]], g.witness[[2]node{path[i], path[i+1]}]))
+		}
+		return fmt.Sprintf("possible circular locking dependency: %s takes %s while holding %s; existing chain: %s",
+			witness, bn, an, strings.Join(chain, ", "))
+	}
+	g.adj[a][b/64] |= 1 << (b % 64)
+	g.witness[[2]node{a, b}] = witness
+	return ""
+}
+
+// path returns a path of nodes from -> ... -> to, or nil (breadth first, so
+// the reported chain is a shortest one).
+func (g *Lockdep) path(from, to node) []node {
+	var prev [maxNodes]int16
+	for i := range prev {
+		prev[i] = -1
+	}
+	prev[from] = int16(from)
+	queue := []node{from}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if n == to {
+			var p []node
+			for x := to; ; x = node(prev[x]) {
+				p = append(p, x)
+				if x == from {
+					break
+				}
+			}
+			for i, j := 0, len(p)-1; i < j; i, j = i+1, j-1 {
+				p[i], p[j] = p[j], p[i]
+			}
+			return p
+		}
+		for w := 0; w < maxNodes/64; w++ {
+			set := g.adj[n][w]
+			for set != 0 {
+				i := bits.TrailingZeros64(set)
+				set &= set - 1
+				m := node(w*64 + i)
+				if prev[m] < 0 {
+					prev[m] = int16(n)
+					queue = append(queue, m)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Edges returns the number of dependencies recorded.
+func (g *Lockdep) Edges() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.witness)
+}

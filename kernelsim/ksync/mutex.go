@@ -1,0 +1,139 @@
+package ksync
+
+import (
+	"sync"
+
+	"mmrace/kernelsim/sched"
+)
+
+// Mutex is an exclusive lock: a spinlock when its class is not Sleeping
+// (mm->page_table_lock, PTLs), a sleeping bit lock otherwise (the folio
+// lock). While a task spins it is not runnable, exactly like a sleeper, so a
+// spinlock cycle is reported as a deadlock too; holding a spinlock puts the
+// task in atomic context, where sleeping locks are a rule violation.
+type Mutex struct {
+	env     *Env
+	name    string
+	cls     *Class
+	mu      sync.Mutex
+	owner   int // task index, -1 when unlocked
+	waiters []waiter
+}
+
+// NewMutex returns an unlocked exclusive lock of class c named name.
+func (e *Env) NewMutex(name string, c *Class) *Mutex {
+	return &Mutex{env: e, name: name, cls: c, owner: -1}
+}
+
+// Name implements sched.Waitable.
+func (m *Mutex) Name() string { return m.name }
+
+func (m *Mutex) class() *Class { return m.cls }
+
+// Holders implements sched.Waitable.
+func (m *Mutex) Holders(buf []int) []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.owner >= 0 {
+		buf = append(buf, m.owner)
+	}
+	return buf
+}
+
+// Lock takes the lock (spin_lock, folio_lock).
+func (m *Mutex) Lock(t *sched.Task, site string) { m.LockNested(t, 0, site) }
+
+// LockNested is spin_lock_nested(lock, subclass): the annotation for the
+// second lock of one class, such as the new PTL taken under the old one in
+// move_ptes().
+func (m *Mutex) LockNested(t *sched.Task, subclass int, site string) {
+	m.env.beforeAcquire(t, m, true, subclass, site)
+	t.Point(sched.KindAcquire, m.name, site, "")
+	m.mu.Lock()
+	if m.owner < 0 && len(m.waiters) == 0 {
+		m.owner = t.ID()
+		m.mu.Unlock()
+	} else {
+		m.waiters = append(m.waiters, waiter{t: t, write: true})
+		m.mu.Unlock()
+		t.Park(m)
+		t.Record(sched.KindGranted, m.name, site, "")
+	}
+	m.env.push(t, m, true, false, subclass, site)
+}
+
+// Trylock takes the lock if it is free (spin_trylock, folio_trylock).
+func (m *Mutex) Trylock(t *sched.Task, site string) bool {
+	t.Point(sched.KindTrylock, m.name, site, "")
+	m.mu.Lock()
+	ok := m.owner < 0 && len(m.waiters) == 0
+	if ok {
+		m.owner = t.ID()
+	}
+	m.mu.Unlock()
+	t.Amend(okWord(ok)[1:])
+	if ok {
+		m.env.push(t, m, true, true, 0, site)
+	}
+	return ok
+}
+
+// Unlock releases the lock, wakes every task waiting for it to be unlocked
+// and hands it to the first task queued to take it.
+func (m *Mutex) Unlock(t *sched.Task, site string) {
+	t.Point(sched.KindRelease, m.name, site, "")
+	m.env.pop(t, m)
+	m.mu.Lock()
+	m.owner = -1
+	keep := m.waiters[:0]
+	granted := false
+	for _, w := range m.waiters {
+		switch {
+		case w.waitOnly:
+			t.Unpark(w.t)
+		case !granted:
+			m.owner = w.t.ID()
+			granted = true
+			t.Unpark(w.t)
+		default:
+			keep = append(keep, w)
+		}
+	}
+	m.waiters = keep
+	m.mu.Unlock()
+}
+
+// WaitUnlocked sleeps until the lock is free without taking it, like
+// folio_wait_locked() and migration_entry_wait_on_locked(). The wait is
+// checked like a blocking acquisition (order, lockdep, atomic context).
+func (m *Mutex) WaitUnlocked(t *sched.Task, site string) {
+	m.env.beforeAcquire(t, m, true, 0, site)
+	t.Point(sched.KindAcquire, m.name, site, "wait unlocked")
+	m.mu.Lock()
+	if m.owner < 0 {
+		m.mu.Unlock()
+		t.Amend("wait unlocked: was free")
+		return
+	}
+	m.waiters = append(m.waiters, waiter{t: t, waitOnly: true})
+	m.mu.Unlock()
+	t.Park(m)
+	t.Record(sched.KindGranted, m.name, site, "unlocked")
+}
+
+// IsLocked reports whether the lock is held (spin_is_locked, folio_test_locked).
+func (m *Mutex) IsLocked() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.owner >= 0
+}
+
+// Owner returns the index of the holding task, or -1.
+func (m *Mutex) Owner() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.owner
+}
+
+// AssertHeld checks that t holds the lock (lockdep_assert_held).
+func (m *Mutex) AssertHeld(t *sched.Task, what string) { m.env.AssertHeld(t, m, true, what) }

@@ -1,0 +1,203 @@
+package ksync
+
+import (
+	"sync"
+
+	"mmrace/kernelsim/sched"
+)
+
+// waiter is a task queued on a lock.
+type waiter struct {
+	t        *sched.Task
+	write    bool
+	waitOnly bool // folio_wait_locked: wants to see the lock free, not to own it
+}
+
+// Rwsem is a reader-writer semaphore with the kernel's writer preference: a
+// reader neither acquires nor trylocks while a writer holds the lock or
+// waits for it (RWSEM_READ_FAILED_MASK includes the waiters flag). Waiters
+// are granted in FIFO order by the releasing task (hand-off), a writer alone,
+// readers together with the readers queued right behind them; that grouping
+// is a simplification of rwsem_mark_wake(), which may also wake readers
+// queued behind a writer.
+type Rwsem struct {
+	env     *Env
+	name    string
+	cls     *Class
+	mu      sync.Mutex // free mode; uncontended in controlled mode
+	writer  int        // task index of the writer, -1 when none
+	readers []int      // task indexes of the readers (a multiset)
+	waiters []waiter
+}
+
+// NewRwsem returns an unlocked rwsem named name (as printed in traces, e.g.
+// "mmap_lock(mm1)") of class c.
+func (e *Env) NewRwsem(name string, c *Class) *Rwsem {
+	return &Rwsem{env: e, name: name, cls: c, writer: -1}
+}
+
+// Name implements sched.Waitable.
+func (r *Rwsem) Name() string { return r.name }
+
+func (r *Rwsem) class() *Class { return r.cls }
+
+// Holders implements sched.Waitable.
+func (r *Rwsem) Holders(buf []int) []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.writer >= 0 {
+		buf = append(buf, r.writer)
+	}
+	return append(buf, r.readers...)
+}
+
+// DownRead takes the rwsem for read, sleeping while a writer holds it or
+// waits for it (down_read).
+func (r *Rwsem) DownRead(t *sched.Task, site string) { r.down(t, false, 0, site) }
+
+// DownWrite takes the rwsem for write (down_write).
+func (r *Rwsem) DownWrite(t *sched.Task, site string) { r.down(t, true, 0, site) }
+
+// DownWriteNested is down_write_nested(sem, subclass): the lockdep
+// annotation for holding two locks of one class (parent and child mmap_lock
+// in dup_mmap).
+func (r *Rwsem) DownWriteNested(t *sched.Task, subclass int, site string) {
+	r.down(t, true, subclass, site)
+}
+
+func (r *Rwsem) down(t *sched.Task, write bool, sub int, site string) {
+	r.env.beforeAcquire(t, r, write, sub, site)
+	t.Point(sched.KindAcquire, r.name, site, modeWord(write))
+	r.mu.Lock()
+	if r.grantable(write) && len(r.waiters) == 0 {
+		r.take(t.ID(), write)
+		r.mu.Unlock()
+	} else {
+		r.waiters = append(r.waiters, waiter{t: t, write: write})
+		r.mu.Unlock()
+		t.Park(r)
+		t.Record(sched.KindGranted, r.name, site, modeWord(write))
+	}
+	r.env.push(t, r, write, false, sub, site)
+}
+
+// DownReadTrylock is down_read_trylock: it fails instead of sleeping.
+func (r *Rwsem) DownReadTrylock(t *sched.Task, site string) bool { return r.try(t, false, site) }
+
+// DownWriteTrylock is down_write_trylock.
+func (r *Rwsem) DownWriteTrylock(t *sched.Task, site string) bool { return r.try(t, true, site) }
+
+func (r *Rwsem) try(t *sched.Task, write bool, site string) bool {
+	t.Point(sched.KindTrylock, r.name, site, modeWord(write))
+	r.mu.Lock()
+	ok := r.grantable(write) && len(r.waiters) == 0
+	if ok {
+		r.take(t.ID(), write)
+	}
+	r.mu.Unlock()
+	t.Amend(modeWord(write) + okWord(ok))
+	if ok {
+		r.env.push(t, r, write, true, 0, site)
+	}
+	return ok
+}
+
+// UpRead releases a read hold (up_read).
+func (r *Rwsem) UpRead(t *sched.Task, site string) { r.up(t, false, site) }
+
+// UpWrite releases a write hold (up_write).
+func (r *Rwsem) UpWrite(t *sched.Task, site string) { r.up(t, true, site) }
+
+func (r *Rwsem) up(t *sched.Task, write bool, site string) {
+	t.Point(sched.KindRelease, r.name, site, modeWord(write))
+	h := r.env.pop(t, r)
+	if h.write != write {
+		r.env.internal(t, "%s: %s releases %s for %s but holds it for %s", site, t.Name(), r.name, modeWord(write), modeWord(h.write))
+	}
+	r.mu.Lock()
+	if write {
+		r.writer = -1
+	} else {
+		r.readers = removeOne(r.readers, t.ID())
+	}
+	r.grant(t)
+	r.mu.Unlock()
+}
+
+// DowngradeWrite turns t's write hold into a read hold and lets the readers
+// queued at the front in (downgrade_write).
+func (r *Rwsem) DowngradeWrite(t *sched.Task, site string) {
+	t.Point(sched.KindRelease, r.name, site, "downgrade")
+	ok, w := r.env.holds(t, r)
+	if !ok || !w {
+		r.env.internal(t, "%s: %s downgrades %s without holding it for write", site, t.Name(), r.name)
+	}
+	r.env.setMode(t, r, false)
+	r.mu.Lock()
+	r.writer = -1
+	r.readers = append(r.readers, t.ID())
+	r.grant(t)
+	r.mu.Unlock()
+}
+
+// IsLocked reports whether anyone holds the rwsem (rwsem_is_locked).
+func (r *Rwsem) IsLocked() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.writer >= 0 || len(r.readers) > 0
+}
+
+func (r *Rwsem) grantable(write bool) bool {
+	if write {
+		return r.writer < 0 && len(r.readers) == 0
+	}
+	return r.writer < 0
+}
+
+func (r *Rwsem) take(id int, write bool) {
+	if write {
+		r.writer = id
+	} else {
+		r.readers = append(r.readers, id)
+	}
+}
+
+// grant hands the lock to the waiters at the front of the queue. Called with
+// r.mu held by the releasing task rel.
+func (r *Rwsem) grant(rel *sched.Task) {
+	for len(r.waiters) > 0 {
+		w := r.waiters[0]
+		if !r.grantable(w.write) {
+			return
+		}
+		r.take(w.t.ID(), w.write)
+		r.waiters = r.waiters[1:]
+		rel.Unpark(w.t)
+		if w.write {
+			return
+		}
+	}
+}
+
+func removeOne(s []int, x int) []int {
+	for i, v := range s {
+		if v == x {
+			return append(s[:i], s[i+1:]...)
+		}
+	}
+	return s
+}
+
+func modeWord(write bool) string {
+	if write {
+		return "write"
+	}
+	return "read"
+}
+
+func okWord(ok bool) string {
+	if ok {
+		return " ok"
+	}
+	return " failed"
+}

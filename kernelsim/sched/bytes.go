@@ -1,0 +1,52 @@
+package sched
+
+// Bytes takes its decisions from a byte slice, typically fuzzer input. At a
+// scheduling point with more than one runnable task it consumes one byte b:
+// b < 0x80 keeps the current task running (when it can), otherwise the task
+// runnable[(b-0x80) % len(runnable)] runs. A data choice consumes one byte
+// b and answers b % n. When the bytes are exhausted it falls back to a fixed
+// non-preemptive schedule: keep the current task, else the lowest runnable
+// index; data choices answer 0.
+type Bytes struct {
+	Data []byte
+	pos  int
+}
+
+// NewBytes returns a strategy reading decisions from data.
+func NewBytes(data []byte) *Bytes { return &Bytes{Data: data} }
+
+// Reset implements Strategy.
+func (b *Bytes) Reset(int) { b.pos = 0 }
+
+// Next implements Strategy.
+func (b *Bytes) Next(runnable []int, cur int, _ int) int {
+	if len(runnable) == 1 {
+		return runnable[0]
+	}
+	keep := cur >= 0 && contains(runnable, cur)
+	if b.pos >= len(b.Data) {
+		if keep {
+			return cur
+		}
+		return runnable[0]
+	}
+	c := b.Data[b.pos]
+	b.pos++
+	if c < 0x80 && keep {
+		return cur
+	}
+	return runnable[int(c&0x7f)%len(runnable)]
+}
+
+// Choose implements Strategy.
+func (b *Bytes) Choose(n int) int {
+	if b.pos >= len(b.Data) {
+		return 0
+	}
+	c := b.Data[b.pos]
+	b.pos++
+	return int(c) % n
+}
+
+// Used returns how many bytes the last run consumed.
+func (b *Bytes) Used() int { return b.pos }

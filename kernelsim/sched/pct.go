@@ -1,0 +1,73 @@
+package sched
+
+import "math/rand/v2"
+
+// PCT is the probabilistic concurrency testing strategy of Burckhardt et al.
+// (ASPLOS 2010): every task gets a distinct random priority from
+// {d, ..., d+n-1}; d-1 change points are drawn uniformly from steps [1, K];
+// when the running task reaches change point i its priority drops to i, below
+// every initial priority; the highest-priority runnable task always runs.
+// One run finds any bug of depth d with probability at least 1/(n*K^(d-1))
+// when K bounds the number of steps of the run.
+type PCT struct {
+	Seed  uint64
+	Depth int // d >= 1
+	K     int // bound on the number of steps; change points are drawn from [1, K]
+
+	src    rand.PCG
+	rng    *rand.Rand
+	prio   []int
+	change []int  // change[i] = step of change point i+1
+	fired  []bool // a change point lowers one task once: after a switch the next task reaches the same step
+}
+
+// NewPCT returns a PCT strategy of depth d for runs of at most k steps.
+func NewPCT(seed uint64, depth, k int) *PCT {
+	if depth < 1 {
+		depth = 1
+	}
+	if k < 1 {
+		k = 1
+	}
+	return &PCT{Seed: seed, Depth: depth, K: k}
+}
+
+// Reset implements Strategy.
+func (p *PCT) Reset(n int) {
+	p.src.Seed(p.Seed, 0x706374) // "pct"
+	if p.rng == nil {
+		p.rng = rand.New(&p.src)
+	}
+	p.prio = p.prio[:0]
+	for i := 0; i < n; i++ {
+		p.prio = append(p.prio, p.Depth+i)
+	}
+	p.rng.Shuffle(n, func(i, j int) { p.prio[i], p.prio[j] = p.prio[j], p.prio[i] })
+	p.change, p.fired = p.change[:0], p.fired[:0]
+	for i := 0; i < p.Depth-1; i++ {
+		p.change = append(p.change, 1+p.rng.IntN(p.K))
+		p.fired = append(p.fired, false)
+	}
+}
+
+// Next implements Strategy.
+func (p *PCT) Next(runnable []int, cur int, step int) int {
+	if cur >= 0 {
+		for i, c := range p.change {
+			if c == step && !p.fired[i] {
+				p.prio[cur] = i + 1
+				p.fired[i] = true
+			}
+		}
+	}
+	best := runnable[0]
+	for _, t := range runnable[1:] {
+		if p.prio[t] > p.prio[best] {
+			best = t
+		}
+	}
+	return best
+}
+
+// Choose implements Strategy.
+func (p *PCT) Choose(n int) int { return p.rng.IntN(n) }

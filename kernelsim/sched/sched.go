@@ -1,0 +1,317 @@
+// Package sched runs the tasks of a simulated kernel program as real
+// goroutines and decides, at every scheduling point, which one runs next.
+//
+// In controlled mode exactly one task runs at a time. The running task holds
+// the baton; at a scheduling point it asks the Strategy for the next task and
+// hands the baton to it directly (one channel hand-off, no scheduler
+// goroutine in between). Given the same program and strategy input, a run is
+// bit-for-bit repeatable, and its decisions serialize to a replay string.
+//
+// In free mode the same tasks run truly in parallel; scheduling points only
+// count steps, record the trace and optionally yield.
+package sched
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Mode selects controlled or free scheduling.
+type Mode uint8
+
+// The scheduling modes.
+const (
+	Controlled Mode = iota // one task at a time, chosen by a Strategy; repeatable
+	Free                   // truly parallel; not repeatable
+)
+
+func (m Mode) String() string {
+	if m == Free {
+		return "free"
+	}
+	return "controlled"
+}
+
+// Options configure one run.
+type Options struct {
+	Mode     Mode
+	Strategy Strategy      // controlled mode; default NewRandom(1)
+	MaxSteps int           // scheduling points before the run ends with StepLimit; default 50,000
+	Timeout  time.Duration // wall-clock watchdog; default 2s (well under go test -fuzz's 10s)
+	// YieldOneIn makes a free-mode task call runtime.Gosched at one scheduling
+	// point in YieldOneIn on average; 0 never yields.
+	YieldOneIn int
+	Seed       uint64 // seeds free-mode yields and data choices
+	NoTrace    bool   // do not record events (benchmarks of the bare mechanism)
+	// DeadlockAfter is how long a free-mode run may have every live task
+	// blocked before the watchdog calls it a deadlock; default 20ms.
+	DeadlockAfter time.Duration
+}
+
+// Defaults for Options.
+const (
+	DefaultMaxSteps = 50_000
+	DefaultTimeout  = 2 * time.Second
+)
+
+// Result is what a run produced.
+type Result struct {
+	Verdict  Verdict
+	Steps    int
+	Trace    Trace
+	Schedule Schedule // the decisions of a controlled run
+}
+
+// ReplayString returns the replay string of a controlled run.
+func (r *Result) ReplayString() string { return r.Schedule.String() }
+
+// Sched is one run: its tasks, its strategy and its trace. Create it with
+// New, add tasks with Spawn, then call Run once.
+type Sched struct {
+	opts      Options
+	tasks     []*Task
+	strat     Strategy
+	step      int
+	runnable  []int
+	trace     []Event
+	decisions Schedule
+	verdict   Verdict
+	aborted   bool // controlled mode: read and written by the baton holder only
+	live      int
+	start     time.Time
+	ran       bool
+
+	runnerWake chan struct{}
+
+	// free mode
+	mu        sync.Mutex // guards trace, step, verdict and blocked bookkeeping
+	abortFlag atomic.Bool
+	abortCh   chan struct{}
+	abortOnce sync.Once
+	progress  atomic.Int64
+	nblocked  int
+	wg        sync.WaitGroup
+}
+
+// New returns a run with the given options and no tasks.
+func New(opts Options) *Sched {
+	if opts.MaxSteps <= 0 {
+		opts.MaxSteps = DefaultMaxSteps
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.DeadlockAfter <= 0 {
+		opts.DeadlockAfter = 20 * time.Millisecond
+	}
+	if opts.Strategy == nil {
+		opts.Strategy = NewRandom(1)
+	}
+	return &Sched{opts: opts, strat: opts.Strategy, runnerWake: make(chan struct{}, 1), abortCh: make(chan struct{})}
+}
+
+// Mode returns the run's scheduling mode.
+func (s *Sched) Mode() Mode { return s.opts.Mode }
+
+// Spawn adds a task running fn. Tasks are numbered in spawn order (t1, t2, ...).
+func (s *Sched) Spawn(fn func(*Task)) *Task {
+	if s.ran {
+		panic(internalPrefix + "Spawn after Run")
+	}
+	id := len(s.tasks)
+	if id > maxTaskID {
+		panic(fmt.Sprintf(internalPrefix+"at most %d tasks per run", maxTaskID+1))
+	}
+	t := &Task{s: s, id: id, fn: fn, wake: make(chan struct{}, 1)}
+	if s.opts.Mode == Free {
+		t.rng = rand.New(rand.NewPCG(s.opts.Seed, uint64(id)))
+	}
+	s.tasks = append(s.tasks, t)
+	return t
+}
+
+// Tasks returns the number of tasks.
+func (s *Sched) Tasks() int { return len(s.tasks) }
+
+// Task returns task i.
+func (s *Sched) Task(i int) *Task { return s.tasks[i] }
+
+// Run runs every task to completion or until the run is ended early by a
+// violation, a deadlock, the step limit or the watchdog. Every task goroutine
+// has exited when Run returns.
+func (s *Sched) Run() Result {
+	if s.ran {
+		panic(internalPrefix + "Run called twice")
+	}
+	s.ran = true
+	s.start = time.Now()
+	if s.opts.NoTrace {
+		s.trace = nil
+	} else {
+		s.trace = make([]Event, 0, 256)
+	}
+	if s.opts.Mode == Free {
+		s.runFree()
+	} else {
+		s.runControlled()
+	}
+	return Result{Verdict: s.verdict, Steps: s.step, Trace: Trace{Events: s.trace}, Schedule: s.decisions}
+}
+
+func (s *Sched) runControlled() {
+	n := len(s.tasks)
+	s.strat.Reset(n)
+	s.live = n
+	for _, t := range s.tasks {
+		go t.main()
+	}
+	if n == 0 {
+		return
+	}
+	first := s.pick(-1)
+	if first < 0 {
+		s.aborted = true
+	} else {
+		s.tasks[first].wake <- struct{}{}
+		<-s.runnerWake
+	}
+	// Unwind every task that has not returned, one at a time, so that the
+	// unwinding goroutines never run concurrently.
+	if s.live > 0 {
+		s.aborted = true
+		for _, t := range s.tasks {
+			if t.state != stDone {
+				t.wake <- struct{}{}
+				<-s.runnerWake
+			}
+		}
+	}
+}
+
+// pick asks the strategy for the next task among the runnable ones. cur is
+// the task at the scheduling point, or -1. It returns -1 when no task is
+// runnable and -2 after recording an internal-error verdict when the
+// strategy answered something impossible.
+func (s *Sched) pick(cur int) int {
+	r := s.runnable[:0]
+	for i, t := range s.tasks {
+		if t.state == stRunnable {
+			r = append(r, i)
+		}
+	}
+	s.runnable = r
+	if len(r) == 0 {
+		return -1
+	}
+	next := s.strat.Next(r, cur, s.step)
+	if len(r) > 1 {
+		if !contains(r, next) {
+			detail := fmt.Sprintf("strategy picked task %d, runnable %v", next, r)
+			if e, ok := s.strat.(interface{ Err() error }); ok && e.Err() != nil {
+				detail = e.Err().Error()
+			}
+			s.fail(Verdict{Outcome: Internal, Violation: Violation{Invariant: "internal-error", Task: cur, Step: s.step, Detail: internalPrefix + detail}})
+			return -2
+		}
+		s.decisions = append(s.decisions, Decision{Value: next})
+	}
+	return next
+}
+
+// fail records the first verdict of the run and marks the run aborted.
+func (s *Sched) fail(v Verdict) {
+	if s.opts.Mode == Free {
+		s.mu.Lock()
+		if s.verdict.Outcome == OK {
+			s.verdict = v
+		}
+		s.mu.Unlock()
+		s.abortFlag.Store(true)
+		s.abortOnce.Do(func() { close(s.abortCh) })
+		return
+	}
+	if s.verdict.Outcome == OK {
+		s.verdict = v
+	}
+	s.aborted = true
+}
+
+// record appends an event at the current step.
+func (s *Sched) record(t *Task, kind Kind, obj, site, detail string) {
+	if s.opts.NoTrace {
+		return
+	}
+	s.trace = append(s.trace, Event{Step: s.step, Task: t.id, Kind: kind, Obj: obj, Site: site, Detail: detail})
+}
+
+// unwind is the panic value that unwinds a task goroutine when its run ends
+// early. It never escapes the task goroutine.
+type unwind struct{}
+
+func internalPanic(t *Task, r any) Verdict {
+	return Verdict{Outcome: Internal, Violation: Violation{
+		Invariant: "internal-error", Task: t.id, Step: t.s.step,
+		Detail: fmt.Sprintf("%spanic in %s: %v\n%s", internalPrefix, t.Name(), r, debug.Stack()),
+	}}
+}
+
+func (s *Sched) runFree() {
+	s.live = len(s.tasks)
+	stop := make(chan struct{})
+	var watch sync.WaitGroup
+	watch.Add(1)
+	go func() { defer watch.Done(); s.watchdog(stop) }()
+	s.wg.Add(len(s.tasks))
+	for _, t := range s.tasks {
+		t.wake = make(chan struct{}, 1)
+		go t.main()
+	}
+	s.wg.Wait()
+	close(stop)
+	watch.Wait()
+	s.step = int(s.progress.Load())
+}
+
+// watchdog ends a free-mode run on deadlock (every live task blocked with no
+// progress for DeadlockAfter) and on timeout.
+func (s *Sched) watchdog(stop <-chan struct{}) {
+	tick := time.NewTicker(s.opts.DeadlockAfter / 2)
+	defer tick.Stop()
+	last, stuck := int64(-1), 0
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		if time.Since(s.start) > s.opts.Timeout {
+			s.fail(Verdict{Outcome: Timeout, Violation: Violation{Invariant: "timeout", Task: -1, Step: int(s.progress.Load()), Detail: fmt.Sprintf("wall-clock watchdog fired after %v", s.opts.Timeout)}})
+			return
+		}
+		s.mu.Lock()
+		allBlocked := s.live > 0 && s.nblocked == s.live
+		s.mu.Unlock()
+		p := s.progress.Load()
+		if allBlocked && p == last {
+			stuck++
+		} else {
+			stuck = 0
+		}
+		last = p
+		if stuck >= 2 {
+			v := s.deadlockViolation(-1)
+			s.fail(Verdict{Outcome: Deadlock, Violation: v})
+			return
+		}
+	}
+}
+
+// Elapsed returns the wall-clock time since Run began.
+func (s *Sched) Elapsed() time.Duration { return time.Since(s.start) }
+
+var _ = runtime.Gosched
