@@ -10,7 +10,7 @@ import "math/rand/v2"
 func Generate(rng *rand.Rand, tasks int) *Program {
 	p := &Program{Tasks: tasks}
 	for t := 0; t < tasks; t++ {
-		blocks := 2 + rng.IntN(3)
+		blocks := 3 + rng.IntN(3)
 		for b := 0; b < blocks; b++ {
 			p.Ops = append(p.Ops, block(rng, t)...)
 		}
@@ -31,7 +31,7 @@ func block(rng *rand.Rand, t int) []Op {
 			first, second = second, first
 		}
 		var inner []Op
-		if rng.IntN(2) == 0 {
+		if rng.IntN(3) != 0 {
 			inner = rwPair(rng, t, second, nil)
 		}
 		return rwPair(rng, t, first, inner)

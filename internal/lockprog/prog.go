@@ -8,7 +8,7 @@
 //	t2: spin_lock P
 //	t1: vma_read V1
 //
-// Objects: rwsems A and B (class test_lock), spinlocks P and Q (test_spin),
+// Objects: rwsems A and B, spinlocks P and Q (each its own unranked class),
 // mm1's mmap_lock M with VMA locks V1 and V2, folio lock F, and RCU.
 package lockprog
 

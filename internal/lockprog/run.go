@@ -20,9 +20,9 @@ func Run(p *Program, opts sched.Options, cfg ksync.Config) sched.Result {
 	s := sched.New(opts)
 	e := ksync.NewEnv(s, cfg)
 	ob := &objects{
-		rw:   map[string]*ksync.Rwsem{"A": e.NewRwsem("A", ksync.ClassTest), "B": e.NewRwsem("B", ksync.ClassTest)},
-		spin: map[string]*ksync.Mutex{"P": e.NewMutex("P", ksync.ClassTestSpin), "Q": e.NewMutex("Q", ksync.ClassTestSpin)},
-		fol:  e.NewMutex("F", ksync.ClassTest),
+		rw:   map[string]*ksync.Rwsem{"A": e.NewRwsem("A", ksync.ClassTestA), "B": e.NewRwsem("B", ksync.ClassTestB)},
+		spin: map[string]*ksync.Mutex{"P": e.NewMutex("P", ksync.ClassTestP), "Q": e.NewMutex("Q", ksync.ClassTestQ)},
+		fol:  e.NewMutex("F", ksync.ClassTestF),
 		mm:   e.NewMmapLock("mm1"),
 		rcu:  e.RCU(),
 	}

@@ -39,10 +39,13 @@ var (
 	ClassAnonVMA      = &Class{ID: 7, Name: "anon_vma->rwsem", RankRead: 8, RankWrite: 8, Sleeping: true}
 	ClassPageTableLck = &Class{ID: 8, Name: "page_table_lock", RankRead: 9, RankWrite: 9}
 	ClassPTL          = &Class{ID: 9, Name: "ptl", RankRead: 9, RankWrite: 9}
-	// ClassTest is an unranked sleeping class for test programs.
-	ClassTest = &Class{ID: 10, Name: "test_lock", Sleeping: true}
-	// ClassTestSpin is an unranked spinning class for test programs.
-	ClassTestSpin = &Class{ID: 11, Name: "test_spin"}
+	// ClassTestA and ClassTestB are unranked sleeping classes for test
+	// programs; ClassTestP and ClassTestQ unranked spinning ones.
+	ClassTestA = &Class{ID: 10, Name: "test_a", Sleeping: true}
+	ClassTestB = &Class{ID: 11, Name: "test_b", Sleeping: true}
+	ClassTestP = &Class{ID: 12, Name: "test_p"}
+	ClassTestQ = &Class{ID: 13, Name: "test_q"}
+	ClassTestF = &Class{ID: 14, Name: "test_folio", Sleeping: true}
 )
 
 // NewClass returns an extra class (for tests and future lock kinds). ids

@@ -125,7 +125,10 @@ func (e *Env) beforeAcquire(t *sched.Task, l lockRef, write bool, sub int, site 
 			if hsub := int(h.node) % MaxSubclass; sub <= hsub {
 				e.fail(t, "lock-order", "%s: takes %s (%s) while holding %s (%s, taken in %s) without a nesting annotation (possible recursive locking)", site, l.Name(), nodeName(c, sub), h.l.Name(), nodeName(hc, hsub), h.site)
 			}
-		case r != 0 && hr != 0 && r <= hr:
+		case r != 0 && hr != 0 && r == hr:
+			e.fail(t, "lock-order", "%s: blocks on %s (%s) while holding %s (%s, taken in %s): both sit at level %d of mm/rmap.c's order, so only a trylock may take one under the other",
+				site, l.Name(), modeName(c, write), h.l.Name(), modeName(hc, h.write), h.site, r)
+		case r != 0 && hr != 0 && r < hr:
 			e.fail(t, "lock-order", "%s: takes %s (%s, rank %d) while holding %s (%s, rank %d, taken in %s): mm/rmap.c orders %s before %s",
 				site, l.Name(), modeName(c, write), r, h.l.Name(), modeName(hc, h.write), hr, h.site, modeName(c, write), modeName(hc, h.write))
 		}

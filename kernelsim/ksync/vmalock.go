@@ -130,9 +130,9 @@ type ReadResult uint8
 
 // The outcomes of vma_start_read.
 const (
-	ReadOK           ReadResult = iota
-	ReadWriteLocked             // write-locked in this epoch, or a writer excludes readers: fall back to mmap_lock
-	ReadDetached                // refcnt was 0 (-EAGAIN): the lookup should be retried
+	ReadOK          ReadResult = iota
+	ReadWriteLocked            // write-locked in this epoch, or a writer excludes readers: fall back to mmap_lock
+	ReadDetached               // refcnt was 0 (-EAGAIN): the lookup should be retried
 )
 
 func (r ReadResult) String() string {
