@@ -18,7 +18,7 @@ type objects struct {
 // Run runs p once under the given scheduling options and checks.
 func Run(p *Program, opts sched.Options, cfg ksync.Config) sched.Result {
 	s := sched.New(opts)
-	e := ksync.NewEnv(s, cfg)
+	e := ksync.NewEnv(cfg)
 	ob := &objects{
 		rw:   map[string]*ksync.Rwsem{"A": e.NewRwsem("A", ksync.ClassTestA), "B": e.NewRwsem("B", ksync.ClassTestB)},
 		spin: map[string]*ksync.Mutex{"P": e.NewMutex("P", ksync.ClassTestP), "Q": e.NewMutex("Q", ksync.ClassTestQ)},

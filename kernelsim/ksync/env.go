@@ -31,7 +31,6 @@ type Config struct {
 // Env is the lock context of one run: the held-lock stack of every task,
 // the checks in force and the run's RCU state.
 type Env struct {
-	s     *sched.Sched
 	rules bool
 	dep   *Lockdep
 	held  [maxTasks][]held
@@ -56,18 +55,17 @@ type lockRef interface {
 	class() *Class
 }
 
-// NewEnv returns the lock context of run s.
-func NewEnv(s *sched.Sched, cfg Config) *Env {
-	e := &Env{s: s, rules: !cfg.SemanticOnly, dep: cfg.Lockdep}
+// NewEnv returns a lock context. One context may serve several runs one
+// after the other (a sequential setup run, then the concurrent run), as long
+// as every task has released its locks when its run ends.
+func NewEnv(cfg Config) *Env {
+	e := &Env{rules: !cfg.SemanticOnly, dep: cfg.Lockdep}
 	if e.dep == nil && e.rules {
 		e.dep = NewLockdep()
 	}
 	e.rcu.env = e
 	return e
 }
-
-// Sched returns the run.
-func (e *Env) Sched() *sched.Sched { return e.s }
 
 // Rules reports whether rule checks and lockdep are on.
 func (e *Env) Rules() bool { return e.rules }

@@ -201,3 +201,9 @@ func okWord(ok bool) string {
 	}
 	return " failed"
 }
+
+// AssertHeld checks that t holds the rwsem, for write when write is set
+// (lockdep_assert_held / lockdep_assert_held_write).
+func (r *Rwsem) AssertHeld(t *sched.Task, write bool, what string) {
+	r.env.AssertHeld(t, r, write, what)
+}

@@ -11,7 +11,7 @@ import (
 // run runs fns as tasks under strat and returns the result.
 func run(cfg ksync.Config, strat sched.Strategy, build func(e *ksync.Env) []func(*sched.Task)) sched.Result {
 	s := sched.New(sched.Options{Strategy: strat})
-	e := ksync.NewEnv(s, cfg)
+	e := ksync.NewEnv(cfg)
 	for _, fn := range build(e) {
 		s.Spawn(fn)
 	}

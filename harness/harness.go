@@ -1,0 +1,144 @@
+// Package harness runs a kernelsim program end to end: the setup ops one
+// after the other, the tasks concurrently under a scheduling strategy, the
+// quiescent invariants, exit_mmap of every mm, and the leak checks. The
+// same runner serves go test, the corpus, fuzzing and cmd/mmrace.
+package harness
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"mmrace/invariants"
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+)
+
+// Options configure a run.
+type Options struct {
+	// Strategy decides the concurrent phase. nil: the program's pinned
+	// schedule if it has one, else the non-preemptive fallback.
+	Strategy     sched.Strategy
+	Mode         sched.Mode
+	SemanticOnly bool
+	Lockdep      *ksync.Lockdep
+	MaxSteps     int
+}
+
+// Report is the result of one run.
+type Report struct {
+	Program  *kernelsim.Program
+	Verdict  sched.Verdict // the first finding, or OK
+	Phase    string        // setup, run, quiescent, exit or memory: where the verdict came from
+	Trace    sched.Trace   // setup, run and exit events
+	Schedule string        // the replay string of the concurrent phase
+	Steps    int
+	Errors   []string // ops the kernel refused (EINVAL, SIGSEGV), in order
+	Kernel   *kernelsim.Kernel
+}
+
+// Failed reports whether the run found a violation or a deadlock.
+func (r *Report) Failed() bool { return r.Verdict.Outcome != sched.OK }
+
+// Run runs p once.
+func Run(p *kernelsim.Program, opts Options) *Report {
+	k := kernelsim.New(ksync.Config{SemanticOnly: opts.SemanticOnly, Lockdep: opts.Lockdep}, p.Variants)
+	kernelsim.Build(p, k)
+	rep := &Report{Program: p, Kernel: k}
+	record := func(res sched.Result, phase string) bool {
+		rep.Trace.Events = append(rep.Trace.Events, res.Trace.Events...)
+		if res.Verdict.Outcome != sched.OK {
+			rep.Verdict, rep.Phase = res.Verdict, phase
+			return false
+		}
+		return true
+	}
+	var errMu sync.Mutex // free mode: tasks record refusals concurrently
+	note := func(t *sched.Task, err error) {
+		if err == nil {
+			return
+		}
+		t.Record(sched.KindNote, "", "", err.Error())
+		errMu.Lock()
+		rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", t.Name(), err))
+		errMu.Unlock()
+	}
+	// Setup: one task, no preemption, no data choices.
+	if len(p.Setup) > 0 {
+		s := sched.New(sched.Options{Strategy: sched.NewBytes(nil), MaxSteps: opts.MaxSteps})
+		s.Spawn(func(t *sched.Task) {
+			for _, o := range p.Setup {
+				note(t, k.Exec(t, o))
+			}
+		})
+		if !record(s.Run(), "setup") {
+			return rep
+		}
+	}
+	// The concurrent phase.
+	strat := opts.Strategy
+	if strat == nil {
+		strat = sched.NewBytes(nil)
+		if p.Schedule != "" {
+			sch, err := sched.ParseSchedule(p.Schedule)
+			if err != nil {
+				rep.Verdict = sched.Verdict{Outcome: sched.Internal, Violation: sched.Violation{Invariant: "internal-error", Task: -1, Detail: "mmrace internal error: program schedule: " + err.Error()}}
+				rep.Phase = "run"
+				return rep
+			}
+			strat = sched.NewReplay(sch)
+		}
+	}
+	s := sched.New(sched.Options{Mode: opts.Mode, Strategy: strat, MaxSteps: opts.MaxSteps, Seed: 1})
+	for _, ops := range p.Tasks {
+		s.Spawn(func(t *sched.Task) {
+			for _, o := range ops {
+				note(t, k.Exec(t, o))
+			}
+			k.Env.AssertNoneHeld(t, "return to user space")
+		})
+	}
+	res := s.Run()
+	rep.Schedule, rep.Steps = res.ReplayString(), res.Steps
+	if !record(res, "run") {
+		return rep
+	}
+	if v := invariants.Quiescent(k); len(v) > 0 {
+		rep.Verdict, rep.Phase = sched.Verdict{Outcome: sched.Failed, Violation: v[0]}, "quiescent"
+		return rep
+	}
+	if v := invariants.MemoryContents(k); len(v) > 0 {
+		rep.Verdict, rep.Phase = sched.Verdict{Outcome: sched.Failed, Violation: v[0]}, "memory"
+		return rep
+	}
+	// exit_mmap of every mm, then the leak checks.
+	ex := sched.New(sched.Options{Strategy: sched.NewBytes(nil)})
+	ex.Spawn(func(t *sched.Task) {
+		for _, m := range k.MMs() {
+			k.ExitMMap(t, m)
+		}
+	})
+	if !record(ex.Run(), "exit") {
+		return rep
+	}
+	if v := invariants.Leaks(k); len(v) > 0 {
+		rep.Verdict, rep.Phase = sched.Verdict{Outcome: sched.Failed, Violation: v[0]}, "exit"
+	}
+	return rep
+}
+
+// Summary is a short, stable text of the result for corpus files.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	if r.Verdict.Outcome == sched.OK {
+		fmt.Fprintf(&b, "ok: %d steps\n", r.Steps)
+	} else {
+		fmt.Fprintf(&b, "%s in %s: %s\n", r.Verdict.Outcome, r.Phase, r.Verdict.Violation.Invariant)
+		fmt.Fprintf(&b, "  %s\n", r.Verdict.Violation.Detail)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(&b, "refused: %s\n", e)
+	}
+	return b.String()
+}

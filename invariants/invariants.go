@@ -1,0 +1,296 @@
+// Package invariants holds the checkers: pure, read-only functions over the
+// state of a kernelsim.Kernel that return typed violations. Names are stable
+// kebab-case identifiers used in corpus expectations.
+//
+// Quiescent checks run when every task has finished: rmap-complete,
+// mapcount-rss, vma-tree, anon-vma-hierarchy and page-table-lifetime.
+// MemoryContents replays the memory log against the program's semantics.
+// Leaks runs after exit_mmap of every mm.
+package invariants
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
+)
+
+func violation(name, format string, args ...any) sched.Violation {
+	return sched.Violation{Invariant: name, Task: -1, Step: -1, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Quiescent runs every quiescent checker and returns their violations, the
+// most specific first.
+func Quiescent(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	for _, c := range []func(*kernelsim.Kernel) []sched.Violation{
+		PageTableLifetime, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS,
+	} {
+		out = append(out, c(k)...)
+	}
+	return out
+}
+
+// RmapComplete is invariant I1 at a quiescent point: every present or
+// migration entry mapping folio F at address A of a VMA V is reachable from
+// F's rmap root — V has an AVC in F's anon_vma tree, or V is in F's file's
+// i_mmap — and vma_address(F, V) is A.
+func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	for _, m := range k.MMs() {
+		if m.Exited() {
+			continue
+		}
+		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
+			f := p.Folio
+			if f == nil {
+				return // the zero page has no rmap
+			}
+			v := findVMA(m, addr)
+			if v == nil {
+				out = append(out, violation("rmap-complete", "%s %#x maps %s (%s) but no VMA covers the address", m.Name(), addr, f.Name(), p))
+				return
+			}
+			where, ok := v.Address(f.Index())
+			if !ok || where != addr {
+				out = append(out, violation("rmap-complete", "%s %#x maps %s (index %#x) in %s, where vma_address finds it at %#x", m.Name(), addr, f.Name(), f.Index(), v.Describe(), where))
+				return
+			}
+			if f.Anon() {
+				av := f.AnonVMA()
+				if av == nil {
+					out = append(out, violation("rmap-complete", "%s %#x maps anon %s which has no anon_vma", m.Name(), addr, f.Name()))
+					return
+				}
+				for _, avc := range av.Tree().Items() {
+					if avc.VMA() == v {
+						return
+					}
+				}
+				out = append(out, violation("rmap-complete", "%s %#x maps %s, but %s has no AVC for %s: rmap_walk_anon from the folio misses this mapping", m.Name(), addr, f.Name(), av.Name(), v.Describe()))
+				return
+			}
+			if !f.File().Tree().Contains(v) {
+				out = append(out, violation("rmap-complete", "%s %#x maps %s of %s, but %s is not in its i_mmap", m.Name(), addr, f.Name(), f.File().Name(), v.Describe()))
+			}
+		})
+	}
+	return out
+}
+
+// MapcountRSS is invariant I3: each folio's mapcount equals the present
+// entries mapping it, and each mm's rss counters equal its scanned present
+// entries ("Bad page map" / "Bad rss-counter state").
+func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	count := map[*kernelsim.Folio]int{}
+	for _, m := range k.MMs() {
+		anon, file := 0, 0
+		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
+			if p.Kind != kernelsim.PTEPresent || p.Folio == nil {
+				return
+			}
+			count[p.Folio]++
+			if p.Folio.Anon() {
+				anon++
+			} else {
+				file++
+			}
+		})
+		if ra, rf := m.RSS(); ra != anon || rf != file {
+			out = append(out, violation("mapcount-rss", "Bad rss-counter state: %s rss anon %d file %d, page tables map anon %d file %d", m.Name(), ra, rf, anon, file))
+		}
+	}
+	for _, f := range k.Folios() {
+		if f.Freed() {
+			if count[f] > 0 {
+				out = append(out, violation("use-after-free", "%s is mapped %d times but %s", f.Name(), count[f], f.FreedAt()))
+			}
+			continue
+		}
+		if f.Mapcount() != count[f] {
+			out = append(out, violation("mapcount-rss", "Bad page map: %s mapcount %d, page tables map it %d times", f.Name(), f.Mapcount(), count[f]))
+		}
+	}
+	return out
+}
+
+// VMATree checks each mm's VMA tree: sorted, non-overlapping, non-empty
+// ranges whose keys equal the VMAs' fields; every VMA alive, attached and of
+// that mm; map_count right; file VMAs in their i_mmap and every AVC in its
+// anon_vma's tree with the VMA's current key.
+func VMATree(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	for _, m := range k.MMs() {
+		if m.Exited() {
+			continue
+		}
+		keys := m.TreeKeys()
+		vmas := m.VMAs()
+		if m.MapCount() != len(vmas) {
+			out = append(out, violation("vma-tree", "%s map_count %d but %d VMAs in the tree", m.Name(), m.MapCount(), len(vmas)))
+		}
+		for i, v := range vmas {
+			key := keys[i]
+			switch {
+			case v.Freed():
+				out = append(out, violation("vma-tree", "%s tree holds %s, %s", m.Name(), v.Name(), v.FreedAt()))
+				continue
+			case v.MM() != m:
+				out = append(out, violation("vma-tree", "%s tree holds %s of %s", m.Name(), v.Name(), v.MM().Name()))
+			case key[0] != v.Start() || key[1] != v.End():
+				out = append(out, violation("vma-tree", "%s tree key [%#x,%#x) for %s", m.Name(), key[0], key[1], v.Describe()))
+			case v.Start() >= v.End():
+				out = append(out, violation("vma-tree", "%s empty or inverted %s", m.Name(), v.Describe()))
+			case i > 0 && vmas[i-1].End() > v.Start():
+				out = append(out, violation("vma-tree", "%s: %s overlaps %s", m.Name(), vmas[i-1].Describe(), v.Describe()))
+			case !v.Lock().IsAttached():
+				out = append(out, violation("vma-tree", "%s tree holds detached %s", m.Name(), v.Describe()))
+			}
+			last := v.Pgoff() + v.Pages() - 1
+			if f := v.File(); f != nil {
+				if s, l, ok := f.Tree().Key(v); !ok || s != v.Pgoff() || l != last {
+					out = append(out, violation("vma-tree", "%s of %s: i_mmap key [%#x,%#x] present=%v, want [%#x,%#x]", v.Describe(), m.Name(), s, l, ok, v.Pgoff(), last))
+				}
+			}
+			for _, avc := range v.Chain() {
+				if s, l, ok := avc.AnonVMA().Tree().Key(avc); !ok || s != v.Pgoff() || l != last {
+					out = append(out, violation("vma-tree", "%s of %s: %s key in %s [%#x,%#x] present=%v, want [%#x,%#x]", v.Describe(), m.Name(), avc.Name(), avc.AnonVMA().Name(), s, l, ok, v.Pgoff(), last))
+				}
+			}
+		}
+	}
+	for _, f := range k.Files() {
+		for _, v := range f.Tree().Items() {
+			if v.Freed() || v.MM().Exited() || findVMA(v.MM(), v.Start()) != v {
+				out = append(out, violation("vma-tree", "%s i_mmap holds %s, which is not in %s's tree", f.Name(), v.Describe(), v.MM().Name()))
+			}
+		}
+	}
+	return out
+}
+
+// AnonVMAHierarchy is invariant I8: a VMA with an anon_vma has an AVC for it
+// and for each of its ancestors, all under one root; num_active_vmas and
+// num_children match; every anon_vma a mapped folio points to is alive.
+func AnonVMAHierarchy(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	active := map[*kernelsim.AnonVMA]int{}
+	children := map[*kernelsim.AnonVMA]int{}
+	for _, m := range k.MMs() {
+		if m.Exited() {
+			continue
+		}
+		for _, v := range m.VMAs() {
+			av := v.AnonVMA()
+			if av == nil {
+				if len(v.Chain()) > 0 {
+					out = append(out, violation("anon-vma-hierarchy", "%s of %s has AVCs but no anon_vma", v.Describe(), m.Name()))
+				}
+				continue
+			}
+			active[av]++
+			has := map[*kernelsim.AnonVMA]bool{}
+			for _, avc := range v.Chain() {
+				if avc.VMA() != v {
+					out = append(out, violation("anon-vma-hierarchy", "%s in the chain of %s points to %s", avc.Name(), v.Name(), avc.VMA().Name()))
+				}
+				if avc.AnonVMA().Root() != av.Root() {
+					out = append(out, violation("anon-vma-hierarchy", "%s of %s links %s with root %s, its anon_vma %s has root %s", avc.Name(), v.Name(), avc.AnonVMA().Name(), avc.AnonVMA().Root().Name(), av.Name(), av.Root().Name()))
+				}
+				has[avc.AnonVMA()] = true
+			}
+			for a := av; a != nil; a = a.Parent() {
+				if a.Freed() {
+					out = append(out, violation("use-after-free", "%s of %s uses anon_vma %s, %s", v.Describe(), m.Name(), a.Name(), a.FreedAt()))
+				} else if !has[a] {
+					out = append(out, violation("anon-vma-hierarchy", "%s of %s has no AVC for its anon_vma ancestor %s", v.Describe(), m.Name(), a.Name()))
+				}
+			}
+		}
+	}
+	for _, a := range k.AnonVMAs() {
+		if !a.Freed() && a.Parent() != nil {
+			children[a.Parent()]++
+		}
+	}
+	for _, a := range k.AnonVMAs() {
+		if a.Freed() {
+			continue
+		}
+		if a.NumActiveVMAs() != active[a] {
+			out = append(out, violation("anon-vma-hierarchy", "%s num_active_vmas %d, %d VMAs use it", a.Name(), a.NumActiveVMAs(), active[a]))
+		}
+		if a.NumChildren() != children[a] {
+			out = append(out, violation("anon-vma-hierarchy", "%s num_children %d, %d children", a.Name(), a.NumChildren(), children[a]))
+		}
+	}
+	for _, f := range k.Folios() {
+		if !f.Freed() && f.Anon() && f.Mapcount() > 0 && (f.AnonVMA() == nil || f.AnonVMA().Freed()) {
+			out = append(out, violation("use-after-free", "mapped %s points to freed anon_vma %s", f.Name(), f.AnonVMA().Name()))
+		}
+	}
+	return out
+}
+
+// PageTableLifetime is invariant I4: every table reachable from a live mm is
+// alive, and every entry points at a live folio. (That a table is empty when
+// freed is checked when free_pgtables frees it.)
+func PageTableLifetime(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	for _, m := range k.MMs() {
+		m.ForEachTable(func(base int, pmd *kernelsim.PMDTable, tbl *kernelsim.PTETable) {
+			if tbl == nil && pmd.Freed() {
+				out = append(out, violation("page-table-lifetime", "%s pud entry for %#x points to %s, %s", m.Name(), base, pmd.Name(), pmd.FreedAt()))
+			}
+			if tbl != nil && tbl.Freed() {
+				out = append(out, violation("page-table-lifetime", "%s pmd entry for %#x points to %s, %s", m.Name(), base, tbl.Name(), tbl.FreedAt()))
+			}
+		})
+		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
+			if p.Folio != nil && p.Folio.Freed() {
+				out = append(out, violation("use-after-free", "%s %#x maps %s, %s", m.Name(), addr, p.Folio.Name(), p.Folio.FreedAt()))
+			}
+		})
+	}
+	return out
+}
+
+// Leaks runs after exit_mmap of every mm: every anon folio, page table and
+// anon_vma must have been freed, and page-cache folios must be unmapped.
+func Leaks(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	for _, f := range k.Folios() {
+		switch {
+		case f.Anon() && !f.Freed():
+			out = append(out, violation("leak", "anon folio %s (mapcount %d) survives exit of every mm", f.Name(), f.Mapcount()))
+		case !f.Anon() && f.Mapcount() != 0:
+			out = append(out, violation("leak", "page-cache folio %s still has mapcount %d after exit", f.Name(), f.Mapcount()))
+		}
+	}
+	for _, t := range k.PTETables() {
+		if !t.Freed() {
+			out = append(out, violation("leak", "page table %s survives exit of every mm", t.Name()))
+		}
+	}
+	for _, t := range k.PMDTables() {
+		if !t.Freed() {
+			out = append(out, violation("leak", "PMD table %s survives exit of every mm", t.Name()))
+		}
+	}
+	for _, a := range k.AnonVMAs() {
+		if !a.Freed() {
+			out = append(out, violation("leak", "anon_vma %s (refcount %d) survives exit of every mm", a.Name(), a.Refcount()))
+		}
+	}
+	return out
+}
+
+func findVMA(m *kernelsim.MM, addr int) *kernelsim.VMA {
+	for _, v := range m.VMAs() {
+		if v.Start() <= addr && addr < v.End() {
+			return v
+		}
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+package kernelsim
+
+import (
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+)
+
+// AnonVMA is struct anon_vma. Only the root's rwsem is ever taken
+// (anon_vma_lock_write/read lock root->rwsem, commit 012f18004da3).
+type AnonVMA struct {
+	Obj
+	root          *AnonVMA
+	parent        *AnonVMA
+	rwsem         *ksync.Rwsem
+	refcount      int
+	numChildren   int
+	numActiveVMAs int
+	tree          ITree[*AVC]
+}
+
+// Root returns anon_vma->root.
+func (a *AnonVMA) Root() *AnonVMA { return a.root }
+
+// Parent returns anon_vma->parent.
+func (a *AnonVMA) Parent() *AnonVMA { return a.parent }
+
+// Refcount returns the reference count.
+func (a *AnonVMA) Refcount() int { return a.refcount }
+
+// NumChildren returns num_children.
+func (a *AnonVMA) NumChildren() int { return a.numChildren }
+
+// NumActiveVMAs returns num_active_vmas.
+func (a *AnonVMA) NumActiveVMAs() int { return a.numActiveVMAs }
+
+// Tree returns the interval tree of AVCs.
+func (a *AnonVMA) Tree() *ITree[*AVC] { return &a.tree }
+
+// Rwsem returns the root's rwsem (the lock anon_vma_lock_* takes).
+func (a *AnonVMA) Rwsem() *ksync.Rwsem { return a.root.rwsem }
+
+// AVC is struct anon_vma_chain: one per (VMA, anon_vma) pair.
+type AVC struct {
+	Obj
+	vma *VMA
+	av  *AnonVMA
+}
+
+// VMA returns avc->vma.
+func (c *AVC) VMA() *VMA { return c.vma }
+
+// AnonVMA returns avc->anon_vma.
+func (c *AVC) AnonVMA() *AnonVMA { return c.av }
+
+// anonVMAAlloc is anon_vma_alloc(): a new root anon_vma, refcount 1.
+func (k *Kernel) anonVMAAlloc() *AnonVMA {
+	a := &AnonVMA{Obj: k.newObj(kindAnonVMA), refcount: 1}
+	a.root = a
+	a.rwsem = k.Env.NewRwsem("anon_vma("+a.name+")", ksync.ClassAnonVMA)
+	k.mu.Lock()
+	k.avs = append(k.avs, a)
+	k.mu.Unlock()
+	return a
+}
+
+func (k *Kernel) avcAlloc() *AVC { return &AVC{Obj: k.newObj(kindAVC)} }
+
+func (a *AnonVMA) lockWrite(t *sched.Task, site string)  { a.root.rwsem.DownWrite(t, site) }
+func (a *AnonVMA) unlockWrite(t *sched.Task, site string) { a.root.rwsem.UpWrite(t, site) }
+
+// anonVMAChainLink is anon_vma_chain_link(): the AVC joins the VMA's chain
+// and the anon_vma's interval tree. Caller holds the root rwsem for write.
+func (k *Kernel) anonVMAChainLink(t *sched.Task, v *VMA, avc *AVC, a *AnonVMA, site string) {
+	a.root.rwsem.AssertHeld(t, true, site)
+	k.use(t, &a.Obj, site)
+	avc.vma, avc.av = v, a
+	v.chain = append(v.chain, avc)
+	t.Point(sched.KindWrite, a.name, site, "link "+avc.name+" for "+v.Describe())
+	a.tree.Insert(avc, v.pgoff, v.pgoff+v.Pages()-1)
+}
+
+// getAnonVMA and putAnonVMA are get_anon_vma()/put_anon_vma(): a root
+// reference per child anon_vma; the last put frees it (and drops the
+// child's reference on its root).
+func getAnonVMA(a *AnonVMA) { a.refcount++ }
+
+func (k *Kernel) putAnonVMA(t *sched.Task, a *AnonVMA, site string) {
+	a.refcount--
+	if a.refcount > 0 {
+		return
+	}
+	root := a.root
+	k.free(t, &a.Obj, site) // anon_vma_free
+	if root != a {
+		k.putAnonVMA(t, root, site)
+	}
+}
+
+// anonVMAPrepare is __anon_vma_prepare() (mm/rmap.c): give a VMA its
+// anon_vma, reusing a neighbour's when find_mergeable_anon_vma allows.
+// Needs mmap_lock (at least read): it inspects neighbouring VMAs.
+func (k *Kernel) anonVMAPrepare(t *sched.Task, v *VMA) {
+	const site = "__anon_vma_prepare"
+	v.mm.lock.AssertLocked(t, "mmap_assert_locked")
+	avc := k.avcAlloc()
+	a := k.findMergeableAnonVMA(t, v)
+	allocated := false
+	if a == nil {
+		a = k.anonVMAAlloc()
+		allocated = true
+	}
+	a.lockWrite(t, site)
+	v.mm.ptlock.Lock(t, site)
+	t.Point(sched.KindRead, v.name, site, "vma->anon_vma")
+	if v.anonVMA == nil {
+		t.Point(sched.KindWrite, v.name, site, "vma->anon_vma = "+a.name)
+		v.anonVMA = a
+		k.anonVMAChainLink(t, v, avc, a, site)
+		a.numActiveVMAs++
+		allocated, avc = false, nil
+	}
+	v.mm.ptlock.Unlock(t, site)
+	a.unlockWrite(t, site)
+	if allocated {
+		k.putAnonVMA(t, a, site)
+	}
+}
+
+// findMergeableAnonVMA is find_mergeable_anon_vma(): an adjacent VMA whose
+// anon_vma can be shared (pgoff-contiguous, compatible, a single AVC).
+func (k *Kernel) findMergeableAnonVMA(t *sched.Task, v *VMA) *AnonVMA {
+	prev, next := v.mm.neighbours(v)
+	for _, n := range []*VMA{next, prev} {
+		if n == nil {
+			continue
+		}
+		k.use(t, &n.Obj, "find_mergeable_anon_vma")
+		adjacent := (n.end == v.start && n.pgoff+n.Pages() == v.pgoff) || (v.end == n.start && v.pgoff+v.Pages() == n.pgoff)
+		if adjacent && n.anonVMA != nil && len(n.chain) == 1 && n.file == v.file && n.flags&^vmProtMask == v.flags&^vmProtMask {
+			return n.anonVMA
+		}
+	}
+	return nil
+}
+
+// anonVMAClone is anon_vma_clone(dst, src): dst gets an AVC for every
+// anon_vma of src, walking src's chain in reverse, each linked with dst's
+// key (equal keys go after src's AVC). The reuse of an anon_vma with fewer
+// than two children and no active VMAs is left out (a simplification: it
+// changes which anon_vma a child uses, not the protocol).
+func (k *Kernel) anonVMAClone(t *sched.Task, dst, src *VMA, site string) {
+	for i := len(src.chain) - 1; i >= 0; i-- {
+		pavc := src.chain[i]
+		k.use(t, &pavc.Obj, site)
+		avc := k.avcAlloc()
+		a := pavc.av
+		a.lockWrite(t, site)
+		k.anonVMAChainLink(t, dst, avc, a, site)
+		a.unlockWrite(t, site)
+	}
+	if dst.anonVMA != nil {
+		dst.anonVMA.numActiveVMAs++
+	}
+}
+
+// anonVMAFork is anon_vma_fork(vma, pvma): clone the parent's chain, then
+// give the child VMA its own anon_vma whose parent is the parent's.
+func (k *Kernel) anonVMAFork(t *sched.Task, v, pv *VMA) {
+	const site = "anon_vma_fork"
+	t.Point(sched.KindRead, pv.name, site, "pvma->anon_vma")
+	if pv.anonVMA == nil {
+		v.anonVMA = nil
+		return
+	}
+	v.anonVMA = nil
+	// anon_vma_clone with the child's own anon_vma not yet set: no
+	// num_active_vmas bump for an inherited one.
+	k.anonVMAClone(t, v, pv, site)
+	a := k.anonVMAAlloc()
+	a.root = pv.anonVMA.root
+	a.parent = pv.anonVMA
+	getAnonVMA(a.root)
+	a.rwsem = nil // only the root's rwsem is used
+	v.anonVMA = a
+	avc := k.avcAlloc()
+	a.lockWrite(t, site)
+	k.anonVMAChainLink(t, v, avc, a, site)
+	a.parent.numChildren++
+	a.numActiveVMAs++
+	a.unlockWrite(t, site)
+}
+
+// unlinkAnonVMAs is unlink_anon_vmas(): take the VMA's AVCs out of their
+// trees and free the anon_vmas left empty. Called from free_pgtables and
+// from merges that remove a VMA.
+func (k *Kernel) unlinkAnonVMAs(t *sched.Task, v *VMA, site string) {
+	if len(v.chain) == 0 {
+		return
+	}
+	root := v.chain[0].av.root
+	root.rwsem.DownWrite(t, site)
+	var empty []*AnonVMA
+	for i := len(v.chain) - 1; i >= 0; i-- {
+		avc := v.chain[i]
+		a := avc.av
+		t.Point(sched.KindWrite, a.name, site, "unlink "+avc.name+" of "+v.name)
+		a.tree.Remove(avc)
+		if a.tree.Len() == 0 {
+			empty = append(empty, a)
+		}
+		k.free(t, &avc.Obj, site)
+	}
+	if v.anonVMA != nil {
+		v.anonVMA.numActiveVMAs--
+	}
+	root.rwsem.UpWrite(t, site)
+	v.chain = nil
+	v.anonVMA = nil
+	for _, a := range empty {
+		if a.parent != nil && a.parent != a {
+			a.parent.numChildren--
+		}
+		k.putAnonVMA(t, a, site)
+	}
+}

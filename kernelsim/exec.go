@@ -1,0 +1,67 @@
+package kernelsim
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim/sched"
+)
+
+// Exec runs one op as task t. An op that the kernel would refuse (a range
+// outside the address space, an unknown mm) returns an error that the
+// program records as the op's result; it is not a violation.
+func (k *Kernel) Exec(t *sched.Task, o Op) error {
+	t.Record(sched.KindOp, o.MM, o.Verb.String(), o.String())
+	m := k.MM(o.MM)
+	if m == nil || m.exited {
+		return fmt.Errorf("%s: no mm %s", o.Verb, o.MM)
+	}
+	switch o.Verb {
+	case OpMmap:
+		var f *File
+		if o.File != "" {
+			if f = k.File(o.File); f == nil {
+				return fmt.Errorf("mmap: no file %s", o.File)
+			}
+		}
+		return k.Mmap(t, m, MmapArgs{Start: o.Addr, Len: o.Len, Prot: o.Prot, File: f, Pgoff: o.Pgoff, Shared: o.Shared})
+	case OpMunmap:
+		return k.Munmap(t, m, o.Addr, o.Len)
+	case OpMprotect:
+		return k.Mprotect(t, m, o.Addr, o.Len, o.Prot)
+	case OpFork:
+		_, err := k.Fork(t, m, o.Child)
+		return err
+	case OpFault:
+		if o.Addr >= k.Geo.Pages() {
+			return fmt.Errorf("fault: %#x outside the address space", o.Addr)
+		}
+		if r := k.Fault(t, m, o.Addr, o.Write); r == FaultSEGV {
+			return fmt.Errorf("fault %#x: SIGSEGV", o.Addr)
+		}
+	case OpLoad:
+		if o.Addr >= k.Geo.Pages() {
+			return fmt.Errorf("load: %#x outside the address space", o.Addr)
+		}
+		if _, ok := k.Load(t, m, o.Addr); !ok {
+			return fmt.Errorf("load %#x: SIGSEGV", o.Addr)
+		}
+	case OpStore:
+		if o.Addr >= k.Geo.Pages() {
+			return fmt.Errorf("store: %#x outside the address space", o.Addr)
+		}
+		if !k.Store(t, m, o.Addr, o.Value) {
+			return fmt.Errorf("store %#x: SIGSEGV", o.Addr)
+		}
+	}
+	return nil
+}
+
+// Build creates the program's initial mms and files in a new kernel.
+func Build(p *Program, k *Kernel) {
+	for _, m := range p.MMs {
+		k.NewMM(m)
+	}
+	for _, f := range p.Files {
+		k.NewFile(f.Name, f.Pages)
+	}
+}

@@ -1,0 +1,387 @@
+package kernelsim
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+)
+
+// FaultResult is a fault's outcome (the vm_fault_t bits that matter).
+type FaultResult uint8
+
+// The fault outcomes.
+const (
+	FaultDone  FaultResult = iota // handled (or nothing to do): the access is retried
+	FaultRetry                    // VM_FAULT_RETRY: the handler dropped the lock
+	FaultSEGV                     // no VMA or no permission
+)
+
+func (r FaultResult) String() string {
+	return [...]string{"done", "retry", "sigsegv"}[r]
+}
+
+type faultFlags uint8
+
+const (
+	faultWrite   faultFlags = 1 << iota
+	faultVMALock            // FAULT_FLAG_VMA_LOCK: only the VMA read lock is held
+)
+
+// Fault handles a user fault at addr in m, like the arch fault handler
+// (x86 do_user_addr_fault): first the per-VMA-lock path, then the
+// mmap_lock path.
+func (k *Kernel) Fault(t *sched.Task, m *MM, addr int, write bool) FaultResult {
+	var ff faultFlags
+	if write {
+		ff |= faultWrite
+	}
+	// C.1.a: lock_vma_under_rcu, handle_mm_fault with FAULT_FLAG_VMA_LOCK.
+	if v := k.lockVMAUnderRCU(t, m, addr); v != nil {
+		if !accessOK(v, write) {
+			v.lock.EndRead(t, "do_user_addr_fault")
+			return FaultSEGV
+		}
+		r := k.handleMMFault(t, v, addr, ff|faultVMALock)
+		if r != FaultRetry {
+			v.lock.EndRead(t, "do_user_addr_fault")
+			return r
+		}
+		// VM_FAULT_RETRY: the handler already dropped the VMA lock.
+	}
+	// C.1.b: lock_mm_and_find_vma, handle_mm_fault under mmap_lock.
+	for try := 0; ; try++ {
+		v := k.lockMMAndFindVMA(t, m, addr)
+		if v == nil {
+			return FaultSEGV
+		}
+		if !accessOK(v, write) {
+			m.lock.ReadUnlock(t, "do_user_addr_fault")
+			return FaultSEGV
+		}
+		r := k.handleMMFault(t, v, addr, ff)
+		if r != FaultRetry {
+			m.lock.ReadUnlock(t, "do_user_addr_fault")
+			return r
+		}
+		if try > 0 {
+			return FaultDone // the access retries the whole fault
+		}
+	}
+}
+
+func accessOK(v *VMA, write bool) bool {
+	if write {
+		return v.flags&VMWrite != 0
+	}
+	return v.flags&(VMRead|VMWrite) != 0
+}
+
+// lockVMAUnderRCU mirrors mm/mmap_lock.c lock_vma_under_rcu().
+func (k *Kernel) lockVMAUnderRCU(t *sched.Task, m *MM, addr int) *VMA {
+	const site = "lock_vma_under_rcu"
+	rcu := k.Env.RCU()
+	rcu.ReadLock(t, site)
+	for {
+		v := m.lookupRCU(t, addr)
+		if v == nil {
+			rcu.ReadUnlock(t, site)
+			return nil
+		}
+		k.use(t, &v.Obj, site)
+		switch v.lock.StartRead(t, site) {
+		case ksync.ReadOK:
+			rcu.ReadUnlock(t, site)
+			// The VMA may have been shrunk or moved before we locked it.
+			if addr < v.start || addr >= v.end {
+				v.lock.EndRead(t, site)
+				return nil
+			}
+			return v
+		case ksync.ReadDetached: // -EAGAIN: walk the tree again
+			continue
+		default:
+			rcu.ReadUnlock(t, site)
+			return nil
+		}
+	}
+}
+
+// lockMMAndFindVMA mirrors lock_mm_and_find_vma(): mmap_read_trylock, else
+// sleep for it; no stack expansion in this model.
+func (k *Kernel) lockMMAndFindVMA(t *sched.Task, m *MM, addr int) *VMA {
+	const site = "lock_mm_and_find_vma"
+	if !m.lock.ReadTrylock(t, site) {
+		m.lock.ReadLock(t, site)
+	}
+	t.Point(sched.KindRead, m.name+" maple tree", site, fmt.Sprintf("find_vma %#x", addr))
+	v := m.findVMA(addr)
+	if v == nil {
+		m.lock.ReadUnlock(t, site)
+	}
+	return v
+}
+
+// handleMMFault mirrors __handle_mm_fault() → handle_pte_fault() for
+// small pages: allocate the upper levels, read the PTE locklessly, dispatch.
+func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultResult {
+	const site = "handle_pte_fault"
+	m := v.mm
+	k.use(t, &v.Obj, site)
+	k.pmdAlloc(t, m, addr, "__handle_mm_fault")
+	t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), site, "orig_pte (lockless)")
+	orig := m.Walk(addr)
+	switch {
+	case orig == nil:
+		if v.isAnon() {
+			return k.doAnonymousPage(t, v, addr, ff)
+		}
+		return k.doFault(t, v, addr, ff)
+	case orig.Kind == PTEMigration:
+		k.migrationEntryWait(t, m, addr, orig)
+		return FaultDone
+	}
+	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
+	if tbl == nil {
+		return FaultDone
+	}
+	if tbl.e[i].Load() != orig { // !pte_same: someone changed it; retry the access
+		tbl.ptl.Unlock(t, site)
+		return FaultDone
+	}
+	if ff&faultWrite != 0 && !orig.Write {
+		return k.doWPPage(t, v, addr, ff, tbl, i, orig)
+	}
+	if ff&faultWrite == 0 && !orig.Read {
+		// A PROT_NONE pte under a readable VMA (mprotect in flight): make it
+		// readable again, as the protection change would have.
+		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: orig.Folio, Read: true, Write: false}, site)
+	}
+	tbl.ptl.Unlock(t, site)
+	return FaultDone
+}
+
+// vmfAnonPrepare mirrors mm/memory.c vmf_anon_prepare(): a VMA-locked fault
+// may not sleep on mmap_lock (it could deadlock against vma_start_write,
+// reference D.11b), so it trylocks and otherwise drops the VMA lock and
+// retries under mmap_lock.
+func (k *Kernel) vmfAnonPrepare(t *sched.Task, v *VMA, ff faultFlags) FaultResult {
+	const site = "vmf_anon_prepare"
+	t.Point(sched.KindRead, v.name, site, "vma->anon_vma")
+	if v.anonVMA != nil {
+		return FaultDone
+	}
+	m := v.mm
+	if ff&faultVMALock != 0 {
+		if k.Variants.Has("vmf_anon_prepare-blocking-mmap-lock") {
+			m.lock.ReadLock(t, site) // D.11b: sleeps on mmap_lock under the VMA read lock
+		} else if !m.lock.ReadTrylock(t, site) {
+			v.lock.EndRead(t, site)
+			return FaultRetry
+		}
+	}
+	k.anonVMAPrepare(t, v)
+	if ff&faultVMALock != 0 {
+		m.lock.ReadUnlock(t, site)
+	}
+	return FaultDone
+}
+
+// doAnonymousPage mirrors mm/memory.c do_anonymous_page().
+func (k *Kernel) doAnonymousPage(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultResult {
+	const site = "do_anonymous_page"
+	m := v.mm
+	write := ff&faultWrite != 0
+	if write {
+		if r := k.vmfAnonPrepare(t, v, ff); r != FaultDone {
+			return r
+		}
+	}
+	k.pteAlloc(t, m, addr, site)
+	var f *Folio
+	if write {
+		f = k.allocFolio(true)
+	}
+	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
+	if tbl == nil {
+		k.discardFolio(f)
+		return FaultDone
+	}
+	if tbl.e[i].Load() != nil { // someone else mapped it first
+		tbl.ptl.Unlock(t, site)
+		k.discardFolio(f)
+		return FaultDone
+	}
+	if !write {
+		// Read fault: map the shared zero page read-only (no rmap, no rss).
+		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Read: true}, site)
+		tbl.ptl.Unlock(t, site)
+		return FaultDone
+	}
+	k.folioAddNewAnonRmap(t, f, v, addr)
+	m.rssAnon.Add(1)
+	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: v.flags&VMWrite != 0}, site)
+	tbl.ptl.Unlock(t, site)
+	return FaultDone
+}
+
+// discardFolio drops a folio that was allocated but never mapped.
+func (k *Kernel) discardFolio(f *Folio) {
+	if f != nil {
+		f.freed, f.freedBy = true, "never mapped"
+	}
+}
+
+// folioAddNewAnonRmap is folio_add_new_anon_rmap(folio, vma, addr,
+// RMAP_EXCLUSIVE): folio->mapping = vma->anon_vma, index =
+// linear_page_index. Called under the PTL.
+func (k *Kernel) folioAddNewAnonRmap(t *sched.Task, f *Folio, v *VMA, addr int) {
+	if v.anonVMA == nil {
+		t.Fail(sched.Violation{Invariant: "internal-error", Detail: "mmrace internal error: new anon folio in " + v.Describe() + " without anon_vma"})
+	}
+	f.anonVMA, f.index = v.anonVMA, v.linearPageIndex(addr)
+	f.mapcount.Add(1)
+}
+
+// doFault mirrors mm/memory.c do_fault() for a file VMA: do_read_fault,
+// do_cow_fault (private write) and do_shared_fault.
+func (k *Kernel) doFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultResult {
+	m := v.mm
+	write := ff&faultWrite != 0
+	shared := v.flags&VMShared != 0
+	site := "do_read_fault"
+	switch {
+	case write && shared:
+		site = "do_shared_fault"
+	case write:
+		site = "do_cow_fault"
+		if r := k.vmfAnonPrepare(t, v, ff); r != FaultDone {
+			return r
+		}
+	}
+	index := v.linearPageIndex(addr)
+	if index >= v.file.npages {
+		return FaultSEGV // SIGBUS beyond EOF
+	}
+	k.pteAlloc(t, m, addr, site)
+	pc := v.file.filemapGetFolio(t, index) // returned locked
+	var pte *PTE
+	var newf *Folio
+	if write && !shared {
+		newf = k.allocFolio(true)
+		newf.data.Store(pc.data.Load()) // copy the page-cache page
+		pte = &PTE{Kind: PTEPresent, Folio: newf, Read: true, Write: true}
+	} else {
+		pte = &PTE{Kind: PTEPresent, Folio: pc, Read: true, Write: write || (shared && v.flags&VMWrite != 0)}
+	}
+	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
+	if tbl == nil || tbl.e[i].Load() != nil {
+		if tbl != nil {
+			tbl.ptl.Unlock(t, site)
+		}
+		pc.lock.Unlock(t, site)
+		k.discardFolio(newf)
+		return FaultDone
+	}
+	if newf != nil {
+		k.folioAddNewAnonRmap(t, newf, v, addr)
+		m.rssAnon.Add(1)
+	} else {
+		pc.mapcount.Add(1) // folio_add_file_rmap_pte
+		m.rssFile.Add(1)
+	}
+	k.setPTE(t, m, tbl, i, addr, pte, "finish_fault")
+	tbl.ptl.Unlock(t, site)
+	pc.lock.Unlock(t, site)
+	return FaultDone
+}
+
+// doWPPage mirrors do_wp_page(): a write fault on a present read-only PTE.
+// Called with the PTL held; it is released on return.
+func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *PTETable, i int, orig *PTE) FaultResult {
+	const site = "do_wp_page"
+	m := v.mm
+	f := orig.Folio
+	if v.flags&VMShared != 0 && f != nil && !f.anon {
+		// wp_page_shared: a shared file page just becomes writable.
+		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: true}, "wp_page_shared")
+		tbl.ptl.Unlock(t, site)
+		return FaultDone
+	}
+	if f != nil && f.anon && f.mapcount.Load() == 1 && v.anonVMA != nil {
+		// wp_can_reuse_anon_folio: the only mapping; take the folio lock
+		// (trylock under the PTL) and reuse it, moving its rmap to this VMA's
+		// anon_vma (folio_move_anon_rmap).
+		if f.lock.Trylock(t, "wp_can_reuse_anon_folio") {
+			if f.mapcount.Load() == 1 {
+				if f.anonVMA != v.anonVMA {
+					t.Point(sched.KindWrite, f.name, "folio_move_anon_rmap", "mapping "+f.anonVMA.name+" -> "+v.anonVMA.name)
+					f.anonVMA = v.anonVMA
+				}
+				f.lock.Unlock(t, "wp_can_reuse_anon_folio")
+				k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: true}, "wp_page_reuse")
+				tbl.ptl.Unlock(t, site)
+				return FaultDone
+			}
+			f.lock.Unlock(t, "wp_can_reuse_anon_folio")
+		}
+	}
+	tbl.ptl.Unlock(t, site)
+	return k.wpPageCopy(t, v, addr, ff, orig)
+}
+
+// wpPageCopy mirrors wp_page_copy(): COW into a new anon folio.
+func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig *PTE) FaultResult {
+	const site = "wp_page_copy"
+	m := v.mm
+	if r := k.vmfAnonPrepare(t, v, ff); r != FaultDone {
+		return r
+	}
+	nf := k.allocFolio(true)
+	old := orig.Folio
+	if old != nil {
+		k.use(t, &old.Obj, site)
+		nf.data.Store(old.data.Load())
+	}
+	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
+	if tbl == nil || tbl.e[i].Load() != orig {
+		if tbl != nil {
+			tbl.ptl.Unlock(t, site)
+		}
+		k.discardFolio(nf)
+		return FaultDone
+	}
+	k.folioAddNewAnonRmap(t, nf, v, addr)
+	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: true}, site)
+	switch {
+	case old == nil:
+		m.rssAnon.Add(1)
+	case !old.anon:
+		m.rssFile.Add(-1)
+		m.rssAnon.Add(1)
+		old.mapcount.Add(-1) // folio_remove_rmap_pte
+	default:
+		if old.mapcount.Add(-1) == 0 {
+			k.freeFolio(t, old, site)
+		}
+	}
+	tbl.ptl.Unlock(t, site)
+	return FaultDone
+}
+
+// migrationEntryWait mirrors migration_entry_wait(): re-check the entry
+// under the PTL, then sleep until the folio is unlocked; the access retries.
+func (k *Kernel) migrationEntryWait(t *sched.Task, m *MM, addr int, orig *PTE) {
+	const site = "migration_entry_wait"
+	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
+	if tbl == nil {
+		return
+	}
+	if tbl.e[i].Load() != orig {
+		tbl.ptl.Unlock(t, site)
+		return
+	}
+	f := orig.Folio
+	tbl.ptl.Unlock(t, site) // migration_entry_wait_on_locked drops the PTL before sleeping
+	f.lock.WaitUnlocked(t, "migration_entry_wait_on_locked")
+}

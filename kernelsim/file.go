@@ -1,0 +1,84 @@
+package kernelsim
+
+import (
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+)
+
+// File is an inode's address_space: the i_mmap interval tree of every VMA
+// mapping the file (shared and private), its rwsem, and the page cache.
+type File struct {
+	Obj
+	k      *Kernel
+	immap  *ksync.Rwsem
+	tree   ITree[*VMA]
+	pages  []*Folio     // page cache, by index
+	xa     *ksync.Mutex // i_pages xa_lock, below the PTL
+	npages int
+}
+
+// classIPages is the i_pages xa_lock, below the PTL in mm/rmap.c's order.
+var classIPages = ksync.NewClass(20, "i_pages", 10, 10, false)
+
+// NewFile creates a file of n pages (contents zero).
+func (k *Kernel) NewFile(name string, n int) *File {
+	f := &File{Obj: Obj{name: name}, k: k, npages: n, pages: make([]*Folio, n)}
+	f.immap = k.Env.NewRwsem("i_mmap_rwsem("+name+")", ksync.ClassIMmapRwsem)
+	f.xa = k.Env.NewMutex("i_pages("+name+")", classIPages)
+	k.files = append(k.files, f)
+	return f
+}
+
+// IMmap returns the i_mmap_rwsem.
+func (f *File) IMmap() *ksync.Rwsem { return f.immap }
+
+// Tree returns the i_mmap interval tree.
+func (f *File) Tree() *ITree[*VMA] { return &f.tree }
+
+// Pages returns the file size in pages.
+func (f *File) Pages() int { return f.npages }
+
+// CachedFolio returns the page-cache folio at index, or nil.
+func (f *File) CachedFolio(index int) *Folio { return f.pages[index] }
+
+// filemapGetFolio is filemap_fault()'s lookup: find or create the
+// page-cache folio at index and return it locked.
+func (f *File) filemapGetFolio(t *sched.Task, index int) *Folio {
+	const site = "filemap_fault"
+	f.xa.Lock(t, site)
+	fo := f.pages[index]
+	if fo == nil {
+		fo = f.k.allocFolio(false)
+		fo.file, fo.index = f, index
+		f.pages[index] = fo
+	}
+	f.xa.Unlock(t, site)
+	fo.lock.Lock(t, site)
+	return fo
+}
+
+// vmaLinkFile is vma_link_file(): insert the VMA into i_mmap.
+func (k *Kernel) vmaLinkFile(t *sched.Task, v *VMA, site string) {
+	f := v.file
+	f.immap.DownWrite(t, site)
+	if k.Variants.Has("mmap-vma-lock-after-i_mmap") {
+		// D.11a: the new VMA is write-locked with i_mmap_rwsem held, inverting
+		// "vma_start_write before i_mmap" (fixed by 1c7873e33645).
+		v.lock.StartWrite(t, site)
+	}
+	t.Point(sched.KindWrite, f.name, site, "i_mmap insert "+v.Describe())
+	f.tree.Insert(v, v.pgoff, v.pgoff+v.Pages()-1)
+	f.immap.UpWrite(t, site)
+}
+
+// unlinkFileVMA is unlink_file_vma(): remove the VMA from i_mmap.
+func (k *Kernel) unlinkFileVMA(t *sched.Task, v *VMA, site string) {
+	f := v.file
+	if f == nil {
+		return
+	}
+	f.immap.DownWrite(t, site)
+	t.Point(sched.KindWrite, f.name, site, "i_mmap remove "+v.Describe())
+	f.tree.Remove(v)
+	f.immap.UpWrite(t, site)
+}

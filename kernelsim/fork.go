@@ -1,0 +1,117 @@
+package kernelsim
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+)
+
+// Fork mirrors kernel/fork.c dup_mmap() (reference C.5): the child mm named
+// child gets a copy of every VMA of m; anon VMAs get their page tables
+// copied with COW.
+func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
+	const site = "dup_mmap"
+	if k.MM(child) != nil {
+		return nil, fmt.Errorf("fork: %s already exists", child)
+	}
+	cm := k.NewMM(child)
+	m.lock.WriteLock(t, site)
+	cm.lock.WriteLockNested(t, ksync.SingleDepthNesting, site)
+	for _, pv := range m.VMAs() {
+		if !k.Variants.Has("dup_mmap-no-parent-vma-write-lock") {
+			// fb49c455323f: no VMA-lock fault may run in the parent VMA
+			// while it is copied.
+			pv.lock.StartWrite(t, "vma_start_write_killable")
+		}
+		if pv.flags&VMDontCopy != 0 {
+			continue
+		}
+		tmp := k.vmAreaDup(cm, pv)
+		tmp.anonVMA = nil
+		k.anonVMAFork(t, tmp, pv)
+		tmp.lock.StartWrite(t, site)
+		if f := tmp.file; f != nil {
+			f.immap.DownWrite(t, site)
+			t.Point(sched.KindWrite, f.name, site, "i_mmap insert_after "+pv.name+": "+tmp.Describe())
+			f.tree.InsertAfter(tmp, pv, tmp.pgoff, tmp.pgoff+tmp.Pages()-1)
+			f.immap.UpWrite(t, site)
+		}
+		tmp.lock.MarkAttached(t, site)
+		cm.vmaIterStore(t, tmp, site)
+		cm.mapCount++
+		t.Point(sched.KindRead, pv.name, "vma_needs_copy", "src_vma->anon_vma")
+		if pv.anonVMA != nil {
+			k.copyPageRange(t, tmp, pv)
+		}
+	}
+	cm.lock.WriteUnlock(t, site)
+	m.lock.WriteUnlock(t, site)
+	return cm, nil
+}
+
+// copyPageRange mirrors copy_page_range() → copy_pte_range() for a COW
+// mapping: per PTE table, the child's (dst) PTL then the parent's (src,
+// nested); present anon pages are shared and write-protected in both,
+// file pages get another file rmap, migration entries are copied (a
+// writable one downgraded to readable in both).
+func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA) {
+	const site = "copy_pte_range"
+	g := k.Geo
+	pm, cm := src.mm, dst.mm
+	for a := src.start; a < src.end; {
+		tblEnd := (a/g.PTEs + 1) * g.PTEs
+		if tblEnd > src.end {
+			tblEnd = src.end
+		}
+		if pm.pteTable(a) == nil {
+			a = tblEnd
+			continue
+		}
+		k.pteAlloc(t, cm, a, site)
+		dtbl, _ := k.pteOffsetMapLock(t, cm, a, site)
+		stbl := pm.pteTable(a)
+		if stbl == nil || dtbl == nil {
+			if dtbl != nil {
+				dtbl.ptl.Unlock(t, site)
+			}
+			a = tblEnd
+			continue
+		}
+		stbl.ptl.LockNested(t, ksync.SingleDepthNesting, site)
+		for addr := a; addr < tblEnd; addr++ {
+			i := g.pteIndex(addr)
+			p := stbl.e[i].Load()
+			if p == nil {
+				continue
+			}
+			np := *p
+			switch {
+			case p.Kind == PTEMigration:
+				np.Write = false
+			case p.Folio == nil: // zero page
+			case p.Folio.anon:
+				k.use(t, &p.Folio.Obj, site)
+				p.Folio.mapcount.Add(1) // folio_try_dup_anon_rmap_pte
+				cm.rssAnon.Add(1)
+				if p.Write {
+					wp := *p
+					wp.Write = false
+					k.setPTE(t, pm, stbl, i, addr, &wp, "copy_present_pte: wrprotect parent")
+				}
+				np.Write = false
+			default:
+				p.Folio.mapcount.Add(1) // folio_dup_file_rmap_pte
+				cm.rssFile.Add(1)
+				if src.flags&VMShared == 0 {
+					np.Write = false
+				}
+			}
+			k.setPTE(t, cm, dtbl, i, addr, &np, "copy_present_pte")
+			k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: pm.name, Addr: addr})
+		}
+		stbl.ptl.Unlock(t, site)
+		dtbl.ptl.Unlock(t, site)
+		a = tblEnd
+	}
+}

@@ -1,0 +1,164 @@
+// Package kernelsim is the lock-faithful model of the kernel's mm objects
+// and of the paths that change them. Each path is a Go function in the
+// kernel's structure and lock order, with a comment naming the kernel
+// function it mirrors; deliberate simplifications say so.
+//
+// Scheduling points sit where another thread could observe or change shared
+// state: every lock operation (kernelsim/ksync), every page-table entry read
+// or write on a path that races, VMA tree publication, anon_vma publication,
+// and user loads and stores.
+package kernelsim
+
+import (
+	"fmt"
+	"sync"
+
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+)
+
+// Geometry is the shape of the page tables: entries per PTE, PMD and PUD
+// table. Small by default so that table boundaries and whole-table
+// operations occur in tiny programs. Addresses are page numbers.
+type Geometry struct {
+	PTEs, PMDs, PUDs int
+}
+
+// DefaultGeometry has 8 entries per table: 512 pages of address space, a
+// PTE table covering 8 pages and a PMD table 64.
+var DefaultGeometry = Geometry{PTEs: 8, PMDs: 8, PUDs: 8}
+
+// Pages returns the size of the address space in pages.
+func (g Geometry) Pages() int { return g.PTEs * g.PMDs * g.PUDs }
+
+func (g Geometry) pudIndex(addr int) int { return addr / (g.PTEs * g.PMDs) }
+func (g Geometry) pmdIndex(addr int) int { return addr / g.PTEs % g.PMDs }
+func (g Geometry) pteIndex(addr int) int { return addr % g.PTEs }
+
+// Kernel is the simulated kernel of one program: its mms, files and every
+// object ever allocated (freed ones stay, poisoned).
+type Kernel struct {
+	Env      *ksync.Env
+	Geo      Geometry
+	Variants Variants
+
+	mu     sync.Mutex // free mode: registries, ids, memory log
+	mms    []*MM
+	files  []*File
+	ids    [numObjKinds]int
+	folios []*Folio
+	tables []*PTETable
+	pmds   []*PMDTable
+	avs    []*AnonVMA
+	mem    []MemEvent
+}
+
+// New returns an empty kernel with the given lock checks and variants.
+func New(cfg ksync.Config, v Variants) *Kernel {
+	return &Kernel{Env: ksync.NewEnv(cfg), Geo: DefaultGeometry, Variants: v}
+}
+
+// objKind numbers object kinds for their printed ids (vma#3, f#7, ...).
+type objKind uint8
+
+const (
+	kindMM objKind = iota
+	kindVMA
+	kindAnonVMA
+	kindAVC
+	kindFolio
+	kindPTE
+	kindPMD
+	kindFile
+	numObjKinds
+)
+
+var kindPrefix = [numObjKinds]string{"mm", "vma#", "av#", "avc#", "f", "pt#", "pmd#", "file"}
+
+// Obj is embedded in every model object: its printed name and, once freed,
+// when and by whom. A freed object is poisoned, not forgotten: touching it
+// is a use-after-free violation naming the object and the freeing step.
+type Obj struct {
+	name      string
+	freed     bool
+	freedStep int
+	freedBy   string
+}
+
+// Name returns the object's printed name.
+func (o *Obj) Name() string { return o.name }
+
+// Freed reports whether the object has been freed.
+func (o *Obj) Freed() bool { return o.freed }
+
+// FreedAt describes when the object was freed.
+func (o *Obj) FreedAt() string {
+	return fmt.Sprintf("freed at step %d by %s", o.freedStep, o.freedBy)
+}
+
+func (k *Kernel) newObj(kind objKind) Obj {
+	k.mu.Lock()
+	k.ids[kind]++
+	id := k.ids[kind]
+	k.mu.Unlock()
+	return Obj{name: fmt.Sprintf("%s%d", kindPrefix[kind], id)}
+}
+
+// free poisons o.
+func (k *Kernel) free(t *sched.Task, o *Obj, where string) {
+	if o.freed {
+		t.Fail(sched.Violation{Invariant: "use-after-free", Detail: fmt.Sprintf("%s: double free of %s (%s)", where, o.name, o.FreedAt())})
+	}
+	o.freed, o.freedStep, o.freedBy = true, t.Step(), t.Name()+" in "+where
+}
+
+// use checks that o is alive; touching a freed object is a use-after-free.
+func (k *Kernel) use(t *sched.Task, o *Obj, where string) {
+	if o.freed {
+		t.Fail(sched.Violation{Invariant: "use-after-free", Detail: fmt.Sprintf("%s touches %s, %s", where, o.name, o.FreedAt())})
+	}
+}
+
+// MMs returns every mm of the kernel, in creation order.
+func (k *Kernel) MMs() []*MM {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]*MM(nil), k.mms...)
+}
+
+// Files returns every file, in creation order.
+func (k *Kernel) Files() []*File { return k.files }
+
+// Folios returns every folio ever allocated, freed ones included.
+func (k *Kernel) Folios() []*Folio { return k.folios }
+
+// PTETables returns every PTE table ever allocated.
+func (k *Kernel) PTETables() []*PTETable { return k.tables }
+
+// PMDTables returns every PMD table ever allocated.
+func (k *Kernel) PMDTables() []*PMDTable { return k.pmds }
+
+// AnonVMAs returns every anon_vma ever allocated.
+func (k *Kernel) AnonVMAs() []*AnonVMA { return k.avs }
+
+// MM returns the mm named name, or nil.
+func (k *Kernel) MM(name string) *MM {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, m := range k.mms {
+		if m.name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// File returns the file named name, or nil.
+func (k *Kernel) File(name string) *File {
+	for _, f := range k.files {
+		if f.name == name {
+			return f
+		}
+	}
+	return nil
+}

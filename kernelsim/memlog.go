@@ -1,0 +1,55 @@
+package kernelsim
+
+import "mmrace/kernelsim/sched"
+
+// MemKind is the kind of a memory event.
+type MemKind uint8
+
+// The memory events the model logs at the step where each takes effect; the
+// memory-contents invariant replays them against the program's semantics.
+const (
+	MemStore MemKind = iota // a user store landed
+	MemLoad                 // a user load returned Value (or faulted: OK false)
+	MemZero                 // [Addr, Addr+Len) of MM became fresh memory (mmap) or went away (munmap)
+	MemCopy                 // fork copied the page at Addr from SrcMM to MM
+)
+
+// Backing says where a user access went: private memory of the mm, or a
+// shared file page (visible through every shared mapping of it).
+type Backing struct {
+	File   string // "" for anonymous memory
+	Index  int
+	Shared bool
+}
+
+// MemEvent is one entry of the memory log.
+type MemEvent struct {
+	Step    int
+	Task    int
+	Kind    MemKind
+	MM      string
+	SrcMM   string
+	Addr    int
+	Len     int
+	Value   uint64
+	OK      bool
+	Backing Backing
+}
+
+// MemLog returns the memory events in the order they happened.
+func (k *Kernel) MemLog() []MemEvent { return k.mem }
+
+func (k *Kernel) logMem(t *sched.Task, e MemEvent) {
+	e.Step, e.Task = t.Step(), t.ID()
+	k.mu.Lock()
+	k.mem = append(k.mem, e)
+	k.mu.Unlock()
+}
+
+// backing returns where an access through v at addr lands.
+func backing(v *VMA, addr int) Backing {
+	if v == nil || v.file == nil {
+		return Backing{}
+	}
+	return Backing{File: v.file.name, Index: v.linearPageIndex(addr), Shared: v.flags&VMShared != 0}
+}

@@ -1,0 +1,151 @@
+package kernelsim
+
+import (
+	"fmt"
+	"sort"
+	"sync/atomic"
+
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+)
+
+// MM is a mm_struct: its mmap_lock, the VMA tree (the maple tree, readable
+// under RCU), page_table_lock, the page tables and the rss counters.
+type MM struct {
+	Obj
+	k        *Kernel
+	lock     *ksync.MmapLock
+	ptlock   *ksync.Mutex // mm->page_table_lock
+	tree     atomic.Pointer[[]vmaSlot]
+	pud      []atomic.Pointer[PMDTable] // the top-level table, under page_table_lock
+	rssAnon  atomic.Int64
+	rssFile  atomic.Int64
+	mapCount int
+	exited   bool
+}
+
+// vmaSlot is one maple-tree entry: the range is the tree's own key, so a
+// lockless lookup never reads the VMA's fields.
+type vmaSlot struct {
+	start, end int
+	vma        *VMA
+}
+
+// NewMM creates an empty address space named name ("mm1").
+func (k *Kernel) NewMM(name string) *MM {
+	m := &MM{Obj: Obj{name: name}, k: k, pud: make([]atomic.Pointer[PMDTable], k.Geo.PUDs)}
+	m.lock = k.Env.NewMmapLock(name)
+	m.ptlock = k.Env.NewMutex("page_table_lock("+name+")", ksync.ClassPageTableLck)
+	empty := []vmaSlot{}
+	m.tree.Store(&empty)
+	k.mu.Lock()
+	k.mms = append(k.mms, m)
+	k.mu.Unlock()
+	return m
+}
+
+// Lock returns the mmap_lock.
+func (m *MM) Lock() *ksync.MmapLock { return m.lock }
+
+// VMAs returns the attached VMAs in address order.
+func (m *MM) VMAs() []*VMA {
+	slots := *m.tree.Load()
+	out := make([]*VMA, len(slots))
+	for i, s := range slots {
+		out[i] = s.vma
+	}
+	return out
+}
+
+// TreeKeys returns the maple tree's own keys, for the tree-integrity check.
+func (m *MM) TreeKeys() [][2]int {
+	slots := *m.tree.Load()
+	out := make([][2]int, len(slots))
+	for i, s := range slots {
+		out[i] = [2]int{s.start, s.end}
+	}
+	return out
+}
+
+// MapCount returns map_count.
+func (m *MM) MapCount() int { return m.mapCount }
+
+// RSS returns the anon and file rss counters.
+func (m *MM) RSS() (anon, file int) { return int(m.rssAnon.Load()), int(m.rssFile.Load()) }
+
+// findVMA is find_vma_intersection(mm, addr, addr+1) under mmap_lock.
+func (m *MM) findVMA(addr int) *VMA {
+	for _, s := range *m.tree.Load() {
+		if s.start <= addr && addr < s.end {
+			return s.vma
+		}
+	}
+	return nil
+}
+
+// neighbours returns the attached VMAs just before and after v's range.
+func (m *MM) neighbours(v *VMA) (prev, next *VMA) {
+	for _, s := range *m.tree.Load() {
+		if s.end <= v.start {
+			prev = s.vma
+		}
+		if s.start >= v.end && next == nil {
+			next = s.vma
+		}
+	}
+	return prev, next
+}
+
+// overlapping returns the attached VMAs intersecting [start, end).
+func (m *MM) overlapping(start, end int) []*VMA {
+	var out []*VMA
+	for _, s := range *m.tree.Load() {
+		if s.start < end && s.end > start {
+			out = append(out, s.vma)
+		}
+	}
+	return out
+}
+
+// vmaIterStore republishes the maple tree with v in it (or with v's new
+// bounds); vmaIterClear removes vs. The tree uses mmap_lock as its external
+// lock: the caller holds it for write. Readers under RCU see the old or the
+// new array, never a torn one.
+func (m *MM) vmaIterStore(t *sched.Task, v *VMA, site string) {
+	m.lock.AssertWriteLocked(t, site)
+	t.Point(sched.KindWrite, m.name+" maple tree", site, "store "+v.Describe())
+	old := *m.tree.Load()
+	next := make([]vmaSlot, 0, len(old)+1)
+	for _, s := range old {
+		if s.vma != v {
+			next = append(next, s)
+		}
+	}
+	next = append(next, vmaSlot{start: v.start, end: v.end, vma: v})
+	sort.Slice(next, func(i, j int) bool { return next[i].start < next[j].start })
+	m.tree.Store(&next)
+}
+
+func (m *MM) vmaIterClear(t *sched.Task, vs []*VMA, site string) {
+	m.lock.AssertWriteLocked(t, site)
+	t.Point(sched.KindWrite, m.name+" maple tree", site, fmt.Sprintf("clear %d vmas", len(vs)))
+	old := *m.tree.Load()
+	next := make([]vmaSlot, 0, len(old))
+outer:
+	for _, s := range old {
+		for _, v := range vs {
+			if s.vma == v {
+				continue outer
+			}
+		}
+		next = append(next, s)
+	}
+	m.tree.Store(&next)
+}
+
+// lookupRCU is the lockless maple-tree walk of lock_vma_under_rcu (caller
+// is inside an RCU read section).
+func (m *MM) lookupRCU(t *sched.Task, addr int) *VMA {
+	t.Point(sched.KindRead, m.name+" maple tree", "lock_vma_under_rcu", fmt.Sprintf("lookup %#x", addr))
+	return m.findVMA(addr)
+}

@@ -1,0 +1,99 @@
+package kernelsim
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim/sched"
+)
+
+// MmapArgs describe a mapping: [Start, Start+Len) with protection Prot
+// (VMRead/VMWrite), anonymous when File is nil, else File from page Pgoff,
+// shared or private.
+type MmapArgs struct {
+	Start, Len int
+	Prot       Flags
+	File       *File
+	Pgoff      int
+	Shared     bool
+}
+
+// Mmap mirrors vm_mmap_pgoff() → do_mmap() → mmap_region() →
+// __mmap_region() with MAP_FIXED: mmap_lock W for the whole call.
+func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
+	const site = "mmap_region"
+	if a.Len <= 0 || a.Start < 0 || a.Start+a.Len > k.Geo.Pages() {
+		return fmt.Errorf("mmap: range %#x+%d outside the address space", a.Start, a.Len)
+	}
+	if a.File != nil && (a.Pgoff < 0 || a.Pgoff+a.Len > a.File.npages) {
+		return fmt.Errorf("mmap: %s has %d pages, mapping needs %d from %#x", a.File.name, a.File.npages, a.Len, a.Pgoff)
+	}
+	m.lock.WriteLock(t, "vm_mmap_pgoff")
+	defer m.lock.WriteUnlock(t, "vm_mmap_pgoff")
+	start, end := a.Start, a.Start+a.Len
+	flags := a.Prot & vmProtMask
+	pgoff := a.Pgoff
+	if a.File == nil {
+		pgoff = start // private anonymous: vm_pgoff = addr >> PAGE_SHIFT
+	}
+	if a.Shared {
+		flags |= VMShared
+	}
+	// __mmap_prepare: MAP_FIXED over existing mappings unmaps them first.
+	// (Simplification: the kernel finishes that munmap after the new VMA is
+	// in the tree, in __mmap_complete; all of it is under mmap_lock W.)
+	if len(m.overlapping(start, end)) > 0 {
+		k.doVMIAlignMunmap(t, m, start, end, false)
+	}
+	k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: start, Len: a.Len})
+	// vma_merge_new_range: try the neighbours.
+	var prev, next *VMA
+	for _, s := range *m.tree.Load() {
+		if s.end == start {
+			prev = s.vma
+		}
+		if s.start == end {
+			next = s.vma
+		}
+	}
+	okPrev := mergeable(prev, flags, a.File) && prev.pgoff+prev.Pages() == pgoff
+	okNext := mergeable(next, flags, a.File) && next.pgoff == pgoff+a.Len
+	switch {
+	case okPrev && okNext && anonCompatible(prev, next):
+		k.vmaExpandTo(t, prev, prev.start, next.end, next, "vma_merge_new_range")
+		return nil
+	case okPrev:
+		k.vmaExpandTo(t, prev, prev.start, end, nil, "vma_merge_new_range")
+		return nil
+	case okNext:
+		k.vmaExpandTo(t, next, start, next.end, nil, "vma_merge_new_range")
+		return nil
+	}
+	k.mmapNewVMA(t, m, start, end, pgoff, flags, a.File)
+	return nil
+}
+
+// mmapNewVMA mirrors __mmap_new_vma(): the new VMA is write-locked before it
+// becomes visible and before i_mmap_rwsem is taken (1c7873e33645), stored in
+// the maple tree, then linked into i_mmap. A private anonymous VMA gets no
+// anon_vma here: the first write fault prepares one.
+func (k *Kernel) mmapNewVMA(t *sched.Task, m *MM, start, end, pgoff int, flags Flags, file *File) *VMA {
+	const site = "__mmap_new_vma"
+	v := k.newVMA(m, start, end, pgoff, flags, file)
+	if !k.Variants.Has("mmap-vma-lock-after-i_mmap") || file == nil {
+		v.lock.StartWrite(t, site)
+		v.lock.MarkAttached(t, site)
+		m.vmaIterStore(t, v, site)
+		m.mapCount++
+		if file != nil {
+			k.vmaLinkFile(t, v, "vma_link_file")
+		}
+		return v
+	}
+	// D.11a: before 1c7873e33645 the VMA was write-locked inside
+	// vma_link_file, under i_mmap_rwsem, after it was stored in the tree.
+	k.vmaLinkFile(t, v, "vma_link_file")
+	v.lock.MarkAttached(t, site)
+	m.vmaIterStore(t, v, site)
+	m.mapCount++
+	return v
+}

@@ -1,0 +1,134 @@
+package kernelsim
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+)
+
+// Flags are a VMA's vm_flags (the subset the protocol needs).
+type Flags uint16
+
+// The VMA flags.
+const (
+	VMRead                  Flags = 1 << iota
+	VMWrite                       // VM_WRITE
+	VMShared                      // VM_SHARED
+	VMStackIncompleteSetup        // VM_STACK_INCOMPLETE_SETUP: exec's temporary stack
+	VMDontCopy                    // VM_DONTCOPY
+	vmProtMask = VMRead | VMWrite
+)
+
+// String prints flags the way the text form writes a protection.
+func (f Flags) String() string {
+	s := "none"
+	switch f & vmProtMask {
+	case VMRead:
+		s = "r"
+	case VMRead | VMWrite:
+		s = "rw"
+	case VMWrite:
+		s = "w"
+	}
+	if f&VMShared != 0 {
+		s += ",shared"
+	}
+	if f&VMStackIncompleteSetup != 0 {
+		s += ",stack-incomplete"
+	}
+	return s
+}
+
+// VMA is a vm_area_struct. Start and End are page numbers, End exclusive;
+// Pgoff is vm_pgoff in pages.
+type VMA struct {
+	Obj
+	mm      *MM
+	start   int
+	end     int
+	pgoff   int
+	flags   Flags
+	file    *File
+	anonVMA *AnonVMA
+	chain   []*AVC // anon_vma_chain, oldest first
+	lock    *ksync.VMALock
+}
+
+// MM returns the VMA's mm.
+func (v *VMA) MM() *MM { return v.mm }
+
+// Start returns vm_start.
+func (v *VMA) Start() int { return v.start }
+
+// End returns vm_end.
+func (v *VMA) End() int { return v.end }
+
+// Pgoff returns vm_pgoff.
+func (v *VMA) Pgoff() int { return v.pgoff }
+
+// Flags returns vm_flags.
+func (v *VMA) Flags() Flags { return v.flags }
+
+// File returns vm_file, or nil.
+func (v *VMA) File() *File { return v.file }
+
+// AnonVMA returns vma->anon_vma, or nil.
+func (v *VMA) AnonVMA() *AnonVMA { return v.anonVMA }
+
+// Chain returns the VMA's AVCs.
+func (v *VMA) Chain() []*AVC { return v.chain }
+
+// Lock returns the per-VMA lock.
+func (v *VMA) Lock() *ksync.VMALock { return v.lock }
+
+// Pages returns vma_pages().
+func (v *VMA) Pages() int { return v.end - v.start }
+
+// Describe prints the VMA as narratives do: vma#3 [0x10,0x18) pgoff 0x10.
+func (v *VMA) Describe() string {
+	return fmt.Sprintf("%s [%#x,%#x) pgoff %#x", v.name, v.start, v.end, v.pgoff)
+}
+
+// linearPageIndex is linear_page_index(vma, addr).
+func (v *VMA) linearPageIndex(addr int) int { return v.pgoff + (addr - v.start) }
+
+// Address returns vma_address(folio, vma): where the VMA maps the folio's
+// index, and whether that lies inside the VMA.
+func (v *VMA) Address(index int) (int, bool) {
+	a := v.start + (index - v.pgoff)
+	return a, a >= v.start && a < v.end
+}
+
+func (v *VMA) isAnon() bool { return v.file == nil }
+
+// newVMA allocates a detached VMA of mm (vm_area_alloc).
+func (k *Kernel) newVMA(mm *MM, start, end, pgoff int, flags Flags, file *File) *VMA {
+	v := &VMA{Obj: k.newObj(kindVMA), mm: mm, start: start, end: end, pgoff: pgoff, flags: flags, file: file}
+	v.lock = k.Env.NewVMALock(v.name, mm.lock)
+	return v
+}
+
+// vmAreaDup is vm_area_dup(): a detached copy with the same fields and no
+// anon_vma chain (callers clone it).
+func (k *Kernel) vmAreaDup(mm *MM, v *VMA) *VMA {
+	n := k.newVMA(mm, v.start, v.end, v.pgoff, v.flags, v.file)
+	n.anonVMA = v.anonVMA
+	return n
+}
+
+// setBounds writes vm_start, vm_end and vm_pgoff. The field-write rule of
+// reference A.2: mmap_lock W, the VMA write lock, and the rmap locks in W
+// (i_mmap if file-backed, anon_vma root if anon_vma is set).
+func (k *Kernel) setBounds(t *sched.Task, v *VMA, start, end, pgoff int, site string) {
+	k.use(t, &v.Obj, site)
+	v.lock.AssertWriteLocked(t, site)
+	if v.file != nil {
+		v.file.immap.AssertHeld(t, true, site)
+	}
+	if v.anonVMA != nil {
+		v.anonVMA.root.rwsem.AssertHeld(t, true, site)
+	}
+	t.Point(sched.KindWrite, v.name, site, fmt.Sprintf("[%#x,%#x) pgoff %#x -> [%#x,%#x) pgoff %#x", v.start, v.end, v.pgoff, start, end, pgoff))
+	v.start, v.end, v.pgoff = start, end, pgoff
+}

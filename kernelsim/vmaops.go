@@ -1,0 +1,148 @@
+package kernelsim
+
+import (
+	"mmrace/kernelsim/sched"
+)
+
+// vmaPrepare mirrors mm/vma.c vma_prepare(): take i_mmap W (file) then the
+// anon_vma root W, and take the VMAs whose keys change out of the interval
+// trees (anon_vma_interval_tree_pre_update_vma, vma_interval_tree_remove).
+// vmaComplete puts them back with their new keys and drops the locks.
+type vmaPrepare struct {
+	vmas   []*VMA // re-keyed
+	remove *VMA   // leaves (merged away)
+	file   *File
+	av     *AnonVMA
+}
+
+func (k *Kernel) vmaPrepare(t *sched.Task, vp *vmaPrepare, site string) {
+	if vp.file != nil {
+		vp.file.immap.DownWrite(t, site)
+	}
+	if vp.av != nil {
+		vp.av.lockWrite(t, site)
+	}
+	for _, v := range vp.vmas {
+		if v.file != nil {
+			v.file.tree.Remove(v)
+		}
+		for _, avc := range v.chain {
+			avc.av.tree.Remove(avc)
+		}
+	}
+	if vp.remove != nil && vp.remove.file != nil {
+		t.Point(sched.KindWrite, vp.remove.file.name, site, "i_mmap remove "+vp.remove.Describe())
+		vp.remove.file.tree.Remove(vp.remove)
+	}
+}
+
+func (k *Kernel) vmaComplete(t *sched.Task, vp *vmaPrepare, site string) {
+	for _, v := range vp.vmas {
+		if v.file != nil {
+			v.file.tree.Insert(v, v.pgoff, v.pgoff+v.Pages()-1)
+		}
+		for _, avc := range v.chain {
+			avc.av.tree.Insert(avc, v.pgoff, v.pgoff+v.Pages()-1)
+		}
+		if len(v.chain) > 0 || v.file != nil {
+			t.Point(sched.KindWrite, v.name, site, "interval trees re-keyed: "+v.Describe())
+		}
+	}
+	if vp.av != nil {
+		vp.av.unlockWrite(t, site)
+	}
+	if vp.file != nil {
+		vp.file.immap.UpWrite(t, site)
+	}
+}
+
+func rmapOf(v *VMA) (*File, *AnonVMA) { return v.file, v.anonVMA }
+
+// splitVMA mirrors __split_vma(vmi, vma, addr, new_below): the new VMA
+// takes [vma->vm_start, addr) when newBelow, else [addr, vma->vm_end).
+func (k *Kernel) splitVMA(t *sched.Task, v *VMA, addr int, newBelow bool) *VMA {
+	const site = "__split_vma"
+	m := v.mm
+	m.lock.AssertWriteLocked(t, site)
+	k.use(t, &v.Obj, site)
+	n := k.vmAreaDup(m, v)
+	if newBelow {
+		n.end = addr
+	} else {
+		n.start, n.pgoff = addr, v.pgoff+(addr-v.start)
+	}
+	k.anonVMAClone(t, n, v, site)
+	v.lock.StartWrite(t, site)
+	n.lock.StartWrite(t, site)
+	f, av := rmapOf(v)
+	vp := &vmaPrepare{vmas: []*VMA{v}, file: f, av: av}
+	k.vmaPrepare(t, vp, "vma_prepare")
+	if newBelow {
+		k.setBounds(t, v, addr, v.end, v.pgoff+(addr-v.start), site)
+	} else {
+		k.setBounds(t, v, v.start, addr, v.pgoff, site)
+	}
+	if n.file != nil {
+		n.file.tree.Insert(n, n.pgoff, n.pgoff+n.Pages()-1)
+	}
+	k.vmaComplete(t, vp, "vma_complete")
+	m.vmaIterStore(t, v, site)
+	n.lock.MarkAttached(t, site)
+	m.vmaIterStore(t, n, site)
+	m.mapCount++
+	return n
+}
+
+// vmaExpandTo grows v to [start, end) (pgoff moved with start), absorbing
+// remove when it is not nil: the merge cases of vma_merge_new_range and
+// vma_merge_existing_range, through vma_prepare/vma_complete.
+func (k *Kernel) vmaExpandTo(t *sched.Task, v *VMA, start, end int, remove *VMA, site string) {
+	m := v.mm
+	k.use(t, &v.Obj, site)
+	v.lock.StartWrite(t, site)
+	if remove != nil {
+		remove.lock.StartWrite(t, site)
+	}
+	if v.anonVMA == nil && remove != nil && remove.anonVMA != nil {
+		// dup_anon_vma(): the survivor takes the removed VMA's anon_vma
+		// before vma_prepare.
+		t.Point(sched.KindWrite, v.name, "dup_anon_vma", "vma->anon_vma = "+remove.anonVMA.name)
+		v.anonVMA = remove.anonVMA
+		k.anonVMAClone(t, v, remove, "dup_anon_vma")
+	}
+	f, av := rmapOf(v)
+	vp := &vmaPrepare{vmas: []*VMA{v}, remove: remove, file: f, av: av}
+	k.vmaPrepare(t, vp, "vma_prepare")
+	k.setBounds(t, v, start, end, v.pgoff-(v.start-start), site)
+	k.vmaComplete(t, vp, "vma_complete")
+	if remove != nil {
+		remove.lock.MarkDetached(t, site)
+		m.vmaIterClear(t, []*VMA{remove}, site)
+		m.mapCount--
+	}
+	m.vmaIterStore(t, v, site)
+	if remove != nil {
+		k.unlinkAnonVMAs(t, remove, "anon_vma_merge")
+		k.removeVMA(t, remove, site)
+	}
+}
+
+// removeVMA mirrors remove_vma() → vm_area_free(): VMAs are freed after an
+// RCU grace period (SLAB_TYPESAFE_BY_RCU lookups may still see them).
+func (k *Kernel) removeVMA(t *sched.Task, v *VMA, site string) {
+	k.Env.RCU().CallRCU(t, "free "+v.name, func() { k.free(t, &v.Obj, "vm_area_free") })
+}
+
+// mergeable reports whether a VMA with flags, file and pgoff could merge with
+// neighbour n (is_mergeable_vma + is_mergeable_anon_vma): same flags and
+// file, and n shares an anon_vma only if it was never forked (a single AVC).
+func mergeable(n *VMA, flags Flags, file *File) bool {
+	return n != nil && n.flags == flags && n.file == file && n.flags&VMStackIncompleteSetup == 0 &&
+		(n.anonVMA == nil || len(n.chain) == 1)
+}
+
+// anonCompatible is the both-neighbours condition: their anon_vmas are equal,
+// or at most one has one.
+func anonCompatible(a, b *VMA) bool {
+	return a.anonVMA == nil || b.anonVMA == nil || a.anonVMA == b.anonVMA
+}
