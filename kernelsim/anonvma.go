@@ -65,7 +65,7 @@ func (k *Kernel) anonVMAAlloc() *AnonVMA {
 
 func (k *Kernel) avcAlloc() *AVC { return &AVC{Obj: k.newObj(kindAVC)} }
 
-func (a *AnonVMA) lockWrite(t *sched.Task, site string)  { a.root.rwsem.DownWrite(t, site) }
+func (a *AnonVMA) lockWrite(t *sched.Task, site string)   { a.root.rwsem.DownWrite(t, site) }
 func (a *AnonVMA) unlockWrite(t *sched.Task, site string) { a.root.rwsem.UpWrite(t, site) }
 
 // anonVMAChainLink is anon_vma_chain_link(): the AVC joins the VMA's chain

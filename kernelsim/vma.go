@@ -12,12 +12,12 @@ type Flags uint16
 
 // The VMA flags.
 const (
-	VMRead                  Flags = 1 << iota
-	VMWrite                       // VM_WRITE
-	VMShared                      // VM_SHARED
-	VMStackIncompleteSetup        // VM_STACK_INCOMPLETE_SETUP: exec's temporary stack
-	VMDontCopy                    // VM_DONTCOPY
-	vmProtMask = VMRead | VMWrite
+	VMRead                 Flags = 1 << iota
+	VMWrite                      // VM_WRITE
+	VMShared                     // VM_SHARED
+	VMStackIncompleteSetup       // VM_STACK_INCOMPLETE_SETUP: exec's temporary stack
+	VMDontCopy                   // VM_DONTCOPY
+	vmProtMask             = VMRead | VMWrite
 )
 
 // String prints flags the way the text form writes a protection.
