@@ -43,7 +43,9 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 		nf := v.flags&^vmProtMask | prot&vmProtMask
 		t.Point(sched.KindWrite, v.name, "vm_flags_reset", v.flags.String()+" -> "+nf.String())
 		v.lock.AssertWriteLocked(t, "vm_flags_reset")
-		v.flags = nf
+		if !k.Variants.Has("test-mprotect-skips-vm_flags") {
+			v.flags = nf
+		}
 		k.changeProtection(t, v)
 	}
 	// vma_merge_existing_range with the neighbours.

@@ -38,6 +38,18 @@ var AllVariants = []Variant{
 	},
 }
 
+// TestOnlyVariants are deliberately broken paths used to show that a test
+// can fail (the state-machine property's must-fail case); they model no
+// kernel bug and are not listed by mmrace variants.
+var TestOnlyVariants = []Variant{
+	{
+		Name:      "test-mprotect-skips-vm_flags",
+		Function:  "mm/mprotect.c mprotect_fixup()",
+		KernelRef: "none (test only)",
+		Removes:   "the vm_flags update: the VMA keeps its old protection",
+	},
+}
+
 // Variants is a set of variant names.
 type Variants map[string]bool
 
@@ -65,7 +77,7 @@ func (v Variants) String() string {
 
 // LookupVariant returns the variant named name.
 func LookupVariant(name string) (Variant, bool) {
-	for _, v := range AllVariants {
+	for _, v := range append(AllVariants[:len(AllVariants):len(AllVariants)], TestOnlyVariants...) {
 		if v.Name == name {
 			return v, true
 		}
