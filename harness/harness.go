@@ -18,7 +18,9 @@ import (
 // Options configure a run.
 type Options struct {
 	// Strategy decides the concurrent phase. nil: the program's pinned
-	// schedule if it has one, else the non-preemptive fallback.
+	// schedule if it has one (followed leniently, so that one pinned
+	// schedule serves the faithful kernel and a variant), else the
+	// non-preemptive fallback.
 	Strategy     sched.Strategy
 	Mode         sched.Mode
 	SemanticOnly bool
@@ -32,6 +34,7 @@ type Report struct {
 	Verdict  sched.Verdict // the first finding, or OK
 	Phase    string        // setup, run, quiescent, exit or memory: where the verdict came from
 	Trace    sched.Trace   // setup, run and exit events
+	RunTrace sched.Trace   // the concurrent phase's events only
 	Schedule string        // the replay string of the concurrent phase
 	Steps    int
 	Errors   []string // ops the kernel refused (EINVAL, SIGSEGV), in order
@@ -87,7 +90,7 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 				rep.Phase = "run"
 				return rep
 			}
-			strat = sched.NewReplay(sch)
+			strat = sched.NewLenientReplay(sch)
 		}
 	}
 	s := sched.New(sched.Options{Mode: opts.Mode, Strategy: strat, MaxSteps: opts.MaxSteps, Seed: 1})
@@ -101,6 +104,7 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 	}
 	res := s.Run()
 	rep.Schedule, rep.Steps = res.ReplayString(), res.Steps
+	rep.RunTrace = res.Trace
 	if !record(res, "run") {
 		return rep
 	}
@@ -139,6 +143,49 @@ func (r *Report) Summary() string {
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "refused: %s\n", e)
+	}
+	return b.String()
+}
+
+// Search runs p under strategies from mk(0), mk(1), ... until a run fails or
+// runs runs have passed. It returns the failing report (or the last one) and
+// the number of runs made.
+func Search(p *kernelsim.Program, opts Options, mk func(i int) sched.Strategy, runs int) (*Report, int) {
+	var rep *Report
+	for i := 0; i < runs; i++ {
+		opts.Strategy = mk(i)
+		rep = Run(p, opts)
+		if rep.Failed() {
+			return rep, i + 1
+		}
+	}
+	return rep, runs
+}
+
+// Story formats the concurrent phase's events that matter to a reader (lock
+// operations, writes of shared state, ops and notes), numbered, one per
+// line, the last max of them.
+func (r *Report) Story(max int) string {
+	var lines []string
+	for _, e := range r.RunTrace.Events {
+		switch e.Kind {
+		case sched.KindStart, sched.KindExit, sched.KindRCU, sched.KindRead, sched.KindChoice:
+			continue
+		}
+		lines = append(lines, e.String())
+	}
+	skipped := 0
+	if len(lines) > max {
+		skipped = len(lines) - max
+		lines = lines[skipped:]
+	}
+	var b strings.Builder
+	if skipped > 0 {
+		fmt.Fprintf(&b, "(%d earlier events)\n", skipped)
+	}
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

@@ -59,6 +59,11 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA) {
 	const site = "copy_pte_range"
 	g := k.Geo
 	pm, cm := src.mm, dst.mm
+	if src.flags&VMShared == 0 {
+		// copy_page_range(): a COW mapping's source must be write-locked so
+		// that no VMA-lock fault changes its PTEs during the copy.
+		src.lock.AssertWriteLocked(t, "copy_page_range: vma_assert_write_locked(src_vma)")
+	}
 	for a := src.start; a < src.end; {
 		tblEnd := (a/g.PTEs + 1) * g.PTEs
 		if tblEnd > src.end {

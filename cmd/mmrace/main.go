@@ -3,6 +3,7 @@
 //	mmrace demo                  run the demo lock program and print its trace
 //	mmrace demo -replay v1.XXXX  replay one schedule of it
 //	mmrace demo -file prog.txt   run a lock program of your own
+//	mmrace run prog.txt          search a kernelsim program's schedules for a failure
 package main
 
 import (
@@ -32,11 +33,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "demo":
 		status, err = demo(args[1:], stdout)
+	case "run":
+		status, err = runCmd(args[1:], stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = fmt.Errorf("%w: unknown command %q (commands: demo)", errUsage, args[0])
+		err = fmt.Errorf("%w: unknown command %q (commands: demo, run)", errUsage, args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "mmrace:", err)
@@ -53,6 +56,8 @@ const usage = `usage: mmrace <command> [flags]
 commands:
   demo   run a small lock program under the controlled scheduler and print
          its verdict, trace and replay string
+  run    run a kernelsim program FILE under many schedules until one fails:
+         mmrace run prog.txt [-variants V] [-rules=false] [-runs N] [-replay S]
 `
 
 // newFlags returns a flag set that reports errors as one line.

@@ -10,12 +10,21 @@ import "fmt"
 // says where the replay diverged.
 type Replay struct {
 	Sched Schedule
-	pos   int
-	err   error
+	// Lenient follows the recording as far as it applies: a recorded task
+	// that is not runnable, or a decision of the wrong kind, is replaced by
+	// the fallback instead of ending the run. Corpus scenarios use it to run
+	// one pinned schedule against the faithful kernel and a variant, whose
+	// paths differ once the variant's bug bites.
+	Lenient bool
+	pos     int
+	err     error
 }
 
-// NewReplay returns a strategy replaying s.
+// NewReplay returns a strategy replaying s exactly.
 func NewReplay(s Schedule) *Replay { return &Replay{Sched: s} }
+
+// NewLenientReplay returns a strategy following s where it applies.
+func NewLenientReplay(s Schedule) *Replay { return &Replay{Sched: s, Lenient: true} }
 
 // Reset implements Strategy.
 func (r *Replay) Reset(int) { r.pos, r.err = 0, nil }
@@ -34,6 +43,12 @@ func (r *Replay) Next(runnable []int, cur int, step int) int {
 	d := r.Sched[r.pos]
 	r.pos++
 	if d.Data || !contains(runnable, d.Value) {
+		if r.Lenient {
+			if cur >= 0 && contains(runnable, cur) {
+				return cur
+			}
+			return runnable[0]
+		}
 		r.err = fmt.Errorf("replay diverged at decision %d (step %d): recorded %s, runnable %v", r.pos-1, step, d, runnable)
 		return -1
 	}
@@ -48,6 +63,9 @@ func (r *Replay) Choose(n int) int {
 	d := r.Sched[r.pos]
 	r.pos++
 	if !d.Data || d.Value >= n {
+		if r.Lenient {
+			return 0
+		}
 		r.err = fmt.Errorf("replay diverged at decision %d: recorded %s, a data choice in [0,%d) is due", r.pos-1, d, n)
 		return 0
 	}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"mmrace/harness"
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
+)
+
+// runCmd is `mmrace run FILE`: run a kernelsim program under many schedules
+// (or one replayed schedule) until a run fails, and print the report.
+func runCmd(args []string, out io.Writer) (int, error) {
+	fs := newFlags("run")
+	variants := fs.String("variants", "", "comma-separated `variants` (default: the faithful kernel)")
+	rules := fs.Bool("rules", true, "rule checks and lockdep on; -rules=false is semantic-only")
+	runs := fs.Int("runs", 1000, "schedules to try")
+	strategy := fs.String("strategy", "pct", "`pct` (depth -depth) or random")
+	depth := fs.Int("depth", 3, "PCT depth")
+	replay := fs.String("replay", "", "replay this schedule (v1.…) once instead of searching")
+	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
+		return 2, fmt.Errorf("%w: run: expected a program file before the flags", errUsage)
+	}
+	file := args[0]
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return 2, err
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 2, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	p, err := kernelsim.Parse(file, string(b))
+	if err != nil {
+		return 2, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *variants != "" {
+		v, err := kernelsim.ParseVariants(*variants)
+		if err != nil {
+			return 2, fmt.Errorf("%w: -variants: %v", errUsage, err)
+		}
+		p.Variants = v
+	}
+	if *runs < 1 || *depth < 1 {
+		return 2, fmt.Errorf("%w: run: -runs and -depth must be positive", errUsage)
+	}
+	var mk func(i int) sched.Strategy
+	switch {
+	case *replay != "":
+		s, err := sched.ParseSchedule(*replay)
+		if err != nil {
+			return 2, fmt.Errorf("%w: -replay: %v", errUsage, err)
+		}
+		mk, *runs = func(int) sched.Strategy { return sched.NewReplay(s) }, 1
+	case *strategy == "pct":
+		k := 40 * p.Ops()
+		mk = func(i int) sched.Strategy { return sched.NewPCT(uint64(i), *depth, k) }
+	case *strategy == "random":
+		mk = func(i int) sched.Strategy { return sched.NewRandom(uint64(i)) }
+	default:
+		return 2, fmt.Errorf("%w: run: unknown strategy %q (pct or random)", errUsage, *strategy)
+	}
+	rep, n := harness.Search(p, harness.Options{SemanticOnly: !*rules}, mk, *runs)
+	fmt.Fprintf(out, "PROGRAM\n%s\nVARIANTS\n%s (rules %v)\n\nVERDICT after %d run(s)\n%s\nSTORY\n%s\nSCHEDULE\n%s\n\nTo reproduce:\n  go run ./cmd/mmrace run %s -variants=%s -rules=%v -replay %s\n",
+		p, p.Variants, *rules, n, rep.Summary(), rep.Story(20), rep.Schedule, file, p.Variants.String(), *rules, rep.Schedule)
+	if rep.Failed() {
+		return 1, nil
+	}
+	return 0, nil
+}

@@ -1,0 +1,94 @@
+// Package corpus replays the reviewer-readable scenarios in this directory.
+//
+// Each .txt file is a cockroachdb/datadriven script. A `program` directive
+// defines the program (kernelsim's text form); `run` runs it and prints the
+// verdict, the ops the kernel refused and the trace of the concurrent phase.
+// Arguments of run:
+//
+//	variants=a,b   the variant set (default: the faithful kernel)
+//	rules=off      semantic-only: no lock-order, lockdep or lock-rule checks
+//	trace=N        print the last N events of the story (default 12; 0: none)
+//
+// Regenerate the outputs with
+//
+//	go test ./corpus -rewrite
+//
+// and commit only diffs you understand.
+package corpus
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+	"go.uber.org/goleak"
+
+	"mmrace/harness"
+	"mmrace/kernelsim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestCorpus(t *testing.T) {
+	datadriven.Walk(t, ".", func(t *testing.T, path string) {
+		if !strings.HasSuffix(path, ".txt") {
+			t.Skip("not a scenario")
+		}
+		var prog *kernelsim.Program
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			switch d.Cmd {
+			case "program":
+				p, err := kernelsim.Parse(fmt.Sprintf("%s:%d", d.Pos, 1), d.Input)
+				if err != nil {
+					return "error: " + err.Error() + "\n"
+				}
+				prog = p
+				return "ok\n"
+			case "run":
+				if prog == nil {
+					d.Fatalf(t, "run before program")
+				}
+				return run(t, d, prog)
+			}
+			d.Fatalf(t, "unknown directive %q", d.Cmd)
+			return ""
+		})
+	})
+}
+
+func run(t *testing.T, d *datadriven.TestData, prog *kernelsim.Program) string {
+	p := *prog
+	opts := harness.Options{}
+	traceN := 12
+	for _, a := range d.CmdArgs {
+		val := strings.Join(a.Vals, ",")
+		switch a.Key {
+		case "variants":
+			v, err := kernelsim.ParseVariants(val)
+			if err != nil {
+				d.Fatalf(t, "%v", err)
+			}
+			p.Variants = v
+		case "rules":
+			opts.SemanticOnly = val == "off"
+		case "trace":
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				d.Fatalf(t, "trace=%q: %v", val, err)
+			}
+			traceN = n
+		default:
+			d.Fatalf(t, "unknown argument %q", a.Key)
+		}
+	}
+	rep := harness.Run(&p, opts)
+	var b strings.Builder
+	b.WriteString(rep.Summary())
+	if traceN > 0 {
+		b.WriteString("story:\n")
+		b.WriteString(rep.Story(traceN))
+	}
+	return b.String()
+}
