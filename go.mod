@@ -6,5 +6,6 @@ require go.uber.org/goleak v1.3.0
 
 require (
 	github.com/cockroachdb/datadriven v1.0.3 // indirect
+	github.com/leanovate/gopter v0.2.11 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 )

@@ -15,7 +15,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 	if k.MM(child) != nil {
 		return nil, fmt.Errorf("fork: %s already exists", child)
 	}
-	cm := k.NewMM(child)
+	cm := k.allocMM(child)
 	m.lock.WriteLock(t, site)
 	cm.lock.WriteLockNested(t, ksync.SingleDepthNesting, site)
 	for _, pv := range m.VMAs() {
@@ -47,6 +47,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 	}
 	cm.lock.WriteUnlock(t, site)
 	m.lock.WriteUnlock(t, site)
+	k.publishMM(cm) // the child process starts running only now
 	return cm, nil
 }
 

@@ -10,7 +10,7 @@ type MemKind uint8
 const (
 	MemStore MemKind = iota // a user store landed
 	MemLoad                 // a user load returned Value (or faulted: OK false)
-	MemZero                 // [Addr, Addr+Len) of MM became fresh memory (mmap) or went away (munmap)
+	MemZero                 // [Addr, Addr+Len) of MM became fresh memory (mmap, once the old range is gone)
 	MemCopy                 // fork copied the page at Addr from SrcMM to MM
 )
 

@@ -33,15 +33,27 @@ type vmaSlot struct {
 
 // NewMM creates an empty address space named name ("mm1").
 func (k *Kernel) NewMM(name string) *MM {
+	m := k.allocMM(name)
+	k.publishMM(m)
+	return m
+}
+
+// allocMM creates an mm that nobody else can find yet (mm_alloc in dup_mm:
+// the child is private to fork until it returns).
+func (k *Kernel) allocMM(name string) *MM {
 	m := &MM{Obj: Obj{name: name}, k: k, pud: make([]atomic.Pointer[PMDTable], k.Geo.PUDs)}
 	m.lock = k.Env.NewMmapLock(name)
 	m.ptlock = k.Env.NewMutex("page_table_lock("+name+")", ksync.ClassPageTableLck)
 	empty := []vmaSlot{}
 	m.tree.Store(&empty)
+	return m
+}
+
+// publishMM makes m visible to the program's ops by name.
+func (k *Kernel) publishMM(m *MM) {
 	k.mu.Lock()
 	k.mms = append(k.mms, m)
 	k.mu.Unlock()
-	return m
 }
 
 // Lock returns the mmap_lock.

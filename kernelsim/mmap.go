@@ -44,6 +44,8 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 	if len(m.overlapping(start, end)) > 0 {
 		k.doVMIAlignMunmap(t, m, start, end, false)
 	}
+	// From here the range has no PTEs and no VMA: a concurrent access faults
+	// and waits for mmap_lock, then sees the new mapping's fresh memory.
 	k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: start, Len: a.Len})
 	// vma_merge_new_range: try the neighbours.
 	var prev, next *VMA

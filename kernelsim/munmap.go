@@ -17,7 +17,9 @@ func (k *Kernel) Munmap(t *sched.Task, m *MM, start, n int) error {
 		m.lock.WriteUnlock(t, "__vm_munmap")
 		return nil
 	}
-	k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: start, Len: n})
+	// No memory event: an unmapped page is never readable again (loads
+	// fault), and a later mapping logs its own fresh memory. Until the zap, a
+	// concurrent load may still read the old page through its PTE.
 	k.doVMIAlignMunmap(t, m, start, start+n, true)
 	m.lock.ReadUnlock(t, "__vm_munmap")
 	return nil

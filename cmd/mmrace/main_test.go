@@ -12,7 +12,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func runCmd(args ...string) (int, string, string) {
+func runMain(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
 	return code, out.String(), errb.String()
@@ -21,7 +21,7 @@ func runCmd(args ...string) (int, string, string) {
 // TestDemoReplayCommand runs the demo, then the "To reproduce" command it
 // prints, and requires the same verdict and trace.
 func TestDemoReplayCommand(t *testing.T) {
-	code, out, _ := runCmd("demo")
+	code, out, _ := runMain("demo")
 	if code != 1 || !strings.Contains(out, "wait-for cycle") {
 		t.Fatalf("demo: exit %d\n%s", code, out)
 	}
@@ -30,7 +30,7 @@ func TestDemoReplayCommand(t *testing.T) {
 		t.Fatalf("no reproduce command in\n%s", out)
 	}
 	cmd := strings.Fields(strings.SplitN(out[i:], "\n", 2)[0])[3:]
-	code2, out2, _ := runCmd(cmd...)
+	code2, out2, _ := runMain(cmd...)
 	if code2 != 1 {
 		t.Fatalf("replay: exit %d\n%s", code2, out2)
 	}
@@ -61,7 +61,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"demo", "-file", bad}, bad + `:2: unknown operation "frobnicate"`},
 		{[]string{"demo", "-file", filepath.Join(dir, "missing.txt")}, "no such file"},
 	} {
-		code, out, errs := runCmd(tc.args...)
+		code, out, errs := runMain(tc.args...)
 		if code != 2 || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 || out != "" {
 			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 and one line containing %q", tc.args, code, errs, out, tc.want)
 		}

@@ -1,0 +1,76 @@
+package harness
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"mmrace/kernelsim"
+)
+
+// Generate returns a random program of the ops kernelsim models: a setup
+// that maps anonymous and file regions in a small window, touches them and
+// maybe forks, then tasks whose ops (faults, loads, stores, mmap, munmap,
+// mprotect, fork) hit the same VMAs and pages, so they race.
+func Generate(rng *rand.Rand, tasks int) *kernelsim.Program {
+	p := &kernelsim.Program{MMs: []string{"mm1"}, Files: []kernelsim.FileDecl{{Name: "file1", Pages: 32}}, Variants: kernelsim.Variants{}}
+	mms := []string{"mm1"}
+	children := 1
+	addr := func() int { return 0x10 + rng.IntN(0x18) }
+	length := func() int { return 1 + rng.IntN(6) }
+	prot := func() kernelsim.Flags {
+		return []kernelsim.Flags{kernelsim.VMRead | kernelsim.VMWrite, kernelsim.VMRead | kernelsim.VMWrite, kernelsim.VMRead, 0}[rng.IntN(4)]
+	}
+	mmap := func(task int) kernelsim.Op {
+		o := kernelsim.Op{Task: task, Verb: kernelsim.OpMmap, MM: mms[rng.IntN(len(mms))], Addr: addr(), Len: length(), Prot: prot()}
+		if rng.IntN(3) == 0 {
+			o.File, o.Pgoff, o.Shared = "file1", rng.IntN(16), rng.IntN(2) == 0
+		}
+		return o
+	}
+	op := func(task int) kernelsim.Op {
+		m := mms[rng.IntN(len(mms))]
+		switch rng.IntN(12) {
+		case 0, 1:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpStore, MM: m, Addr: addr(), Value: uint64(1 + rng.IntN(99))}
+		case 2, 3:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpLoad, MM: m, Addr: addr()}
+		case 4, 5:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpFault, MM: m, Addr: addr(), Write: rng.IntN(2) == 0}
+		case 6:
+			return mmap(task)
+		case 7:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpMunmap, MM: m, Addr: addr(), Len: length()}
+		case 8, 9:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpMprotect, MM: m, Addr: addr(), Len: length(), Prot: prot()}
+		default:
+			if children >= 4 {
+				return kernelsim.Op{Task: task, Verb: kernelsim.OpStore, MM: m, Addr: addr(), Value: 1}
+			}
+			children++
+			c := fmt.Sprintf("mm%d", children)
+			mms = append(mms, c)
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpFork, MM: m, Child: c}
+		}
+	}
+	for i, n := 0, 1+rng.IntN(3); i < n; i++ {
+		o := mmap(-1)
+		o.MM = "mm1"
+		p.Setup = append(p.Setup, o)
+	}
+	for i, n := 0, rng.IntN(4); i < n; i++ {
+		p.Setup = append(p.Setup, kernelsim.Op{Task: -1, Verb: kernelsim.OpStore, MM: "mm1", Addr: addr(), Value: uint64(100 + i)})
+	}
+	if rng.IntN(3) == 0 {
+		children++
+		c := fmt.Sprintf("mm%d", children)
+		p.Setup = append(p.Setup, kernelsim.Op{Task: -1, Verb: kernelsim.OpFork, MM: "mm1", Child: c})
+		mms = append(mms, c)
+	}
+	p.Tasks = make([][]kernelsim.Op, tasks)
+	for t := 0; t < tasks; t++ {
+		for i, n := 0, 2+rng.IntN(4); i < n; i++ {
+			p.Tasks[t] = append(p.Tasks[t], op(t))
+		}
+	}
+	return p
+}
