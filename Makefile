@@ -1,19 +1,28 @@
 # mmrace: the targets CI and people use. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test race fuzz bench demo vet
+.PHONY: test race fuzz bench demo vet rewrite faithful
 
 test:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race -short ./kernelsim/... ./internal/...
+	$(GO) test -race -short ./kernelsim/... ./internal/... ./harness/... ./corpus/...
 
 # A short smoke of every fuzz target (FUZZTIME per target).
 FUZZTIME ?= 10s
 fuzz:
 	$(GO) test ./kernelsim/sched -run='^$$' -fuzz='^FuzzParseSchedule$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./internal/lockprog -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./kernelsim -run='^$$' -fuzz='^FuzzParseProgram$$' -fuzztime=$(FUZZTIME)
+
+# Regenerate the expected outputs of the datadriven scenarios.
+rewrite:
+	$(GO) test ./corpus ./kernelsim -run 'TestCorpus|TestLockSequences' -rewrite
+
+# The faithful kernel under 100,000 PCT executions of random programs.
+faithful:
+	MMRACE_EXECS=100000 $(GO) test ./harness -run TestFaithfulPCT -v -timeout 60m
 
 bench:
 	$(GO) test -run='^$$' -bench=. ./kernelsim/...

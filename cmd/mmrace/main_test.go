@@ -67,3 +67,49 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestRunReproduceCommand runs a kernelsim program under a variant, then the
+// printed "To reproduce" command, and requires the same verdict.
+func TestRunReproduceCommand(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "d11b.txt")
+	src := "mm mm1\nsetup: mmap mm1 0x10+4 anon rw\nt1: fault mm1 0x10 write\nt2: mprotect mm1 0x12+2 r\n"
+	if err := os.WriteFile(prog, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runMain("run", prog, "-variants", "vmf_anon_prepare-blocking-mmap-lock", "-rules=false", "-runs", "500")
+	if code != 1 || !strings.Contains(out, "wait-for cycle: ") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	i := strings.Index(out, "go run ./cmd/mmrace ")
+	cmd := strings.Fields(strings.SplitN(out[i:], "\n", 2)[0])[3:]
+	code2, out2, _ := runMain(cmd...)
+	verdict := func(s string) string { return strings.SplitN(s[strings.Index(s, "VERDICT"):], "STORY", 2)[0] }
+	if code2 != 1 || strings.SplitN(verdict(out), "\n", 3)[2] != strings.SplitN(verdict(out2), "\n", 3)[2] {
+		t.Fatalf("replay differs:\n%s\n---\n%s", verdict(out), verdict(out2))
+	}
+}
+
+func TestRunBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.txt")
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(good, []byte("mm mm1\nt1: fault mm1 0x10 read\n"), 0o644)
+	os.WriteFile(bad, []byte("mm mm1\nsetup: mmap mm1 0x10 anon rw\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run"}, "expected a program file"},
+		{[]string{"run", bad}, bad + ":2: mmap: expected a range ADDR+LEN"},
+		{[]string{"run", good, "-variants", "no-such-variant"}, `unknown variant "no-such-variant"`},
+		{[]string{"run", good, "-replay", "v1.AAAAAAAA"}, "checksum mismatch"},
+		{[]string{"run", good, "-strategy", "magic"}, `unknown strategy "magic"`},
+		{[]string{"run", good, "-runs", "x"}, "invalid value"},
+	} {
+		code, out, errs := runMain(tc.args...)
+		if code != 2 || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 || out != "" {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line containing %q", tc.args, code, errs, tc.want)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package kernelsim_test
+
+import (
+	"strings"
+	"testing"
+
+	"mmrace/kernelsim"
+)
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"t1: load mm1 0x10", "p:1: load: unknown mm \"mm1\""},
+		{"mm mm1\nt1: mmap mm1 0x10 anon rw", "p:2: mmap: expected a range ADDR+LEN"},
+		{"mm mm1\nt1: mmap mm1 0x10+4 anon rwx", "p:2: mmap: expected a protection none, r or rw"},
+		{"mm mm1\nt1: mmap mm1 0x10+4 f@0 shared rw", "p:2: mmap: unknown file \"f\""},
+		{"mm mm1\nt1: frob mm1", "p:2: unknown op \"frob\""},
+		{"mm mm1\nt9: load mm1 0x1", "p:2: expected setup or a task t1..t8"},
+		{"mm mm1\nt2: load mm1 0x1", "task t1 has no ops"},
+		{"mm mm1\nvariants nope", "p:2: unknown variant \"nope\""},
+		{"mm mm1\nsetup: fork mm1 mm1", "p:2: fork: child \"mm1\" already exists"},
+		{"mm mm1\nsetup: store mm1 0x10 -1", "p:2: store: expected a decimal value"},
+		{"mm mm1\nfile f 0", "p:2: file f: expected a page count"},
+		{"mm mm1\nschedule x", "p:2: schedule: expected one replay string"},
+		{"load mm1", "p:1: expected \"setup: OP\""},
+	} {
+		_, err := kernelsim.Parse("p", tc.in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// FuzzParseProgram: any text parses or errors (never panics), and what
+// parses prints to a canonical form that parses back to the same text.
+func FuzzParseProgram(f *testing.F) {
+	f.Add("mm mm1\nfile file1 8\nsetup: mmap mm1 0x10+4 file1@0x2 shared rw\nt1: store mm1 0x10 5\nt2: fork mm1 mm2\nt2: load mm2 0x10\nschedule v1.AAAA\n")
+	f.Add("mm mm1\nvariants mmap-vma-lock-after-i_mmap\nt1: mprotect mm1 0x0+1 none\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := kernelsim.Parse("fuzz", s)
+		if err != nil {
+			return
+		}
+		q, err := kernelsim.Parse("canonical", p.String())
+		if err != nil || q.String() != p.String() {
+			t.Fatalf("canonical form does not round-trip: %v\n%s", err, p)
+		}
+	})
+}
