@@ -2,10 +2,10 @@ module mmrace
 
 go 1.26.8
 
-require go.uber.org/goleak v1.3.0
-
 require (
-	github.com/cockroachdb/datadriven v1.0.3 // indirect
-	github.com/leanovate/gopter v0.2.11 // indirect
-	github.com/pmezard/go-difflib v1.0.0 // indirect
+	github.com/cockroachdb/datadriven v1.0.3
+	github.com/leanovate/gopter v0.2.11
+	go.uber.org/goleak v1.3.0
 )
+
+require github.com/pmezard/go-difflib v1.0.0 // indirect

@@ -149,14 +149,17 @@ func (k *Kernel) findMergeableAnonVMA(t *sched.Task, v *VMA) *AnonVMA {
 // than two children and no active VMAs is left out (a simplification: it
 // changes which anon_vma a child uses, not the protocol).
 func (k *Kernel) anonVMAClone(t *sched.Task, dst, src *VMA, site string) {
-	for i := len(src.chain) - 1; i >= 0; i-- {
-		pavc := src.chain[i]
-		k.use(t, &pavc.Obj, site)
-		avc := k.avcAlloc()
-		a := pavc.av
-		a.lockWrite(t, site)
-		k.anonVMAChainLink(t, dst, avc, a, site)
-		a.unlockWrite(t, site)
+	if len(src.chain) > 0 {
+		// lock_anon_vma_root: every anon_vma of one chain shares one root, so
+		// the root is held once across the whole chain.
+		root := src.chain[0].av.root
+		root.rwsem.DownWrite(t, site)
+		for i := len(src.chain) - 1; i >= 0; i-- {
+			pavc := src.chain[i]
+			k.use(t, &pavc.Obj, site)
+			k.anonVMAChainLink(t, dst, k.avcAlloc(), pavc.av, site)
+		}
+		root.rwsem.UpWrite(t, site)
 	}
 	if dst.anonVMA != nil {
 		dst.anonVMA.numActiveVMAs++

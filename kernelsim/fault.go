@@ -155,7 +155,7 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 	if ff&faultWrite == 0 && !orig.Read {
 		// A PROT_NONE pte under a readable VMA (mprotect in flight): make it
 		// readable again, as the protection change would have.
-		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: orig.Folio, Read: true, Write: false}, site)
+		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: orig.Folio, Read: true, Write: false, ID: orig.ID}, site)
 	}
 	tbl.ptl.Unlock(t, site)
 	return FaultDone
@@ -192,12 +192,12 @@ func (k *Kernel) doAnonymousPage(t *sched.Task, v *VMA, addr int, ff faultFlags)
 	const site = "do_anonymous_page"
 	m := v.mm
 	write := ff&faultWrite != 0
+	k.pteAlloc(t, m, addr, site) // pte_alloc comes first in mm/memory.c
 	if write {
 		if r := k.vmfAnonPrepare(t, v, ff); r != FaultDone {
 			return r
 		}
 	}
-	k.pteAlloc(t, m, addr, site)
 	var f *Folio
 	if write {
 		f = k.allocFolio(true)
@@ -214,13 +214,13 @@ func (k *Kernel) doAnonymousPage(t *sched.Task, v *VMA, addr int, ff faultFlags)
 	}
 	if !write {
 		// Read fault: map the shared zero page read-only (no rmap, no rss).
-		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Read: true}, site)
+		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Read: true, ID: k.newID()}, site)
 		tbl.ptl.Unlock(t, site)
 		return FaultDone
 	}
 	k.folioAddNewAnonRmap(t, f, v, addr)
 	m.rssAnon.Add(1)
-	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: v.flags&VMWrite != 0}, site)
+	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: v.flags&VMWrite != 0, ID: k.newID()}, site)
 	tbl.ptl.Unlock(t, site)
 	return FaultDone
 }
@@ -270,9 +270,9 @@ func (k *Kernel) doFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultRe
 	if write && !shared {
 		newf = k.allocFolio(true)
 		newf.data.Store(pc.data.Load()) // copy the page-cache page
-		pte = &PTE{Kind: PTEPresent, Folio: newf, Read: true, Write: true}
+		pte = &PTE{Kind: PTEPresent, Folio: newf, Read: true, Write: true, ID: k.newID()}
 	} else {
-		pte = &PTE{Kind: PTEPresent, Folio: pc, Read: true, Write: write || (shared && v.flags&VMWrite != 0)}
+		pte = &PTE{Kind: PTEPresent, Folio: pc, Read: true, Write: write || (shared && v.flags&VMWrite != 0), ID: k.newID()}
 	}
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
 	if tbl == nil || tbl.e[i].Load() != nil {
@@ -304,7 +304,7 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 	f := orig.Folio
 	if v.flags&VMShared != 0 && f != nil && !f.anon {
 		// wp_page_shared: a shared file page just becomes writable.
-		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: true}, "wp_page_shared")
+		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: true, ID: orig.ID}, "wp_page_shared")
 		tbl.ptl.Unlock(t, site)
 		return FaultDone
 	}
@@ -319,7 +319,7 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 					f.anonVMA = v.anonVMA
 				}
 				f.lock.Unlock(t, "wp_can_reuse_anon_folio")
-				k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: true}, "wp_page_reuse")
+				k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: true, ID: orig.ID}, "wp_page_reuse")
 				tbl.ptl.Unlock(t, site)
 				return FaultDone
 			}
@@ -352,7 +352,7 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 		return FaultDone
 	}
 	k.folioAddNewAnonRmap(t, nf, v, addr)
-	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: true}, site)
+	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: true, ID: k.newID()}, site)
 	switch {
 	case old == nil:
 		m.rssAnon.Add(1)

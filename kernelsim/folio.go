@@ -20,6 +20,8 @@ type Folio struct {
 	index    int      // folio->index
 	mapcount atomic.Int32
 	data     atomic.Uint64
+	pins     int  // isolation references (migration); a pinned folio is freed on unpin
+	zombie   bool // its last mapping went while pinned
 }
 
 // Lock returns the folio lock.
@@ -53,13 +55,31 @@ func (k *Kernel) allocFolio(anon bool) *Folio {
 	return f
 }
 
-// freeFolio frees an anon folio whose last mapping went away.
+// freeFolio frees an anon folio whose last mapping went away; a folio
+// pinned by migration is freed when the migration drops its pin.
 func (k *Kernel) freeFolio(t *sched.Task, f *Folio, where string) {
 	if n := f.mapcount.Load(); n != 0 {
-		t.Fail(sched.Violation{Invariant: "mapcount", Detail: fmt.Sprintf("%s frees %s with mapcount %d", where, f.name, n)})
+		t.Fail(sched.Violation{Invariant: "mapcount-rss", Detail: fmt.Sprintf("%s frees %s with mapcount %d", where, f.name, n)})
+	}
+	if f.pins > 0 {
+		f.zombie = true
+		return
 	}
 	k.free(t, &f.Obj, where)
 }
+
+// pin and unpin are folio_get/folio_put for isolation.
+func (f *Folio) pin() { f.pins++ }
+
+func (k *Kernel) unpin(t *sched.Task, f *Folio, where string) {
+	f.pins--
+	if f.pins == 0 && f.zombie && !f.freed {
+		k.free(t, &f.Obj, where)
+	}
+}
+
+// newID returns a fresh mapping identity.
+func (k *Kernel) newID() uint64 { return k.mapIDs.Add(1) }
 
 // PTEKind is the kind of a page-table entry.
 type PTEKind uint8
@@ -79,6 +99,10 @@ type PTE struct {
 	Folio *Folio
 	Read  bool
 	Write bool
+	// ID names the mapping: it is assigned when an entry is created (fault,
+	// fork copy) and kept when the entry moves (mremap, exec) or converts
+	// (present ↔ migration), so a walk can tell which mappings it missed.
+	ID uint64
 }
 
 func (p *PTE) String() string {

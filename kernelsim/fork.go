@@ -113,6 +113,7 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA) {
 					np.Write = false
 				}
 			}
+			np.ID = k.newID() // the child's mapping is a new one
 			k.setPTE(t, cm, dtbl, i, addr, &np, "copy_present_pte")
 			k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: pm.name, Addr: addr})
 		}

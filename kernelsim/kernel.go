@@ -12,6 +12,7 @@ package kernelsim
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
@@ -51,6 +52,10 @@ type Kernel struct {
 	pmds   []*PMDTable
 	avs    []*AnonVMA
 	mem    []MemEvent
+	mapIDs atomic.Uint64
+	// Hooks are the dynamic checkers (set by the harness from package
+	// invariants); nil hooks check nothing.
+	Hooks Hooks
 }
 
 // New returns an empty kernel with the given lock checks and variants.

@@ -1,0 +1,46 @@
+package kernelsim
+
+import "mmrace/kernelsim/sched"
+
+// Mapping is one page-table entry found by a scan: its identity, where it
+// is, and its value.
+type Mapping struct {
+	ID    uint64
+	MM    *MM
+	Addr  int
+	Entry *PTE
+}
+
+// Walk records one rmap walk for the dynamic checkers: what it looked for,
+// what existed when it began, and what it visited.
+type Walk struct {
+	Kind      string           // try_to_migrate, remove_migration_ptes, folio_referenced
+	Folio     *Folio           // the folio whose rmap is walked
+	Target    func(*PTE) bool  // the entries the walk is for
+	Start     []Mapping        // target entries when the walk began
+	Visited   map[uint64]bool  // identities the walk examined under the PTL
+	VMAs      []string         // the VMAs visited, in order, for reports
+	StartStep int
+	Aborted   bool // gave up (trylock contention): no coverage promise
+}
+
+// Hooks are called by the model at the points where dynamic invariants are
+// checked. Each may end the run through t.Fail.
+type Hooks struct {
+	WalkDone      func(t *sched.Task, w *Walk)
+	MigrationDone func(t *sched.Task, src *Folio)
+}
+
+// Mappings scans every live mm for entries satisfying pred, in mm and
+// address order.
+func (k *Kernel) Mappings(pred func(*PTE) bool) []Mapping {
+	var out []Mapping
+	for _, m := range k.MMs() {
+		m.ForEachPTE(func(addr int, _ *PTETable, p *PTE) {
+			if pred(p) {
+				out = append(out, Mapping{ID: p.ID, MM: m, Addr: addr, Entry: p})
+			}
+		})
+	}
+	return out
+}
