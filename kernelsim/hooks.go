@@ -14,12 +14,12 @@ type Mapping struct {
 // Walk records one rmap walk for the dynamic checkers: what it looked for,
 // what existed when it began, and what it visited.
 type Walk struct {
-	Kind      string           // try_to_migrate, remove_migration_ptes, folio_referenced
-	Folio     *Folio           // the folio whose rmap is walked
-	Target    func(*PTE) bool  // the entries the walk is for
-	Start     []Mapping        // target entries when the walk began
-	Visited   map[uint64]bool  // identities the walk examined under the PTL
-	VMAs      []string         // the VMAs visited, in order, for reports
+	Kind      string          // try_to_migrate, remove_migration_ptes, folio_referenced
+	Folio     *Folio          // the folio whose rmap is walked
+	Target    func(*PTE) bool // the entries the walk is for
+	Start     []Mapping       // target entries when the walk began
+	Visited   map[uint64]bool // identities the walk examined under the PTL
+	VMAs      []string        // the VMAs visited, in order, for reports
 	StartStep int
 	Aborted   bool // gave up (trylock contention): no coverage promise
 }
