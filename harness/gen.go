@@ -27,9 +27,35 @@ func Generate(rng *rand.Rand, tasks int) *kernelsim.Program {
 		}
 		return o
 	}
+	execs := 0
 	op := func(task int) kernelsim.Op {
 		m := mms[rng.IntN(len(mms))]
-		switch rng.IntN(12) {
+		switch rng.IntN(19) {
+		case 12, 13:
+			o := kernelsim.Op{Task: task, Verb: kernelsim.OpMremap, MM: m, Addr: addr(), Len: length(), Fixed: true, NewAddr: addr() + 0x10*rng.IntN(3)}
+			o.NewLen = o.Len
+			if rng.IntN(4) == 0 {
+				o.DontUnmap = true
+			}
+			if rng.IntN(5) == 0 {
+				o.Fixed, o.NewAddr, o.NewLen, o.DontUnmap = false, 0, length(), false
+			}
+			return o
+		case 14, 15:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpMigrate, MM: m, Addr: addr()}
+		case 16:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpReclaim, MM: m, Addr: addr()}
+		case 17:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpMadvise, MM: m, Addr: addr(), Len: length()}
+		case 18:
+			if execs > 0 || children >= 4 {
+				return kernelsim.Op{Task: task, Verb: kernelsim.OpMigrate, MM: m, Addr: addr()}
+			}
+			execs++
+			children++
+			c := fmt.Sprintf("mm%d", children)
+			mms = append(mms, c)
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpExec, MM: c, Addr: 0x30 + rng.IntN(8), Len: 1 + rng.IntN(4), Shift: 1 + rng.IntN(12)}
 		case 0, 1:
 			return kernelsim.Op{Task: task, Verb: kernelsim.OpStore, MM: m, Addr: addr(), Value: uint64(1 + rng.IntN(99))}
 		case 2, 3:

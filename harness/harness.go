@@ -48,6 +48,7 @@ func (r *Report) Failed() bool { return r.Verdict.Outcome != sched.OK }
 func Run(p *kernelsim.Program, opts Options) *Report {
 	k := kernelsim.New(ksync.Config{SemanticOnly: opts.SemanticOnly, Lockdep: opts.Lockdep}, p.Variants)
 	kernelsim.Build(p, k)
+	invariants.Install(k)
 	rep := &Report{Program: p, Kernel: k}
 	record := func(res sched.Result, phase string) bool {
 		rep.Trace.Events = append(rep.Trace.Events, res.Trace.Events...)

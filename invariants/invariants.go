@@ -87,10 +87,12 @@ func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 	for _, m := range k.MMs() {
 		anon, file := 0, 0
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
-			if p.Kind != kernelsim.PTEPresent || p.Folio == nil {
+			if p.Folio == nil {
 				return
 			}
-			count[p.Folio]++
+			if p.Kind == kernelsim.PTEPresent {
+				count[p.Folio]++ // mapcount counts present entries; rss counts migration entries too
+			}
 			if p.Folio.Anon() {
 				anon++
 			} else {

@@ -10,7 +10,8 @@ import (
 // MemoryContents replays the memory log against the program's semantics:
 // private memory of an mm holds the last value stored to the address (fresh
 // memory after mmap is zero), fork gives the child the parent's value at the
-// moment the page was copied, shared file pages hold the last value stored
+// moment the page was copied, a page moved by mremap or exec takes its
+// contents along, shared file pages hold the last value stored
 // through any shared mapping, and a private file page that was never written
 // reads the file. Every successful load must return that value.
 func MemoryContents(k *kernelsim.Kernel) []sched.Violation {
@@ -43,7 +44,7 @@ func MemoryContents(k *kernelsim.Kernel) []sched.Violation {
 				delete(private, pkey{e.MM, a})
 			}
 		case kernelsim.MemCopy:
-			if v, ok := private[pkey{e.SrcMM, e.Addr}]; ok {
+			if v, ok := private[pkey{e.SrcMM, e.SrcAddr}]; ok {
 				private[pkey{e.MM, e.Addr}] = v
 			} else {
 				delete(private, pkey{e.MM, e.Addr})

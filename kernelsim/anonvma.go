@@ -9,9 +9,11 @@ import (
 // (anon_vma_lock_write/read lock root->rwsem, commit 012f18004da3).
 type AnonVMA struct {
 	Obj
+	k             *Kernel
 	root          *AnonVMA
 	parent        *AnonVMA
-	rwsem         *ksync.Rwsem
+	rwsem         *ksync.Rwsem // meaningful on the root only
+	own           *ksync.Rwsem // this anon_vma's own rwsem (used only by anon_vma-lock-not-root)
 	refcount      int
 	numChildren   int
 	numActiveVMAs int
@@ -54,9 +56,10 @@ func (c *AVC) AnonVMA() *AnonVMA { return c.av }
 
 // anonVMAAlloc is anon_vma_alloc(): a new root anon_vma, refcount 1.
 func (k *Kernel) anonVMAAlloc() *AnonVMA {
-	a := &AnonVMA{Obj: k.newObj(kindAnonVMA), refcount: 1}
+	a := &AnonVMA{Obj: k.newObj(kindAnonVMA), k: k, refcount: 1}
 	a.root = a
 	a.rwsem = k.Env.NewRwsem("anon_vma("+a.name+")", ksync.ClassAnonVMA)
+	a.own = a.rwsem
 	k.mu.Lock()
 	k.avs = append(k.avs, a)
 	k.mu.Unlock()
@@ -71,7 +74,7 @@ func (a *AnonVMA) unlockWrite(t *sched.Task, site string) { a.root.rwsem.UpWrite
 // anonVMAChainLink is anon_vma_chain_link(): the AVC joins the VMA's chain
 // and the anon_vma's interval tree. Caller holds the root rwsem for write.
 func (k *Kernel) anonVMAChainLink(t *sched.Task, v *VMA, avc *AVC, a *AnonVMA, site string) {
-	a.root.rwsem.AssertHeld(t, true, site)
+	k.anonRwsem(a).AssertHeld(t, true, site)
 	k.use(t, &a.Obj, site)
 	avc.vma, avc.av = v, a
 	v.chain = append(v.chain, avc)
@@ -152,14 +155,17 @@ func (k *Kernel) anonVMAClone(t *sched.Task, dst, src *VMA, site string) {
 	if len(src.chain) > 0 {
 		// lock_anon_vma_root: every anon_vma of one chain shares one root, so
 		// the root is held once across the whole chain.
-		root := src.chain[0].av.root
-		root.rwsem.DownWrite(t, site)
+		lock := k.anonRwsem(src.chain[0].av)
+		if src.anonVMA != nil {
+			lock = k.anonRwsem(src.anonVMA)
+		}
+		lock.DownWrite(t, site)
 		for i := len(src.chain) - 1; i >= 0; i-- {
 			pavc := src.chain[i]
 			k.use(t, &pavc.Obj, site)
 			k.anonVMAChainLink(t, dst, k.avcAlloc(), pavc.av, site)
 		}
-		root.rwsem.UpWrite(t, site)
+		lock.UpWrite(t, site)
 	}
 	if dst.anonVMA != nil {
 		dst.anonVMA.numActiveVMAs++
@@ -183,7 +189,6 @@ func (k *Kernel) anonVMAFork(t *sched.Task, v, pv *VMA) {
 	a.root = pv.anonVMA.root
 	a.parent = pv.anonVMA
 	getAnonVMA(a.root)
-	a.rwsem = nil // only the root's rwsem is used
 	v.anonVMA = a
 	avc := k.avcAlloc()
 	a.lockWrite(t, site)
@@ -200,8 +205,11 @@ func (k *Kernel) unlinkAnonVMAs(t *sched.Task, v *VMA, site string) {
 	if len(v.chain) == 0 {
 		return
 	}
-	root := v.chain[0].av.root
-	root.rwsem.DownWrite(t, site)
+	lock := k.anonRwsem(v.chain[0].av)
+	if v.anonVMA != nil {
+		lock = k.anonRwsem(v.anonVMA)
+	}
+	lock.DownWrite(t, site)
 	var empty []*AnonVMA
 	for i := len(v.chain) - 1; i >= 0; i-- {
 		avc := v.chain[i]
@@ -216,7 +224,7 @@ func (k *Kernel) unlinkAnonVMAs(t *sched.Task, v *VMA, site string) {
 	if v.anonVMA != nil {
 		v.anonVMA.numActiveVMAs--
 	}
-	root.rwsem.UpWrite(t, site)
+	lock.UpWrite(t, site)
 	v.chain = nil
 	v.anonVMA = nil
 	for _, a := range empty {

@@ -89,6 +89,14 @@ func (k *Kernel) lockVMAUnderRCU(t *sched.Task, m *MM, addr int) *VMA {
 			return nil
 		}
 		k.use(t, &v.Obj, site)
+		if k.Variants.Has("lock_vma_under_rcu-anon_vma-check-before-lock") && v.isAnon() {
+			// D.12b: the v6.4 check, made before the VMA lock is taken.
+			t.Point(sched.KindRead, v.name, site, "vma->anon_vma before vma_start_read")
+			if v.anonVMA == nil {
+				rcu.ReadUnlock(t, site)
+				return nil
+			}
+		}
 		switch v.lock.StartRead(t, site) {
 		case ksync.ReadOK:
 			rcu.ReadUnlock(t, site)
@@ -172,6 +180,12 @@ func (k *Kernel) vmfAnonPrepare(t *sched.Task, v *VMA, ff faultFlags) FaultResul
 		return FaultDone
 	}
 	m := v.mm
+	if ff&faultVMALock != 0 && k.Variants.Has("lock_vma_under_rcu-anon_vma-check-before-lock") {
+		// D.12b: lock_vma_under_rcu "guaranteed" an anon_vma, so the v6.4
+		// fault prepared one without mmap_lock when it found none.
+		k.anonVMAPrepare(t, v)
+		return FaultDone
+	}
 	if ff&faultVMALock != 0 {
 		if k.Variants.Has("vmf_anon_prepare-blocking-mmap-lock") {
 			m.lock.ReadLock(t, site) // D.11b: sleeps on mmap_lock under the VMA read lock
@@ -286,6 +300,8 @@ func (k *Kernel) doFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultRe
 	if newf != nil {
 		k.folioAddNewAnonRmap(t, newf, v, addr)
 		m.rssAnon.Add(1)
+		// The private copy holds the file page as it was copied.
+		k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: newf.data.Load(), OK: true})
 	} else {
 		pc.mapcount.Add(1) // folio_add_file_rmap_pte
 		m.rssFile.Add(1)
@@ -353,6 +369,9 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 	}
 	k.folioAddNewAnonRmap(t, nf, v, addr)
 	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: true, ID: k.newID()}, site)
+	// From here the mm reads its private copy, whatever happens to the page
+	// it was copied from (a shared file page may change).
+	k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: nf.data.Load(), OK: true})
 	switch {
 	case old == nil:
 		m.rssAnon.Add(1)
@@ -382,6 +401,16 @@ func (k *Kernel) migrationEntryWait(t *sched.Task, m *MM, addr int, orig *PTE) {
 		return
 	}
 	f := orig.Folio
+	if f.freed || !f.lock.IsLocked() {
+		// migration_entry_to_page()'s BUG_ON(!PageLocked): nobody is
+		// migrating this folio any more, so nobody will remove the entry.
+		tbl.ptl.Unlock(t, site)
+		state := "is not locked"
+		if f.freed {
+			state = f.FreedAt()
+		}
+		t.Fail(sched.Violation{Invariant: "no-straggling-migration-entry", Detail: fmt.Sprintf("fault at %s %#x meets a migration entry for %s, which %s: a migration left it behind", m.name, addr, f.name, state)})
+	}
 	tbl.ptl.Unlock(t, site) // migration_entry_wait_on_locked drops the PTL before sleeping
 	f.lock.WaitUnlocked(t, "migration_entry_wait_on_locked")
 }

@@ -94,7 +94,19 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA) {
 			np := *p
 			switch {
 			case p.Kind == PTEMigration:
+				// copy_nonpresent_pte: a writable migration entry becomes
+				// readable in both; rss counts it.
+				if p.Write {
+					wp := *p
+					wp.Write = false
+					k.setPTE(t, pm, stbl, i, addr, &wp, "copy_nonpresent_pte: downgrade parent")
+				}
 				np.Write = false
+				if p.Folio.anon {
+					cm.rssAnon.Add(1)
+				} else {
+					cm.rssFile.Add(1)
+				}
 			case p.Folio == nil: // zero page
 			case p.Folio.anon:
 				k.use(t, &p.Folio.Obj, site)
@@ -115,7 +127,7 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA) {
 			}
 			np.ID = k.newID() // the child's mapping is a new one
 			k.setPTE(t, cm, dtbl, i, addr, &np, "copy_present_pte")
-			k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: pm.name, Addr: addr})
+			k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: pm.name, SrcAddr: addr, Addr: addr})
 		}
 		stbl.ptl.Unlock(t, site)
 		dtbl.ptl.Unlock(t, site)

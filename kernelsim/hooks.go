@@ -20,6 +20,7 @@ type Walk struct {
 	Start     []Mapping       // target entries when the walk began
 	Visited   map[uint64]bool // identities the walk examined under the PTL
 	VMAs      []string        // the VMAs visited, in order, for reports
+	Skipped   []*VMA          // VMAs the walk skips by design (rwc->invalid_vma)
 	StartStep int
 	Aborted   bool // gave up (trylock contention): no coverage promise
 }

@@ -130,3 +130,18 @@ func (it *ITree[T]) Next(c *Cursor) (item T, ok bool) {
 	}
 	return item, false
 }
+
+// After reports whether a is visited after b in an iteration (both must be
+// in the tree).
+func (it *ITree[T]) After(a, b T) bool {
+	ia, ib := -1, -1
+	for i, n := range it.nodes {
+		if n.item == a {
+			ia = i
+		}
+		if n.item == b {
+			ib = i
+		}
+	}
+	return ia >= 0 && ib >= 0 && ia > ib
+}

@@ -11,7 +11,7 @@ const (
 	MemStore MemKind = iota // a user store landed
 	MemLoad                 // a user load returned Value (or faulted: OK false)
 	MemZero                 // [Addr, Addr+Len) of MM became fresh memory (mmap, once the old range is gone)
-	MemCopy                 // fork copied the page at Addr from SrcMM to MM
+	MemCopy                 // the page at SrcAddr of SrcMM now backs Addr of MM (fork copy, mremap/exec move)
 )
 
 // Backing says where a user access went: private memory of the mm, or a
@@ -29,6 +29,7 @@ type MemEvent struct {
 	Kind    MemKind
 	MM      string
 	SrcMM   string
+	SrcAddr int
 	Addr    int
 	Len     int
 	Value   uint64

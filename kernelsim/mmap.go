@@ -61,13 +61,13 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 	okNext := mergeable(next, flags, a.File) && next.pgoff == pgoff+a.Len
 	switch {
 	case okPrev && okNext && anonCompatible(prev, next):
-		k.vmaExpandTo(t, prev, prev.start, next.end, next, "vma_merge_new_range")
+		k.vmaExpandTo(t, prev, prev.start, next.end, next, nil, "vma_merge_new_range")
 		return nil
 	case okPrev:
-		k.vmaExpandTo(t, prev, prev.start, end, nil, "vma_merge_new_range")
+		k.vmaExpandTo(t, prev, prev.start, end, nil, nil, "vma_merge_new_range")
 		return nil
 	case okNext:
-		k.vmaExpandTo(t, next, start, next.end, nil, "vma_merge_new_range")
+		k.vmaExpandTo(t, next, start, next.end, nil, nil, "vma_merge_new_range")
 		return nil
 	}
 	k.mmapNewVMA(t, m, start, end, pgoff, flags, a.File)

@@ -98,11 +98,11 @@ func (k *Kernel) mergeWithNeighbours(t *sched.Task, v *VMA, site string) {
 	}
 	prev, next := v.mm.neighbours(v)
 	if prev != nil && prev.end == v.start && mergeExisting(prev, v) {
-		k.vmaExpandTo(t, prev, prev.start, v.end, v, "vma_merge_existing_range")
+		k.vmaExpandTo(t, prev, prev.start, v.end, v, nil, "vma_merge_existing_range")
 		v = prev
 	}
 	if next != nil && v.end == next.start && mergeExisting(v, next) {
-		k.vmaExpandTo(t, v, v.start, next.end, next, "vma_merge_existing_range")
+		k.vmaExpandTo(t, v, v.start, next.end, next, nil, "vma_merge_existing_range")
 	}
 }
 

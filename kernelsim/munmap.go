@@ -64,6 +64,12 @@ func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrad
 	for _, v := range vs {
 		k.removeVMA(t, v, "remove_vma")
 	}
+	// I14: once the VMAs and their tables are gone, nothing maps the range.
+	for a := start; a < end; a++ {
+		if p := m.Walk(a); p != nil {
+			t.Fail(sched.Violation{Invariant: "zap-postcondition", Detail: fmt.Sprintf("munmap of %s [%#x,%#x) leaves %s at %#x", m.name, start, end, p, a)})
+		}
+	}
 }
 
 // gap returns the free range around [start, end) once the VMAs inside it are

@@ -18,10 +18,15 @@ const (
 	OpFault
 	OpLoad
 	OpStore
+	OpMremap
+	OpMigrate
+	OpReclaim
+	OpExec
+	OpMadvise
 	numVerbs
 )
 
-var verbNames = [numVerbs]string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store"}
+var verbNames = [numVerbs]string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store", "mremap", "migrate", "reclaim", "exec", "madvise"}
 
 func (v Verb) String() string {
 	if v < numVerbs {
@@ -44,6 +49,13 @@ type Op struct {
 	Write  bool   // fault
 	Value  uint64 // store
 	Child  string // fork
+	// mremap: a fixed move to NewAddr (NewLen pages, DontUnmap), or a resize
+	// in place to NewLen.
+	NewAddr   int
+	NewLen    int
+	Fixed     bool
+	DontUnmap bool
+	Shift     int // exec: how far relocate_vma_down moves the stack
 }
 
 // FileDecl declares a file of Pages pages.
@@ -98,6 +110,24 @@ func (o Op) String() string {
 		return fmt.Sprintf("load %s %#x", o.MM, o.Addr)
 	case OpStore:
 		return fmt.Sprintf("store %s %#x %d", o.MM, o.Addr, o.Value)
+	case OpMremap:
+		if !o.Fixed {
+			return fmt.Sprintf("mremap %s %s resize %d", o.MM, r, o.NewLen)
+		}
+		s := fmt.Sprintf("mremap %s %s -> %#x", o.MM, r, o.NewAddr)
+		if o.NewLen != o.Len {
+			s += fmt.Sprintf("+%d", o.NewLen)
+		}
+		if o.DontUnmap {
+			s += " dontunmap"
+		}
+		return s
+	case OpMigrate, OpReclaim:
+		return fmt.Sprintf("%s %s %#x", o.Verb, o.MM, o.Addr)
+	case OpExec:
+		return fmt.Sprintf("exec %s %s shift %d", o.MM, r, o.Shift)
+	case OpMadvise:
+		return fmt.Sprintf("madvise %s %s dontneed", o.MM, r)
 	}
 	return o.Verb.String()
 }
@@ -228,6 +258,9 @@ func Parse(name, text string) (*Program, error) {
 		if op.Verb == OpFork {
 			known[op.Child] = true
 		}
+		if op.Verb == OpExec {
+			known[op.MM] = true
+		}
 	}
 	for i, ops := range p.Tasks {
 		if len(ops) == 0 {
@@ -259,22 +292,32 @@ func parseOp(f []string, known map[string]bool, files map[string]int) (Op, error
 		OpFault:    "fault MM ADDR read|write",
 		OpLoad:     "load MM ADDR",
 		OpStore:    "store MM ADDR VALUE",
+		OpMremap:   "mremap MM ADDR+LEN -> NEWADDR[+NEWLEN] [dontunmap] | mremap MM ADDR+LEN resize NEWLEN",
+		OpMigrate:  "migrate MM ADDR",
+		OpReclaim:  "reclaim MM ADDR",
+		OpExec:     "exec NEWMM ADDR+LEN shift N",
+		OpMadvise:  "madvise MM ADDR+LEN dontneed",
 	}[op.Verb]
-	want := map[Verb][]int{OpMmap: {5, 6}, OpMunmap: {3}, OpMprotect: {4}, OpFork: {3}, OpFault: {4}, OpLoad: {3}, OpStore: {4}}[op.Verb]
+	want := map[Verb][]int{OpMmap: {5, 6}, OpMunmap: {3}, OpMprotect: {4}, OpFork: {3}, OpFault: {4}, OpLoad: {3}, OpStore: {4},
+		OpMremap: {5, 6}, OpMigrate: {3}, OpReclaim: {3}, OpExec: {5}, OpMadvise: {4}}[op.Verb]
 	if len(f) != want[0] && (len(want) == 1 || len(f) != want[1]) {
 		return Op{}, fmt.Errorf("%s: expected %q", op.Verb, usage)
 	}
 	op.MM = f[1]
-	if !known[op.MM] {
+	if op.Verb == OpExec {
+		if known[op.MM] {
+			return Op{}, fmt.Errorf("exec: %q already exists (exec creates the mm)", op.MM)
+		}
+	} else if !known[op.MM] {
 		return Op{}, fmt.Errorf("%s: unknown mm %q (declare it with \"mm %s\" or create it by fork first)", op.Verb, op.MM, op.MM)
 	}
 	var err error
 	switch op.Verb {
-	case OpMmap, OpMunmap, OpMprotect:
+	case OpMmap, OpMunmap, OpMprotect, OpMremap, OpExec, OpMadvise:
 		if op.Addr, op.Len, err = parseRange(f[2]); err != nil {
 			return Op{}, fmt.Errorf("%s: %v", op.Verb, err)
 		}
-	case OpFault, OpLoad, OpStore:
+	case OpFault, OpLoad, OpStore, OpMigrate, OpReclaim:
 		if op.Addr, err = parseNum(f[2]); err != nil {
 			return Op{}, fmt.Errorf("%s: address: %v", op.Verb, err)
 		}
@@ -328,6 +371,47 @@ func parseOp(f []string, known map[string]bool, files map[string]int) (Op, error
 	case OpStore:
 		if op.Value, err = strconv.ParseUint(f[3], 10, 64); err != nil {
 			return Op{}, fmt.Errorf("store: expected a decimal value, got %q", f[3])
+		}
+	case OpMremap:
+		switch {
+		case f[3] == "resize" && len(f) == 5:
+			if op.NewLen, err = strconv.Atoi(f[4]); err != nil || op.NewLen <= 0 || strconv.Itoa(op.NewLen) != f[4] {
+				return Op{}, fmt.Errorf("mremap: expected a new length in pages after resize, got %q", f[4])
+			}
+		case f[3] == "->":
+			op.Fixed = true
+			if a, l, ok := strings.Cut(f[4], "+"); ok {
+				if op.NewAddr, op.NewLen, err = parseRange(a + "+" + l); err != nil {
+					return Op{}, fmt.Errorf("mremap: target: %v", err)
+				}
+				if op.NewLen == op.Len {
+					return Op{}, fmt.Errorf("mremap: write an equal-length target as \"-> %s\"", a)
+				}
+			} else {
+				if op.NewAddr, err = parseNum(f[4]); err != nil {
+					return Op{}, fmt.Errorf("mremap: target: %v", err)
+				}
+				op.NewLen = op.Len
+			}
+			if len(f) == 6 {
+				if f[5] != "dontunmap" {
+					return Op{}, fmt.Errorf("mremap: expected dontunmap or nothing after the target, got %q", f[5])
+				}
+				op.DontUnmap = true
+			}
+		default:
+			return Op{}, fmt.Errorf("mremap: expected %q", usage)
+		}
+	case OpExec:
+		if f[3] != "shift" {
+			return Op{}, fmt.Errorf("exec: expected %q", usage)
+		}
+		if op.Shift, err = strconv.Atoi(f[4]); err != nil || op.Shift <= 0 || strconv.Itoa(op.Shift) != f[4] {
+			return Op{}, fmt.Errorf("exec: expected a positive shift in pages, got %q", f[4])
+		}
+	case OpMadvise:
+		if f[3] != "dontneed" {
+			return Op{}, fmt.Errorf("madvise: expected dontneed, got %q", f[3])
 		}
 	}
 	return op, nil

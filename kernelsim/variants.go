@@ -36,6 +36,60 @@ var AllVariants = []Variant{
 		KernelRef: "D.11b, B.2: a VMA-locked fault may only trylock mmap_lock",
 		Removes:   "the mmap_read_trylock(): the fault blocks on mmap_lock while holding the VMA read lock",
 	},
+	{
+		Name:      "move_ptes-skip-rmap-locks",
+		Function:  "mm/mremap.c move_ptes()",
+		KernelRef: "D.1, 38a76013ad80 \"mm: avoid taking rmap locks in move_ptes()\"; Harry Yoo's 2025 documentation of need_rmap_locks",
+		Removes:   "take_rmap_locks() in move_ptes even when the destination may be visited before the source",
+	},
+	{
+		Name:      "copy_vma-merge-skips-rmap-locks",
+		Function:  "mm/vma.c copy_vma()",
+		KernelRef: "D.2, Andrea Arcangeli 2011 \"mremap: enforce rmap src/dst vma ordering in case of vma_merge() succeeding in copy_vma()\"; 38a76013ad80",
+		Removes:   "need_rmap_locks = (new_vma->vm_pgoff <= vma->vm_pgoff) for a merged destination: merges are treated like fresh VMAs",
+	},
+	{
+		Name:      "mremap-revert-skips-rmap-locks",
+		Function:  "mm/mremap.c move_vma() / copy_vma_and_data()",
+		KernelRef: "D.2 regression: the revert of a partial move must always take the rmap locks",
+		Removes:   "need_rmap_locks = true on the revert path: it reuses the forward move's decision",
+	},
+	{
+		Name:      "move_normal_pmd-skip-rmap-locks",
+		Function:  "mm/mremap.c move_pgt_entry() / should_take_rmap_locks()",
+		KernelRef: "the D.1 race at page-table granularity (97113eb39fa7 made NORMAL_PMD moves always lock; D.5's stale-TLB race needs a TLB model)",
+		Removes:   "the unconditional rmap locks of whole-PTE-table moves: they follow need_rmap_locks",
+	},
+	{
+		Name:      "try_to_migrate-no-temp-stack-skip",
+		Function:  "mm/rmap.c try_to_migrate() (invalid_migration_vma)",
+		KernelRef: "D.3, a8bef8ff6ea1 \"mm: migration: avoid race between shift_arg_pages() and rmap_walk() during migration by not migrating temporary stacks\"",
+		Removes:   "rwc.invalid_vma = invalid_migration_vma: migration entries may be installed in exec's temporary stack",
+	},
+	{
+		Name:      "rmap_walk_anon-no-anon_vma-lock",
+		Function:  "mm/rmap.c rmap_walk_anon()",
+		KernelRef: "D.4, Ingo Molnar's 2012 RFC \"mm/migration: Don't lock anon vmas in rmap_walk_anon()\" and Linus Torvalds' reply",
+		Removes:   "the anon_vma read lock around the interval-tree walk",
+	},
+	{
+		Name:      "anon_vma-lock-not-root",
+		Function:  "include/linux/rmap.h anon_vma_lock_write() / anon_vma_lock_read()",
+		KernelRef: "D.13, 012f18004da3 \"mm: always lock the root (oldest) anon_vma\"",
+		Removes:   "locking the root anon_vma: each path locks the anon_vma at hand, so a walker of an ancestor and a writer of a child's bounds hold different locks",
+	},
+	{
+		Name:      "remove_migration_pte-installs-into-none",
+		Function:  "mm/migrate.c remove_migration_pte()",
+		KernelRef: "D.9, Documentation/mm/process_addrs.rst: rmap-side code may only change entries it found under the PTL",
+		Removes:   "the rule: it also fills empty entries of VMAs found in the rmap tree, including VMAs between unmap_vmas and free_pgtables",
+	},
+	{
+		Name:      "lock_vma_under_rcu-anon_vma-check-before-lock",
+		Function:  "mm/memory.c lock_vma_under_rcu() and do_anonymous_page()",
+		KernelRef: "D.12b, 657b5146955e \"mm: lock_vma_under_rcu() must check vma->anon_vma under vma lock\" (with MREMAP_DONTUNMAP)",
+		Removes:   "the check of vma->anon_vma after taking the VMA lock: it is checked before, and the fault then prepares an anon_vma without mmap_lock",
+	},
 }
 
 // TestOnlyVariants are deliberately broken paths used to show that a test

@@ -95,20 +95,24 @@ func (k *Kernel) splitVMA(t *sched.Task, v *VMA, addr int, newBelow bool) *VMA {
 
 // vmaExpandTo grows v to [start, end) (pgoff moved with start), absorbing
 // remove when it is not nil: the merge cases of vma_merge_new_range and
-// vma_merge_existing_range, through vma_prepare/vma_complete.
-func (k *Kernel) vmaExpandTo(t *sched.Task, v *VMA, start, end int, remove *VMA, site string) {
+// vma_merge_existing_range, through vma_prepare/vma_complete. copiedFrom is
+// vmg->copied_from (copy_vma): the VMA whose pages will move in, whose
+// anon_vma v must take when it has none.
+func (k *Kernel) vmaExpandTo(t *sched.Task, v *VMA, start, end int, remove, copiedFrom *VMA, site string) {
 	m := v.mm
 	k.use(t, &v.Obj, site)
 	v.lock.StartWrite(t, site)
 	if remove != nil {
 		remove.lock.StartWrite(t, site)
 	}
-	if v.anonVMA == nil && remove != nil && remove.anonVMA != nil {
-		// dup_anon_vma(): the survivor takes the removed VMA's anon_vma
-		// before vma_prepare.
-		t.Point(sched.KindWrite, v.name, "dup_anon_vma", "vma->anon_vma = "+remove.anonVMA.name)
-		v.anonVMA = remove.anonVMA
-		k.anonVMAClone(t, v, remove, "dup_anon_vma")
+	for _, from := range []*VMA{remove, copiedFrom} {
+		if v.anonVMA == nil && from != nil && from.anonVMA != nil {
+			// dup_anon_vma(): the survivor takes the other VMA's anon_vma
+			// before vma_prepare.
+			t.Point(sched.KindWrite, v.name, "dup_anon_vma", "vma->anon_vma = "+from.anonVMA.name)
+			v.anonVMA = from.anonVMA
+			k.anonVMAClone(t, v, from, "dup_anon_vma")
+		}
 	}
 	f, av := rmapOf(v)
 	vp := &vmaPrepare{vmas: []*VMA{v}, remove: remove, file: f, av: av}

@@ -10,7 +10,10 @@ import (
 // per PTE table, under its PTL, clear every entry, remove the rmap and rss,
 // and free anon folios whose last mapping went away. (The kernel batches the
 // frees behind a TLB flush; without a TLB model they are immediate.)
-func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string) {
+//
+// With fresh set (MADV_DONTNEED), each cleared page is logged as fresh
+// memory at the step its entry is cleared: the next fault maps a new page.
+func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string, fresh ...bool) {
 	m := v.mm
 	g := k.Geo
 	for a := start; a < end; {
@@ -34,6 +37,9 @@ func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string)
 				continue
 			}
 			k.setPTE(t, m, tbl, i, addr, nil, site)
+			if len(fresh) > 0 && fresh[0] {
+				k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: addr, Len: 1})
+			}
 			k.zapRmap(t, m, p, site)
 		}
 		tbl.ptl.Unlock(t, site)
@@ -44,8 +50,18 @@ func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string)
 // zapRmap undoes the rmap and rss accounting of a cleared entry.
 func (k *Kernel) zapRmap(t *sched.Task, m *MM, p *PTE, site string) {
 	f := p.Folio
-	if f == nil || p.Kind != PTEPresent {
-		return // zero page, or a migration entry (its rmap was already removed)
+	if f == nil {
+		return // the zero page
+	}
+	if p.Kind == PTEMigration {
+		// zap_nonpresent_ptes: a migration entry still counts in rss; its
+		// rmap was removed when it was installed.
+		if f.anon {
+			m.rssAnon.Add(-1)
+		} else {
+			m.rssFile.Add(-1)
+		}
+		return
 	}
 	k.use(t, &f.Obj, site)
 	n := f.mapcount.Add(-1)

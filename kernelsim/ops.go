@@ -11,6 +11,9 @@ import (
 // program records as the op's result; it is not a violation.
 func (k *Kernel) Exec(t *sched.Task, o Op) error {
 	t.Record(sched.KindOp, o.MM, o.Verb.String(), o.String())
+	if o.Verb == OpExec {
+		return k.ExecStack(t, o.MM, o.Addr, o.Len, o.Shift)
+	}
 	m := k.MM(o.MM)
 	if m == nil || m.exited {
 		return fmt.Errorf("%s: no mm %s", o.Verb, o.MM)
@@ -45,6 +48,20 @@ func (k *Kernel) Exec(t *sched.Task, o Op) error {
 		if _, ok := k.Load(t, m, o.Addr); !ok {
 			return fmt.Errorf("load %#x: SIGSEGV", o.Addr)
 		}
+	case OpMremap:
+		return k.Mremap(t, m, MremapArgs{Old: o.Addr, OldLen: o.Len, New: o.NewAddr, NewLen: o.NewLen, Fixed: o.Fixed, DontUnmap: o.DontUnmap})
+	case OpMigrate:
+		if o.Addr >= k.Geo.Pages() {
+			return fmt.Errorf("migrate: %#x outside the address space", o.Addr)
+		}
+		return k.Migrate(t, m, o.Addr)
+	case OpReclaim:
+		if o.Addr >= k.Geo.Pages() {
+			return fmt.Errorf("reclaim: %#x outside the address space", o.Addr)
+		}
+		return k.Reclaim(t, m, o.Addr)
+	case OpMadvise:
+		return k.MadviseDontneed(t, m, o.Addr, o.Len)
 	case OpStore:
 		if o.Addr >= k.Geo.Pages() {
 			return fmt.Errorf("store: %#x outside the address space", o.Addr)

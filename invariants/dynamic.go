@@ -1,0 +1,88 @@
+package invariants
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
+)
+
+// Install sets k's hooks to the dynamic checkers below.
+func Install(k *kernelsim.Kernel) {
+	k.Hooks.WalkDone = func(t *sched.Task, w *kernelsim.Walk) {
+		if v := RmapWalkCoverage(k, w); v != nil {
+			t.Fail(*v)
+		}
+	}
+	k.Hooks.MigrationDone = func(t *sched.Task, src *kernelsim.Folio) {
+		if v := NoStragglingMigrationEntry(k, src); v != nil {
+			t.Fail(*v)
+		}
+	}
+}
+
+// RmapWalkCoverage is "every PTE is found by rmap walks" (I1, dynamically):
+// every mapping the walk is for (a present PTE of the folio for
+// try_to_migrate, a migration entry for remove_migration_ptes), identified
+// across moves, that exists from the walk's start to its end unchanged in
+// kind, must have been examined by the walk, in its source or its
+// destination VMA.
+func RmapWalkCoverage(k *kernelsim.Kernel, w *kernelsim.Walk) *sched.Violation {
+	if w.Aborted || w.Target == nil {
+		return nil
+	}
+	now := map[uint64]kernelsim.Mapping{}
+	for _, m := range k.Mappings(w.Target) {
+		now[m.ID] = m
+	}
+	skipped := func(mm *kernelsim.MM, addr int) bool {
+		for _, v := range w.Skipped {
+			if v.MM() == mm && v.Start() <= addr && addr < v.End() {
+				return true
+			}
+		}
+		return false
+	}
+	var missed []string
+	for _, s := range w.Start {
+		e, still := now[s.ID]
+		if !still || w.Visited[s.ID] || skipped(s.MM, s.Addr) || skipped(e.MM, e.Addr) {
+			continue
+		}
+		where := fmt.Sprintf("%s %#x", e.MM.Name(), e.Addr)
+		if e.MM != s.MM || e.Addr != s.Addr {
+			where = fmt.Sprintf("%s %#x (moved from %s %#x during the walk)", e.MM.Name(), e.Addr, s.MM.Name(), s.Addr)
+		}
+		missed = append(missed, fmt.Sprintf("%s at %s", e.Entry, where))
+	}
+	if len(missed) == 0 {
+		return nil
+	}
+	sort.Strings(missed)
+	v := violation("rmap-walk-coverage", "%s of %s missed %s; it visited %s", w.Kind, w.Folio.Name(), strings.Join(missed, ", "), visitList(w.VMAs))
+	return &v
+}
+
+func visitList(vs []string) string {
+	if len(vs) == 0 {
+		return "no VMA"
+	}
+	return strings.Join(vs, ", then ")
+}
+
+// NoStragglingMigrationEntry is I2: when the migration of src ends, no
+// migration entry for src remains anywhere.
+func NoStragglingMigrationEntry(k *kernelsim.Kernel, src *kernelsim.Folio) *sched.Violation {
+	left := k.Mappings(func(p *kernelsim.PTE) bool { return p.Kind == kernelsim.PTEMigration && p.Folio == src })
+	if len(left) == 0 {
+		return nil
+	}
+	var at []string
+	for _, m := range left {
+		at = append(at, fmt.Sprintf("%s %#x", m.MM.Name(), m.Addr))
+	}
+	v := violation("no-straggling-migration-entry", "migration of %s ends with its migration entry left at %s: a fault there waits on a folio nobody will unlock", src.Name(), strings.Join(at, ", "))
+	return &v
+}

@@ -1,0 +1,94 @@
+package kernelsim
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim/sched"
+)
+
+// ExecStack models exec's stack set-up for a new mm named name (reference
+// C.7): __bprm_mm_init creates a temporary stack VMA [start, start+n) marked
+// VM_STACK_INCOMPLETE_SETUP, copy_strings faults the argument pages in and
+// writes them, then setup_arg_pages → relocate_vma_down moves the stack down
+// by shift pages and clears the marker.
+func (k *Kernel) ExecStack(t *sched.Task, name string, start, n, shift int) error {
+	if k.MM(name) != nil {
+		return fmt.Errorf("exec: %s already exists", name)
+	}
+	if n <= 0 || shift <= 0 || start-shift < 0 || start+n > k.Geo.Pages() {
+		return fmt.Errorf("exec: EINVAL: stack %#x+%d shifted down by %d leaves the address space", start, n, shift)
+	}
+	m := k.allocMM(name)
+	k.publishMM(m) // the new mm's folios are reachable by rmap from here on
+	// __bprm_mm_init: the temporary stack VMA.
+	m.lock.WriteLock(t, "__bprm_mm_init")
+	v := k.newVMA(m, start, start+n, start, VMRead|VMWrite|VMStackIncompleteSetup, nil)
+	v.lock.StartWrite(t, "__bprm_mm_init")
+	v.lock.MarkAttached(t, "__bprm_mm_init")
+	m.vmaIterStore(t, v, "__bprm_mm_init")
+	m.mapCount++
+	m.lock.WriteUnlock(t, "__bprm_mm_init")
+	k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: start, Len: n})
+	// copy_strings: the arguments land in the stack pages.
+	for a := start; a < start+n; a++ {
+		if !k.Store(t, m, a, uint64(0xa0+a-start)) {
+			return fmt.Errorf("exec: copy_strings faulted at %#x", a)
+		}
+	}
+	// setup_arg_pages.
+	m.lock.WriteLock(t, "setup_arg_pages")
+	defer m.lock.WriteUnlock(t, "setup_arg_pages")
+	k.relocateVMADown(t, v, shift)
+	v.lock.StartWrite(t, "setup_arg_pages")
+	t.Point(sched.KindWrite, v.name, "setup_arg_pages", "clear VM_STACK_INCOMPLETE_SETUP")
+	v.flags &^= VMStackIncompleteSetup
+	return nil
+}
+
+// relocateVMADown mirrors mm/vma_exec.c relocate_vma_down(): expand the VMA
+// down keeping vm_pgoff (from here rmap computes the new addresses while the
+// PTEs are still at the old ones), move the page tables without rmap locks
+// at PTE level (need_rmap_locks = false: migration skips temporary stacks),
+// free the vacated tables, shrink the VMA.
+func (k *Kernel) relocateVMADown(t *sched.Task, v *VMA, shift int) {
+	const site = "relocate_vma_down"
+	m := v.mm
+	oldStart, oldEnd := v.start, v.end
+	length := oldEnd - oldStart
+	newStart, newEnd := oldStart-shift, oldEnd-shift
+	if len(m.overlapping(newStart, oldStart)) > 0 {
+		return // -EFAULT: something is mapped below the stack
+	}
+	v.lock.StartWrite(t, site)
+	vp := &vmaPrepare{vmas: []*VMA{v}, av: v.anonVMA}
+	k.vmaPrepare(t, vp, "vma_expand")
+	k.setBounds(t, v, newStart, oldEnd, v.pgoff, "vma_expand")
+	k.vmaComplete(t, vp, "vma_expand")
+	m.vmaIterStore(t, v, "vma_expand")
+	pmc := &pagetableMove{old: v, new: v, oldAddr: oldStart, newAddr: newStart, len: length, forStack: true, site: "move_page_tables"}
+	k.movePageTables(t, pmc)
+	// Free the page tables of the vacated tail [max(newEnd, oldStart), oldEnd).
+	_, ceiling := m.gap(oldStart, oldEnd)
+	k.freePgdRange(t, m, max(newEnd, oldStart), oldEnd, newEnd, ceiling, site)
+	vp = &vmaPrepare{vmas: []*VMA{v}, av: v.anonVMA}
+	k.vmaPrepare(t, vp, "vma_shrink")
+	k.setBounds(t, v, newStart, newEnd, v.pgoff, "vma_shrink")
+	k.vmaComplete(t, vp, "vma_shrink")
+	m.vmaIterStore(t, v, "vma_shrink")
+}
+
+// MadviseDontneed mirrors madvise(MADV_DONTNEED) (reference C.11, without
+// page-table reclaim): under mmap_lock read, zap the PTEs of every VMA in
+// the range; the VMAs stay in the rmap trees and refault fresh pages.
+func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
+	end := start + n
+	if n <= 0 || start < 0 || end > k.Geo.Pages() {
+		return fmt.Errorf("madvise: EINVAL: range outside the address space")
+	}
+	m.lock.ReadLock(t, "do_madvise")
+	for _, v := range m.overlapping(start, end) {
+		k.zapPTERange(t, v, max(start, v.start), min(end, v.end), "zap_page_range_single", true)
+	}
+	m.lock.ReadUnlock(t, "do_madvise")
+	return nil
+}

@@ -1,0 +1,198 @@
+package kernelsim
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim/sched"
+)
+
+// Migrate migrates the folio mapped at addr of m to a new folio, like
+// move_pages(2) → migrate_pages() with MIGRATE_SYNC (reference C.8).
+func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
+	const site = "migrate_pages"
+	// Isolation: find the folio through the page tables and pin it.
+	t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), site, "isolate")
+	p := m.Walk(addr)
+	if p == nil || p.Kind != PTEPresent || p.Folio == nil {
+		return nil // nothing mapped: nothing to migrate
+	}
+	src := p.Folio
+	k.use(t, &src.Obj, site)
+	src.pin()
+	defer k.unpin(t, src, "putback")
+	// migrate_folio_unmap.
+	if !src.lock.Trylock(t, "migrate_folio_unmap") {
+		src.lock.Lock(t, "migrate_folio_unmap")
+	}
+	if src.zombie || (src.anon && src.mapcount.Load() == 0) {
+		src.lock.Unlock(t, "migrate_folio_unmap")
+		return nil // freed or unmapped meanwhile
+	}
+	var av *AnonVMA
+	if src.anon {
+		av = src.anonVMA // folio_get_anon_vma: pins it for remove_migration_ptes
+		k.use(t, &av.Obj, "folio_get_anon_vma")
+		getAnonVMA(av)
+	}
+	dst := k.allocFolio(src.anon)
+	if !dst.lock.Trylock(t, "migrate_folio_unmap") {
+		t.Fail(sched.Violation{Invariant: "internal-error", Detail: "mmrace internal error: new folio locked"})
+	}
+	wasMapped := src.mapcount.Load() > 0
+	if wasMapped {
+		k.tryToMigrate(t, src)
+	}
+	if src.mapcount.Load() > 0 {
+		// Still mapped (a mapping was missed or came back): abort and restore.
+		if wasMapped {
+			k.removeMigrationPTEs(t, src, src)
+		}
+		dst.lock.Unlock(t, "migrate_folio_undo_dst")
+		k.discardFolio(dst)
+		if av != nil {
+			k.putAnonVMA(t, av, "migrate_folio_undo_src")
+		}
+		k.migrationDone(t, src)
+		src.lock.Unlock(t, "migrate_folio_undo_src")
+		return fmt.Errorf("migrate %s %#x: EAGAIN: %s still mapped after try_to_migrate", m.name, addr, src.name)
+	}
+	// move_to_new_folio: mapping, index and contents.
+	dst.anonVMA, dst.file, dst.index = src.anonVMA, src.file, src.index
+	dst.data.Store(src.data.Load())
+	if src.file != nil {
+		src.file.xa.Lock(t, "folio_migrate_mapping")
+		t.Point(sched.KindWrite, src.file.name, "folio_migrate_mapping", fmt.Sprintf("page cache %#x: %s -> %s", src.index, src.name, dst.name))
+		src.file.pages[src.index] = dst
+		src.file.xa.Unlock(t, "folio_migrate_mapping")
+	}
+	if wasMapped {
+		k.removeMigrationPTEs(t, src, dst)
+	}
+	dst.lock.Unlock(t, "migrate_folio_done")
+	if av != nil {
+		k.putAnonVMA(t, av, "migrate_folio_done")
+	}
+	k.migrationDone(t, src)
+	src.lock.Unlock(t, "migrate_folio_done")
+	src.zombie = true // freed when the isolation pin goes
+	return nil
+}
+
+// migrationDone runs the no-straggling-migration-entry check while the
+// migrator still holds the source folio's lock.
+func (k *Kernel) migrationDone(t *sched.Task, src *Folio) {
+	if k.Hooks.MigrationDone != nil {
+		k.Hooks.MigrationDone(t, src)
+	}
+}
+
+// tryToMigrate mirrors try_to_migrate(): an rmap walk that replaces every
+// present PTE of src with a migration entry, skipping temporary exec stacks
+// (invalid_migration_vma, a8bef8ff6ea1), until src is not mapped.
+func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio) {
+	rwc := &rmapWalkControl{
+		kind:   "try_to_migrate",
+		target: func(p *PTE) bool { return p.Kind == PTEPresent && p.Folio == src },
+		done:   func() bool { return src.mapcount.Load() == 0 },
+	}
+	if !k.Variants.Has("try_to_migrate-no-temp-stack-skip") {
+		rwc.invalidVMA = vmaIsTemporaryStack
+	}
+	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
+		const site = "try_to_migrate_one"
+		tbl, i := k.pvmwLock(t, v, addr, site)
+		if tbl == nil {
+			return true
+		}
+		if p := tbl.e[i].Load(); p != nil && p.Kind == PTEPresent && p.Folio == src {
+			w.Visited[p.ID] = true
+			if vmaIsTemporaryStack(v) {
+				tbl.ptl.Unlock(t, site)
+				t.Fail(sched.Violation{Invariant: "temp-stack-no-migration-entry", Detail: fmt.Sprintf("%s installs a migration entry for %s at %s %#x in temporary stack %s (I10)", site, src.name, v.mm.name, addr, v.Describe())})
+			}
+			k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEMigration, Folio: src, Read: p.Read, Write: p.Write, ID: p.ID}, site)
+			src.mapcount.Add(-1) // folio_remove_rmap_pte
+		}
+		tbl.ptl.Unlock(t, site)
+		return true
+	}
+	k.rmapWalk(t, src, rwc)
+}
+
+// removeMigrationPTEs mirrors remove_migration_ptes(src, dst): an rmap walk
+// over dst (same mapping and index as src) that replaces each migration
+// entry for src with a PTE mapping dst.
+func (k *Kernel) removeMigrationPTEs(t *sched.Task, src, dst *Folio) {
+	rwc := &rmapWalkControl{
+		kind:     "remove_migration_ptes",
+		pinnedAV: true,
+		target:   func(p *PTE) bool { return p.Kind == PTEMigration && p.Folio == src },
+	}
+	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
+		const site = "remove_migration_pte"
+		tbl, i := k.pvmwLock(t, v, addr, site)
+		if tbl == nil {
+			return true
+		}
+		p := tbl.e[i].Load()
+		switch {
+		case p != nil && p.Kind == PTEMigration && p.Folio == src:
+			w.Visited[p.ID] = true
+			k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: p.Read, Write: p.Write, ID: p.ID}, site)
+			dst.mapcount.Add(1)
+		case p == nil && k.Variants.Has("remove_migration_pte-installs-into-none"):
+			// D.9: an rmap-side path that populates an empty entry of a VMA it
+			// found in the tree — possibly one being torn down between
+			// unmap_vmas and free_pgtables.
+			k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: true, Write: v.flags&VMWrite != 0, ID: k.newID()}, site)
+			dst.mapcount.Add(1)
+			if dst.anon {
+				v.mm.rssAnon.Add(1)
+			} else {
+				v.mm.rssFile.Add(1)
+			}
+		}
+		tbl.ptl.Unlock(t, site)
+		return true
+	}
+	k.rmapWalk(t, dst, rwc)
+}
+
+// Reclaim mirrors the folio_referenced() walk of shrink_folio_list for the
+// folio mapped at addr: an rmap walk with try_lock that gives up when the
+// rmap lock is contended; it only inspects (the young bit is not modelled).
+func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
+	t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), "shrink_folio_list", "isolate")
+	p := m.Walk(addr)
+	if p == nil || p.Kind != PTEPresent || p.Folio == nil {
+		return nil
+	}
+	f := p.Folio
+	k.use(t, &f.Obj, "shrink_folio_list")
+	f.pin()
+	defer k.unpin(t, f, "putback")
+	if !f.lock.Trylock(t, "shrink_folio_list") {
+		return nil // folio_trylock failed: keep it for later
+	}
+	referenced := 0
+	rwc := &rmapWalkControl{kind: "folio_referenced", tryLock: true}
+	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
+		tbl, i := k.pvmwLock(t, v, addr, "folio_referenced_one")
+		if tbl == nil {
+			return true
+		}
+		if q := tbl.e[i].Load(); q != nil && q.Kind == PTEPresent && q.Folio == f {
+			referenced++
+		}
+		tbl.ptl.Unlock(t, "folio_referenced_one")
+		return true
+	}
+	if !f.freed {
+		k.rmapWalk(t, f, rwc)
+	}
+	f.lock.Unlock(t, "shrink_folio_list")
+	if rwc.contended {
+		t.Record(sched.KindNote, f.name, "folio_referenced", "rmap lock contended: gave up")
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package kernelsim
+
+import (
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+)
+
+// rmapWalkControl is struct rmap_walk_control.
+type rmapWalkControl struct {
+	kind       string
+	rmapOne    func(t *sched.Task, v *VMA, addr int, w *Walk) bool // false stops the walk
+	done       func() bool
+	invalidVMA func(v *VMA) bool
+	tryLock    bool // give up instead of sleeping on a contended rmap lock (reclaim)
+	pinnedAV   bool // the caller pinned the anon_vma (remove_migration_ptes): rmap_walk_anon_lock
+	target     func(*PTE) bool
+	contended  bool
+}
+
+// anonRwsem is the lock anon_vma_lock_* take: the root's (012f18004da3), or
+// with anon_vma-lock-not-root the anon_vma's own, as before that commit.
+func (k *Kernel) anonRwsem(a *AnonVMA) *ksync.Rwsem {
+	if k.Variants.Has("anon_vma-lock-not-root") && a.own != nil {
+		return a.own
+	}
+	return a.root.rwsem
+}
+
+// rmapWalk mirrors rmap_walk() → rmap_walk_anon() / rmap_walk_file(): hold
+// the rmap lock (R) across the whole walk, visit the VMAs of the folio's
+// interval tree in order — a scheduling point between VMAs — and call
+// rmapOne for each, which takes and drops the PTL (page_vma_mapped_walk).
+func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
+	w := &Walk{Kind: rwc.kind, Folio: f, Target: rwc.target, Visited: map[uint64]bool{}, StartStep: t.Step()}
+	var lock *ksync.Rwsem
+	var tree interface {
+		next(c *Cursor) (*VMA, bool)
+	}
+	var name string
+	if f.anon {
+		a := f.anonVMA
+		if a == nil {
+			return
+		}
+		k.use(t, &a.Obj, rwc.kind)
+		name = a.name
+		if !k.Variants.Has("rmap_walk_anon-no-anon_vma-lock") {
+			lock = k.anonRwsem(a)
+			if !lock.DownReadTrylock(t, folioLockAnonVMARead(rwc)) {
+				if rwc.tryLock {
+					rwc.contended = true
+					return
+				}
+				getAnonVMA(a.root) // folio_lock_anon_vma_read: pin, then sleep
+				lock.DownRead(t, folioLockAnonVMARead(rwc))
+				a.root.refcount--
+			}
+		}
+		tree = anonTree{a}
+	} else {
+		fl := f.file
+		name = fl.name
+		lock = fl.immap
+		if !lock.DownReadTrylock(t, "rmap_walk_file") {
+			if rwc.tryLock {
+				rwc.contended = true
+				return
+			}
+			lock.DownRead(t, "rmap_walk_file")
+		}
+		tree = fileTree{fl}
+	}
+	if rwc.target != nil {
+		w.Start = k.Mappings(rwc.target)
+	}
+	c := &Cursor{first: f.index, last: f.index}
+	for {
+		t.Point(sched.KindWalk, name, rwc.kind, "next vma")
+		v, ok := tree.next(c)
+		if !ok {
+			break
+		}
+		k.use(t, &v.Obj, rwc.kind)
+		addr, in := v.Address(f.index)
+		if !in {
+			continue
+		}
+		if rwc.invalidVMA != nil && rwc.invalidVMA(v) {
+			w.Skipped = append(w.Skipped, v)
+			continue
+		}
+		w.VMAs = append(w.VMAs, v.Describe())
+		if !rwc.rmapOne(t, v, addr, w) {
+			break
+		}
+		if rwc.done != nil && rwc.done() {
+			break
+		}
+	}
+	if lock != nil {
+		lock.UpRead(t, rwc.kind)
+	}
+	if rwc.target != nil && k.Hooks.WalkDone != nil {
+		k.Hooks.WalkDone(t, w)
+	}
+}
+
+func folioLockAnonVMARead(rwc *rmapWalkControl) string {
+	if rwc.pinnedAV {
+		return "rmap_walk_anon_lock"
+	}
+	return "folio_lock_anon_vma_read"
+}
+
+type anonTree struct{ a *AnonVMA }
+
+func (x anonTree) next(c *Cursor) (*VMA, bool) {
+	avc, ok := x.a.tree.Next(c)
+	if !ok {
+		return nil, false
+	}
+	return avc.vma, true
+}
+
+type fileTree struct{ f *File }
+
+func (x fileTree) next(c *Cursor) (*VMA, bool) { return x.f.tree.Next(c) }
+
+// pvmwLock is page_vma_mapped_walk() for one small page with PVMW_SYNC:
+// take the PTL of the table mapping addr in v (nil when there is none).
+// (Simplification: the non-SYNC lockless peek is not modelled; every walk
+// looks under the PTL.)
+func (k *Kernel) pvmwLock(t *sched.Task, v *VMA, addr int, site string) (*PTETable, int) {
+	return k.pteOffsetMapLock(t, v.mm, addr, site)
+}
+
+// vmaIsTemporaryStack is vma_is_temporary_stack().
+func vmaIsTemporaryStack(v *VMA) bool { return v.flags&VMStackIncompleteSetup != 0 }
