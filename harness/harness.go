@@ -26,6 +26,9 @@ type Options struct {
 	SemanticOnly bool
 	Lockdep      *ksync.Lockdep
 	MaxSteps     int
+	// Want makes Search skip failures whose invariant and detail do not
+	// contain it.
+	Want string
 }
 
 // Report is the result of one run.
@@ -156,22 +159,33 @@ func Search(p *kernelsim.Program, opts Options, mk func(i int) sched.Strategy, r
 	for i := 0; i < runs; i++ {
 		opts.Strategy = mk(i)
 		rep = Run(p, opts)
-		if rep.Failed() {
+		if rep.Failed() && (opts.Want == "" || strings.Contains(rep.Verdict.Violation.Invariant+": "+rep.Verdict.Violation.Detail, opts.Want)) {
 			return rep, i + 1
 		}
 	}
 	return rep, runs
 }
 
-// Story formats the concurrent phase's events that matter to a reader (lock
-// operations, writes of shared state, ops and notes), numbered, one per
-// line, the last max of them.
+// Story formats the concurrent phase's events that matter to a reader, one
+// per line with its step number, the last max of them: ops, writes of
+// shared state, rmap-walk visits and what they found, notes and choices,
+// and, when the verdict is about locks, the lock operations.
 func (r *Report) Story(max int) string {
+	inv := r.Verdict.Violation.Invariant
+	locks := r.Verdict.Outcome == sched.Deadlock || strings.HasPrefix(inv, "lock")
 	var lines []string
 	for _, e := range r.RunTrace.Events {
 		switch e.Kind {
-		case sched.KindStart, sched.KindExit, sched.KindRCU, sched.KindRead, sched.KindChoice:
+		case sched.KindStart, sched.KindExit, sched.KindRCU, sched.KindRead:
 			continue
+		case sched.KindAcquire, sched.KindGranted, sched.KindTrylock, sched.KindRelease, sched.KindBlock:
+			if !locks {
+				continue // lock traffic matters to lock verdicts only
+			}
+		case sched.KindWalk:
+			if !strings.HasPrefix(e.Detail, "looks at") {
+				continue // the step between VMAs; the visit says more
+			}
 		}
 		lines = append(lines, e.String())
 	}

@@ -68,8 +68,10 @@ func (k *Kernel) anonVMAAlloc() *AnonVMA {
 
 func (k *Kernel) avcAlloc() *AVC { return &AVC{Obj: k.newObj(kindAVC)} }
 
-func (a *AnonVMA) lockWrite(t *sched.Task, site string)   { a.root.rwsem.DownWrite(t, site) }
-func (a *AnonVMA) unlockWrite(t *sched.Task, site string) { a.root.rwsem.UpWrite(t, site) }
+// lockWrite and unlockWrite are anon_vma_lock_write/unlock_write: the root's
+// rwsem (the anon_vma's own with the anon_vma-lock-not-root variant).
+func (a *AnonVMA) lockWrite(t *sched.Task, site string)   { a.k.anonRwsem(a).DownWrite(t, site) }
+func (a *AnonVMA) unlockWrite(t *sched.Task, site string) { a.k.anonRwsem(a).UpWrite(t, site) }
 
 // anonVMAChainLink is anon_vma_chain_link(): the AVC joins the VMA's chain
 // and the anon_vma's interval tree. Caller holds the root rwsem for write.
@@ -137,6 +139,7 @@ func (k *Kernel) findMergeableAnonVMA(t *sched.Task, v *VMA) *AnonVMA {
 		if n == nil {
 			continue
 		}
+		t.Point(sched.KindRead, n.name, "find_mergeable_anon_vma", "neighbour's anon_vma")
 		k.use(t, &n.Obj, "find_mergeable_anon_vma")
 		adjacent := (n.end == v.start && n.pgoff+n.Pages() == v.pgoff) || (v.end == n.start && v.pgoff+v.Pages() == n.pgoff)
 		if adjacent && n.anonVMA != nil && len(n.chain) == 1 && n.file == v.file && n.flags&^vmProtMask == v.flags&^vmProtMask {

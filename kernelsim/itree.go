@@ -102,15 +102,18 @@ func (it *ITree[T]) Overlapping(first, last int) []T {
 	return out
 }
 
-// Cursor is a position in an iteration, kept across scheduling points: the
-// next node is the first one after the cursor's (start, seq) that overlaps
-// the query, so a concurrent insertion or removal has the consequences it
-// has for an rb-tree in-order walk (nodes inserted behind the cursor are
-// missed, nodes ahead are seen).
+// Cursor is a position in an iteration, kept across scheduling points. The
+// next node is the in-order successor of the node visited last, as an
+// rb-tree walk continues from its current node: a node inserted behind the
+// cursor is missed, one inserted ahead is seen. If the last node was removed
+// meanwhile, the walk resumes at the first node that sorts after it by
+// (start, insertion); fork's insert_after nodes sort by position, so that
+// fallback is an approximation for them.
 type Cursor struct {
 	first, last int
 	start       int
 	seq         uint64
+	at          any // the item visited last
 	begun       bool
 }
 
@@ -119,12 +122,28 @@ func (it *ITree[T]) Iter(first, last int) *Cursor { return &Cursor{first: first,
 
 // Next returns the next overlapping item after c, or ok=false at the end.
 func (it *ITree[T]) Next(c *Cursor) (item T, ok bool) {
-	for _, n := range it.nodes {
-		if c.begun && (n.start < c.start || (n.start == c.start && n.seq <= c.seq)) {
-			continue
+	from := 0
+	if c.begun {
+		from = -1
+		for i, n := range it.nodes {
+			if any(n.item) == c.at {
+				from = i + 1
+				break
+			}
 		}
+		if from < 0 { // the last node went away: resume by key
+			from = len(it.nodes)
+			for i, n := range it.nodes {
+				if n.start > c.start || (n.start == c.start && n.seq > c.seq) {
+					from = i
+					break
+				}
+			}
+		}
+	}
+	for _, n := range it.nodes[from:] {
 		if n.start <= c.last && n.last >= c.first {
-			c.start, c.seq, c.begun = n.start, n.seq, true
+			c.start, c.seq, c.at, c.begun = n.start, n.seq, any(n.item), true
 			return n.item, true
 		}
 	}

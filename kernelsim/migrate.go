@@ -106,7 +106,7 @@ func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio) {
 		}
 		if p := tbl.e[i].Load(); p != nil && p.Kind == PTEPresent && p.Folio == src {
 			w.Visited[p.ID] = true
-			if vmaIsTemporaryStack(v) {
+			if vmaIsTemporaryStack(v) && k.Env.Rules() {
 				tbl.ptl.Unlock(t, site)
 				t.Fail(sched.Violation{Invariant: "temp-stack-no-migration-entry", Detail: fmt.Sprintf("%s installs a migration entry for %s at %s %#x in temporary stack %s (I10)", site, src.name, v.mm.name, addr, v.Describe())})
 			}

@@ -65,7 +65,7 @@ func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 		}
 		if extent == g.PTEs {
 			// A whole table on both sides: NORMAL_PMD (move_pgt_entry).
-			if pmc.allocCanFail && t.Choose(8, "alloc pmd fails") == 0 {
+			if pmc.allocCanFail && k.allocFails(t, "pmd") {
 				break
 			}
 			k.pmdAlloc(t, nm, na, pmc.site)
@@ -75,7 +75,7 @@ func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 				continue
 			}
 		}
-		if pmc.allocCanFail && t.Choose(8, "alloc pte table fails") == 0 {
+		if pmc.allocCanFail && k.allocFails(t, "pte table") {
 			break // pte_alloc failed: a partial move
 		}
 		k.pteAlloc(t, nm, na, pmc.site)
@@ -88,8 +88,8 @@ func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 // needRmapLocksFor mirrors should_take_rmap_locks(): always for whole
 // page-table moves (NORMAL_PMD), else pmc->need_rmap_locks.
 func (k *Kernel) needRmapLocksFor(pmc *pagetableMove, normalPMD bool) bool {
-	if normalPMD && !k.Variants.Has("move_normal_pmd-skip-rmap-locks") {
-		return true
+	if normalPMD {
+		return !k.Variants.Has("move_normal_pmd-skip-rmap-locks")
 	}
 	if !normalPMD && k.Variants.Has("move_ptes-skip-rmap-locks") {
 		return false
@@ -220,4 +220,13 @@ func (k *Kernel) checkMoveOrder(t *sched.Task, pmc *pagetableMove, site string) 
 func (k *Kernel) logMove(t *sched.Task, om *MM, oa int, nm *MM, na int) {
 	k.logMem(t, MemEvent{Kind: MemCopy, MM: nm.name, SrcMM: om.name, SrcAddr: oa, Addr: na})
 	k.logMem(t, MemEvent{Kind: MemZero, MM: om.name, Addr: oa, Len: 1})
+}
+
+// allocFails is the failslab-like injection of page-table allocation
+// failures: a data choice of the strategy, so that error paths such as the
+// mremap revert run in fuzzing and replay exactly. Choice 0 (the default of
+// exhausted fuzz input and of the non-preemptive schedule) succeeds; under
+// random and PCT one allocation in eight fails.
+func (k *Kernel) allocFails(t *sched.Task, what string) bool {
+	return t.Choose(8, "alloc "+what+" fails if 7") == 7
 }

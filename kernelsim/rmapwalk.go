@@ -1,6 +1,8 @@
 package kernelsim
 
 import (
+	"fmt"
+
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
@@ -81,6 +83,11 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 			break
 		}
 		k.use(t, &v.Obj, rwc.kind)
+		if f.anon {
+			// Iterating the tree and trusting vm_start/vm_pgoff needs the
+			// rmap lock (reference A.2, D.4).
+			k.anonRwsem(f.anonVMA).AssertHeld(t, false, "anon_vma_interval_tree_foreach: the tree is iterated without the anon_vma lock")
+		}
 		addr, in := v.Address(f.index)
 		if !in {
 			continue
@@ -131,7 +138,13 @@ func (x fileTree) next(c *Cursor) (*VMA, bool) { return x.f.tree.Next(c) }
 // (Simplification: the non-SYNC lockless peek is not modelled; every walk
 // looks under the PTL.)
 func (k *Kernel) pvmwLock(t *sched.Task, v *VMA, addr int, site string) (*PTETable, int) {
-	return k.pteOffsetMapLock(t, v.mm, addr, site)
+	tbl, i := k.pteOffsetMapLock(t, v.mm, addr, site)
+	found := "no page table"
+	if tbl != nil {
+		found = tbl.e[i].Load().String()
+	}
+	t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: %s", v.mm.name, addr, found))
+	return tbl, i
 }
 
 // vmaIsTemporaryStack is vma_is_temporary_stack().

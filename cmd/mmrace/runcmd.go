@@ -20,6 +20,7 @@ func runCmd(args []string, out io.Writer) (int, error) {
 	strategy := fs.String("strategy", "pct", "`pct` (depth -depth) or random")
 	depth := fs.Int("depth", 3, "PCT depth")
 	replay := fs.String("replay", "", "replay this schedule (v1.…) once instead of searching")
+	want := fs.String("want", "", "keep searching until the violation's invariant or detail contains `TEXT`")
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
 		return 2, fmt.Errorf("%w: run: expected a program file before the flags", errUsage)
 	}
@@ -54,14 +55,15 @@ func runCmd(args []string, out io.Writer) (int, error) {
 		}
 		mk, *runs = func(int) sched.Strategy { return sched.NewReplay(s) }, 1
 	case *strategy == "pct":
-		k := 40 * p.Ops()
+		// PCT's k bounds the steps of a run: measure a non-preemptive run.
+		k := harness.Run(p, harness.Options{SemanticOnly: !*rules}).Steps*5/4 + 10
 		mk = func(i int) sched.Strategy { return sched.NewPCT(uint64(i), *depth, k) }
 	case *strategy == "random":
 		mk = func(i int) sched.Strategy { return sched.NewRandom(uint64(i)) }
 	default:
 		return 2, fmt.Errorf("%w: run: unknown strategy %q (pct or random)", errUsage, *strategy)
 	}
-	rep, n := harness.Search(p, harness.Options{SemanticOnly: !*rules}, mk, *runs)
+	rep, n := harness.Search(p, harness.Options{SemanticOnly: !*rules, Want: *want}, mk, *runs)
 	fmt.Fprintf(out, "PROGRAM\n%s\nVARIANTS\n%s (rules %v)\n\nVERDICT after %d run(s)\n%s\nSTORY\n%s\nSCHEDULE\n%s\n\nTo reproduce:\n  go run ./cmd/mmrace run %s -variants=%s -rules=%v -replay %s\n",
 		p, p.Variants, *rules, n, rep.Summary(), rep.Story(20), rep.Schedule, file, p.Variants.String(), *rules, rep.Schedule)
 	if rep.Failed() {
