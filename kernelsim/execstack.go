@@ -29,12 +29,17 @@ func (k *Kernel) ExecStack(t *sched.Task, name string, start, n, shift int) erro
 	m.mapCount++
 	m.lock.WriteUnlock(t, "__bprm_mm_init")
 	k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: start, Len: n})
-	// copy_strings: the arguments land in the stack pages.
+	// copy_strings → get_arg_page: get_user_pages_remote under
+	// mmap_read_lock of the new mm faults each argument page in for write;
+	// the strings are copied into the pages.
+	m.lock.ReadLock(t, "get_arg_page")
 	for a := start; a < start+n; a++ {
-		if !k.Store(t, m, a, uint64(0xa0+a-start)) {
-			return fmt.Errorf("exec: copy_strings faulted at %#x", a)
+		if err := k.gupWrite(t, v, a, uint64(0xa0+a-start)); err != nil {
+			m.lock.ReadUnlock(t, "get_arg_page")
+			return err
 		}
 	}
+	m.lock.ReadUnlock(t, "get_arg_page")
 	// setup_arg_pages.
 	m.lock.WriteLock(t, "setup_arg_pages")
 	defer m.lock.WriteUnlock(t, "setup_arg_pages")
@@ -91,4 +96,23 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 	}
 	m.lock.ReadUnlock(t, "do_madvise")
 	return nil
+}
+
+// gupWrite is get_user_pages_remote(FOLL_WRITE) of one page of v followed
+// by a write through the kernel mapping of the page: fault until the PTE is
+// present and writable, then store val. The caller holds mmap_lock.
+func (k *Kernel) gupWrite(t *sched.Task, v *VMA, addr int, val uint64) error {
+	m := v.mm
+	for try := 0; try < maxFaultRetries; try++ {
+		t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), "follow_page_pte", "")
+		if p := m.Walk(addr); p != nil && p.Kind == PTEPresent && p.Write && p.Folio != nil {
+			p.Folio.data.Store(val)
+			k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true})
+			return nil
+		}
+		if r := k.handleMMFault(t, v, addr, faultWrite); r == FaultSEGV {
+			return fmt.Errorf("exec: get_arg_page faulted at %#x", addr)
+		}
+	}
+	return fmt.Errorf("exec: get_arg_page made no progress at %#x", addr)
 }

@@ -65,8 +65,8 @@ func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 		}
 		if extent == g.PTEs {
 			// A whole table on both sides: NORMAL_PMD (move_pgt_entry).
-			if pmc.allocCanFail && k.allocFails(t, "pmd") {
-				break
+			if pmc.allocCanFail && nm.pmdOffset(na) == nil && k.allocFails(t, "pmd") {
+				break // only a real allocation can fail
 			}
 			k.pmdAlloc(t, nm, na, pmc.site)
 			if k.moveNormalPMD(t, pmc, oa, na) {
@@ -75,7 +75,7 @@ func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 				continue
 			}
 		}
-		if pmc.allocCanFail && k.allocFails(t, "pte table") {
+		if pmc.allocCanFail && nm.pteTable(na) == nil && k.allocFails(t, "pte table") {
 			break // pte_alloc failed: a partial move
 		}
 		k.pteAlloc(t, nm, na, pmc.site)

@@ -20,6 +20,8 @@ func runCmd(args []string, out io.Writer) (int, error) {
 	strategy := fs.String("strategy", "pct", "`pct` (depth -depth) or random")
 	depth := fs.Int("depth", 3, "PCT depth")
 	replay := fs.String("replay", "", "replay this schedule (v1.…) once instead of searching")
+	plan := fs.String("plan", "", "run once under a hand-written `PLAN` such as \"t1:35 t2:11 t1:25\" (task:points)")
+	story := fs.Int("story", 20, "print the last `N` events of the story")
 	want := fs.String("want", "", "keep searching until the violation's invariant or detail contains `TEXT`")
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
 		return 2, fmt.Errorf("%w: run: expected a program file before the flags", errUsage)
@@ -48,6 +50,12 @@ func runCmd(args []string, out io.Writer) (int, error) {
 	}
 	var mk func(i int) sched.Strategy
 	switch {
+	case *plan != "":
+		pl, err := sched.ParsePlan(*plan)
+		if err != nil {
+			return 2, fmt.Errorf("%w: -plan: %v", errUsage, err)
+		}
+		mk, *runs = func(int) sched.Strategy { return pl }, 1
 	case *replay != "":
 		s, err := sched.ParseSchedule(*replay)
 		if err != nil {
@@ -65,7 +73,7 @@ func runCmd(args []string, out io.Writer) (int, error) {
 	}
 	rep, n := harness.Search(p, harness.Options{SemanticOnly: !*rules, Want: *want}, mk, *runs)
 	fmt.Fprintf(out, "PROGRAM\n%s\nVARIANTS\n%s (rules %v)\n\nVERDICT after %d run(s)\n%s\nSTORY\n%s\nSCHEDULE\n%s\n\nTo reproduce:\n  go run ./cmd/mmrace run %s -variants=%s -rules=%v -replay %s\n",
-		p, p.Variants, *rules, n, rep.Summary(), rep.Story(20), rep.Schedule, file, p.Variants.String(), *rules, rep.Schedule)
+		p, p.Variants, *rules, n, rep.Summary(), rep.Story(*story), rep.Schedule, file, p.Variants.String(), *rules, rep.Schedule)
 	if rep.Failed() {
 		return 1, nil
 	}
