@@ -35,6 +35,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		getAnonVMA(av)
 	}
 	dst := k.allocFolio(src.anon)
+	dst.pin() // the migrator's reference, dropped at the end
 	if !dst.lock.Trylock(t, "migrate_folio_unmap") {
 		t.Fail(sched.Violation{Invariant: "internal-error", Detail: "mmrace internal error: new folio locked"})
 	}
@@ -69,6 +70,12 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		k.removeMigrationPTEs(t, src, dst)
 	}
 	dst.lock.Unlock(t, "migrate_folio_done")
+	if dst.anon && dst.mapcount.Load() == 0 {
+		// Every mapping went away during the migration (zapped): the
+		// migrator's folio_put drops the new folio's last reference.
+		dst.zombie = true
+	}
+	k.unpin(t, dst, "migrate_folio_done")
 	if av != nil {
 		k.putAnonVMA(t, av, "migrate_folio_done")
 	}
