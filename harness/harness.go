@@ -42,6 +42,31 @@ type Report struct {
 	Steps    int
 	Errors   []string // ops the kernel refused (EINVAL, SIGSEGV), in order
 	Kernel   *kernelsim.Kernel
+	Layout   []MMLayout // the VMAs of every mm when the concurrent phase ended
+}
+
+// MMLayout is one mm's VMAs at a point of the run.
+type MMLayout struct {
+	MM   string
+	VMAs []VMALayout
+}
+
+// VMALayout is one VMA of an MMLayout.
+type VMALayout struct {
+	Name              string
+	Start, End, Pgoff int
+}
+
+func layoutOf(k *kernelsim.Kernel) []MMLayout {
+	var out []MMLayout
+	for _, m := range k.MMs() {
+		l := MMLayout{MM: m.Name()}
+		for _, v := range m.VMAs() {
+			l.VMAs = append(l.VMAs, VMALayout{Name: v.Name(), Start: v.Start(), End: v.End(), Pgoff: v.Pgoff()})
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // Failed reports whether the run found a violation or a deadlock.
@@ -109,6 +134,7 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 	res := s.Run()
 	rep.Schedule, rep.Steps = res.ReplayString(), res.Steps
 	rep.RunTrace = res.Trace
+	rep.Layout = layoutOf(k)
 	if !record(res, "run") {
 		return rep
 	}

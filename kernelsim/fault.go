@@ -278,7 +278,8 @@ func (k *Kernel) doFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultRe
 		return FaultSEGV // SIGBUS beyond EOF
 	}
 	k.pteAlloc(t, m, addr, site)
-	pc := v.file.filemapGetFolio(t, index) // returned locked
+	pc := v.file.filemapGetFolio(t, index) // returned locked and pinned
+	defer k.unpin(t, pc, "filemap_fault")
 	var pte *PTE
 	var newf *Folio
 	if write && !shared {

@@ -42,19 +42,29 @@ func (f *File) Pages() int { return f.npages }
 func (f *File) CachedFolio(index int) *Folio { return f.pages[index] }
 
 // filemapGetFolio is filemap_fault()'s lookup: find or create the
-// page-cache folio at index and return it locked.
+// page-cache folio at index, take a reference, lock it, and re-check that it
+// is still the page-cache folio (migration or truncation may have replaced
+// it while we slept on the lock), retrying if not. It returns the folio
+// locked and pinned; the caller unpins it.
 func (f *File) filemapGetFolio(t *sched.Task, index int) *Folio {
 	const site = "filemap_fault"
-	f.xa.Lock(t, site)
-	fo := f.pages[index]
-	if fo == nil {
-		fo = f.k.allocFolio(false)
-		fo.file, fo.index = f, index
-		f.pages[index] = fo
+	for {
+		f.xa.Lock(t, site)
+		fo := f.pages[index]
+		if fo == nil {
+			fo = f.k.allocFolio(false)
+			fo.file, fo.index = f, index
+			f.pages[index] = fo
+		}
+		fo.pin()
+		f.xa.Unlock(t, site)
+		fo.lock.Lock(t, site)
+		if f.pages[index] == fo {
+			return fo
+		}
+		fo.lock.Unlock(t, site) // replaced while we waited: look again
+		f.k.unpin(t, fo, site)
 	}
-	f.xa.Unlock(t, site)
-	fo.lock.Lock(t, site)
-	return fo
 }
 
 // vmaLinkFile is vma_link_file(): insert the VMA into i_mmap.

@@ -74,7 +74,14 @@ func (f *Folio) pin() { f.pins++ }
 func (k *Kernel) unpin(t *sched.Task, f *Folio, where string) {
 	f.pins--
 	if f.pins == 0 && f.zombie && !f.freed {
-		k.free(t, &f.Obj, where)
+		// Each mapping holds a reference too: a folio that was unmapped
+		// while pinned and mapped again since (remove_migration_ptes
+		// restoring another mm's entry) stays.
+		if f.mapcount.Load() == 0 {
+			k.free(t, &f.Obj, where)
+		} else {
+			f.zombie = false
+		}
 	}
 }
 

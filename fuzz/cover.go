@@ -1,0 +1,54 @@
+package fuzz
+
+import (
+	"hash/fnv"
+	"strings"
+
+	"mmrace/kernelsim/sched"
+)
+
+//go:generate python3 gencover.py
+
+// InterleavingPairs returns the hashed interleaving pairs of a run: for
+// every event on a shared object (a PTE, a page table, a VMA, an interval
+// tree, a lock) that follows an event of another task on the same object,
+// the pair (site of the earlier, site of the later, kind) — KRACE-style
+// alias pairs, which edge coverage of the simulator cannot tell apart.
+func InterleavingPairs(tr *sched.Trace) []uint32 {
+	type last struct {
+		task int
+		site string
+	}
+	seen := map[string]last{}
+	var out []uint32
+	for _, e := range tr.Events {
+		switch e.Kind {
+		case sched.KindWrite, sched.KindAcquire, sched.KindTrylock, sched.KindRelease, sched.KindWalk, sched.KindBlock:
+		default:
+			continue
+		}
+		obj := e.Obj
+		if e.Kind == sched.KindWalk {
+			if !strings.HasPrefix(e.Detail, "looks at") {
+				continue
+			}
+			obj = strings.SplitN(e.Detail, ":", 2)[0] // the address looked at
+		}
+		if l, ok := seen[obj]; ok && l.task != e.Task {
+			h := fnv.New32a()
+			h.Write([]byte(l.site))
+			h.Write([]byte{0, byte(e.Kind)})
+			h.Write([]byte(e.Site))
+			out = append(out, h.Sum32())
+		}
+		seen[obj] = last{task: e.Task, site: e.Site}
+	}
+	return out
+}
+
+// feed turns a run's interleaving pairs into coverage.
+func feed(tr *sched.Trace) {
+	for _, h := range InterleavingPairs(tr) {
+		hit(h)
+	}
+}

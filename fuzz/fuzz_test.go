@@ -1,0 +1,60 @@
+package fuzz
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// seeds are the seed corpus: every template with a few task shapes and no
+// schedule bytes (the non-preemptive schedule), which reproduces no variant.
+func seeds() [][]byte {
+	var out [][]byte
+	for t := 0; t < len(templates); t++ {
+		for _, shape := range [][]byte{{0, 0, 0, 0}, {1, 1, 3, 0, 0, 0, 3, 1}, {2, 2, 0, 3, 4, 1, 5, 2}} {
+			prog := append([]byte{byte(t)}, shape...)
+			out = append(out, Encode(prog, nil))
+		}
+	}
+	return out
+}
+
+// FuzzKernel decodes a program and a schedule, runs them under the variants
+// of MMRACE_VARIANTS, checks every invariant, and fails with the sectioned
+// report on any violation, deadlock or harness error.
+func FuzzKernel(f *testing.F) {
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range seeds() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rep := Run(data, cfg)
+		if Finding(rep) {
+			t.Fatalf("mmrace found a %s\n%s", rep.Verdict.Outcome, Dump(rep, cfg))
+		}
+	})
+}
+
+// FuzzDecode: any bytes decode to a valid program whose text parses back to
+// the same program, and decoding is a pure function of the bytes.
+func FuzzDecode(f *testing.F) {
+	for _, s := range seeds() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, s1 := Decode(data)
+		q, s2 := Decode(data)
+		if p.String() != q.String() || string(s1) != string(s2) {
+			t.Fatal("Decode is not deterministic")
+		}
+		if len(s1) > len(data) {
+			t.Fatal("schedule part longer than the input")
+		}
+		checkRoundTrip(t, p)
+	})
+}
