@@ -1,13 +1,13 @@
 # mmrace: the targets CI and people use. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test race fuzz bench demo vet rewrite faithful
+.PHONY: test race fuzz bench demo vet rewrite faithful detect
 
 test:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race -short ./kernelsim/... ./internal/... ./harness/... ./corpus/...
+	$(GO) test -race -short ./kernelsim/... ./internal/... ./harness/... ./corpus/... ./fuzz/... ./minimize/...
 
 # A short smoke of every fuzz target (FUZZTIME per target).
 FUZZTIME ?= 10s
@@ -15,6 +15,12 @@ fuzz:
 	$(GO) test ./kernelsim/sched -run='^$$' -fuzz='^FuzzParseSchedule$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./internal/lockprog -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./kernelsim -run='^$$' -fuzz='^FuzzParseProgram$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./fuzz -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./fuzz -run='^$$' -fuzz='^FuzzKernel$$' -fuzztime=$(FUZZTIME)
+
+# Seconds and executions to detection of every variant, semantic-only.
+detect:
+	scripts/fuzz-detect.sh 120
 
 # Regenerate the expected outputs of the datadriven scenarios.
 rewrite:

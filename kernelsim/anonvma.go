@@ -95,7 +95,9 @@ func (k *Kernel) putAnonVMA(t *sched.Task, a *AnonVMA, site string) {
 		return
 	}
 	root := a.root
-	k.free(t, &a.Obj, site) // anon_vma_free
+	// anon_vma_free: the slab is SLAB_TYPESAFE_BY_RCU, so a walker inside
+	// rcu_read_lock may still look at it; it is poisoned after a grace period.
+	k.Env.RCU().CallRCU(t, "free "+a.name, func() { k.free(t, &a.Obj, site) })
 	if root != a {
 		k.putAnonVMA(t, root, site)
 	}

@@ -343,6 +343,10 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 			f.lock.Unlock(t, "wp_can_reuse_anon_folio")
 		}
 	}
+	if f != nil {
+		f.pin() // folio_get before the PTL is dropped: the copy reads it
+		defer k.unpin(t, f, "wp_page_copy")
+	}
 	tbl.ptl.Unlock(t, site)
 	return k.wpPageCopy(t, v, addr, ff, orig)
 }

@@ -73,15 +73,18 @@ func (f *Folio) pin() { f.pins++ }
 
 func (k *Kernel) unpin(t *sched.Task, f *Folio, where string) {
 	f.pins--
-	if f.pins == 0 && f.zombie && !f.freed {
-		// Each mapping holds a reference too: a folio that was unmapped
-		// while pinned and mapped again since (remove_migration_ptes
-		// restoring another mm's entry) stays.
-		if f.mapcount.Load() == 0 {
-			k.free(t, &f.Obj, where)
-		} else {
-			f.zombie = false
-		}
+	if f.pins > 0 || f.freed {
+		return
+	}
+	// The last reference: each mapping holds one too, so a mapped folio
+	// stays; an unmapped anon folio, or a file folio that left the page
+	// cache (zombie), is freed (folio_put).
+	if f.mapcount.Load() != 0 {
+		f.zombie = false
+		return
+	}
+	if f.anon || f.zombie {
+		k.free(t, &f.Obj, where)
 	}
 }
 

@@ -43,8 +43,10 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	if wasMapped {
 		k.tryToMigrate(t, src)
 	}
-	if src.mapcount.Load() > 0 {
-		// Still mapped (a mapping was missed or came back): abort and restore.
+	if src.mapcount.Load() > 0 || src.pins > 1 {
+		// Still mapped (a mapping was missed or came back), or someone else
+		// holds a reference (folio_migrate_mapping's refcount freeze fails
+		// with -EAGAIN): abort and restore.
 		if wasMapped {
 			k.removeMigrationPTEs(t, src, src)
 		}
@@ -55,7 +57,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		}
 		k.migrationDone(t, src)
 		src.lock.Unlock(t, "migrate_folio_undo_src")
-		return fmt.Errorf("migrate %s %#x: EAGAIN: %s still mapped after try_to_migrate", m.name, addr, src.name)
+		return fmt.Errorf("migrate %s %#x: EAGAIN: %s still mapped or referenced after try_to_migrate", m.name, addr, src.name)
 	}
 	// move_to_new_folio: mapping, index and contents.
 	dst.anonVMA, dst.file, dst.index = src.anonVMA, src.file, src.index

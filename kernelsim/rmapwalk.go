@@ -40,8 +40,15 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 	}
 	var name string
 	if f.anon {
+		// folio_lock_anon_vma_read (rmap_walk_anon_lock when the caller pinned
+		// the anon_vma): under RCU, no walk if the folio is not mapped; trylock
+		// the root; on contention give up (reclaim) or take a reference and
+		// sleep; after locking, re-check that the folio is still mapped.
+		rcu := k.Env.RCU()
+		rcu.ReadLock(t, folioLockAnonVMARead(rwc))
 		a := f.anonVMA
-		if a == nil {
+		if a == nil || (!rwc.pinnedAV && f.mapcount.Load() == 0) {
+			rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
 			return
 		}
 		k.use(t, &a.Obj, rwc.kind)
@@ -50,13 +57,30 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 			lock = k.anonRwsem(a)
 			if !lock.DownReadTrylock(t, folioLockAnonVMARead(rwc)) {
 				if rwc.tryLock {
+					rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
 					rwc.contended = true
 					return
 				}
-				getAnonVMA(a.root) // folio_lock_anon_vma_read: pin, then sleep
+				getAnonVMA(a) // atomic_inc_not_zero(&anon_vma->refcount)
+				rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
 				lock.DownRead(t, folioLockAnonVMARead(rwc))
-				a.root.refcount--
+				a.refcount--
+				if a.refcount == 0 {
+					lock.UpRead(t, folioLockAnonVMARead(rwc))
+					k.Env.RCU().CallRCU(t, "free "+a.name, func() { k.free(t, &a.Obj, "put_anon_vma") })
+					return
+				}
+			} else {
+				rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
 			}
+		} else {
+			rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
+		}
+		if !rwc.pinnedAV && f.mapcount.Load() == 0 {
+			if lock != nil {
+				lock.UpRead(t, folioLockAnonVMARead(rwc))
+			}
+			return // unmapped while we locked: nothing to walk
 		}
 		tree = anonTree{a}
 	} else {

@@ -35,11 +35,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		status, err = demo(args[1:], stdout)
 	case "run":
 		status, err = runCmd(args[1:], stdout)
+	case "replay":
+		status, err = replayCmd(args[1:], stdout)
+	case "variants":
+		status, err = variantsCmd(args[1:], stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = fmt.Errorf("%w: unknown command %q (commands: demo, run)", errUsage, args[0])
+		err = fmt.Errorf("%w: unknown command %q (commands: demo, run, replay, variants)", errUsage, args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "mmrace:", err)
@@ -58,6 +62,13 @@ commands:
          its verdict, trace and replay string
   run    run a kernelsim program FILE under many schedules until one fails:
          mmrace run prog.txt [-variants V] [-rules=false] [-runs N] [-replay S]
+  replay re-run a corpus scenario or a program FILE once under its schedule
+         line (or -schedule S, followed exactly), print the report, and
+         with -html draw the run as a self-contained HTML timeline:
+         mmrace replay FILE [-variants V] [-rules=false] [-schedule S] [-html out.html]
+  variants
+         list the modelled kernel bugs: name, kernel function, reference and
+         what each removes: mmrace variants [-json]
 `
 
 // newFlags returns a flag set that reports errors as one line.
