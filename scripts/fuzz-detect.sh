@@ -13,6 +13,10 @@ variants=("$@")
 if [ ${#variants[@]} -eq 0 ]; then
   mapfile -t variants < <(go run ./cmd/mmrace variants -names 2>/dev/null || grep -o 'Name: *"[^"]*"' kernelsim/variants.go | sed 's/.*"\(.*\)"/\1/' | grep -v '^test-')
 fi
+# The committed crashers are seeds too: set them aside while measuring.
+stash=$(mktemp -d)
+if [ -d fuzz/testdata/fuzz/FuzzKernel ]; then mv fuzz/testdata/fuzz/FuzzKernel "$stash/"; fi
+trap 'rm -rf fuzz/testdata/fuzz/FuzzKernel; [ -d "$stash/FuzzKernel" ] && mv "$stash/FuzzKernel" fuzz/testdata/fuzz/; rmdir "$stash" 2>/dev/null' EXIT
 printf '%-48s %8s %10s  %s\n' variant seconds execs result
 for v in "${variants[@]}"; do
   log=$(mktemp)
@@ -24,7 +28,7 @@ for v in "${variants[@]}"; do
     inv=$(grep -m1 -A1 '===== VIOLATION' "$log" | tail -1 | sed 's/^ *//')
     secs=$(grep -o 'elapsed: [0-9hms.]*' "$log" | tail -1 | cut -d' ' -f2)
     printf '%-48s %8s %10s  %s\n' "$v" "${secs:-<3s}" "${execs:-<first report}" "$inv"
-    for f in fuzz/testdata/fuzz/FuzzKernel/*; do [ -f "$f" ] && mv "$f" "$out/$v-$(basename "$f")"; done
+    for f in fuzz/testdata/fuzz/FuzzKernel/*; do [ -f "$f" ] && mv "$f" "$out/$v${MMRACE_NOCOVER:+-nocover}-$(basename "$f")"; done
   else
     printf '%-48s %8s %10s  %s\n' "$v" "-" "${execs:-?}" "not found in ${budget}s"
   fi

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"mmrace/fuzz"
 	"mmrace/harness"
 	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
@@ -33,8 +35,16 @@ func minimizeCmd(args []string, out io.Writer) (int, error) {
 	if err != nil {
 		return 2, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	p, err := kernelsim.Parse(file, string(b))
-	if err != nil {
+	var p *kernelsim.Program
+	var crashSched []byte
+	if strings.HasPrefix(string(b), "go test fuzz v1") {
+		// A FuzzKernel crasher: the program and schedule it decodes to.
+		data, err := fuzz.ParseCrasher(string(b))
+		if err != nil {
+			return 2, fmt.Errorf("%w: %s: %v", errUsage, file, err)
+		}
+		p, crashSched = fuzz.Decode(data)
+	} else if p, err = kernelsim.Parse(file, string(b)); err != nil {
 		return 2, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if *variants != "" {
@@ -46,7 +56,11 @@ func minimizeCmd(args []string, out io.Writer) (int, error) {
 		return 2, fmt.Errorf("%w: minimize: -runs and -budget must be positive", errUsage)
 	}
 	opts := harness.Options{SemanticOnly: !*rules}
-	rep := harness.Run(p, opts) // the pinned schedule, if any
+	first := opts
+	if crashSched != nil {
+		first.Strategy = sched.NewBytes(crashSched)
+	}
+	rep := harness.Run(p, first) // the crasher's or the pinned schedule, if any
 	n := 1
 	if !rep.Failed() {
 		k := rep.Steps*5/4 + 10

@@ -85,8 +85,16 @@ func replayCmd(args []string, out io.Writer) (int, error) {
 	if page != nil {
 		fmt.Fprintf(out, "TIMELINE\n%s\n\n", *htmlOut)
 	}
-	fmt.Fprintf(out, "To reproduce:\n  go run ./cmd/mmrace replay %s -variants=%s -rules=%v -schedule %s\n",
-		file, p.Variants, *rules, rep.Schedule)
+	// A run that fails in setup records no schedule: replay what it ran.
+	again := rep.Schedule
+	if again == "" {
+		again = *schedule
+	}
+	if again != "" {
+		again = " -schedule " + again
+	}
+	fmt.Fprintf(out, "To reproduce:\n  go run ./cmd/mmrace replay %s -variants=%s -rules=%v%s\n",
+		file, p.Variants, *rules, again)
 	if rep.Failed() {
 		return 1, nil
 	}
