@@ -47,10 +47,14 @@ func (k *Kernel) logMem(t *sched.Task, e MemEvent) {
 	k.mu.Unlock()
 }
 
-// backing returns where an access through v at addr lands.
-func backing(v *VMA, addr int) Backing {
-	if v == nil || v.file == nil {
+// folioBacking is where a user access through a PTE mapping f lands: a
+// page-cache folio is the file's page (a shared mapping, or a private one
+// not yet copied on write); an anon folio, or the zero page, is the mm's
+// private memory. It is read off the PTE, not the VMA tree, which a
+// concurrent munmap may already have changed.
+func folioBacking(f *Folio) Backing {
+	if f == nil || f.anon || f.file == nil {
 		return Backing{}
 	}
-	return Backing{File: v.file.name, Index: v.linearPageIndex(addr), Shared: v.flags&VMShared != 0}
+	return Backing{File: f.file.name, Index: f.index, Shared: true}
 }

@@ -40,16 +40,15 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 			if p.Folio != nil {
 				k.use(t, &p.Folio.Obj, "user "+verb)
 				where = p.Folio.name
-				v := m.findVMA(addr)
 				if write {
 					p.Folio.data.Store(val)
-					k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: backing(v, addr)})
+					k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(p.Folio)})
 				} else {
 					got = p.Folio.data.Load()
 				}
 			}
 			if !write {
-				k.logMem(t, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: backing(m.findVMA(addr), addr)})
+				k.logMem(t, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(p.Folio)})
 			}
 			rcu.ReadUnlock(t, "user "+verb)
 			if write {

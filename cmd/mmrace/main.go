@@ -37,13 +37,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		status, err = runCmd(args[1:], stdout)
 	case "replay":
 		status, err = replayCmd(args[1:], stdout)
+	case "hunt":
+		status, err = huntCmd(args[1:], stdout)
+	case "minimize":
+		status, err = minimizeCmd(args[1:], stdout)
 	case "variants":
 		status, err = variantsCmd(args[1:], stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = fmt.Errorf("%w: unknown command %q (commands: demo, run, replay, variants)", errUsage, args[0])
+		err = fmt.Errorf("%w: unknown command %q (commands: hunt, run, replay, minimize, variants, demo)", errUsage, args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "mmrace:", err)
@@ -58,14 +62,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 const usage = `usage: mmrace <command> [flags]
 
 commands:
-  demo   run a small lock program under the controlled scheduler and print
-         its verdict, trace and replay string
+  hunt   search every variant until it is detected (semantic-only and with
+         rule checks), minimize each first failure into a corpus scenario
+         under -out, run the faithful kernel, print the detection table:
+         mmrace hunt [-per-variant 4s] [-faithful 20s] [-out DIR] [-json]
   run    run a kernelsim program FILE under many schedules until one fails:
          mmrace run prog.txt [-variants V] [-rules=false] [-runs N] [-replay S]
   replay re-run a corpus scenario or a program FILE once under its schedule
          line (or -schedule S, followed exactly), print the report, and
          with -html draw the run as a self-contained HTML timeline:
          mmrace replay FILE [-variants V] [-rules=false] [-schedule S] [-html out.html]
+  minimize
+         shrink a failing program or FuzzKernel crasher to the ops and
+         context switches that matter: mmrace minimize FILE [-variants V]
+  demo   run a small lock program under the controlled scheduler and print
+         its verdict, trace and replay string
   variants
          list the modelled kernel bugs: name, kernel function, reference and
          what each removes: mmrace variants [-json]

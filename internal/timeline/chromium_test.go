@@ -98,7 +98,7 @@ func TestChromium(t *testing.T) {
 			t.Errorf("the DOM lacks %s", id)
 		}
 	}
-	for _, id := range []string{`id="violation"`, `id="narrative"`, `class="mk pte"`, `class="mk walk"`} {
+	for _, id := range []string{`id="violation"`, `id="narrative"`, `<div class="mk pte"`, `<div class="mk walk"`} {
 		if !strings.Contains(dom, id) {
 			t.Errorf("the DOM lacks %s", id)
 		}

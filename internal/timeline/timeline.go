@@ -203,6 +203,7 @@ func build(rep *harness.Report, title string) *page {
 		legendItem{"mk pte", "PTE write"},
 		legendItem{"mk walk", "rmap walk visit"},
 		legendItem{"mk write", "other write"},
+		legendItem{"mk note", "note"},
 		legendItem{"mk try", "failed trylock"},
 	)
 	return pg
@@ -234,7 +235,7 @@ func buildLane(t int, evs []sched.Event, holds []hold, failed []failedTry, x fun
 	ln := lane{Name: sched.TaskName(t)}
 	ops := row{Label: ln.Name, Class: "ops"}
 	walks := row{Label: "rmap walk visits", Class: "walks"}
-	writes := row{Label: "writes", Class: "writes"}
+	writes := row{Label: "writes, notes", Class: "writes"}
 	start, end := -1, last
 	var opIdx []int
 	for _, e := range evs {
@@ -250,7 +251,7 @@ func buildLane(t int, evs []sched.Event, holds []hold, failed []failedTry, x fun
 			opIdx = append(opIdx, len(ops.Items))
 			ops.Items = append(ops.Items, item{Class: "op", Left: x(e.Step), Title: e.String(), Text: e.Detail})
 		case sched.KindNote:
-			ops.Items = append(ops.Items, item{Class: "mk note", Left: x(e.Step), Width: px, Title: e.String()})
+			writes.Items = append(writes.Items, item{Class: "mk note", Left: x(e.Step), Width: px, Title: e.String()})
 		case sched.KindWalk:
 			if strings.HasPrefix(e.Detail, "looks at") {
 				walks.Items = append(walks.Items, item{Class: "mk walk", Left: x(e.Step), Width: px, Title: e.String()})

@@ -81,8 +81,9 @@ func TestRenderViolation(t *testing.T) {
 		"move_ptes-skip-rmap-locks",
 		rep.Schedule,
 		"t1: mremap mm1 0x20&#43;4 -&gt; 0x14", // the program, escaped
-		`class="mk pte"`, `class="mk walk"`, `class="hold lk-anon read"`, `class="wait"`,
-		`class="mk try"`, // t2's failed anon_vma trylock at step 9
+		// Drawn items (the legend uses <i>): PTE writes, walk visits,
+		// t2's read hold of the anon_vma, t1's final wait for it.
+		`<div class="mk pte"`, `<div class="mk walk"`, `<div class="hold lk-anon read"`, `<div class="wait"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -129,7 +130,7 @@ func TestRenderDeadlock(t *testing.T) {
 		t.Fatalf("no deadlock: %s", rep.Summary())
 	}
 	page := render(t, rep, "deadlock")
-	if strings.Count(page, `class="wait"`) < 2 || !strings.Contains(page, `id="violation"`) {
+	if strings.Count(page, `<div class="wait"`) < 2 || !strings.Contains(page, `id="violation"`) {
 		t.Error("the deadlock's two waits or the violation are not drawn")
 	}
 	checkBalanced(t, page)
@@ -199,4 +200,37 @@ func checkBalanced(t *testing.T, page string) {
 	if strings.Contains(body, "ZgotmplZ") {
 		t.Error("html/template rejected a value (ZgotmplZ)")
 	}
+}
+
+// TestRenderSynthetic draws a hand-made trace: a failed trylock, text that
+// needs escaping, and a violation found after the run.
+func TestRenderSynthetic(t *testing.T) {
+	p, err := kernelsim.Parse("synthetic", "mm mm1\nt1: fault mm1 0x10 read\nt2: fault mm1 0x10 read\nt3: fault mm1 0x10 read\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &harness.Report{
+		Program: p,
+		Phase:   "quiescent",
+		Verdict: sched.Verdict{Outcome: sched.Failed, Violation: sched.Violation{Invariant: "leak", Task: -1, Step: -1, Detail: "a <b>bold</b> claim"}},
+		RunTrace: sched.Trace{Events: []sched.Event{
+			{Step: 0, Task: 0, Kind: sched.KindOp, Obj: "mm1", Detail: "fault mm1 0x10 read"},
+			{Step: 1, Task: 1, Kind: sched.KindTrylock, Obj: "folio_lock(f1)", Detail: "failed"},
+			{Step: 2, Task: 0, Kind: sched.KindWrite, Obj: "pte mm1 0x10", Detail: "</div><script>alert(1)</script>"},
+		}},
+	}
+	page := render(t, rep, "synthetic")
+	for _, want := range []string{
+		`id="lane-t1"`, `id="lane-t2"`, `id="lane-t3"`, `<div class="mk try"`, `<div class="mk pte"`,
+		`<span>after the run (quiescent): leak</span>`, "a &lt;b&gt;bold&lt;/b&gt; claim",
+		"&lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "<script>alert") {
+		t.Error("trace text is not escaped")
+	}
+	checkBalanced(t, page)
 }
