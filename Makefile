@@ -1,7 +1,7 @@
 # mmrace: the targets CI and people use. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test race fuzz bench demo vet rewrite faithful detect
+.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt timeline
 
 test:
 	$(GO) test ./...
@@ -35,6 +35,13 @@ bench:
 
 demo:
 	$(GO) run ./cmd/mmrace demo
+
+hunt:
+	$(GO) run ./cmd/mmrace hunt
+
+# The HTML timeline checked in headless Chromium (installs Debian's chromium).
+timeline:
+	scripts/timeline-check.sh
 
 vet:
 	gofmt -l . | (! grep .)

@@ -14,6 +14,7 @@ package fuzz
 
 import (
 	"fmt"
+	"strings"
 
 	"mmrace/kernelsim"
 )
@@ -55,7 +56,22 @@ func (c *chooser) n(k int) int {
 	return v
 }
 
-func (c *chooser) pick(xs []int) int { return xs[c.n(len(xs))] }
+func (c *chooser) pick(xs []int) int { return xs[c.biased(len(xs))] }
+
+// biased chooses the first (the template's most race-prone) of k options
+// for bytes below 0x80 and any of them otherwise.
+func (c *chooser) biased(k int) int {
+	if c.i >= len(c.b) || k <= 1 {
+		c.i++
+		return 0
+	}
+	b := c.b[c.i]
+	c.i++
+	if b < 0x80 {
+		return 0
+	}
+	return int(b) % k
+}
 
 // template is an address space worth racing on, and the addresses and
 // ranges its ops should aim at.
@@ -65,6 +81,7 @@ type template struct {
 	ranges [][2]int // [start, len] ranges (sources of mremap, munmap, mprotect, madvise)
 	dests  []int    // mremap destinations
 	mms    []string
+	hot    []string // the ops whose race the template is for, task by task
 }
 
 var templates = []template{
@@ -74,13 +91,15 @@ var templates = []template{
 		ranges: [][2]int{{0x10, 8}, {0x14, 4}, {0x10, 4}, {0x15, 2}},
 		dests:  []int{0x20, 0x30, 0x26, 0x18},
 		mms:    []string{"mm1"},
+		hot:    []string{"mremap mm1 0x14+4 -> 0x26", "migrate mm1 0x15", "load mm1 0x14"},
 	},
 	{ // the upper half moved away, so that moving it back merges
 		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x15 3", "mremap mm1 0x14+4 -> 0x20"},
-		addrs:  []int{0x10, 0x11, 0x21, 0x15},
+		addrs:  []int{0x21, 0x10, 0x11, 0x15},
 		ranges: [][2]int{{0x20, 4}, {0x10, 4}, {0x21, 2}},
 		dests:  []int{0x14, 0x30, 0x24},
 		mms:    []string{"mm1"},
+		hot:    []string{"mremap mm1 0x20+4 -> 0x14", "migrate mm1 0x21", "load mm1 0x15"},
 	},
 	{ // split by mprotect
 		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x14 2", "store mm1 0x17 3", "mprotect mm1 0x13+2 r"},
@@ -88,6 +107,7 @@ var templates = []template{
 		ranges: [][2]int{{0x13, 2}, {0x10, 8}, {0x15, 3}},
 		dests:  []int{0x20, 0x30},
 		mms:    []string{"mm1"},
+		hot:    []string{"mprotect mm1 0x13+2 rw", "migrate mm1 0x14", "fault mm1 0x13 write"},
 	},
 	{ // a fork: pages shared copy-on-write
 		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x15 2", "fork mm1 mm2"},
@@ -95,6 +115,7 @@ var templates = []template{
 		ranges: [][2]int{{0x10, 4}, {0x14, 4}, {0x10, 8}},
 		dests:  []int{0x20, 0x30},
 		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"munmap mm1 0x10+4", "migrate mm2 0x10", "store mm1 0x15 9"},
 	},
 	{ // a fork whose child moved part of its copy away
 		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x15 2", "fork mm1 mm2", "mremap mm2 0x14+4 -> 0x20"},
@@ -102,6 +123,7 @@ var templates = []template{
 		ranges: [][2]int{{0x20, 4}, {0x10, 4}},
 		dests:  []int{0x14, 0x30},
 		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"mremap mm2 0x20+4 -> 0x14", "migrate mm1 0x15", "load mm2 0x15"},
 	},
 	{ // whole page tables: an aligned table moved away
 		setup:  []string{"mmap mm1 0x8+16 anon rw", "store mm1 0x8 1", "store mm1 0x10 2", "store mm1 0x11 3", "mremap mm1 0x10+8 -> 0x28"},
@@ -109,6 +131,7 @@ var templates = []template{
 		ranges: [][2]int{{0x28, 8}, {0x8, 8}},
 		dests:  []int{0x10, 0x38},
 		mms:    []string{"mm1"},
+		hot:    []string{"mremap mm1 0x28+8 -> 0x10", "migrate mm1 0x29", "load mm1 0x11"},
 	},
 	{ // file mappings, shared and private
 		setup:  []string{"mmap mm1 0x10+4 file1@0x0 shared rw", "mmap mm1 0x18+4 file1@0x0 private rw", "store mm1 0x10 1", "load mm1 0x19"},
@@ -116,6 +139,7 @@ var templates = []template{
 		ranges: [][2]int{{0x10, 4}, {0x18, 4}},
 		dests:  []int{0x20, 0x30},
 		mms:    []string{"mm1"},
+		hot:    []string{"munmap mm1 0x10+4", "migrate mm1 0x18", "madvise mm1 0x18+4 dontneed"},
 	},
 	{ // neighbouring VMAs with different protections, not faulted alike
 		setup:  []string{"mmap mm1 0x10+4 anon r", "mmap mm1 0x14+4 anon rw", "store mm1 0x14 2"},
@@ -123,6 +147,7 @@ var templates = []template{
 		ranges: [][2]int{{0x14, 4}, {0x10, 4}},
 		dests:  []int{0x30, 0x20},
 		mms:    []string{"mm1"},
+		hot:    []string{"fault mm1 0x16 write", "mremap mm1 0x14+4 -> 0x30 dontunmap", "munmap mm1 0x10+4"},
 	},
 	{ // nothing faulted yet: first faults prepare anon_vmas
 		setup:  []string{"mmap mm1 0x10+4 anon rw"},
@@ -130,6 +155,15 @@ var templates = []template{
 		ranges: [][2]int{{0x12, 2}, {0x10, 4}},
 		dests:  []int{0x20, 0x14},
 		mms:    []string{"mm1"},
+		hot:    []string{"fault mm1 0x10 write", "mprotect mm1 0x12+2 r", "fault mm1 0x11 write"},
+	},
+	{ // exec: the temporary stack relocated while its pages migrate
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1"},
+		addrs:  []int{0x10},
+		ranges: [][2]int{{0x10, 4}},
+		dests:  []int{0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"exec mmx 0x30+2 shift 8", "migrate mmx 0x30", "load mmx 0x28"},
 	},
 }
 
@@ -141,11 +175,28 @@ func generate(c *chooser) *kernelsim.Program {
 	for _, s := range tp.setup {
 		text += "setup: " + s + "\n"
 	}
-	tasks := 2 + c.n(3)
+	tasks := 2 + c.n(2)
 	execs := 0
 	for t := 1; t <= tasks; t++ {
-		for i, n := 0, 1+c.n(3); i < n; i++ {
-			text += fmt.Sprintf("t%d: %s\n", t, op(c, &tp, &execs))
+		for i, n := 0, 1+c.n(2); i < n; i++ {
+			o := ""
+			if i == 0 && t <= len(tp.hot) && c.biased(2) == 0 {
+				h := tp.hot[t-1] // the template's own race, most of the time
+				switch {
+				case strings.HasPrefix(h, "exec "):
+					if execs == 0 {
+						o, execs = h, 1
+					}
+				case strings.Contains(h, " mmx ") && execs == 0:
+					// exec's mm does not exist in this program
+				default:
+					o = h
+				}
+			}
+			if o == "" {
+				o = op(c, &tp, &execs)
+			}
+			text += fmt.Sprintf("t%d: %s\n", t, o)
 		}
 	}
 	p, err := kernelsim.Parse("fuzz", text)
@@ -158,12 +209,12 @@ func generate(c *chooser) *kernelsim.Program {
 func op(c *chooser, tp *template, execs *int) string {
 	m := tp.mms[c.n(len(tp.mms))]
 	a := c.pick(tp.addrs)
-	r := tp.ranges[c.n(len(tp.ranges))]
+	r := tp.ranges[c.biased(len(tp.ranges))]
 	prot := []string{"r", "rw", "none"}[c.n(3)]
-	switch c.n(16) {
-	case 0, 1, 2:
+	switch c.n(18) {
+	case 0, 1, 2, 16:
 		return fmt.Sprintf("migrate %s %#x", m, a)
-	case 3, 4:
+	case 3, 4, 17:
 		d := c.pick(tp.dests)
 		if d < r[0]+r[1] && r[0] < d+r[1] {
 			d = 0x30
@@ -203,4 +254,18 @@ func op(c *chooser, tp *template, execs *int) string {
 	default:
 		return fmt.Sprintf("mmap %s 0x%x+4 file1@0x%x shared rw", m, 0x20+4*c.n(4), c.n(8))
 	}
+}
+
+// Seeds is the seed corpus: every template with a few task shapes and no
+// schedule bytes (the non-preemptive schedule), which reproduces no variant
+// semantic-only.
+func Seeds() [][]byte {
+	var out [][]byte
+	for t := 0; t < len(templates); t++ {
+		for _, shape := range [][]byte{{0, 0, 0, 0}, {1, 1, 3, 0, 0, 0, 3, 1}, {2, 2, 0, 3, 4, 1, 5, 2}} {
+			prog := append([]byte{byte(t)}, shape...)
+			out = append(out, Encode(prog, nil))
+		}
+	}
+	return out
 }

@@ -8,18 +8,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// seeds are the seed corpus: every template with a few task shapes and no
-// schedule bytes (the non-preemptive schedule), which reproduces no variant.
-func seeds() [][]byte {
-	var out [][]byte
-	for t := 0; t < len(templates); t++ {
-		for _, shape := range [][]byte{{0, 0, 0, 0}, {1, 1, 3, 0, 0, 0, 3, 1}, {2, 2, 0, 3, 4, 1, 5, 2}} {
-			prog := append([]byte{byte(t)}, shape...)
-			out = append(out, Encode(prog, nil))
-		}
-	}
-	return out
-}
+func seeds() [][]byte { return Seeds() }
 
 // FuzzKernel decodes a program and a schedule, runs them under the variants
 // of MMRACE_VARIANTS, checks every invariant, and fails with the sectioned

@@ -26,6 +26,7 @@ import (
 type Options struct {
 	Variants       []kernelsim.Variant // default: every variant
 	PerVariant     time.Duration       // search budget per variant and mode
+	PerVariantRuns int                 // and at most this many runs (0: no limit); with it, results do not depend on machine speed
 	MinimizeBudget time.Duration
 	Faithful       time.Duration // budget for the faithful kernel
 	OutDir         string        // where reproducers are written ("" writes none)
@@ -83,28 +84,25 @@ func (r *Result) OK() bool {
 	return r.Faithful.Violations == 0
 }
 
-// candidate draws the i-th random program and strategy of a search.
-func candidate(rng *rand.Rand, i int) (*kernelsim.Program, sched.Strategy) {
-	data := make([]byte, 8+rng.IntN(40))
-	for j := range data {
-		data[j] = byte(rng.UintN(256))
-	}
-	data[0] = byte(len(data) * 3 / 4)
-	p, sb := fuzz.Decode(data)
-	if i%2 == 0 {
-		return p, sched.NewBytes(sb)
-	}
-	return p, sched.NewPCT(rng.Uint64(), 2+i%4/2, 60+10*p.Ops())
-}
-
-// search looks for a failure of v within budget.
-func search(v kernelsim.Variant, semantic bool, budget time.Duration, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
+// search looks for a failure of v within budget, as a small coverage-guided
+// fuzzer would: start from the seed corpus, mutate an input (its program
+// choices or its schedule bytes), run it, keep it when it shows interleaving
+// pairs never seen before. Every other run replaces the byte schedule by
+// PCT. Deterministic for a seed and a run count.
+func search(v kernelsim.Variant, semantic bool, budget time.Duration, runs int, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
 	rng := rand.New(rand.NewPCG(seed, 0x68756e74))
 	start := time.Now()
+	corpus := fuzz.Seeds()
+	seen := map[uint32]bool{}
 	var d Detection
-	for i := 0; time.Since(start) < budget; i++ {
-		p, st := candidate(rng, i)
+	for i := 0; time.Since(start) < budget && (runs <= 0 || i < runs); i++ {
+		data := mutate(rng, corpus[rng.IntN(len(corpus))])
+		p, sb := fuzz.Decode(data)
 		p.Variants = kernelsim.Variants{v.Name: true}
+		var st sched.Strategy = sched.NewBytes(sb)
+		if i%2 == 1 {
+			st = sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
+		}
 		rep := harness.Run(p, harness.Options{Strategy: st, SemanticOnly: semantic, MaxSteps: fuzz.MaxSteps})
 		d.Executions++
 		if fuzz.Finding(rep) && rep.Verdict.Outcome != sched.Internal {
@@ -112,9 +110,58 @@ func search(v kernelsim.Variant, semantic bool, budget time.Duration, seed uint6
 			d.Seconds = time.Since(start).Seconds()
 			return d, p, rep
 		}
+		fresh := false
+		for _, h := range fuzz.InterleavingPairs(&rep.RunTrace) {
+			if !seen[h] {
+				seen[h], fresh = true, true
+			}
+		}
+		if fresh && len(corpus) < 4096 {
+			corpus = append(corpus, data)
+		}
 	}
 	d.Seconds = time.Since(start).Seconds()
 	return d, nil, nil
+}
+
+// mutate returns a copy of data with 1-4 random byte edits: replace, insert,
+// delete, or append schedule bytes.
+func mutate(rng *rand.Rand, data []byte) []byte {
+	out := append([]byte(nil), data...)
+	for n := 1 + rng.IntN(4); n > 0; n-- {
+		switch op := rng.IntN(4); {
+		case op == 0 && len(out) > 1:
+			out[1+rng.IntN(len(out)-1)] = byte(rng.UintN(256))
+		case op == 1 && len(out) > 1:
+			i := 1 + rng.IntN(len(out)-1)
+			out = append(out[:i], append([]byte{byte(rng.UintN(256))}, out[i:]...)...)
+			if int(out[0]) >= i && out[0] < 255 { // inside the program part: it grows
+				out[0]++
+			}
+		case op == 2 && len(out) > 2:
+			i := 1 + rng.IntN(len(out)-1)
+			out = append(out[:i], out[i+1:]...)
+			if int(out[0]) >= i && out[0] > 0 {
+				out[0]--
+			}
+		default:
+			for j := rng.IntN(8); j >= 0; j-- {
+				out = append(out, byte(rng.UintN(256)))
+			}
+		}
+	}
+	return out
+}
+
+// faithfulCandidate draws a random program for the faithful kernel's run.
+func faithfulCandidate(rng *rand.Rand) (*kernelsim.Program, sched.Strategy) {
+	seeds := fuzz.Seeds()
+	data := seeds[rng.IntN(len(seeds))]
+	for j := 1 + rng.IntN(8); j > 0; j-- {
+		data = mutate(rng, data)
+	}
+	p, _ := fuzz.Decode(data)
+	return p, sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
 }
 
 // Run hunts.
@@ -129,8 +176,8 @@ func Run(o Options) (*Result, error) {
 		var rep *harness.Report
 		var semP *kernelsim.Program
 		var semRep *harness.Report
-		row.Semantic, semP, semRep = search(v, true, o.PerVariant, o.Seed+uint64(2*i))
-		row.Rules, p, rep = search(v, false, o.PerVariant, o.Seed+uint64(2*i+1))
+		row.Semantic, semP, semRep = search(v, true, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i))
+		row.Rules, p, rep = search(v, false, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i+1))
 		best, bestRep, semantic := p, rep, false
 		if row.Semantic.Detected {
 			best, bestRep, semantic = semP, semRep, true
@@ -178,7 +225,7 @@ func faithful(budget time.Duration, seed uint64) Faithful {
 	f := Faithful{}
 	var ks []int
 	for i := 0; time.Since(start) < budget; i++ {
-		p, st := candidate(rng, 2*i+1) // PCT schedules
+		p, st := faithfulCandidate(rng)
 		rep := harness.Run(p, harness.Options{Strategy: st, MaxSteps: fuzz.MaxSteps})
 		f.Executions++
 		ks = append(ks, rep.Steps)

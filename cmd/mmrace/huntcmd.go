@@ -19,6 +19,7 @@ func huntCmd(args []string, out io.Writer) (int, error) {
 	fs := newFlags("hunt")
 	per := fs.Duration("per-variant", 4*time.Second, "search `budget` per variant and rule mode")
 	faith := fs.Duration("faithful", 20*time.Second, "`budget` for the faithful kernel")
+	runs := fs.Int("runs", 0, "at most `N` runs per variant and mode (0: budget only); makes the result independent of machine speed")
 	minb := fs.Duration("minimize", 3*time.Second, "minimization `budget` per variant")
 	outDir := fs.String("out", "hunt-out", "`directory` for the minimized reproducers (corpus scenarios)")
 	only := fs.String("variants", "", "comma-separated `variants` to hunt (default: all)")
@@ -30,7 +31,7 @@ func huntCmd(args []string, out io.Writer) (int, error) {
 	if *per <= 0 || *faith < 0 || *minb <= 0 {
 		return 2, fmt.Errorf("%w: hunt: budgets must be positive", errUsage)
 	}
-	opts := hunt.Options{PerVariant: *per, Faithful: *faith, MinimizeBudget: *minb, OutDir: *outDir, Seed: *seed}
+	opts := hunt.Options{PerVariant: *per, PerVariantRuns: *runs, Faithful: *faith, MinimizeBudget: *minb, OutDir: *outDir, Seed: *seed}
 	if *only != "" {
 		vs, err := kernelsim.ParseVariants(*only)
 		if err != nil {
