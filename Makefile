@@ -1,7 +1,7 @@
 # mmrace: the targets CI and people use. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt timeline
+.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt timeline stress nightly
 
 test:
 	$(GO) test ./...
@@ -38,6 +38,12 @@ demo:
 
 hunt:
 	$(GO) run ./cmd/mmrace hunt
+
+stress:
+	$(GO) run ./cmd/mmrace stress -duration 10m
+
+nightly:
+	scripts/nightly.sh
 
 # The HTML timeline checked in headless Chromium (installs Debian's chromium).
 timeline:

@@ -39,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		status, err = replayCmd(args[1:], stdout)
 	case "hunt":
 		status, err = huntCmd(args[1:], stdout)
+	case "stress":
+		status, err = stressCmd(args[1:], stdout)
 	case "minimize":
 		status, err = minimizeCmd(args[1:], stdout)
 	case "variants":
@@ -47,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = fmt.Errorf("%w: unknown command %q (commands: hunt, run, replay, minimize, variants, demo)", errUsage, args[0])
+		err = fmt.Errorf("%w: unknown command %q (commands: hunt, stress, run, replay, minimize, variants, demo)", errUsage, args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "mmrace:", err)
@@ -72,6 +74,9 @@ commands:
          line (or -schedule S, followed exactly), print the report, and
          with -html draw the run as a self-contained HTML timeline:
          mmrace replay FILE [-variants V] [-rules=false] [-schedule S] [-html out.html]
+  stress long runs on every core, controlled or free mode, findings
+         deduplicated, one reproducer each, SIGINT ends with a summary:
+         mmrace stress [-mode controlled|free] [-duration 10m] [-variants V] [-json]
   minimize
          shrink a failing program or FuzzKernel crasher to the ops and
          context switches that matter: mmrace minimize FILE [-variants V]

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
+	"mmrace/stress"
+)
+
+// stressCmd is `mmrace stress`: random programs on every core for a
+// duration (or until SIGINT), deduplicated findings, reproducers written.
+func stressCmd(args []string, out io.Writer) (int, error) {
+	fs := newFlags("stress")
+	mode := fs.String("mode", "controlled", "`controlled` or free scheduling")
+	strategy := fs.String("strategy", "pct", "controlled mode: `pct`, random or bytes")
+	dur := fs.Duration("duration", time.Minute, "how long to run (SIGINT ends earlier with a summary)")
+	variants := fs.String("variants", "", "comma-separated `variants` (default: the faithful kernel)")
+	rules := fs.Bool("rules", true, "rule checks and lockdep on; -rules=false is semantic-only")
+	workers := fs.Int("workers", runtime.NumCPU(), "parallel `workers`")
+	outDir := fs.String("out", "stress-out", "`directory` for reproducers (one per distinct finding)")
+	seed := fs.Uint64("seed", 1, "`seed`")
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	cpuprof := fs.String("cpuprofile", "", "write a CPU profile to `file`")
+	memprof := fs.String("memprofile", "", "write a heap profile to `file` at the end")
+	if err := parseFlags(fs, args); err != nil {
+		return 2, err
+	}
+	o := stress.Options{Strategy: *strategy, SemanticOnly: !*rules, Workers: *workers, OutDir: *outDir, Seed: *seed}
+	switch *mode {
+	case "controlled":
+	case "free":
+		o.Mode, o.YieldOneIn = sched.Free, 4
+	default:
+		return 2, fmt.Errorf("%w: stress: -mode must be controlled or free, got %q", errUsage, *mode)
+	}
+	if *strategy != "pct" && *strategy != "random" && *strategy != "bytes" {
+		return 2, fmt.Errorf("%w: stress: -strategy must be pct, random or bytes, got %q", errUsage, *strategy)
+	}
+	if *dur <= 0 || *workers <= 0 {
+		return 2, fmt.Errorf("%w: stress: -duration and -workers must be positive", errUsage)
+	}
+	var err error
+	if o.Variants, err = kernelsim.ParseVariants(*variants); err != nil {
+		return 2, fmt.Errorf("%w: -variants: %v", errUsage, err)
+	}
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return 2, fmt.Errorf("%w: -cpuprofile: %v", errUsage, err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 1, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *dur)
+	defer cancel()
+	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetWidth(10),
+		progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish())
+	res, err := stress.Run(ctx, o, func(s stress.Stats) {
+		bar.Describe(fmt.Sprintf("%s: %d executions, %.0f/s, %d failures, %d distinct", *mode, s.Executions,
+			float64(s.Executions)/s.Elapsed.Seconds(), s.Failures, s.Distinct))
+		bar.Add(0)
+	})
+	bar.Finish()
+	if err != nil {
+		return 1, err
+	}
+	if *memprof != "" {
+		f, err := os.Create(*memprof)
+		if err == nil {
+			runtime.GC()
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		enc.Encode(res)
+	} else {
+		how := "ran"
+		if res.Interrupted {
+			how = "interrupted after"
+		}
+		fmt.Fprintf(out, "stress (%s mode, %s): %s %.0fs, %d executions (%.0f/s), %d failures, %d distinct\n", res.Mode, o.Variants, how, res.Seconds, res.Executions, res.PerSecond, res.Failures, len(res.Findings))
+		fmt.Fprintf(out, "goroutines %d -> %d; RSS %d kB -> %d kB\n", res.GoroutinesStart, res.GoroutinesEnd, res.RSSStartKB, res.RSSEndKB)
+		for _, f := range res.Findings {
+			fmt.Fprintf(out, "  %5d × %s\n        %s\n", f.Count, f.Signature, f.Reproducer)
+		}
+	}
+	if len(res.Findings) > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}

@@ -1,0 +1,230 @@
+// Package stress runs random programs for a long time on every core, in
+// controlled or free mode, deduplicates what fails by invariant signature
+// and writes one reproducer per signature.
+package stress
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mmrace/fuzz"
+	"mmrace/harness"
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
+)
+
+// Options configure a stress run.
+type Options struct {
+	Mode         sched.Mode
+	Strategy     string // pct, random or bytes (controlled mode)
+	Variants     kernelsim.Variants
+	SemanticOnly bool
+	Workers      int // default runtime.NumCPU()
+	OutDir       string
+	Seed         uint64
+	YieldOneIn   int // free mode: random yields
+}
+
+// Finding is one distinct failure signature.
+type Finding struct {
+	Signature  string `json:"signature"`
+	Invariant  string `json:"invariant"`
+	Count      int    `json:"count"`
+	Example    string `json:"example"`
+	Reproducer string `json:"reproducer,omitempty"`
+}
+
+// Stats is a snapshot of a running stress.
+type Stats struct {
+	Executions int64
+	Elapsed    time.Duration
+	Distinct   int
+	Failures   int64
+}
+
+// Result is the summary of a stress run.
+type Result struct {
+	Mode            string    `json:"mode"`
+	Executions      int64     `json:"executions"`
+	Seconds         float64   `json:"seconds"`
+	PerSecond       float64   `json:"executions_per_second"`
+	Failures        int64     `json:"failures"`
+	Findings        []Finding `json:"findings"`
+	GoroutinesStart int       `json:"goroutines_start"`
+	GoroutinesEnd   int       `json:"goroutines_end"`
+	RSSStartKB      int       `json:"rss_start_kb"`
+	RSSEndKB        int       `json:"rss_end_kb"`
+	Interrupted     bool      `json:"interrupted"`
+}
+
+var numRE = regexp.MustCompile(`0x[0-9a-f]+|\b(f|vma#|av#|avc#|pt#|pmd#|mm)\d+|\b\d+\b`)
+
+// Signature reduces a violation to what stays the same across runs of one
+// bug: the invariant and its detail with addresses, ids and counts erased.
+func Signature(v sched.Violation) string {
+	d := strings.SplitN(v.Detail, "\n", 2)[0]
+	return v.Invariant + ": " + numRE.ReplaceAllString(d, "#")
+}
+
+// Run stresses until ctx is done, calling progress about every second.
+func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) {
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	res := &Result{Mode: o.Mode.String(), GoroutinesStart: runtime.NumGoroutine(), RSSStartKB: rssKB()}
+	var execs, fails atomic.Int64
+	var mu sync.Mutex
+	found := map[string]*Finding{}
+	var keys []string
+	start := time.Now()
+	var wg sync.WaitGroup
+	var werr error
+	for w := 0; w < o.Workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(o.Seed, uint64(w)))
+			seeds := fuzz.Seeds()
+			for i := 0; ctx.Err() == nil; i++ {
+				data := seeds[rng.IntN(len(seeds))]
+				data = append(append([]byte(nil), data...), randBytes(rng, 8+rng.IntN(24))...)
+				for j := rng.IntN(6); j > 0; j-- {
+					data[1+rng.IntN(len(data)-1)] = byte(rng.UintN(256))
+				}
+				p, sb := fuzz.Decode(data)
+				p.Variants = o.Variants
+				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps}
+				if o.Mode == sched.Controlled {
+					switch o.Strategy {
+					case "random":
+						ho.Strategy = sched.NewRandom(rng.Uint64())
+					case "bytes":
+						ho.Strategy = sched.NewBytes(sb)
+					default:
+						ho.Strategy = sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
+					}
+				}
+				rep := harness.Run(p, ho)
+				execs.Add(1)
+				if !fuzz.Finding(rep) {
+					continue
+				}
+				fails.Add(1)
+				sig := Signature(rep.Verdict.Violation)
+				mu.Lock()
+				f, ok := found[sig]
+				if !ok {
+					f = &Finding{Signature: sig, Invariant: rep.Verdict.Violation.Invariant, Example: rep.Summary()}
+					found[sig] = f
+					keys = append(keys, sig)
+					if o.OutDir != "" {
+						path, err := writeReproducer(o, len(keys), rep)
+						if err != nil && werr == nil {
+							werr = err
+						}
+						f.Reproducer = path
+					}
+				}
+				f.Count++
+				mu.Unlock()
+			}
+		}(w)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-done:
+			break loop
+		case <-tick.C:
+			if progress != nil {
+				mu.Lock()
+				n := len(found)
+				mu.Unlock()
+				progress(Stats{Executions: execs.Load(), Elapsed: time.Since(start), Distinct: n, Failures: fails.Load()})
+			}
+		}
+	}
+	res.Executions, res.Failures = execs.Load(), fails.Load()
+	res.Seconds = time.Since(start).Seconds()
+	res.PerSecond = float64(res.Executions) / res.Seconds
+	sort.Strings(keys)
+	for _, k := range keys {
+		res.Findings = append(res.Findings, *found[k])
+	}
+	runtime.GC()
+	res.GoroutinesEnd, res.RSSEndKB = runtime.NumGoroutine(), rssKB()
+	res.Interrupted = ctx.Err() == context.Canceled
+	return res, werr
+}
+
+func randBytes(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.UintN(256))
+	}
+	return b
+}
+
+// writeReproducer writes the failing program, its schedule pinned, into
+// OutDir atomically (temp file, then rename).
+func writeReproducer(o Options, n int, rep *harness.Report) (string, error) {
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return "", err
+	}
+	p := *rep.Program
+	p.Schedule = rep.Schedule
+	note := "# Replay: go run ./cmd/mmrace replay FILE"
+	if o.Mode == sched.Free {
+		p.Schedule = ""
+		note = "# Found in free mode: not replayable; search it with go run ./cmd/mmrace run FILE"
+	}
+	text := fmt.Sprintf("# mmrace stress finding %d (%s mode, rules %v)\n%s\n# %s\n%s", n, o.Mode, !o.SemanticOnly, note,
+		strings.ReplaceAll(strings.TrimSpace(rep.Summary()), "\n", "\n# "), p.String())
+	path := filepath.Join(o.OutDir, fmt.Sprintf("finding-%03d.txt", n))
+	tmp, err := os.CreateTemp(o.OutDir, ".finding-*")
+	if err != nil {
+		return "", err
+	}
+	_, werr := tmp.WriteString(text)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return "", werr
+	}
+	return path, os.Rename(tmp.Name(), path)
+}
+
+// rssKB reads the resident set size from /proc (0 where unavailable).
+func rssKB() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				n, _ := strconv.Atoi(f[1])
+				return n
+			}
+		}
+	}
+	return 0
+}
