@@ -26,6 +26,9 @@ type Options struct {
 	SemanticOnly bool
 	Lockdep      *ksync.Lockdep
 	MaxSteps     int
+	// Seed and YieldOneIn drive free mode's random yields (and data choices).
+	Seed       uint64
+	YieldOneIn int
 	// Want makes Search skip failures whose invariant and detail do not
 	// contain it.
 	Want string
@@ -122,7 +125,7 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 			strat = sched.NewLenientReplay(sch)
 		}
 	}
-	s := sched.New(sched.Options{Mode: opts.Mode, Strategy: strat, MaxSteps: opts.MaxSteps, Seed: 1})
+	s := sched.New(sched.Options{Mode: opts.Mode, Strategy: strat, MaxSteps: opts.MaxSteps, Seed: opts.Seed, YieldOneIn: opts.YieldOneIn})
 	for _, ops := range p.Tasks {
 		s.Spawn(func(t *sched.Task) {
 			for _, o := range ops {

@@ -31,6 +31,7 @@ type Options struct {
 	Faithful       time.Duration // budget for the faithful kernel
 	OutDir         string        // where reproducers are written ("" writes none)
 	Seed           uint64
+	CompareFree    bool         // also search each variant in free mode (same programs, same budget)
 	Progress       func(string) // called with a line per finished step, or nil
 }
 
@@ -44,16 +45,17 @@ type Detection struct {
 
 // VariantResult is one row of the detection table.
 type VariantResult struct {
-	Name       string    `json:"name"`
-	KernelRef  string    `json:"kernel_ref"`
-	Detected   bool      `json:"detected"`
-	Executions int       `json:"executions"`
-	Seconds    float64   `json:"seconds"`
-	Invariant  string    `json:"invariant"`
-	Reproducer string    `json:"reproducer"`
-	Rules      Detection `json:"rules_on"`
-	Semantic   Detection `json:"semantic_only"`
-	MinOps     int       `json:"minimized_ops,omitempty"`
+	Name       string     `json:"name"`
+	KernelRef  string     `json:"kernel_ref"`
+	Detected   bool       `json:"detected"`
+	Executions int        `json:"executions"`
+	Seconds    float64    `json:"seconds"`
+	Invariant  string     `json:"invariant"`
+	Reproducer string     `json:"reproducer"`
+	Rules      Detection  `json:"rules_on"`
+	Semantic   Detection  `json:"semantic_only"`
+	Free       *Detection `json:"free_mode,omitempty"` // semantic-only, free mode (-compare-free)
+	MinOps     int        `json:"minimized_ops,omitempty"`
 }
 
 // Faithful is the faithful kernel's row.
@@ -90,6 +92,13 @@ func (r *Result) OK() bool {
 // pairs never seen before. Every other run replaces the byte schedule by
 // PCT. Deterministic for a seed and a run count.
 func search(v kernelsim.Variant, semantic bool, budget time.Duration, runs int, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
+	return searchMode(v, semantic, sched.Controlled, budget, runs, seed)
+}
+
+// searchMode is search in a scheduling mode. In free mode the same mutation
+// sequence runs with the tasks truly parallel: no strategy decides, so the
+// runs are not repeatable; it is the baseline controlled scheduling beats.
+func searchMode(v kernelsim.Variant, semantic bool, mode sched.Mode, budget time.Duration, runs int, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
 	rng := rand.New(rand.NewPCG(seed, 0x68756e74))
 	start := time.Now()
 	corpus := fuzz.Seeds()
@@ -103,7 +112,7 @@ func search(v kernelsim.Variant, semantic bool, budget time.Duration, runs int, 
 		if i%2 == 1 {
 			st = sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
 		}
-		rep := harness.Run(p, harness.Options{Strategy: st, SemanticOnly: semantic, MaxSteps: fuzz.MaxSteps})
+		rep := harness.Run(p, harness.Options{Mode: mode, Strategy: st, SemanticOnly: semantic, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: 3})
 		d.Executions++
 		if fuzz.Finding(rep) && rep.Verdict.Outcome != sched.Internal {
 			d.Detected, d.Invariant = true, rep.Verdict.Violation.Invariant
@@ -178,6 +187,10 @@ func Run(o Options) (*Result, error) {
 		var semRep *harness.Report
 		row.Semantic, semP, semRep = search(v, true, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i))
 		row.Rules, p, rep = search(v, false, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i+1))
+		if o.CompareFree {
+			free, _, _ := searchMode(v, true, sched.Free, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i))
+			row.Free = &free
+		}
 		best, bestRep, semantic := p, rep, false
 		if row.Semantic.Detected {
 			best, bestRep, semantic = semP, semRep, true

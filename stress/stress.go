@@ -104,7 +104,7 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 				}
 				p, sb := fuzz.Decode(data)
 				p.Variants = o.Variants
-				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps}
+				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: o.YieldOneIn}
 				if o.Mode == sched.Controlled {
 					switch o.Strategy {
 					case "random":

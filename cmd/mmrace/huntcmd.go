@@ -25,13 +25,14 @@ func huntCmd(args []string, out io.Writer) (int, error) {
 	only := fs.String("variants", "", "comma-separated `variants` to hunt (default: all)")
 	seed := fs.Uint64("seed", 1, "search `seed`")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	compareFree := fs.Bool("compare-free", false, "also search every variant in free mode (truly parallel, no controlled scheduling): same programs, same budget")
 	if err := parseFlags(fs, args); err != nil {
 		return 2, err
 	}
 	if *per <= 0 || *faith < 0 || *minb <= 0 {
 		return 2, fmt.Errorf("%w: hunt: budgets must be positive", errUsage)
 	}
-	opts := hunt.Options{PerVariant: *per, PerVariantRuns: *runs, Faithful: *faith, MinimizeBudget: *minb, OutDir: *outDir, Seed: *seed}
+	opts := hunt.Options{PerVariant: *per, PerVariantRuns: *runs, Faithful: *faith, MinimizeBudget: *minb, OutDir: *outDir, Seed: *seed, CompareFree: *compareFree}
 	if *only != "" {
 		vs, err := kernelsim.ParseVariants(*only)
 		if err != nil {
@@ -68,7 +69,12 @@ func huntCmd(args []string, out io.Writer) (int, error) {
 
 func printTable(out io.Writer, res *hunt.Result, total time.Duration) {
 	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "VARIANT\tSEMANTIC-ONLY\tRULES ON\tMIN OPS\tREPRODUCER")
+	free := len(res.Variants) > 0 && res.Variants[0].Free != nil
+	if free {
+		fmt.Fprintln(tw, "VARIANT\tSEMANTIC-ONLY (controlled)\tSEMANTIC-ONLY (free mode)\tRULES ON\tMIN OPS\tREPRODUCER")
+	} else {
+		fmt.Fprintln(tw, "VARIANT\tSEMANTIC-ONLY\tRULES ON\tMIN OPS\tREPRODUCER")
+	}
 	cell := func(d hunt.Detection) string {
 		if !d.Detected {
 			return fmt.Sprintf("not found (%d runs)", d.Executions)
@@ -76,7 +82,11 @@ func printTable(out io.Writer, res *hunt.Result, total time.Duration) {
 		return fmt.Sprintf("%s: %d runs, %.2fs", d.Invariant, d.Executions, d.Seconds)
 	}
 	for _, v := range res.Variants {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", v.Name, cell(v.Semantic), cell(v.Rules), v.MinOps, v.Reproducer)
+		if free {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", v.Name, cell(v.Semantic), cell(*v.Free), cell(v.Rules), v.MinOps, v.Reproducer)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", v.Name, cell(v.Semantic), cell(v.Rules), v.MinOps, v.Reproducer)
+		}
 	}
 	tw.Flush()
 	f := res.Faithful

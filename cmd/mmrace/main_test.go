@@ -113,3 +113,32 @@ func TestRunBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestHuntStressMinimizeBadInput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(bad, []byte("mm mm1\nt1: munmap mm1 0x10\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"hunt", "-per-variant", "soon"}, "invalid value"},
+		{[]string{"hunt", "-variants", "nope", "-out", out}, `unknown variant "nope"`},
+		{[]string{"hunt", "-per-variant", "0s", "-out", out}, "budgets must be positive"},
+		{[]string{"stress", "-mode", "chaotic", "-out", out}, "-mode must be controlled or free"},
+		{[]string{"stress", "-strategy", "magic", "-out", out}, "-strategy must be pct, random or bytes"},
+		{[]string{"stress", "-duration", "0s", "-out", out}, "must be positive"},
+		{[]string{"minimize"}, "expected a program file"},
+		{[]string{"minimize", bad}, bad + ":2: munmap: expected a range"},
+		{[]string{"minimize", filepath.Join(dir, "none.txt")}, "no such file"},
+	} {
+		code, stdout, errs := runMain(tc.args...)
+		if code != 2 || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 || stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line containing %q", tc.args, code, errs, tc.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%v: created %s on bad input", tc.args, out)
+		}
+	}
+}
