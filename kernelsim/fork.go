@@ -66,10 +66,7 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA) {
 		src.lock.AssertWriteLocked(t, "copy_page_range: vma_assert_write_locked(src_vma)")
 	}
 	for a := src.start; a < src.end; {
-		tblEnd := (a/g.PTEs + 1) * g.PTEs
-		if tblEnd > src.end {
-			tblEnd = src.end
-		}
+		tblEnd := g.tableEnd(a, src.end)
 		if pm.pteTable(a) == nil {
 			a = tblEnd
 			continue

@@ -36,6 +36,12 @@ func (g Geometry) pudIndex(addr int) int { return addr / (g.PTEs * g.PMDs) }
 func (g Geometry) pmdIndex(addr int) int { return addr / g.PTEs % g.PMDs }
 func (g Geometry) pteIndex(addr int) int { return addr % g.PTEs }
 
+// tableEnd returns where the PTE table holding addr ends, capped at end:
+// the extent a per-table loop handles under one PTL.
+func (g Geometry) tableEnd(addr, end int) int {
+	return min((addr/g.PTEs+1)*g.PTEs, end)
+}
+
 // Kernel is the simulated kernel of one program: its mms, files and every
 // object ever allocated (freed ones stay, poisoned).
 type Kernel struct {

@@ -63,10 +63,7 @@ func (k *Kernel) changeProtection(t *sched.Task, v *VMA) {
 	m := v.mm
 	g := k.Geo
 	for a := v.start; a < v.end; {
-		tblEnd := (a/g.PTEs + 1) * g.PTEs
-		if tblEnd > v.end {
-			tblEnd = v.end
-		}
+		tblEnd := g.tableEnd(a, v.end)
 		tbl, _ := k.pteOffsetMapLock(t, m, a, site)
 		if tbl == nil {
 			a = tblEnd

@@ -17,10 +17,7 @@ func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string,
 	m := v.mm
 	g := k.Geo
 	for a := start; a < end; {
-		tblEnd := (a/g.PTEs + 1) * g.PTEs
-		if tblEnd > end {
-			tblEnd = end
-		}
+		tblEnd := g.tableEnd(a, end)
 		if m.pteTable(a) == nil {
 			a = tblEnd
 			continue

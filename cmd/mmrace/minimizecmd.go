@@ -31,26 +31,22 @@ func minimizeCmd(args []string, out io.Writer) (int, error) {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return 2, err
 	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return 2, fmt.Errorf("%w: %v", errUsage, err)
-	}
 	var p *kernelsim.Program
 	var crashSched []byte
-	if strings.HasPrefix(string(b), "go test fuzz v1") {
+	if b, err := os.ReadFile(file); err == nil && strings.HasPrefix(string(b), "go test fuzz v1") {
 		// A FuzzKernel crasher: the program and schedule it decodes to.
 		data, err := fuzz.ParseCrasher(string(b))
 		if err != nil {
 			return 2, fmt.Errorf("%w: %s: %v", errUsage, file, err)
 		}
 		p, crashSched = fuzz.Decode(data)
-	} else if p, err = kernelsim.Parse(file, string(b)); err != nil {
-		return 2, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if *variants != "" {
-		if p.Variants, err = kernelsim.ParseVariants(*variants); err != nil {
-			return 2, fmt.Errorf("%w: -variants: %v", errUsage, err)
+		if *variants != "" {
+			if p.Variants, err = kernelsim.ParseVariants(*variants); err != nil {
+				return 2, fmt.Errorf("%w: -variants: %v", errUsage, err)
+			}
 		}
+	} else if p, err = loadProgram(file, *variants); err != nil {
+		return 2, err
 	}
 	if *runs < 1 || *budget <= 0 {
 		return 2, fmt.Errorf("%w: minimize: -runs and -budget must be positive", errUsage)

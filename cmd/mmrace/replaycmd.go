@@ -31,7 +31,7 @@ func replayCmd(args []string, out io.Writer) (int, error) {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return 2, err
 	}
-	p, err := loadProgram(file)
+	p, err := readProgram(file)
 	if err != nil {
 		return 2, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -101,9 +101,9 @@ func replayCmd(args []string, out io.Writer) (int, error) {
 	return 0, nil
 }
 
-// loadProgram reads a corpus scenario (the program of its first program
+// readProgram reads a corpus scenario (the program of its first program
 // directive) or a plain kernelsim program file.
-func loadProgram(file string) (*kernelsim.Program, error) {
+func readProgram(file string) (*kernelsim.Program, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"mmrace/harness"
 	"mmrace/kernelsim"
@@ -30,20 +29,9 @@ func runCmd(args []string, out io.Writer) (int, error) {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return 2, err
 	}
-	b, err := os.ReadFile(file)
+	p, err := loadProgram(file, *variants)
 	if err != nil {
-		return 2, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	p, err := kernelsim.Parse(file, string(b))
-	if err != nil {
-		return 2, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if *variants != "" {
-		v, err := kernelsim.ParseVariants(*variants)
-		if err != nil {
-			return 2, fmt.Errorf("%w: -variants: %v", errUsage, err)
-		}
-		p.Variants = v
+		return 2, err
 	}
 	if *runs < 1 || *depth < 1 {
 		return 2, fmt.Errorf("%w: run: -runs and -depth must be positive", errUsage)
@@ -78,4 +66,20 @@ func runCmd(args []string, out io.Writer) (int, error) {
 		return 1, nil
 	}
 	return 0, nil
+}
+
+// loadProgram reads a kernelsim program file or corpus scenario and applies
+// a -variants flag (empty keeps the program's own). Errors are usage errors
+// naming the file and line.
+func loadProgram(file, variants string) (*kernelsim.Program, error) {
+	p, err := readProgram(file)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if variants != "" {
+		if p.Variants, err = kernelsim.ParseVariants(variants); err != nil {
+			return nil, fmt.Errorf("%w: -variants: %v", errUsage, err)
+		}
+	}
+	return p, nil
 }
