@@ -14,11 +14,11 @@ import (
 var tokenRE = regexp.MustCompile(`\b(0x[0-9a-f]+|vma#\d+|f\d+|pt#\d+|pmd#\d+|av#\d+)\b`)
 
 // Narrative tells the violating interleaving as a reviewer would: at most
-// max numbered steps, each one line (who, which kernel function, what it saw
+// max numbered steps (the violation included), each one line (who, which kernel function, what it saw
 // or changed), chosen among the concurrent phase's events that touch the
 // objects the violation names, then the verdict and a diagram of the VMAs
 // of the mms involved.
-func (r *Report) Narrative(max int) string {
+func (r *Report) Narrative(limit int) string {
 	if r.Verdict.Outcome == sched.OK {
 		return "no violation\n"
 	}
@@ -42,8 +42,8 @@ func (r *Report) Narrative(max int) string {
 			steps = append(steps, e)
 		}
 	}
-	if len(steps) > max {
-		steps = steps[len(steps)-max:]
+	if keep := max(limit-1, 0); len(steps) > keep { // the last numbered step is the violation
+		steps = steps[len(steps)-keep:]
 	}
 	var b strings.Builder
 	for i, e := range steps {
