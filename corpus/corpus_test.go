@@ -7,7 +7,9 @@
 //
 //	variants=a,b   the variant set (default: the faithful kernel)
 //	rules=off      semantic-only: no lock-order, lockdep or lock-rule checks
-//	trace=N        print the last N events of the story (default 12; 0: none)
+//	trace=N        a failing run prints its narrative (at most 10 numbered
+//	               steps and a VMA diagram), a passing one the last N events
+//	               of its story (default 12; 0: neither)
 //
 // Regenerate the outputs with
 //
@@ -86,7 +88,11 @@ func run(t *testing.T, d *datadriven.TestData, prog *kernelsim.Program) string {
 	rep := harness.Run(&p, opts)
 	var b strings.Builder
 	b.WriteString(rep.Summary())
-	if traceN > 0 {
+	switch {
+	case traceN > 0 && rep.Failed():
+		b.WriteString("narrative:\n")
+		b.WriteString(rep.Narrative(10))
+	case traceN > 0:
 		b.WriteString("story:\n")
 		b.WriteString(rep.Story(traceN))
 	}
