@@ -96,6 +96,7 @@ type Sched struct {
 	progress  atomic.Int64
 	nblocked  int
 	wg        sync.WaitGroup
+	exited    sync.WaitGroup // every task goroutine, both modes
 }
 
 // New returns a run with the given options and no tasks.
@@ -155,11 +156,13 @@ func (s *Sched) Run() Result {
 	} else {
 		s.trace = make([]Event, 0, 256)
 	}
+	s.exited.Add(len(s.tasks))
 	if s.opts.Mode == Free {
 		s.runFree()
 	} else {
 		s.runControlled()
 	}
+	s.exited.Wait()
 	return Result{Verdict: s.verdict, Steps: s.step, Trace: Trace{Events: s.trace}, Schedule: s.decisions}
 }
 

@@ -55,6 +55,7 @@ func (t *Task) Step() int {
 
 func (t *Task) main() {
 	s := t.s
+	defer s.exited.Done() // last: the goroutine is really gone when Run returns
 	defer func() { t.finish(recover()) }()
 	if s.opts.Mode == Controlled {
 		<-t.wake
