@@ -1,9 +1,12 @@
 // Command mmrace is the mmrace harness's command line.
 //
-//	mmrace demo                  run the demo lock program and print its trace
-//	mmrace demo -replay v1.XXXX  replay one schedule of it
-//	mmrace demo -file prog.txt   run a lock program of your own
-//	mmrace run prog.txt          search a kernelsim program's schedules for a failure
+//	mmrace hunt                  detect every variant, check the faithful kernel
+//	mmrace stress -duration 10m  long runs on every core, findings deduplicated
+//	mmrace run prog.txt          search a program's schedules for a failure
+//	mmrace replay prog.txt       re-run a scenario or program; -html draws it
+//	mmrace minimize prog.txt     shrink a failure
+//	mmrace variants              the modelled kernel bugs
+//	mmrace demo                  the lock-level demo
 package main
 
 import (
@@ -25,7 +28,7 @@ func main() {
 // 1 a finding (violation, deadlock), 2 bad input.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "mmrace: missing command (try: mmrace demo)")
+		fmt.Fprintln(stderr, "mmrace: missing command (try: mmrace hunt, or mmrace help)")
 		return 2
 	}
 	var err error

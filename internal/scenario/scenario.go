@@ -109,9 +109,10 @@ func (sc *Scenario) Parse() (*kernelsim.Program, error) {
 }
 
 // Summary returns the part of a run's expected output that
-// harness.Report.Summary prints: everything before the story.
+// harness.Report.Summary prints: everything before the story or narrative.
 func (r Run) Summary() string {
 	s, _, _ := strings.Cut(r.Want, "story:\n")
+	s, _, _ = strings.Cut(s, "narrative:\n")
 	return s
 }
 

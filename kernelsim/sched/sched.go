@@ -14,7 +14,6 @@ package sched
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -316,5 +315,3 @@ func (s *Sched) watchdog(stop <-chan struct{}) {
 
 // Elapsed returns the wall-clock time since Run began.
 func (s *Sched) Elapsed() time.Duration { return time.Since(s.start) }
-
-var _ = runtime.Gosched
