@@ -72,7 +72,7 @@ func TestConcurrentProperty(t *testing.T) {
 // that takes its path, seeds included: that needs no search.)
 func TestSeedsReproduceNoVariant(t *testing.T) {
 	for _, v := range kernelsim.AllVariants {
-		cfg := Config{Variants: kernelsim.Variants{v.Name: true}, SemanticOnly: true, NoCover: true}
+		cfg := Config{Variants: kernelsim.Variants{v.Name: true}, SemanticOnly: true}
 		for i, s := range seeds() {
 			if rep := Run(s, cfg); Finding(rep) {
 				t.Errorf("seed %d reproduces %s: %s", i, v.Name, rep.Summary())
