@@ -1,0 +1,292 @@
+package kernelsim
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Parse reads a program's text form. name is used in error messages, which
+// give the line and what was expected: "prog.txt:3: mmap: expected ...".
+func Parse(name, text string) (*Program, error) {
+	p := &Program{Variants: Variants{}}
+	known := map[string]bool{}
+	files := map[string]int{}
+	for ln, line := range strings.Split(text, "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		errf := func(format string, args ...any) error {
+			return fmt.Errorf("%s:%d: %s", name, ln+1, fmt.Sprintf(format, args...))
+		}
+		f := strings.Fields(line)
+		switch {
+		case f[0] == "mm":
+			if len(f) < 2 {
+				return nil, errf("mm: expected one or more mm names")
+			}
+			for _, m := range f[1:] {
+				if known[m] {
+					return nil, errf("mm %s declared twice", m)
+				}
+				known[m] = true
+				p.MMs = append(p.MMs, m)
+			}
+			continue
+		case f[0] == "file":
+			if len(f) != 3 {
+				return nil, errf("file: expected \"file NAME PAGES\"")
+			}
+			n, err := strconv.Atoi(f[2])
+			if err != nil || n <= 0 || n > 4096 {
+				return nil, errf("file %s: expected a page count in 1..4096, got %q", f[1], f[2])
+			}
+			if _, dup := files[f[1]]; dup {
+				return nil, errf("file %s declared twice", f[1])
+			}
+			files[f[1]] = n
+			p.Files = append(p.Files, FileDecl{Name: f[1], Pages: n})
+			continue
+		case f[0] == "variants":
+			if len(f) != 2 {
+				return nil, errf("variants: expected a comma-separated list")
+			}
+			v, err := ParseVariants(f[1])
+			if err != nil {
+				return nil, errf("%v", err)
+			}
+			p.Variants = v
+			continue
+		case f[0] == "schedule":
+			if len(f) != 2 || !strings.HasPrefix(f[1], "v") {
+				return nil, errf("schedule: expected one replay string (v1.…)")
+			}
+			p.Schedule = f[1]
+			continue
+		}
+		head, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, errf("expected \"setup: OP\", \"tN: OP\", mm, file, variants or schedule, got %q", line)
+		}
+		task := -1
+		if head != "setup" {
+			n, err := strconv.Atoi(strings.TrimPrefix(head, "t"))
+			if !strings.HasPrefix(head, "t") || err != nil || n < 1 || n > 8 || "t"+strconv.Itoa(n) != head {
+				return nil, errf("expected setup or a task t1..t8 before ':', got %q", head)
+			}
+			task = n - 1
+		}
+		op, err := parseOp(strings.Fields(rest), known, files)
+		if err != nil {
+			return nil, errf("%v", err)
+		}
+		op.Task = task
+		if task < 0 {
+			p.Setup = append(p.Setup, op)
+		} else {
+			for len(p.Tasks) <= task {
+				p.Tasks = append(p.Tasks, nil)
+			}
+			p.Tasks[task] = append(p.Tasks[task], op)
+		}
+		if op.Verb == OpFork {
+			known[op.Child] = true
+		}
+		if op.Verb == OpExec {
+			known[op.MM] = true
+		}
+	}
+	for i, ops := range p.Tasks {
+		if len(ops) == 0 {
+			return nil, fmt.Errorf("%s: task t%d has no ops (tasks must be numbered from t1 without gaps)", name, i+1)
+		}
+	}
+	return p, nil
+}
+
+func parseOp(f []string, known map[string]bool, files map[string]int) (Op, error) {
+	if len(f) == 0 {
+		return Op{}, fmt.Errorf("expected an op (%s)", strings.Join(verbNames[:], ", "))
+	}
+	var op Op
+	found := false
+	for i, n := range verbNames {
+		if n == f[0] {
+			op.Verb, found = Verb(i), true
+		}
+	}
+	if !found {
+		return Op{}, fmt.Errorf("unknown op %q (expected one of %s)", f[0], strings.Join(verbNames[:], ", "))
+	}
+	usage := map[Verb]string{
+		OpMmap:     "mmap MM ADDR+LEN anon|FILE@PGOFF shared|private none|r|rw",
+		OpMunmap:   "munmap MM ADDR+LEN",
+		OpMprotect: "mprotect MM ADDR+LEN none|r|rw",
+		OpFork:     "fork MM CHILD",
+		OpFault:    "fault MM ADDR read|write",
+		OpLoad:     "load MM ADDR",
+		OpStore:    "store MM ADDR VALUE",
+		OpMremap:   "mremap MM ADDR+LEN -> NEWADDR[+NEWLEN] [dontunmap] | mremap MM ADDR+LEN resize NEWLEN",
+		OpMigrate:  "migrate MM ADDR",
+		OpReclaim:  "reclaim MM ADDR",
+		OpExec:     "exec NEWMM ADDR+LEN shift N",
+		OpMadvise:  "madvise MM ADDR+LEN dontneed",
+	}[op.Verb]
+	want := map[Verb][]int{OpMmap: {5, 6}, OpMunmap: {3}, OpMprotect: {4}, OpFork: {3}, OpFault: {4}, OpLoad: {3}, OpStore: {4},
+		OpMremap: {5, 6}, OpMigrate: {3}, OpReclaim: {3}, OpExec: {5}, OpMadvise: {4}}[op.Verb]
+	if len(f) != want[0] && (len(want) == 1 || len(f) != want[1]) {
+		return Op{}, fmt.Errorf("%s: expected %q", op.Verb, usage)
+	}
+	op.MM = f[1]
+	if op.Verb == OpExec {
+		if known[op.MM] {
+			return Op{}, fmt.Errorf("exec: %q already exists (exec creates the mm)", op.MM)
+		}
+	} else if !known[op.MM] {
+		return Op{}, fmt.Errorf("%s: unknown mm %q (declare it with \"mm %s\" or create it by fork first)", op.Verb, op.MM, op.MM)
+	}
+	var err error
+	switch op.Verb {
+	case OpMmap, OpMunmap, OpMprotect, OpMremap, OpExec, OpMadvise:
+		if op.Addr, op.Len, err = parseRange(f[2]); err != nil {
+			return Op{}, fmt.Errorf("%s: %v", op.Verb, err)
+		}
+	case OpFault, OpLoad, OpStore, OpMigrate, OpReclaim:
+		if op.Addr, err = parseNum(f[2]); err != nil {
+			return Op{}, fmt.Errorf("%s: address: %v", op.Verb, err)
+		}
+	}
+	switch op.Verb {
+	case OpMmap:
+		if f[3] == "anon" {
+			if len(f) != 5 {
+				return Op{}, fmt.Errorf("mmap: expected %q", usage)
+			}
+		} else {
+			name, off, ok := strings.Cut(f[3], "@")
+			if !ok || len(f) != 6 {
+				return Op{}, fmt.Errorf("mmap: expected anon or FILE@PGOFF shared|private, got %q", strings.Join(f[3:], " "))
+			}
+			if _, ok := files[name]; !ok {
+				return Op{}, fmt.Errorf("mmap: unknown file %q (declare it with \"file %s PAGES\")", name, name)
+			}
+			if op.Pgoff, err = parseNum(off); err != nil {
+				return Op{}, fmt.Errorf("mmap: pgoff: %v", err)
+			}
+			switch f[4] {
+			case "shared":
+				op.Shared = true
+			case "private":
+			default:
+				return Op{}, fmt.Errorf("mmap: expected shared or private, got %q", f[4])
+			}
+			op.File = name
+		}
+		if op.Prot, err = parseProt(f[len(f)-1]); err != nil {
+			return Op{}, fmt.Errorf("mmap: %v", err)
+		}
+	case OpMprotect:
+		if op.Prot, err = parseProt(f[3]); err != nil {
+			return Op{}, fmt.Errorf("mprotect: %v", err)
+		}
+	case OpFork:
+		if known[f[2]] {
+			return Op{}, fmt.Errorf("fork: child %q already exists", f[2])
+		}
+		op.Child = f[2]
+	case OpFault:
+		switch f[3] {
+		case "write":
+			op.Write = true
+		case "read":
+		default:
+			return Op{}, fmt.Errorf("fault: expected read or write, got %q", f[3])
+		}
+	case OpStore:
+		if op.Value, err = strconv.ParseUint(f[3], 10, 64); err != nil {
+			return Op{}, fmt.Errorf("store: expected a decimal value, got %q", f[3])
+		}
+	case OpMremap:
+		switch {
+		case f[3] == "resize" && len(f) == 5:
+			if op.NewLen, err = strconv.Atoi(f[4]); err != nil || op.NewLen <= 0 || strconv.Itoa(op.NewLen) != f[4] {
+				return Op{}, fmt.Errorf("mremap: expected a new length in pages after resize, got %q", f[4])
+			}
+		case f[3] == "->":
+			op.Fixed = true
+			if a, l, ok := strings.Cut(f[4], "+"); ok {
+				if op.NewAddr, op.NewLen, err = parseRange(a + "+" + l); err != nil {
+					return Op{}, fmt.Errorf("mremap: target: %v", err)
+				}
+				if op.NewLen == op.Len {
+					return Op{}, fmt.Errorf("mremap: write an equal-length target as \"-> %s\"", a)
+				}
+			} else {
+				if op.NewAddr, err = parseNum(f[4]); err != nil {
+					return Op{}, fmt.Errorf("mremap: target: %v", err)
+				}
+				op.NewLen = op.Len
+			}
+			if len(f) == 6 {
+				if f[5] != "dontunmap" {
+					return Op{}, fmt.Errorf("mremap: expected dontunmap or nothing after the target, got %q", f[5])
+				}
+				op.DontUnmap = true
+			}
+		default:
+			return Op{}, fmt.Errorf("mremap: expected %q", usage)
+		}
+	case OpExec:
+		if f[3] != "shift" {
+			return Op{}, fmt.Errorf("exec: expected %q", usage)
+		}
+		if op.Shift, err = strconv.Atoi(f[4]); err != nil || op.Shift <= 0 || strconv.Itoa(op.Shift) != f[4] {
+			return Op{}, fmt.Errorf("exec: expected a positive shift in pages, got %q", f[4])
+		}
+	case OpMadvise:
+		if f[3] != "dontneed" {
+			return Op{}, fmt.Errorf("madvise: expected dontneed, got %q", f[3])
+		}
+	}
+	return op, nil
+}
+
+func parseNum(s string) (int, error) {
+	n, err := strconv.ParseInt(s, 0, 32)
+	if err != nil || n < 0 || n > 1<<20 {
+		return 0, fmt.Errorf("expected a page number such as 0x10, got %q", s)
+	}
+	return int(n), nil
+}
+
+func parseRange(s string) (int, int, error) {
+	a, l, ok := strings.Cut(s, "+")
+	if !ok {
+		return 0, 0, fmt.Errorf("expected a range ADDR+LEN such as 0x10+4, got %q", s)
+	}
+	addr, err := parseNum(a)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n <= 0 || n > 1<<20 {
+		return 0, 0, fmt.Errorf("expected a length in pages after '+', got %q", l)
+	}
+	return addr, n, nil
+}
+
+func parseProt(s string) (Flags, error) {
+	switch s {
+	case "none":
+		return 0, nil
+	case "r":
+		return VMRead, nil
+	case "rw":
+		return VMRead | VMWrite, nil
+	}
+	return 0, fmt.Errorf("expected a protection none, r or rw, got %q", s)
+}
