@@ -72,7 +72,9 @@ func layoutOf(k *kernelsim.Kernel) []MMLayout {
 	return out
 }
 
-// Failed reports whether the run found a violation or a deadlock.
+// Failed reports whether the run did not end OK: a violation, a deadlock, a
+// step limit, a timeout or a harness error (fuzz.Finding tells findings from
+// limits).
 func (r *Report) Failed() bool { return r.Verdict.Outcome != sched.OK }
 
 // Run runs p once.
