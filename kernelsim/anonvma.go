@@ -1,6 +1,8 @@
 package kernelsim
 
 import (
+	"sync/atomic"
+
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
@@ -14,7 +16,7 @@ type AnonVMA struct {
 	parent        *AnonVMA
 	rwsem         *ksync.Rwsem // meaningful on the root only
 	own           *ksync.Rwsem // this anon_vma's own rwsem (used only by anon_vma-lock-not-root)
-	refcount      int
+	refcount      atomic.Int32
 	numChildren   int
 	numActiveVMAs int
 	tree          ITree[*AVC]
@@ -27,7 +29,7 @@ func (a *AnonVMA) Root() *AnonVMA { return a.root }
 func (a *AnonVMA) Parent() *AnonVMA { return a.parent }
 
 // Refcount returns the reference count.
-func (a *AnonVMA) Refcount() int { return a.refcount }
+func (a *AnonVMA) Refcount() int { return int(a.refcount.Load()) }
 
 // NumChildren returns num_children.
 func (a *AnonVMA) NumChildren() int { return a.numChildren }
@@ -56,7 +58,8 @@ func (c *AVC) AnonVMA() *AnonVMA { return c.av }
 
 // anonVMAAlloc is anon_vma_alloc(): a new root anon_vma, refcount 1.
 func (k *Kernel) anonVMAAlloc() *AnonVMA {
-	a := &AnonVMA{Obj: k.newObj(kindAnonVMA), k: k, refcount: 1}
+	a := &AnonVMA{Obj: k.newObj(kindAnonVMA), k: k}
+	a.refcount.Store(1)
 	a.root = a
 	a.rwsem = k.Env.NewRwsem("anon_vma("+a.name+")", ksync.ClassAnonVMA)
 	a.own = a.rwsem
@@ -87,11 +90,10 @@ func (k *Kernel) anonVMAChainLink(t *sched.Task, v *VMA, avc *AVC, a *AnonVMA, s
 // getAnonVMA and putAnonVMA are get_anon_vma()/put_anon_vma(): a root
 // reference per child anon_vma; the last put frees it (and drops the
 // child's reference on its root).
-func getAnonVMA(a *AnonVMA) { a.refcount++ }
+func getAnonVMA(a *AnonVMA) { a.refcount.Add(1) }
 
 func (k *Kernel) putAnonVMA(t *sched.Task, a *AnonVMA, site string) {
-	a.refcount--
-	if a.refcount > 0 {
+	if a.refcount.Add(-1) > 0 {
 		return
 	}
 	root := a.root

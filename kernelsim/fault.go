@@ -383,11 +383,9 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 	case !old.anon:
 		m.rssFile.Add(-1)
 		m.rssAnon.Add(1)
-		old.mapcount.Add(-1) // folio_remove_rmap_pte
+		k.dropMapping(t, old, site)
 	default:
-		if old.mapcount.Add(-1) == 0 {
-			k.freeFolio(t, old, site)
-		}
+		k.dropMapping(t, old, site)
 	}
 	tbl.ptl.Unlock(t, site)
 	return FaultDone

@@ -114,7 +114,7 @@ func (k *Kernel) Corrupt(what, mm string, addr int) error {
 		if err := needVMA(); err != nil || v.anonVMA == nil {
 			return fmt.Errorf("corrupt hold-anon-vma-ref: no anon_vma at %s %#x", mm, addr)
 		}
-		v.anonVMA.root.refcount++
+		v.anonVMA.root.refcount.Add(1)
 	default:
 		return fmt.Errorf("corrupt: unknown corruption %q (known: %v)", what, CorruptionNames())
 	}

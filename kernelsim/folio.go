@@ -2,6 +2,7 @@ package kernelsim
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"mmrace/kernelsim/ksync"
@@ -20,8 +21,13 @@ type Folio struct {
 	index    int      // folio->index
 	mapcount atomic.Int32
 	data     atomic.Uint64
-	pins     int  // isolation references (migration); a pinned folio is freed on unpin
-	zombie   bool // its last mapping went while pinned
+	// refMu makes the lifetime decisions atomic, as the kernel's refcount
+	// is: the last reference, a mapping or a pin, frees the folio exactly
+	// once. (In controlled mode nothing else runs meanwhile anyway.)
+	refMu  sync.Mutex
+	pins   int  // isolation references (migration, faults); under refMu
+	zombie bool // its last mapping went while pinned; under refMu
+	dying  bool // the last reference went: freed after a grace period; under refMu
 }
 
 // Lock returns the folio lock.
@@ -55,36 +61,89 @@ func (k *Kernel) allocFolio(anon bool) *Folio {
 	return f
 }
 
-// freeFolio frees an anon folio whose last mapping went away; a folio
-// pinned by migration is freed when the migration drops its pin.
-func (k *Kernel) freeFolio(t *sched.Task, f *Folio, where string) {
-	if n := f.mapcount.Load(); n != 0 {
-		t.Fail(sched.Violation{Invariant: "mapcount-rss", Detail: fmt.Sprintf("%s frees %s with mapcount %d", where, f.name, n)})
+// dropMapping is folio_remove_rmap_pte plus the put of the mapping's
+// reference: the mapcount drops, and an anon folio left unmapped and
+// unpinned is freed (a pinned one when its last pin goes).
+func (k *Kernel) dropMapping(t *sched.Task, f *Folio, where string) {
+	f.refMu.Lock()
+	n := f.mapcount.Add(-1)
+	free := false
+	if n == 0 && f.anon {
+		if f.pins > 0 {
+			f.zombie = true
+		} else {
+			free = true
+		}
 	}
-	if f.pins > 0 {
-		f.zombie = true
-		return
+	if free {
+		f.dying = true
 	}
-	k.free(t, &f.Obj, where)
+	f.refMu.Unlock()
+	if n < 0 {
+		t.Fail(sched.Violation{Invariant: "mapcount-rss", Detail: fmt.Sprintf("%s: %s mapcount went negative", where, f.name)})
+	}
+	if free {
+		k.freeFolioRCU(t, f, where)
+	}
 }
 
-// pin and unpin are folio_get/folio_put for isolation.
-func (f *Folio) pin() { f.pins++ }
+// freeFolioRCU frees a folio whose last reference went: like the page
+// freed by tlb_finish_mmu after the TLB flush, it is poisoned only after a
+// grace period, so a user access or an isolation inside an RCU read section
+// that found it through a PTE finishes first.
+func (k *Kernel) freeFolioRCU(t *sched.Task, f *Folio, where string) {
+	k.Env.RCU().CallRCU(t, "free "+f.name, func() { k.free(t, &f.Obj, where) })
+}
+
+// tryPin is folio_try_get: it fails on a folio whose last reference already
+// went.
+func (f *Folio) tryPin() bool {
+	f.refMu.Lock()
+	defer f.refMu.Unlock()
+	if f.dying || f.freed {
+		return false
+	}
+	f.pins++
+	return true
+}
+
+// pin and unpin are folio_get/folio_put for isolation and faults.
+func (f *Folio) pin() {
+	f.refMu.Lock()
+	f.pins++
+	f.refMu.Unlock()
+}
+
+func (f *Folio) pinCount() int {
+	f.refMu.Lock()
+	defer f.refMu.Unlock()
+	return f.pins
+}
+
+// markDead says the folio left the page cache or its migrator is done with
+// it: the last unpin frees it.
+func (f *Folio) markDead() {
+	f.refMu.Lock()
+	f.zombie = true
+	f.refMu.Unlock()
+}
 
 func (k *Kernel) unpin(t *sched.Task, f *Folio, where string) {
+	f.refMu.Lock()
 	f.pins--
-	if f.pins > 0 || f.freed {
-		return
-	}
 	// The last reference: each mapping holds one too, so a mapped folio
 	// stays; an unmapped anon folio, or a file folio that left the page
 	// cache (zombie), is freed (folio_put).
-	if f.mapcount.Load() != 0 {
+	free := f.pins == 0 && !f.freed && !f.dying && f.mapcount.Load() == 0 && (f.anon || f.zombie)
+	if f.pins == 0 && f.mapcount.Load() != 0 {
 		f.zombie = false
-		return
 	}
-	if f.anon || f.zombie {
-		k.free(t, &f.Obj, where)
+	if free {
+		f.dying = true
+	}
+	f.refMu.Unlock()
+	if free {
+		k.freeFolioRCU(t, f, where)
 	}
 }
 

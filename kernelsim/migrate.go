@@ -10,21 +10,18 @@ import (
 // move_pages(2) → migrate_pages() with MIGRATE_SYNC (reference C.8).
 func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	const site = "migrate_pages"
-	// Isolation: find the folio through the page tables and pin it.
-	t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), site, "isolate")
-	p := m.Walk(addr)
-	if p == nil || p.Kind != PTEPresent || p.Folio == nil {
+	// Isolation: find the folio through the page tables under RCU and take
+	// a reference with folio_try_get (which fails on a dying folio).
+	src := k.isolate(t, m, addr, site)
+	if src == nil {
 		return nil // nothing mapped: nothing to migrate
 	}
-	src := p.Folio
-	k.use(t, &src.Obj, site)
-	src.pin()
 	defer k.unpin(t, src, "putback")
 	// migrate_folio_unmap.
 	if !src.lock.Trylock(t, "migrate_folio_unmap") {
 		src.lock.Lock(t, "migrate_folio_unmap")
 	}
-	if src.zombie || (src.anon && src.mapcount.Load() == 0) {
+	if src.freed || (src.anon && src.mapcount.Load() == 0) {
 		src.lock.Unlock(t, "migrate_folio_unmap")
 		return nil // freed or unmapped meanwhile
 	}
@@ -43,7 +40,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	if wasMapped {
 		k.tryToMigrate(t, src)
 	}
-	if src.mapcount.Load() > 0 || src.pins > 1 {
+	if src.mapcount.Load() > 0 || src.pinCount() > 1 {
 		// Still mapped (a mapping was missed or came back), or someone else
 		// holds a reference (folio_migrate_mapping's refcount freeze fails
 		// with -EAGAIN): abort and restore.
@@ -72,18 +69,15 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		k.removeMigrationPTEs(t, src, dst)
 	}
 	dst.lock.Unlock(t, "migrate_folio_done")
-	if dst.anon && dst.mapcount.Load() == 0 {
-		// Every mapping went away during the migration (zapped): the
-		// migrator's folio_put drops the new folio's last reference.
-		dst.zombie = true
-	}
+	// If every mapping went away during the migration (zapped), the
+	// migrator's folio_put drops the new folio's last reference.
 	k.unpin(t, dst, "migrate_folio_done")
 	if av != nil {
 		k.putAnonVMA(t, av, "migrate_folio_done")
 	}
 	k.migrationDone(t, src)
 	src.lock.Unlock(t, "migrate_folio_done")
-	src.zombie = true // freed when the isolation pin goes
+	src.markDead() // freed when the isolation pin goes
 	return nil
 }
 
@@ -171,14 +165,10 @@ func (k *Kernel) removeMigrationPTEs(t *sched.Task, src, dst *Folio) {
 // folio mapped at addr: an rmap walk with try_lock that gives up when the
 // rmap lock is contended; it only inspects (the young bit is not modelled).
 func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
-	t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), "shrink_folio_list", "isolate")
-	p := m.Walk(addr)
-	if p == nil || p.Kind != PTEPresent || p.Folio == nil {
+	f := k.isolate(t, m, addr, "shrink_folio_list")
+	if f == nil {
 		return nil
 	}
-	f := p.Folio
-	k.use(t, &f.Obj, "shrink_folio_list")
-	f.pin()
 	defer k.unpin(t, f, "putback")
 	if !f.lock.Trylock(t, "shrink_folio_list") {
 		return nil // folio_trylock failed: keep it for later
@@ -204,4 +194,22 @@ func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
 		t.Record(sched.KindNote, f.name, "folio_referenced", "rmap lock contended: gave up")
 	}
 	return nil
+}
+
+// isolate finds the folio mapped at addr through the page tables, inside an
+// RCU read section, and takes a reference (folio_try_get); nil when nothing
+// is mapped there or the folio is already dying.
+func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, site string) *Folio {
+	rcu := k.Env.RCU()
+	rcu.ReadLock(t, site)
+	defer rcu.ReadUnlock(t, site)
+	p := m.Walk(addr)
+	if p == nil || p.Kind != PTEPresent || p.Folio == nil {
+		return nil
+	}
+	k.use(t, &p.Folio.Obj, site)
+	if !p.Folio.tryPin() {
+		return nil
+	}
+	return p.Folio
 }

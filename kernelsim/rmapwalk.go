@@ -64,8 +64,7 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 				getAnonVMA(a) // atomic_inc_not_zero(&anon_vma->refcount)
 				rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
 				lock.DownRead(t, folioLockAnonVMARead(rwc))
-				a.refcount--
-				if a.refcount == 0 {
+				if a.refcount.Add(-1) == 0 {
 					lock.UpRead(t, folioLockAnonVMARead(rwc))
 					k.Env.RCU().CallRCU(t, "free "+a.name, func() { k.free(t, &a.Obj, "put_anon_vma") })
 					return

@@ -61,15 +61,12 @@ func (k *Kernel) zapRmap(t *sched.Task, m *MM, p *PTE, site string) {
 		return
 	}
 	k.use(t, &f.Obj, site)
-	n := f.mapcount.Add(-1)
 	if f.anon {
 		m.rssAnon.Add(-1)
-		if n == 0 {
-			k.freeFolio(t, f, site)
-		}
 	} else {
 		m.rssFile.Add(-1)
 	}
+	k.dropMapping(t, f, site)
 }
 
 // freePgtables mirrors free_pgtables(): first each VMA leaves the rmap trees
