@@ -97,6 +97,18 @@ func (k *Kernel) needRmapLocksFor(pmc *pagetableMove, normalPMD bool) bool {
 	return pmc.needRmapLocks
 }
 
+// rmapLocksForMove takes the rmap locks of a move when should_take_rmap_locks
+// says so, and otherwise checks the ordering argument that lets the move go
+// without them (move-order-witness). It reports whether it took them.
+func (k *Kernel) rmapLocksForMove(t *sched.Task, pmc *pagetableMove, normalPMD bool, site string) bool {
+	if k.needRmapLocksFor(pmc, normalPMD) {
+		k.takeRmapLocks(t, pmc.old, "take_rmap_locks")
+		return true
+	}
+	k.checkMoveOrder(t, pmc, site)
+	return false
+}
+
 // moveNormalPMD mirrors move_pgt_entry(NORMAL_PMD) → move_normal_pmd(): with
 // the rmap locks, both PMD locks (old, then new nested), re-check that the
 // old entry still points to a table (6fa1066fc5d0), move the table — its PTL
@@ -105,12 +117,7 @@ func (k *Kernel) moveNormalPMD(t *sched.Task, pmc *pagetableMove, oa, na int) bo
 	const site = "move_normal_pmd"
 	g := k.Geo
 	om, nm := pmc.old.mm, pmc.new.mm
-	locks := k.needRmapLocksFor(pmc, true)
-	if locks {
-		k.takeRmapLocks(t, pmc.old, "take_rmap_locks")
-	} else {
-		k.checkMoveOrder(t, pmc, site)
-	}
+	locks := k.rmapLocksForMove(t, pmc, true, site)
 	opmd, npmd := om.pmdOffset(oa), nm.pmdOffset(na)
 	ok := false
 	if opmd != nil && npmd != nil {
@@ -149,12 +156,7 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) {
 	const site = "move_ptes"
 	g := k.Geo
 	om, nm := pmc.old.mm, pmc.new.mm
-	locks := k.needRmapLocksFor(pmc, false)
-	if locks {
-		k.takeRmapLocks(t, pmc.old, "take_rmap_locks")
-	} else {
-		k.checkMoveOrder(t, pmc, site)
-	}
+	locks := k.rmapLocksForMove(t, pmc, false, site)
 	otbl, _ := k.pteOffsetMapLock(t, om, oa, site)
 	if otbl != nil {
 		ntbl := nm.pteTable(na)
