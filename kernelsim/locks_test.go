@@ -138,21 +138,11 @@ var lockKinds = map[sched.Kind]bool{
 
 // lockLines formats task's lock operations: KIND OBJECT [DETAIL] @SITE.
 func lockLines(evs []sched.Event, task int) []string {
-	var out []string
-	for _, e := range evs {
-		if e.Task != task || !lockKinds[e.Kind] {
-			continue
-		}
-		l := e.Kind.String() + " " + e.Obj
-		if e.Detail != "" {
-			l += " " + e.Detail
-		}
-		if e.Site != "" {
-			l += " @" + e.Site
-		}
-		out = append(out, l)
+	var kinds []sched.Kind
+	for k := range lockKinds {
+		kinds = append(kinds, k)
 	}
-	return out
+	return taskLines(evs, task, kinds...)
 }
 
 // runPhase returns the events of the concurrent phase: Report.RunTrace, the

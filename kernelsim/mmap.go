@@ -20,7 +20,6 @@ type MmapArgs struct {
 // Mmap mirrors vm_mmap_pgoff() → do_mmap() → mmap_region() →
 // __mmap_region() with MAP_FIXED: mmap_lock W for the whole call.
 func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
-	const site = "mmap_region"
 	if a.Len <= 0 || a.Start < 0 || a.Start+a.Len > k.Geo.Pages() {
 		return fmt.Errorf("mmap: range %#x+%d outside the address space", a.Start, a.Len)
 	}
