@@ -89,7 +89,7 @@ func run(t *testing.T, d *datadriven.TestData, prog *kernelsim.Program) string {
 	var b strings.Builder
 	b.WriteString(rep.Summary())
 	switch {
-	case traceN > 0 && rep.Failed():
+	case traceN > 0 && !rep.OK():
 		b.WriteString("narrative:\n")
 		b.WriteString(rep.Narrative(10))
 	case traceN > 0:

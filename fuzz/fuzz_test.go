@@ -12,7 +12,8 @@ func seeds() [][]byte { return Seeds() }
 
 // FuzzKernel decodes a program and a schedule, runs them under the variants
 // of MMRACE_VARIANTS, checks every invariant, and fails with the sectioned
-// report on any violation, deadlock or harness error.
+// report on any violation or deadlock, and on any internal error of the
+// harness (reported as the harness's own bug, never as a finding).
 func FuzzKernel(f *testing.F) {
 	cfg, err := ConfigFromEnv()
 	if err != nil {
@@ -23,7 +24,10 @@ func FuzzKernel(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rep := Run(data, cfg)
-		if Finding(rep) {
+		switch {
+		case rep.InternalError():
+			t.Fatalf("MMRACE INTERNAL ERROR (the harness failed; this is not a finding about the kernel)\n%s", Dump(rep, cfg))
+		case rep.Finding():
 			t.Fatalf("mmrace found a %s\n%s", rep.Verdict.Outcome, Dump(rep, cfg))
 		}
 	})

@@ -57,7 +57,7 @@ func TestConcurrentProperty(t *testing.T) {
 	props.Property("faithful kernel under PCT", prop.ForAll(func(data []byte, seed uint64) bool {
 		p, _ := Decode(data)
 		rep := harness.Run(p, harness.Options{Strategy: sched.NewPCT(seed, 3, 150)})
-		if Finding(rep) {
+		if rep.Finding() || rep.InternalError() {
 			t.Logf("%s\n%sreplay %s", rep.Summary(), p, rep.Schedule)
 			return false
 		}
@@ -74,7 +74,7 @@ func TestSeedsReproduceNoVariant(t *testing.T) {
 	for _, v := range kernelsim.AllVariants {
 		cfg := Config{Variants: kernelsim.Variants{v.Name: true}, SemanticOnly: true}
 		for i, s := range seeds() {
-			if rep := Run(s, cfg); Finding(rep) {
+			if rep := Run(s, cfg); !rep.OK() {
 				t.Errorf("seed %d reproduces %s: %s", i, v.Name, rep.Summary())
 			}
 		}
@@ -84,7 +84,7 @@ func TestSeedsReproduceNoVariant(t *testing.T) {
 // TestFaithfulSeeds: the seeds pass on the faithful kernel.
 func TestFaithfulSeeds(t *testing.T) {
 	for i, s := range seeds() {
-		if rep := Run(s, Config{}); Finding(rep) {
+		if rep := Run(s, Config{}); !rep.OK() {
 			t.Fatalf("seed %d: %s", i, Dump(rep, Config{}))
 		}
 	}

@@ -45,16 +45,6 @@ func Run(data []byte, cfg Config) *harness.Report {
 	return rep
 }
 
-// Finding reports whether a run found something to report: a violation, a
-// deadlock or a harness error. Step limits and timeouts are not findings.
-func Finding(rep *harness.Report) bool {
-	switch rep.Verdict.Outcome {
-	case sched.Failed, sched.Deadlock, sched.Internal:
-		return true
-	}
-	return false
-}
-
 // Dump is the sectioned failure report of ../shared/STYLE.md item 7. The
 // PROGRAM section is a complete reproducer (it pins the schedule); save it
 // and run the printed commands.

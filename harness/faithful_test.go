@@ -38,7 +38,7 @@ func TestFaithfulPCT(t *testing.T) {
 		depth := 2 + i%2
 		opts := harness.Options{Strategy: sched.NewPCT(uint64(i), depth, 60*p.Ops()), SemanticOnly: i%3 == 2}
 		rep := harness.Run(p, opts)
-		if rep.Failed() {
+		if !rep.OK() {
 			t.Fatalf("execution %d (PCT depth %d, seed %d, semantic-only %v) failed:\n%s\nprogram:\n%s\nreplay: %s\nstory:\n%s",
 				i, depth, i, opts.SemanticOnly, rep.Summary(), p, rep.Schedule, rep.Story(40))
 		}

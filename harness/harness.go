@@ -72,10 +72,20 @@ func layoutOf(k *kernelsim.Kernel) []MMLayout {
 	return out
 }
 
-// Failed reports whether the run did not end OK: a violation, a deadlock, a
-// step limit, a timeout or a harness error (fuzz.Finding tells findings from
-// limits).
-func (r *Report) Failed() bool { return r.Verdict.Outcome != sched.OK }
+// OK reports whether the run ended with every task returning and every
+// check passing.
+func (r *Report) OK() bool { return r.Verdict.Outcome == sched.OK }
+
+// Finding reports whether the run found something about the simulated
+// kernel: a violation or a deadlock (sched.Verdict.Finding).
+func (r *Report) Finding() bool { return r.Verdict.Finding() }
+
+// InternalError reports whether the harness itself failed. It is never a
+// finding, and callers print it loudly.
+func (r *Report) InternalError() bool { return r.Verdict.InternalError() }
+
+// HarnessLimit reports whether the run hit the step limit or the watchdog.
+func (r *Report) HarnessLimit() bool { return r.Verdict.HarnessLimit() }
 
 // Run runs p once.
 func Run(p *kernelsim.Program, opts Options) *Report {
@@ -125,7 +135,7 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		if p.Schedule != "" {
 			sch, err := sched.ParseSchedule(p.Schedule)
 			if err != nil {
-				rep.Verdict = sched.Verdict{Outcome: sched.Internal, Violation: sched.Violation{Invariant: "internal-error", Task: -1, Detail: "mmrace internal error: program schedule: " + err.Error()}}
+				rep.Verdict = sched.Verdict{Outcome: sched.Internal, Violation: sched.Violation{Invariant: sched.InvInternal, Task: -1, Detail: sched.InternalPrefix + "program schedule: " + err.Error()}}
 				rep.Phase = "run"
 				return rep
 			}
@@ -175,9 +185,13 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 // Summary is a short, stable text of the result for corpus files.
 func (r *Report) Summary() string {
 	var b strings.Builder
-	if r.Verdict.Outcome == sched.OK {
+	switch {
+	case r.Verdict.Outcome == sched.OK:
 		fmt.Fprintf(&b, "ok: %d steps\n", r.Steps)
-	} else {
+	case r.InternalError():
+		fmt.Fprintf(&b, "MMRACE INTERNAL ERROR in %s (the harness failed; not a finding about the kernel)\n", r.Phase)
+		fmt.Fprintf(&b, "  %s\n", r.Verdict.Violation.Detail)
+	default:
 		fmt.Fprintf(&b, "%s in %s: %s\n", r.Verdict.Outcome, r.Phase, r.Verdict.Violation.Invariant)
 		fmt.Fprintf(&b, "  %s\n", r.Verdict.Violation.Detail)
 	}
@@ -187,15 +201,19 @@ func (r *Report) Summary() string {
 	return b.String()
 }
 
-// Search runs p under strategies from mk(0), mk(1), ... until a run fails or
-// runs runs have passed. It returns the failing report (or the last one) and
-// the number of runs made.
+// Search runs p under strategies from mk(0), mk(1), ... until a run finds
+// something (matching opts.Want), the harness fails (an internal error ends
+// the search at once: it is never passed over), or runs runs have passed. It
+// returns that report (or the last one) and the number of runs made.
 func Search(p *kernelsim.Program, opts Options, mk func(i int) sched.Strategy, runs int) (*Report, int) {
 	var rep *Report
 	for i := 0; i < runs; i++ {
 		opts.Strategy = mk(i)
 		rep = Run(p, opts)
-		if rep.Failed() && (opts.Want == "" || strings.Contains(rep.Verdict.Violation.Invariant+": "+rep.Verdict.Violation.Detail, opts.Want)) {
+		if rep.InternalError() {
+			return rep, i + 1
+		}
+		if rep.Finding() && (opts.Want == "" || strings.Contains(rep.Verdict.Violation.Invariant+": "+rep.Verdict.Violation.Detail, opts.Want)) {
 			return rep, i + 1
 		}
 	}

@@ -41,6 +41,18 @@ type Detection struct {
 	Executions int     `json:"executions"`
 	Seconds    float64 `json:"seconds"`
 	Invariant  string  `json:"invariant,omitempty"`
+	// InternalErrors counts runs in which the harness itself failed; they
+	// are never detections, and any of them fails the hunt.
+	InternalErrors int    `json:"internal_errors,omitempty"`
+	FirstInternal  string `json:"first_internal_error,omitempty"`
+}
+
+// internal records an internal error of the harness met during a search.
+func (d *Detection) internal(rep *harness.Report, p *kernelsim.Program) {
+	d.InternalErrors++
+	if d.FirstInternal == "" {
+		d.FirstInternal = rep.Summary() + p.String() + "schedule " + rep.Schedule
+	}
 }
 
 // VariantResult is one row of the detection table.
@@ -68,6 +80,10 @@ type Faithful struct {
 	ConfD2     float64 `json:"pct_confidence_d2"`
 	ConfD3     float64 `json:"pct_confidence_d3"`
 	First      string  `json:"first_violation,omitempty"`
+	// InternalErrors counts runs in which the harness failed on the
+	// faithful kernel: never violations, always a failed hunt.
+	InternalErrors int    `json:"internal_errors,omitempty"`
+	FirstInternal  string `json:"first_internal_error,omitempty"`
 }
 
 // Result is a hunt's outcome.
@@ -76,14 +92,28 @@ type Result struct {
 	Faithful Faithful        `json:"faithful"`
 }
 
-// OK reports whether every variant was detected and the faithful kernel is clean.
+// OK reports whether every variant was detected, the faithful kernel is
+// clean, and the harness never failed.
 func (r *Result) OK() bool {
 	for _, v := range r.Variants {
 		if !v.Detected {
 			return false
 		}
 	}
-	return r.Faithful.Violations == 0
+	return r.Faithful.Violations == 0 && r.InternalErrors() == 0
+}
+
+// InternalErrors counts the runs of the whole hunt in which the harness
+// itself failed.
+func (r *Result) InternalErrors() int {
+	n := r.Faithful.InternalErrors
+	for _, v := range r.Variants {
+		n += v.Rules.InternalErrors + v.Semantic.InternalErrors
+		if v.Free != nil {
+			n += v.Free.InternalErrors
+		}
+	}
+	return n
 }
 
 // search looks for a failure of v within budget, as a small coverage-guided
@@ -114,7 +144,11 @@ func searchMode(v kernelsim.Variant, semantic bool, mode sched.Mode, budget time
 		}
 		rep := harness.Run(p, harness.Options{Mode: mode, Strategy: st, SemanticOnly: semantic, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: 3})
 		d.Executions++
-		if fuzz.Finding(rep) && rep.Verdict.Outcome != sched.Internal {
+		if rep.InternalError() {
+			d.internal(rep, p)
+			continue
+		}
+		if rep.Finding() {
 			d.Detected, d.Invariant = true, rep.Verdict.Violation.Invariant
 			d.Seconds = time.Since(start).Seconds()
 			return d, p, rep
@@ -243,7 +277,14 @@ func faithful(budget time.Duration, seed uint64) Faithful {
 		f.Executions++
 		ks = append(ks, rep.Steps)
 		f.N = max(f.N, len(p.Tasks))
-		if fuzz.Finding(rep) {
+		if rep.InternalError() {
+			f.InternalErrors++
+			if f.FirstInternal == "" {
+				f.FirstInternal = rep.Summary() + p.String() + "schedule " + rep.Schedule
+			}
+			continue
+		}
+		if rep.Finding() {
 			f.Violations++
 			if f.First == "" {
 				f.First = rep.Summary() + p.String() + "schedule " + rep.Schedule

@@ -70,7 +70,7 @@ func TestHuntScenarioReplays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := harness.Run(p, harness.Options{}); r.Failed() {
+	if r := harness.Run(p, harness.Options{}); !r.OK() {
 		t.Fatalf("faithful kernel fails the reproducer: %s", r.Summary())
 	}
 	p.Variants = kernelsim.Variants{row.Name: true}

@@ -251,7 +251,7 @@ func (k *Kernel) discardFolio(f *Folio) {
 // linear_page_index. Called under the PTL.
 func (k *Kernel) folioAddNewAnonRmap(t *sched.Task, f *Folio, v *VMA, addr int) {
 	if v.anonVMA == nil {
-		t.Fail(sched.Violation{Invariant: "internal-error", Detail: "mmrace internal error: new anon folio in " + v.Describe() + " without anon_vma"})
+		bugOn(t, "__folio_set_anon: BUG_ON(!anon_vma): new anon folio in %s, which has no anon_vma", v.Describe())
 	}
 	f.anonVMA, f.index = v.anonVMA, v.linearPageIndex(addr)
 	f.mapcount.Add(1)

@@ -123,6 +123,12 @@ func (k *Kernel) free(t *sched.Task, o *Obj, where string) {
 	o.freed, o.freedStep, o.freedBy = true, t.Step(), t.Name()+" in "+where
 }
 
+// bugOn reports what the kernel would hit as a BUG_ON: a finding about the
+// simulated kernel (invariant bug-on), not an error of the harness.
+func bugOn(t *sched.Task, format string, args ...any) {
+	t.Fail(sched.Violation{Invariant: "bug-on", Detail: fmt.Sprintf(format, args...)})
+}
+
 // use checks that o is alive; touching a freed object is a use-after-free.
 func (k *Kernel) use(t *sched.Task, o *Obj, where string) {
 	if o.freed {

@@ -354,7 +354,7 @@ func TestFindLockSchedules4(t *testing.T) {
 			}
 			try := func(st *pinStrategy) (string, bool) {
 				rep := harness.Run(p, harness.Options{Strategy: st})
-				if rep.Failed() {
+				if !rep.OK() {
 					return "", false
 				}
 				run, err := runPhase(p, rep)
@@ -381,7 +381,7 @@ func TestFindLockSchedules4(t *testing.T) {
 						q := *p
 						q.Schedule = got
 						rep := harness.Run(&q, harness.Options{})
-						if rep.Failed() || rep.Schedule != got {
+						if !rep.OK() || rep.Schedule != got {
 							t.Errorf("replay of %s: %s, recorded %s", got, rep.Summary(), rep.Schedule)
 						}
 						return

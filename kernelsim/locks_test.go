@@ -244,7 +244,7 @@ func TestFindLockSchedules(t *testing.T) {
 			}
 			try := func(opts harness.Options, q *kernelsim.Program) (string, bool) {
 				rep := harness.Run(q, opts)
-				if rep.Failed() {
+				if !rep.OK() {
 					return "", false
 				}
 				run, err := runPhase(q, rep)

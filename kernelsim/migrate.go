@@ -17,6 +17,9 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		return nil // nothing mapped: nothing to migrate
 	}
 	defer k.unpin(t, src, "putback")
+	if k.Variants.Has("test-harness-internal-error") {
+		t.Internal("planted by variant test-harness-internal-error in migrate_pages of %s", src.name)
+	}
 	// migrate_folio_unmap.
 	if !src.lock.Trylock(t, "migrate_folio_unmap") {
 		src.lock.Lock(t, "migrate_folio_unmap")
@@ -34,7 +37,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	dst := k.allocFolio(src.anon)
 	dst.pin() // the migrator's reference, dropped at the end
 	if !dst.lock.Trylock(t, "migrate_folio_unmap") {
-		t.Fail(sched.Violation{Invariant: "internal-error", Detail: "mmrace internal error: new folio locked"})
+		t.Internal("migrate_folio_unmap: the new folio %s is already locked", dst.name)
 	}
 	wasMapped := src.mapcount.Load() > 0
 	if wasMapped {

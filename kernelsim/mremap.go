@@ -155,7 +155,7 @@ func (k *Kernel) copyVMA(t *sched.Task, v *VMA, addr, n, pgoff int) (nv, src *VM
 			// The VMA merged with itself: only possible for a never-faulted
 			// anonymous source.
 			if faultedIn {
-				t.Fail(sched.Violation{Invariant: "internal-error", Detail: "mmrace internal error: copy_vma self-merge of a faulted-in VMA"})
+				bugOn(t, "copy_vma: VM_BUG_ON_VMA(faulted_in_anon_vma): %s merged with itself although it has pages", nv.Describe())
 			}
 			v = nv
 		}

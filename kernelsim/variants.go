@@ -102,6 +102,12 @@ var TestOnlyVariants = []Variant{
 		KernelRef: "none (test only)",
 		Removes:   "the vm_flags update: the VMA keeps its old protection",
 	},
+	{
+		Name:      "test-harness-internal-error",
+		Function:  "none: migrate_pages() of the model",
+		KernelRef: "none (test only)",
+		Removes:   "nothing: it plants an internal error of the harness in every migration of a mapped folio, to check that no command counts one as a finding",
+	},
 }
 
 // Variants is a set of variant names.

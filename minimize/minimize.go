@@ -32,16 +32,11 @@ type Result struct {
 	Switches int // context switches in the final schedule
 }
 
-// same reports whether rep fails like want: the same outcome and invariant.
+// same reports whether rep fails like want: both are findings with the same
+// outcome and invariant. Harness limits and internal errors never count.
 func same(rep, want *harness.Report) bool {
-	if rep.Verdict.Outcome != want.Verdict.Outcome {
-		return false
-	}
-	switch rep.Verdict.Outcome {
-	case sched.Failed, sched.Deadlock:
-		return rep.Verdict.Violation.Invariant == want.Verdict.Violation.Invariant
-	}
-	return false
+	return rep.Finding() && want.Finding() && rep.Verdict.Outcome == want.Verdict.Outcome &&
+		rep.Verdict.Violation.Invariant == want.Verdict.Violation.Invariant
 }
 
 type state struct {

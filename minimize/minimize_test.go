@@ -44,7 +44,7 @@ t3: load mm1 0x10
 	p.Variants = kernelsim.Variants{"move_ptes-skip-rmap-locks": true}
 	opts := harness.Options{SemanticOnly: true}
 	rep, n := harness.Search(p, opts, func(i int) sched.Strategy { return sched.NewPCT(uint64(i), 3, 200) }, 20000)
-	if !rep.Failed() {
+	if !rep.Finding() {
 		t.Fatalf("no failure in %d runs", n)
 	}
 	start := time.Now()
@@ -66,7 +66,7 @@ t3: load mm1 0x10
 		t.Fatalf("the minimized program does not replay: %s", r.Summary())
 	}
 	q.Variants = nil
-	if r := harness.Run(q, harness.Options{}); r.Failed() {
+	if r := harness.Run(q, harness.Options{}); !r.OK() {
 		t.Fatalf("faithful kernel fails the minimized program: %s", r.Summary())
 	}
 	if os.Getenv("MMRACE_SHOW") != "" {

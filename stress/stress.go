@@ -55,17 +55,21 @@ type Stats struct {
 
 // Result is the summary of a stress run.
 type Result struct {
-	Mode            string    `json:"mode"`
-	Executions      int64     `json:"executions"`
-	Seconds         float64   `json:"seconds"`
-	PerSecond       float64   `json:"executions_per_second"`
-	Failures        int64     `json:"failures"`
-	Findings        []Finding `json:"findings"`
-	GoroutinesStart int       `json:"goroutines_start"`
-	GoroutinesEnd   int       `json:"goroutines_end"`
-	RSSStartKB      int       `json:"rss_start_kb"`
-	RSSEndKB        int       `json:"rss_end_kb"`
-	Interrupted     bool      `json:"interrupted"`
+	Mode       string    `json:"mode"`
+	Executions int64     `json:"executions"`
+	Seconds    float64   `json:"seconds"`
+	PerSecond  float64   `json:"executions_per_second"`
+	Failures   int64     `json:"failures"`
+	Findings   []Finding `json:"findings"`
+	// InternalErrors are runs in which the harness itself failed: never
+	// findings, always reported loudly (the first one in full).
+	InternalErrors  int64  `json:"internal_errors"`
+	FirstInternal   string `json:"first_internal_error,omitempty"`
+	GoroutinesStart int    `json:"goroutines_start"`
+	GoroutinesEnd   int    `json:"goroutines_end"`
+	RSSStartKB      int    `json:"rss_start_kb"`
+	RSSEndKB        int    `json:"rss_end_kb"`
+	Interrupted     bool   `json:"interrupted"`
 }
 
 var numRE = regexp.MustCompile(`0x[0-9a-f]+|\b(f|vma#|av#|avc#|pt#|pmd#|mm)\d+|\b\d+\b`)
@@ -83,7 +87,7 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 		o.Workers = runtime.NumCPU()
 	}
 	res := &Result{Mode: o.Mode.String(), GoroutinesStart: runtime.NumGoroutine(), RSSStartKB: rssKB()}
-	var execs, fails atomic.Int64
+	var execs, fails, internals atomic.Int64
 	var mu sync.Mutex
 	found := map[string]*Finding{}
 	var keys []string
@@ -117,7 +121,15 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 				}
 				rep := harness.Run(p, ho)
 				execs.Add(1)
-				if !fuzz.Finding(rep) {
+				if rep.InternalError() {
+					if internals.Add(1) == 1 {
+						mu.Lock()
+						res.FirstInternal = rep.Summary() + rep.Program.String() + "schedule " + rep.Schedule
+						mu.Unlock()
+					}
+					continue
+				}
+				if !rep.Finding() {
 					continue
 				}
 				fails.Add(1)
@@ -159,7 +171,7 @@ loop:
 			}
 		}
 	}
-	res.Executions, res.Failures = execs.Load(), fails.Load()
+	res.Executions, res.Failures, res.InternalErrors = execs.Load(), fails.Load(), internals.Load()
 	res.Seconds = time.Since(start).Seconds()
 	res.PerSecond = float64(res.Executions) / res.Seconds
 	sort.Strings(keys)

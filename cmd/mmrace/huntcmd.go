@@ -61,6 +61,9 @@ func huntCmd(args []string, out io.Writer) (int, error) {
 	} else {
 		printTable(out, res, time.Since(start))
 	}
+	if res.InternalErrors() > 0 {
+		return exitInternal, nil
+	}
 	if !res.OK() {
 		return 1, nil
 	}
@@ -76,10 +79,14 @@ func printTable(out io.Writer, res *hunt.Result, total time.Duration) {
 		fmt.Fprintln(tw, "VARIANT\tSEMANTIC-ONLY\tRULES ON\tMIN OPS\tREPRODUCER")
 	}
 	cell := func(d hunt.Detection) string {
+		s := fmt.Sprintf("%s: %d runs, %.2fs", d.Invariant, d.Executions, d.Seconds)
 		if !d.Detected {
-			return fmt.Sprintf("not found (%d runs)", d.Executions)
+			s = fmt.Sprintf("not found (%d runs)", d.Executions)
 		}
-		return fmt.Sprintf("%s: %d runs, %.2fs", d.Invariant, d.Executions, d.Seconds)
+		if d.InternalErrors > 0 {
+			s += fmt.Sprintf(" [%d INTERNAL ERRORS]", d.InternalErrors)
+		}
+		return s
 	}
 	for _, v := range res.Variants {
 		if free {
@@ -94,6 +101,18 @@ func printTable(out io.Writer, res *hunt.Result, total time.Duration) {
 		f.Executions, f.Seconds, f.Violations, f.N, f.K, f.ConfD2, f.ConfD3)
 	if f.First != "" {
 		fmt.Fprintf(out, "first faithful violation:\n%s\n", f.First)
+	}
+	if n := res.InternalErrors(); n > 0 {
+		fmt.Fprintf(out, "\nMMRACE INTERNAL ERROR in %d runs (the harness failed; never counted as detections). The first:\n", n)
+		first := f.FirstInternal
+		for _, v := range res.Variants {
+			for _, d := range []*hunt.Detection{&v.Semantic, &v.Rules, v.Free} {
+				if first == "" && d != nil {
+					first = d.FirstInternal
+				}
+			}
+		}
+		fmt.Fprintf(out, "%s\n", first)
 	}
 	detected := 0
 	for _, v := range res.Variants {

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"mmrace/harness"
 )
 
 // errUsage marks errors caused by the command line; they exit with status 2.
@@ -24,8 +26,28 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// Exit statuses.
+const (
+	exitClean    = 0 // nothing found
+	exitFinding  = 1 // a violation or a deadlock (or hunt: a variant undetected)
+	exitUsage    = 2 // bad command line or input
+	exitInternal = 3 // the harness itself failed: mmrace's bug, not the kernel's
+)
+
+// statusOf is the exit status of one run's report.
+func statusOf(rep *harness.Report) int {
+	switch {
+	case rep.InternalError():
+		return exitInternal
+	case rep.Finding():
+		return exitFinding
+	}
+	return exitClean
+}
+
 // run executes one command line and returns the exit status: 0 success,
-// 1 a finding (violation, deadlock), 2 bad input.
+// 1 a finding (violation, deadlock), 2 bad input, 3 an internal error of
+// the harness.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "mmrace: missing command (try: mmrace hunt, or mmrace help)")
@@ -60,6 +82,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 1
+	}
+	if status == exitInternal {
+		fmt.Fprintln(stderr, "mmrace: MMRACE INTERNAL ERROR: the harness itself failed (see the report). This is a bug in mmrace, not a finding about the kernel.")
 	}
 	return status
 }

@@ -58,12 +58,20 @@ func minimizeCmd(args []string, out io.Writer) (int, error) {
 	}
 	rep := harness.Run(p, first) // the crasher's or the pinned schedule, if any
 	n := 1
-	if !rep.Failed() {
+	if rep.InternalError() {
+		fmt.Fprintf(out, "VERDICT\n%s", rep.Summary())
+		return exitInternal, nil
+	}
+	if !rep.Finding() {
 		k := rep.Steps*5/4 + 10
 		rep, n = harness.Search(p, opts, func(i int) sched.Strategy { return sched.NewPCT(uint64(i), 2+i%2, k) }, *runs)
 	}
-	if !rep.Failed() {
-		fmt.Fprintf(out, "no failure in %d runs: nothing to minimize\n", n)
+	if rep.InternalError() {
+		fmt.Fprintf(out, "VERDICT after %d run(s)\n%s", n, rep.Summary())
+		return exitInternal, nil
+	}
+	if !rep.Finding() {
+		fmt.Fprintf(out, "no finding in %d runs: nothing to minimize\n", n)
 		return 0, nil
 	}
 	res := minimize.Minimize(p, rep, minimize.Options{Budget: *budget, Run: opts})

@@ -95,10 +95,7 @@ func replayCmd(args []string, out io.Writer) (int, error) {
 	}
 	fmt.Fprintf(out, "To reproduce:\n  go run ./cmd/mmrace replay %s -variants=%s -rules=%v%s\n",
 		file, p.Variants, *rules, again)
-	if rep.Failed() {
-		return 1, nil
-	}
-	return 0, nil
+	return statusOf(rep), nil
 }
 
 // readProgram reads a corpus scenario (the program of its first program

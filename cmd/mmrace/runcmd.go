@@ -62,10 +62,7 @@ func runCmd(args []string, out io.Writer) (int, error) {
 	rep, n := harness.Search(p, harness.Options{SemanticOnly: !*rules, Want: *want}, mk, *runs)
 	fmt.Fprintf(out, "PROGRAM\n%s\nVARIANTS\n%s (rules %v)\n\nVERDICT after %d run(s)\n%s\nSTORY\n%s\nSCHEDULE\n%s\n\nTo reproduce:\n  go run ./cmd/mmrace run %s -variants=%s -rules=%v -replay %s\n",
 		p, p.Variants, *rules, n, rep.Summary(), rep.Story(*story), rep.Schedule, file, p.Variants.String(), *rules, rep.Schedule)
-	if rep.Failed() {
-		return 1, nil
-	}
-	return 0, nil
+	return statusOf(rep), nil
 }
 
 // loadProgram reads a kernelsim program file or corpus scenario and applies

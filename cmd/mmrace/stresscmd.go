@@ -102,6 +102,12 @@ func stressCmd(args []string, out io.Writer) (int, error) {
 		for _, f := range res.Findings {
 			fmt.Fprintf(out, "  %5d × %s\n        %s\n", f.Count, f.Signature, f.Reproducer)
 		}
+		if res.InternalErrors > 0 {
+			fmt.Fprintf(out, "MMRACE INTERNAL ERROR in %d runs (the harness failed; not findings). The first:\n%s\n", res.InternalErrors, res.FirstInternal)
+		}
+	}
+	if res.InternalErrors > 0 {
+		return exitInternal, nil
 	}
 	if len(res.Findings) > 0 {
 		return 1, nil

@@ -116,7 +116,7 @@ func build(rep *harness.Report, title string) *page {
 		last = max(last, e.Step)
 		ntasks = max(ntasks, e.Task+1)
 	}
-	if v := rep.Verdict.Violation; rep.Failed() && rep.Phase == "run" && v.Step >= 0 && len(evs) > 0 {
+	if v := rep.Verdict.Violation; !rep.OK() && rep.Phase == "run" && v.Step >= 0 && len(evs) > 0 {
 		// A checker may fire at the step after the last recorded event.
 		last = max(last, v.Step)
 	}
@@ -129,7 +129,7 @@ func build(rep *harness.Report, title string) *page {
 		Schedule: rep.Schedule,
 		Verdict:  rep.Verdict.String(),
 		Phase:    rep.Phase,
-		Failed:   rep.Failed(),
+		Failed:   !rep.OK(),
 		Steps:    rep.Steps,
 		Errors:   rep.Errors,
 		PX:       px,

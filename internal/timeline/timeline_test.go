@@ -108,7 +108,7 @@ func TestRenderViolation(t *testing.T) {
 
 func TestRenderOK(t *testing.T) {
 	rep := runScenario(t, reproducer, "", false)
-	if rep.Failed() {
+	if !rep.OK() {
 		t.Fatalf("the faithful kernel fails: %s", rep.Summary())
 	}
 	page := render(t, rep, "faithful")
@@ -149,8 +149,8 @@ func TestRenderEveryScenario(t *testing.T) {
 		for _, r := range sc.Runs {
 			rep := runScenario(t, f, r.Args["variants"], r.Args["rules"] != "off")
 			page := render(t, rep, f)
-			if rep.Failed() != strings.Contains(page, `id="violation"`) {
-				t.Errorf("%s:%d: the run's failed=%v, but the page disagrees", f, r.Line, rep.Failed())
+			if !rep.OK() != strings.Contains(page, `id="violation"`) {
+				t.Errorf("%s:%d: the run's failed=%v, but the page disagrees", f, r.Line, !rep.OK())
 			}
 			checkBalanced(t, page)
 		}

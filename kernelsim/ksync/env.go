@@ -93,7 +93,7 @@ func (e *Env) fail(t *sched.Task, invariant, format string, args ...any) {
 
 // internal reports a misuse that can only be the simulator's own bug.
 func (e *Env) internal(t *sched.Task, format string, args ...any) {
-	t.Fail(sched.Violation{Invariant: "internal-error", Detail: "mmrace internal error: " + fmt.Sprintf(format, args...)})
+	t.Internal(format, args...)
 }
 
 // beforeAcquire runs the checks of a blocking acquisition of l by t: the

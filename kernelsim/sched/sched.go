@@ -217,7 +217,7 @@ func (s *Sched) pick(cur int) int {
 			if e, ok := s.strat.(interface{ Err() error }); ok && e.Err() != nil {
 				detail = e.Err().Error()
 			}
-			s.fail(Verdict{Outcome: Internal, Violation: Violation{Invariant: "internal-error", Task: cur, Step: s.step, Detail: internalPrefix + detail}})
+			s.fail(Verdict{Outcome: Internal, Violation: Violation{Invariant: InvInternal, Task: cur, Step: s.step, Detail: internalPrefix + detail}})
 			return -2
 		}
 		s.decisions = append(s.decisions, Decision{Value: next})
@@ -257,7 +257,7 @@ type unwind struct{}
 
 func internalPanic(t *Task, r any) Verdict {
 	return Verdict{Outcome: Internal, Violation: Violation{
-		Invariant: "internal-error", Task: t.id, Step: t.s.step,
+		Invariant: InvInternal, Task: t.id, Step: t.s.step,
 		Detail: fmt.Sprintf("%spanic in %s: %v\n%s", internalPrefix, t.Name(), r, debug.Stack()),
 	}}
 }

@@ -265,12 +265,10 @@ func (t *Task) Choose(n int, what string) int {
 		}
 		v = s.strat.Choose(n)
 		if e, ok := s.strat.(interface{ Err() error }); ok && e.Err() != nil {
-			s.fail(Verdict{Outcome: Internal, Violation: Violation{Invariant: "internal-error", Task: t.id, Step: s.step, Detail: internalPrefix + e.Err().Error()}})
-			panic(unwind{})
+			t.Internal("%s", e.Err().Error())
 		}
 		if v < 0 || v >= n {
-			s.fail(Verdict{Outcome: Internal, Violation: Violation{Invariant: "internal-error", Task: t.id, Step: s.step, Detail: fmt.Sprintf("%sstrategy chose %d of %d", internalPrefix, v, n)}})
-			panic(unwind{})
+			t.Internal("strategy chose %d of %d", v, n)
 		}
 		s.decisions = append(s.decisions, Decision{Data: true, Value: v})
 	}
@@ -283,6 +281,15 @@ func (t *Task) Choose(n int, what string) int {
 func (t *Task) Fail(v Violation) {
 	v.Task, v.Step = t.id, t.Step()
 	t.s.fail(Verdict{Outcome: Failed, Violation: v})
+	panic(unwind{})
+}
+
+// Internal reports an internal error of the harness found by this task (a
+// sanity check of the simulator's own bookkeeping failed) and ends the run
+// with outcome Internal. It is never a finding about the kernel: a check
+// that mirrors a kernel BUG_ON is a violation (Fail), not this.
+func (t *Task) Internal(format string, args ...any) {
+	t.s.fail(Verdict{Outcome: Internal, Violation: Violation{Invariant: InvInternal, Task: t.id, Step: t.Step(), Detail: internalPrefix + fmt.Sprintf(format, args...)}})
 	panic(unwind{})
 }
 

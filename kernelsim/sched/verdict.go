@@ -49,10 +49,28 @@ type Verdict struct {
 	Violation Violation // zero when Outcome is OK
 }
 
-// Reproducible reports whether the verdict is a finding about the model (a
-// violation or a deadlock), as opposed to a harness limit or harness error.
-// Minimizers treat everything else as a non-reproduction.
-func (v Verdict) Reproducible() bool { return v.Outcome == Failed || v.Outcome == Deadlock }
+// Finding reports whether the verdict is a finding about the simulated
+// kernel: a violation or a deadlock. It is the one answer to "did this run
+// find something?": harness limits and internal errors are never findings.
+func (v Verdict) Finding() bool { return v.Outcome == Failed || v.Outcome == Deadlock }
+
+// HarnessLimit reports whether the run was cut short by a bound of the
+// harness (the step limit or the wall-clock watchdog): no verdict about the
+// kernel either way.
+func (v Verdict) HarnessLimit() bool { return v.Outcome == StepLimit || v.Outcome == Timeout }
+
+// InternalError reports whether the harness itself failed: a panic or a
+// sanity check of the simulator, a strategy that answered something
+// impossible. It is the simulator's bug, never the kernel's, and is always
+// reported loudly and apart from findings.
+func (v Verdict) InternalError() bool { return v.Outcome == Internal }
+
+// InvInternal is the invariant name of every internal error.
+const InvInternal = "internal-error"
+
+// InternalPrefix starts the detail of every internal error (STYLE item 10),
+// so that no reader and no minimizer mistakes it for a finding.
+const InternalPrefix = internalPrefix
 
 func (v Verdict) String() string {
 	if v.Outcome == OK {
