@@ -11,6 +11,10 @@
 //	               steps and a VMA diagram), a passing one the last N events
 //	               of its story (default 12; 0: neither)
 //
+// `search runs=N [variants=a,b] [rules=off]` searches N PCT schedules (depth
+// 3, seeds 0..N-1) of the program, ignoring its pinned schedule, and prints
+// "no finding in N runs" or the first finding's outcome and invariant.
+//
 // Regenerate the outputs with
 //
 //	go test ./corpus -rewrite
@@ -29,6 +33,7 @@ import (
 
 	"mmrace/harness"
 	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -53,6 +58,11 @@ func TestCorpus(t *testing.T) {
 					d.Fatalf(t, "run before program")
 				}
 				return run(t, d, prog)
+			case "search":
+				if prog == nil {
+					d.Fatalf(t, "search before program")
+				}
+				return search(t, d, prog)
 			}
 			d.Fatalf(t, "unknown directive %q", d.Cmd)
 			return ""
@@ -97,4 +107,44 @@ func run(t *testing.T, d *datadriven.TestData, prog *kernelsim.Program) string {
 		b.WriteString(rep.Story(traceN))
 	}
 	return b.String()
+}
+
+func search(t *testing.T, d *datadriven.TestData, prog *kernelsim.Program) string {
+	p := *prog
+	p.Schedule = ""
+	opts := harness.Options{}
+	runs := 0
+	for _, a := range d.CmdArgs {
+		val := strings.Join(a.Vals, ",")
+		switch a.Key {
+		case "variants":
+			v, err := kernelsim.ParseVariants(val)
+			if err != nil {
+				d.Fatalf(t, "%v", err)
+			}
+			p.Variants = v
+		case "rules":
+			opts.SemanticOnly = val == "off"
+		case "runs":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 {
+				d.Fatalf(t, "runs=%q: want a positive count", val)
+			}
+			runs = n
+		default:
+			d.Fatalf(t, "unknown argument %q", a.Key)
+		}
+	}
+	if runs == 0 {
+		d.Fatalf(t, "search needs runs=N")
+	}
+	k := harness.Run(&p, opts).Steps*5/4 + 10
+	rep, _ := harness.Search(&p, opts, func(i int) sched.Strategy { return sched.NewPCT(uint64(i), 3, k) }, runs)
+	switch {
+	case rep.InternalError():
+		return rep.Summary()
+	case rep.Finding():
+		return fmt.Sprintf("found within %d runs: %s: %s\n", runs, rep.Verdict.Outcome, rep.Verdict.Violation.Invariant)
+	}
+	return fmt.Sprintf("no finding in %d runs\n", runs)
 }

@@ -171,7 +171,7 @@ var templates = []template{
 // ops aimed at the template's pages and VMAs.
 func generate(c *chooser) *kernelsim.Program {
 	tp := templates[c.n(len(templates))]
-	text := "mm mm1\nfile file1 16\n"
+	text := "mm mm1\nfile file1 16\ninject alloc-failures\n"
 	for _, s := range tp.setup {
 		text += "setup: " + s + "\n"
 	}

@@ -12,7 +12,7 @@ import (
 // maybe forks, then tasks whose ops (faults, loads, stores, mmap, munmap,
 // mprotect, fork) hit the same VMAs and pages, so they race.
 func Generate(rng *rand.Rand, tasks int) *kernelsim.Program {
-	p := &kernelsim.Program{MMs: []string{"mm1"}, Files: []kernelsim.FileDecl{{Name: "file1", Pages: 32}}, Variants: kernelsim.Variants{}}
+	p := &kernelsim.Program{MMs: []string{"mm1"}, Files: []kernelsim.FileDecl{{Name: "file1", Pages: 32}}, Variants: kernelsim.Variants{}, InjectAllocFailures: true}
 	mms := []string{"mm1"}
 	children := 1
 	addr := func() int { return 0x10 + rng.IntN(0x18) }
@@ -30,7 +30,13 @@ func Generate(rng *rand.Rand, tasks int) *kernelsim.Program {
 	execs := 0
 	op := func(task int) kernelsim.Op {
 		m := mms[rng.IntN(len(mms))]
-		switch rng.IntN(19) {
+		switch rng.IntN(21) {
+		case 19:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpExit, MM: m}
+		case 20:
+			o := kernelsim.Op{Task: task, Verb: kernelsim.OpMremap, MM: m, Addr: addr(), Len: length()}
+			o.NewLen, o.MayMove = o.Len+length(), true
+			return o
 		case 12, 13:
 			o := kernelsim.Op{Task: task, Verb: kernelsim.OpMremap, MM: m, Addr: addr(), Len: length(), Fixed: true, NewAddr: addr() + 0x10*rng.IntN(3)}
 			o.NewLen = o.Len
@@ -78,13 +84,25 @@ func Generate(rng *rand.Rand, tasks int) *kernelsim.Program {
 			return kernelsim.Op{Task: task, Verb: kernelsim.OpFork, MM: m, Child: c}
 		}
 	}
+	// The setup must be valid (a refused setup op makes the program
+	// invalid): its stores go to pages its mappings left writable.
+	writable := map[int]bool{}
 	for i, n := 0, 1+rng.IntN(3); i < n; i++ {
 		o := mmap(-1)
 		o.MM = "mm1"
 		p.Setup = append(p.Setup, o)
+		for a := o.Addr; a < o.Addr+o.Len; a++ {
+			writable[a] = o.Prot&kernelsim.VMWrite != 0
+		}
 	}
-	for i, n := 0, rng.IntN(4); i < n; i++ {
-		p.Setup = append(p.Setup, kernelsim.Op{Task: -1, Verb: kernelsim.OpStore, MM: "mm1", Addr: addr(), Value: uint64(100 + i)})
+	var targets []int
+	for a := 0; a < 0x40; a++ {
+		if writable[a] {
+			targets = append(targets, a)
+		}
+	}
+	for i, n := 0, rng.IntN(4); i < n && len(targets) > 0; i++ {
+		p.Setup = append(p.Setup, kernelsim.Op{Task: -1, Verb: kernelsim.OpStore, MM: "mm1", Addr: targets[rng.IntN(len(targets))], Value: uint64(100 + i)})
 	}
 	if rng.IntN(3) == 0 {
 		children++

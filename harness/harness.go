@@ -116,15 +116,26 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", t.Name(), err))
 		errMu.Unlock()
 	}
-	// Setup: one task, no preemption, no data choices.
+	// Setup: one task, no preemption, no data choices. A setup op the
+	// kernel refuses makes the program invalid (as a selftest whose setup
+	// fails): reported with its line, never run further.
 	if len(p.Setup) > 0 {
+		var refused *sched.Verdict
 		s := sched.New(sched.Options{Strategy: sched.NewBytes(nil), MaxSteps: opts.MaxSteps})
 		s.Spawn(func(t *sched.Task) {
 			for _, o := range p.Setup {
-				note(t, k.Exec(t, o))
+				if err := k.Exec(t, o); err != nil {
+					refused = &sched.Verdict{Outcome: sched.Invalid, Violation: sched.Violation{Invariant: "setup-refused", Task: -1, Step: t.Step(),
+						Detail: fmt.Sprintf("line %d: setup: %s: the kernel refuses it: %v", o.Line, o, err)}}
+					return
+				}
 			}
 		})
 		if !record(s.Run(), "setup") {
+			return rep
+		}
+		if refused != nil {
+			rep.Verdict, rep.Phase = *refused, "setup"
 			return rep
 		}
 	}
@@ -166,11 +177,24 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		rep.Verdict, rep.Phase = sched.Verdict{Outcome: sched.Failed, Violation: v[0]}, "memory"
 		return rep
 	}
-	// exit_mmap of every mm, then the leak checks.
+	if len(p.Checks) > 0 {
+		var failed *sched.Violation
+		cs := sched.New(sched.Options{Strategy: sched.NewBytes(nil), MaxSteps: opts.MaxSteps})
+		cs.Spawn(func(t *sched.Task) { failed = runChecks(t, k, p.Checks) })
+		if !record(cs.Run(), "check") {
+			return rep
+		}
+		if failed != nil {
+			rep.Verdict, rep.Phase = sched.Verdict{Outcome: sched.Failed, Violation: *failed}, "check"
+			return rep
+		}
+	}
+	// The exit of every process still alive (exit_mmap), then the leak
+	// checks.
 	ex := sched.New(sched.Options{Strategy: sched.NewBytes(nil)})
 	ex.Spawn(func(t *sched.Task) {
 		for _, m := range k.MMs() {
-			k.ExitMMap(t, m)
+			k.ExitProcess(t, m)
 		}
 	})
 	if !record(ex.Run(), "exit") {

@@ -468,7 +468,7 @@ func smCommands(run *smRun) commands.Commands {
 			// result for this sequence and shrinks it like any other.
 			res := runOne(func(t *sched.Task) {
 				for _, m := range sut.k.MMs() {
-					sut.k.ExitMMap(t, m)
+					sut.k.ExitProcess(t, m)
 				}
 			})
 			msg := ""

@@ -28,7 +28,14 @@ func Install(k *kernelsim.Kernel) {
 // try_to_migrate, a migration entry for remove_migration_ptes), identified
 // across moves, that exists from the walk's start to its end unchanged in
 // kind, must have been examined by the walk, in its source or its
-// destination VMA.
+// destination VMA. A walk that peeks without the PTL (NonSync:
+// try_to_migrate, folio_referenced) is held only to the mappings that
+// nobody wrote during the walk: its lockless peek may find an entry none
+// while a PTL holder has it cleared (ptep_modify_prot_start, or move_ptes
+// between get_and_clear and set at the destination), and the kernel
+// accepts that miss (try_to_migrate's caller sees the folio still mapped
+// and aborts the migration). SYNC walks (remove_migration_ptes) must find
+// every mapping, moved ones included.
 func RmapWalkCoverage(k *kernelsim.Kernel, w *kernelsim.Walk) *sched.Violation {
 	if w.Aborted || w.Target == nil {
 		return nil
@@ -50,6 +57,9 @@ func RmapWalkCoverage(k *kernelsim.Kernel, w *kernelsim.Walk) *sched.Violation {
 		e, still := now[s.ID]
 		if !still || w.Visited[s.ID] || skipped(s.MM, s.Addr) || skipped(e.MM, e.Addr) {
 			continue
+		}
+		if w.NonSync && k.WrittenSince(s.ID, w.StartStep) {
+			continue // a lockless peek may miss an entry that is being changed or moved
 		}
 		where := fmt.Sprintf("%s %#x", e.MM.Name(), e.Addr)
 		if e.MM != s.MM || e.Addr != s.Addr {

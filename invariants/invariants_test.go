@@ -61,7 +61,7 @@ func exitAll(t *testing.T, k *kernelsim.Kernel) {
 	s := sched.New(sched.Options{Strategy: sched.NewBytes(nil)})
 	s.Spawn(func(tk *sched.Task) {
 		for _, m := range k.MMs() {
-			k.ExitMMap(tk, m)
+			k.ExitProcess(tk, m)
 		}
 	})
 	if r := s.Run(); r.Verdict.Outcome != sched.OK {

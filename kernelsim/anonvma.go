@@ -144,7 +144,7 @@ func (k *Kernel) findMergeableAnonVMA(t *sched.Task, v *VMA) *AnonVMA {
 			continue
 		}
 		t.Point(sched.KindRead, n.name, "find_mergeable_anon_vma", "neighbour's anon_vma")
-		k.use(t, &n.Obj, "find_mergeable_anon_vma")
+		k.useVMA(t, n, "find_mergeable_anon_vma")
 		adjacent := (n.end == v.start && n.pgoff+n.Pages() == v.pgoff) || (v.end == n.start && v.pgoff+v.Pages() == n.pgoff)
 		if adjacent && n.anonVMA != nil && len(n.chain) == 1 && n.file == v.file && n.flags&^vmProtMask == v.flags&^vmProtMask {
 			return n.anonVMA

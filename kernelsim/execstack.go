@@ -22,7 +22,7 @@ func (k *Kernel) ExecStack(t *sched.Task, name string, start, n, shift int) erro
 	k.publishMM(m) // the new mm's folios are reachable by rmap from here on
 	// __bprm_mm_init: the temporary stack VMA.
 	m.lock.WriteLock(t, "__bprm_mm_init")
-	v := k.newVMA(m, start, start+n, start, VMRead|VMWrite|VMStackIncompleteSetup, nil)
+	v := k.newVMA(t, m, start, start+n, start, VMRead|VMWrite|VMStackIncompleteSetup, nil)
 	v.lock.StartWrite(t, "__bprm_mm_init")
 	v.lock.MarkAttached(t, "__bprm_mm_init")
 	m.vmaIterStore(t, v, "__bprm_mm_init")
@@ -42,11 +42,14 @@ func (k *Kernel) ExecStack(t *sched.Task, name string, start, n, shift int) erro
 	m.lock.ReadUnlock(t, "get_arg_page")
 	// setup_arg_pages.
 	m.lock.WriteLock(t, "setup_arg_pages")
-	defer m.lock.WriteUnlock(t, "setup_arg_pages")
 	k.relocateVMADown(t, v, shift)
 	v.lock.StartWrite(t, "setup_arg_pages")
 	t.Point(sched.KindWrite, v.name, "setup_arg_pages", "clear VM_STACK_INCOMPLETE_SETUP")
 	v.flags &^= VMStackIncompleteSetup
+	m.lock.WriteUnlock(t, "setup_arg_pages")
+	// exec_mmap: the new mm becomes the process's; its reference (taken
+	// by mm_alloc for the bprm) is now the process's own.
+	m.running.Store(true)
 	return nil
 }
 
@@ -80,22 +83,6 @@ func (k *Kernel) relocateVMADown(t *sched.Task, v *VMA, shift int) {
 	k.setBounds(t, v, newStart, newEnd, v.pgoff, "vma_shrink")
 	k.vmaComplete(t, vp, "vma_shrink")
 	m.vmaIterStore(t, v, "vma_shrink")
-}
-
-// MadviseDontneed mirrors madvise(MADV_DONTNEED) (reference C.11, without
-// page-table reclaim): under mmap_lock read, zap the PTEs of every VMA in
-// the range; the VMAs stay in the rmap trees and refault fresh pages.
-func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
-	end := start + n
-	if n <= 0 || start < 0 || end > k.Geo.Pages() {
-		return fmt.Errorf("madvise: EINVAL: range outside the address space")
-	}
-	m.lock.ReadLock(t, "do_madvise")
-	for _, v := range m.overlapping(start, end) {
-		k.zapPTERange(t, v, max(start, v.start), min(end, v.end), "zap_page_range_single", true)
-	}
-	m.lock.ReadUnlock(t, "do_madvise")
-	return nil
 }
 
 // gupWrite is get_user_pages_remote(FOLL_WRITE) of one page of v followed

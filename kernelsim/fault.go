@@ -26,7 +26,18 @@ type faultFlags uint8
 const (
 	faultWrite   faultFlags = 1 << iota
 	faultVMALock            // FAULT_FLAG_VMA_LOCK: only the VMA read lock is held
+	faultTried              // FAULT_FLAG_TRIED: a retry; the fault lock may no longer be dropped
 )
+
+// releaseFaultLock is release_fault_lock(vmf): the VMA read lock or
+// mmap_lock for read, whichever the fault holds.
+func releaseFaultLock(t *sched.Task, v *VMA, ff faultFlags, site string) {
+	if ff&faultVMALock != 0 {
+		v.lock.EndRead(t, site)
+	} else {
+		v.mm.lock.ReadUnlock(t, site)
+	}
+}
 
 // Fault handles a user fault at addr in m, like the arch fault handler
 // (x86 do_user_addr_fault): first the per-VMA-lock path, then the
@@ -49,8 +60,10 @@ func (k *Kernel) Fault(t *sched.Task, m *MM, addr int, write bool) FaultResult {
 		}
 		// VM_FAULT_RETRY: the handler already dropped the VMA lock.
 	}
-	// C.1.b: lock_mm_and_find_vma, handle_mm_fault under mmap_lock.
-	for try := 0; ; try++ {
+	// C.1.b: lock_mm_and_find_vma, handle_mm_fault under mmap_lock; on
+	// VM_FAULT_RETRY (the handler dropped mmap_lock) again with
+	// FAULT_FLAG_TRIED, which no handler answers with a retry.
+	for {
 		v := k.lockMMAndFindVMA(t, m, addr)
 		if v == nil {
 			return FaultSEGV
@@ -64,9 +77,10 @@ func (k *Kernel) Fault(t *sched.Task, m *MM, addr int, write bool) FaultResult {
 			m.lock.ReadUnlock(t, "do_user_addr_fault")
 			return r
 		}
-		if try > 0 {
-			return FaultDone // the access retries the whole fault
+		if ff&faultTried != 0 {
+			t.Internal("do_user_addr_fault: VM_FAULT_RETRY for a FAULT_FLAG_TRIED fault at %s %#x", m.name, addr)
 		}
+		ff |= faultTried
 	}
 }
 
@@ -77,7 +91,13 @@ func accessOK(v *VMA, write bool) bool {
 	return v.flags&(VMRead|VMWrite) != 0
 }
 
-// lockVMAUnderRCU mirrors mm/mmap_lock.c lock_vma_under_rcu().
+// lockVMAUnderRCU mirrors mm/mmap_lock.c lock_vma_under_rcu() (v6.15+):
+// under RCU, look the address up in the maple tree and vma_start_read()
+// the VMA found, without trusting anything about it before that: the
+// object may have been freed, even reused by another mm, since the lookup
+// (SLAB_TYPESAFE_BY_RCU), so vma_start_read refuses another mm's VMA, a
+// detached one sends the lookup round again (-EAGAIN), and the range is
+// checked once the VMA is locked.
 func (k *Kernel) lockVMAUnderRCU(t *sched.Task, m *MM, addr int) *VMA {
 	const site = "lock_vma_under_rcu"
 	rcu := k.Env.RCU()
@@ -88,7 +108,6 @@ func (k *Kernel) lockVMAUnderRCU(t *sched.Task, m *MM, addr int) *VMA {
 			rcu.ReadUnlock(t, site)
 			return nil
 		}
-		k.use(t, &v.Obj, site)
 		if k.Variants.Has("lock_vma_under_rcu-anon_vma-check-before-lock") && v.isAnon() {
 			// D.12b: the v6.4 check, made before the VMA lock is taken.
 			t.Point(sched.KindRead, v.name, site, "vma->anon_vma before vma_start_read")
@@ -97,10 +116,11 @@ func (k *Kernel) lockVMAUnderRCU(t *sched.Task, m *MM, addr int) *VMA {
 				return nil
 			}
 		}
-		switch v.lock.StartRead(t, site) {
+		switch v.lock.StartRead(t, m.lock, !k.Variants.Has("vma_start_read-no-vm_mm-check"), site) {
 		case ksync.ReadOK:
 			rcu.ReadUnlock(t, site)
-			// The VMA may have been shrunk or moved before we locked it.
+			// The VMA may have been shrunk, moved or reused (in this mm)
+			// before we locked it.
 			if addr < v.start || addr >= v.end {
 				v.lock.EndRead(t, site)
 				return nil
@@ -135,7 +155,7 @@ func (k *Kernel) lockMMAndFindVMA(t *sched.Task, m *MM, addr int) *VMA {
 func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultResult {
 	const site = "handle_pte_fault"
 	m := v.mm
-	k.use(t, &v.Obj, site)
+	k.useVMA(t, v, site)
 	k.pmdAlloc(t, m, addr, "__handle_mm_fault")
 	t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), site, "orig_pte (lockless)")
 	orig := m.Walk(addr)
@@ -160,10 +180,14 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 	if ff&faultWrite != 0 && !orig.Write {
 		return k.doWPPage(t, v, addr, ff, tbl, i, orig)
 	}
-	if ff&faultWrite == 0 && !orig.Read {
-		// A PROT_NONE pte under a readable VMA (mprotect in flight): make it
-		// readable again, as the protection change would have.
-		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: orig.Folio, Read: true, Write: false, ID: orig.ID}, site)
+	if !orig.Read {
+		// A PROT_NONE pte in an accessible VMA (a protnone entry, as NUMA
+		// hinting leaves them): do_numa_page rebuilds it from vm_page_prot.
+		np := *orig
+		np.Read, np.Write = ptePerms(v, orig.Folio, false)
+		k.setPTE(t, m, tbl, i, addr, &np, "do_numa_page")
+		tbl.ptl.Unlock(t, site)
+		return FaultDone
 	}
 	tbl.ptl.Unlock(t, site)
 	return FaultDone
@@ -278,7 +302,10 @@ func (k *Kernel) doFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultRe
 		return FaultSEGV // SIGBUS beyond EOF
 	}
 	k.pteAlloc(t, m, addr, site)
-	pc := v.file.filemapGetFolio(t, index) // returned locked and pinned
+	pc := v.file.filemapFault(t, v, index, ff) // locked and pinned, or nil: retry
+	if pc == nil {
+		return FaultRetry // the fault lock was dropped
+	}
 	defer k.unpin(t, pc, "filemap_fault")
 	var pte *PTE
 	var newf *Folio
@@ -372,6 +399,9 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 		k.discardFolio(nf)
 		return FaultDone
 	}
+	// ptep_clear_flush, then the new PTE: a lockless reader can find the
+	// entry none in between.
+	k.setPTE(t, m, tbl, i, addr, nil, "ptep_clear_flush")
 	k.folioAddNewAnonRmap(t, nf, v, addr)
 	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: true, ID: k.newID()}, site)
 	// From here the mm reads its private copy, whatever happens to the page

@@ -41,12 +41,18 @@ func (f *File) Pages() int { return f.npages }
 // CachedFolio returns the page-cache folio at index, or nil.
 func (f *File) CachedFolio(index int) *Folio { return f.pages[index] }
 
-// filemapGetFolio is filemap_fault()'s lookup: find or create the
-// page-cache folio at index, take a reference, lock it, and re-check that it
-// is still the page-cache folio (migration or truncation may have replaced
-// it while we slept on the lock), retrying if not. It returns the folio
-// locked and pinned; the caller unpins it.
-func (f *File) filemapGetFolio(t *sched.Task, index int) *Folio {
+// filemapFault is filemap_fault()'s lookup and lock (mm/filemap.c): find
+// or create the page-cache folio at index and take a reference, then lock
+// it through lock_folio_maybe_drop_mmap(). A contended folio lock on a
+// first attempt (fault_flag_allow_retry_first) drops the fault lock —
+// the VMA read lock or mmap_lock — before sleeping on the folio
+// (maybe_unlock_mmap_for_io / __folio_lock_or_retry), then unlocks it and
+// returns nil for VM_FAULT_RETRY: the fault is redone, the VMA looked up
+// again. A retried fault (FAULT_FLAG_TRIED) sleeps holding the fault lock.
+// After locking it re-checks that the folio is still the page-cache folio
+// (migration may have replaced it), and looks again if not. It returns the
+// folio locked and pinned; the caller unpins it.
+func (f *File) filemapFault(t *sched.Task, v *VMA, index int, ff faultFlags) *Folio {
 	const site = "filemap_fault"
 	for {
 		f.xa.Lock(t, site)
@@ -58,7 +64,16 @@ func (f *File) filemapGetFolio(t *sched.Task, index int) *Folio {
 		}
 		fo.pin()
 		f.xa.Unlock(t, site)
-		fo.lock.Lock(t, site)
+		if !fo.lock.Trylock(t, "lock_folio_maybe_drop_mmap") {
+			if ff&faultTried == 0 {
+				releaseFaultLock(t, v, ff, "maybe_unlock_mmap_for_io")
+				fo.lock.Lock(t, "__folio_lock")
+				fo.lock.Unlock(t, site) // fpin: out_retry
+				f.k.unpin(t, fo, site)
+				return nil
+			}
+			fo.lock.Lock(t, "__folio_lock")
+		}
 		if f.pages[index] == fo {
 			return fo
 		}

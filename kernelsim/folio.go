@@ -28,6 +28,9 @@ type Folio struct {
 	pins   int  // isolation references (migration, faults); under refMu
 	zombie bool // its last mapping went while pinned; under refMu
 	dying  bool // the last reference went: freed after a grace period; under refMu
+	// isolated is !PG_lru: the folio was taken off the LRU by a migrator or
+	// by reclaim (folio_isolate_lru); under refMu.
+	isolated bool
 }
 
 // Lock returns the folio lock.
@@ -104,6 +107,19 @@ func (f *Folio) tryPin() bool {
 		return false
 	}
 	f.pins++
+	return true
+}
+
+// tryIsolate is folio_try_get plus folio_isolate_lru: it fails on a dying
+// folio and on one already isolated (PG_lru test-and-clear).
+func (f *Folio) tryIsolate() bool {
+	f.refMu.Lock()
+	defer f.refMu.Unlock()
+	if f.dying || f.freed || f.isolated {
+		return false
+	}
+	f.pins++
+	f.isolated = true
 	return true
 }
 

@@ -27,7 +27,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 		if pv.flags&VMDontCopy != 0 {
 			continue
 		}
-		tmp := k.vmAreaDup(cm, pv)
+		tmp := k.vmAreaDup(t, cm, pv)
 		tmp.anonVMA = nil
 		k.anonVMAFork(t, tmp, pv)
 		tmp.lock.StartWrite(t, site)
@@ -48,6 +48,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 	cm.lock.WriteUnlock(t, site)
 	m.lock.WriteUnlock(t, site)
 	k.publishMM(cm) // the child process starts running only now
+	cm.running.Store(true)
 	return cm, nil
 }
 

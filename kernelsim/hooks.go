@@ -23,6 +23,9 @@ type Walk struct {
 	Skipped   []*VMA          // VMAs the walk skips by design (rwc->invalid_vma)
 	StartStep int
 	Aborted   bool // gave up (trylock contention): no coverage promise
+	// NonSync says the walk peeks at entries without the PTL: it may miss
+	// an entry that a PTL holder cleared transiently during the walk.
+	NonSync bool
 }
 
 // Hooks are called by the model at the points where dynamic invariants are

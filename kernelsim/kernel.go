@@ -48,6 +48,9 @@ type Kernel struct {
 	Env      *ksync.Env
 	Geo      Geometry
 	Variants Variants
+	// InjectAllocFailures lets page-table allocations of mremap fail, as a
+	// data choice of the strategy (the program's "inject alloc-failures").
+	InjectAllocFailures bool
 
 	mu     sync.Mutex // free mode: registries, ids, memory log
 	mms    []*MM
@@ -57,8 +60,14 @@ type Kernel struct {
 	tables []*PTETable
 	pmds   []*PMDTable
 	avs    []*AnonVMA
+	// vmaCache is the vm_area_struct slab's free list (LIFO).
+	vmaCache []*VMA
 	mem    []MemEvent
 	mapIDs atomic.Uint64
+	// written maps a mapping identity to the step of the last write of an
+	// entry carrying it (cleared, rewritten in place, moved): a non-SYNC
+	// rmap peek may miss such an entry by design.
+	written map[uint64]int
 	// Hooks are the dynamic checkers (set by the harness from package
 	// invariants); nil hooks check nothing.
 	Hooks Hooks
@@ -134,6 +143,26 @@ func (k *Kernel) use(t *sched.Task, o *Obj, where string) {
 	if o.freed {
 		t.Fail(sched.Violation{Invariant: "use-after-free", Detail: fmt.Sprintf("%s touches %s, %s", where, o.name, o.FreedAt())})
 	}
+}
+
+// noteWrite records that an entry with mapping identity id was written
+// (setPTE, for the old and the new value).
+func (k *Kernel) noteWrite(t *sched.Task, id uint64) {
+	k.mu.Lock()
+	if k.written == nil {
+		k.written = map[uint64]int{}
+	}
+	k.written[id] = t.Step()
+	k.mu.Unlock()
+}
+
+// WrittenSince reports whether an entry with mapping identity id was
+// written (cleared, rewritten or moved) at or after step.
+func (k *Kernel) WrittenSince(id uint64, step int) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, ok := k.written[id]
+	return ok && s >= step
 }
 
 // MMs returns every mm of the kernel, in creation order.

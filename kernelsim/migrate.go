@@ -16,7 +16,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	if src == nil {
 		return nil // nothing mapped: nothing to migrate
 	}
-	defer k.unpin(t, src, "putback")
+	defer k.putback(t, src)
 	if k.Variants.Has("test-harness-internal-error") {
 		t.Internal("planted by variant test-harness-internal-error in migrate_pages of %s", src.name)
 	}
@@ -43,10 +43,9 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	if wasMapped {
 		k.tryToMigrate(t, src)
 	}
-	if src.mapcount.Load() > 0 || src.pinCount() > 1 {
-		// Still mapped (a mapping was missed or came back), or someone else
-		// holds a reference (folio_migrate_mapping's refcount freeze fails
-		// with -EAGAIN): abort and restore.
+	// undo is migrate_folio_undo_src/dst: restore the mappings that were
+	// converted, drop the new folio, unlock.
+	undo := func(why string) error {
 		if wasMapped {
 			k.removeMigrationPTEs(t, src, src)
 		}
@@ -57,13 +56,27 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		}
 		k.migrationDone(t, src)
 		src.lock.Unlock(t, "migrate_folio_undo_src")
-		return fmt.Errorf("migrate %s %#x: EAGAIN: %s still mapped or referenced after try_to_migrate", m.name, addr, src.name)
+		return fmt.Errorf("migrate %s %#x: EAGAIN: %s %s", m.name, addr, src.name, why)
 	}
-	// move_to_new_folio: mapping, index and contents.
+	if src.mapcount.Load() > 0 {
+		return undo("still mapped after try_to_migrate") // a mapping was missed or came back
+	}
+	// move_to_new_folio → folio_migrate_mapping: freeze the refcount at
+	// what the mapping accounts for (the isolation reference, plus the page
+	// cache's under the xa_lock for a file folio, which must still be in
+	// the page cache); any other reference fails the freeze with -EAGAIN.
+	if src.file != nil {
+		src.file.xa.Lock(t, "folio_migrate_mapping")
+	}
+	if src.pinCount() > 1 || (src.file != nil && src.file.pages[src.index] != src) {
+		if src.file != nil {
+			src.file.xa.Unlock(t, "folio_migrate_mapping")
+		}
+		return undo("referenced elsewhere: folio_ref_freeze failed")
+	}
 	dst.anonVMA, dst.file, dst.index = src.anonVMA, src.file, src.index
 	dst.data.Store(src.data.Load())
 	if src.file != nil {
-		src.file.xa.Lock(t, "folio_migrate_mapping")
 		t.Point(sched.KindWrite, src.file.name, "folio_migrate_mapping", fmt.Sprintf("page cache %#x: %s -> %s", src.index, src.name, dst.name))
 		src.file.pages[src.index] = dst
 		src.file.xa.Unlock(t, "folio_migrate_mapping")
@@ -97,7 +110,8 @@ func (k *Kernel) migrationDone(t *sched.Task, src *Folio) {
 // (invalid_migration_vma, a8bef8ff6ea1), until src is not mapped.
 func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio) {
 	rwc := &rmapWalkControl{
-		kind:   "try_to_migrate",
+		kind:    "try_to_migrate",
+		nonSync: true,
 		target: func(p *PTE) bool { return p.Kind == PTEPresent && p.Folio == src },
 		done:   func() bool { return src.mapcount.Load() == 0 },
 	}
@@ -106,11 +120,11 @@ func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio) {
 	}
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
 		const site = "try_to_migrate_one"
-		tbl, i := k.pvmwLock(t, v, addr, site)
+		tbl, i := k.pvmwPeek(t, v, addr, site)
 		if tbl == nil {
 			return true
 		}
-		if p := tbl.e[i].Load(); p != nil && p.Kind == PTEPresent && p.Folio == src {
+		if p := tbl.e[i].Load(); p != nil && p.Kind == PTEPresent && p.Folio == src { // check_pte
 			w.Visited[p.ID] = true
 			if vmaIsTemporaryStack(v) && k.Env.Rules() {
 				tbl.ptl.Unlock(t, site)
@@ -136,7 +150,7 @@ func (k *Kernel) removeMigrationPTEs(t *sched.Task, src, dst *Folio) {
 	}
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
 		const site = "remove_migration_pte"
-		tbl, i := k.pvmwLock(t, v, addr, site)
+		tbl, i := k.pvmwSync(t, v, addr, site)
 		if tbl == nil {
 			return true
 		}
@@ -144,7 +158,11 @@ func (k *Kernel) removeMigrationPTEs(t *sched.Task, src, dst *Folio) {
 		switch {
 		case p != nil && p.Kind == PTEMigration && p.Folio == src:
 			w.Visited[p.ID] = true
-			k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: p.Read, Write: p.Write, ID: p.ID}, site)
+			// mk_pte(new, READ_ONCE(vma->vm_page_prot)), plus pte_mkwrite
+			// when the entry is a writable migration entry.
+			read, write := ptePerms(v, dst, false)
+			write = write || p.Write
+			k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: read, Write: write, ID: p.ID}, site)
 			dst.mapcount.Add(1)
 		case p == nil && k.Variants.Has("remove_migration_pte-installs-into-none"):
 			// D.9: an rmap-side path that populates an empty entry of a VMA it
@@ -172,14 +190,14 @@ func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
 	if f == nil {
 		return nil
 	}
-	defer k.unpin(t, f, "putback")
+	defer k.putback(t, f)
 	if !f.lock.Trylock(t, "shrink_folio_list") {
 		return nil // folio_trylock failed: keep it for later
 	}
 	referenced := 0
-	rwc := &rmapWalkControl{kind: "folio_referenced", tryLock: true}
+	rwc := &rmapWalkControl{kind: "folio_referenced", tryLock: true, nonSync: true}
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
-		tbl, i := k.pvmwLock(t, v, addr, "folio_referenced_one")
+		tbl, i := k.pvmwPeek(t, v, addr, "folio_referenced_one")
 		if tbl == nil {
 			return true
 		}
@@ -200,8 +218,10 @@ func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
 }
 
 // isolate finds the folio mapped at addr through the page tables, inside an
-// RCU read section, and takes a reference (folio_try_get); nil when nothing
-// is mapped there or the folio is already dying.
+// RCU read section, takes a reference (folio_try_get) and isolates it from
+// the LRU (folio_isolate_lru: only one isolator wins, so two migrations, or
+// a migration and reclaim, never work on one folio at once); nil when
+// nothing is mapped there, the folio is dying or someone else isolated it.
 func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, site string) *Folio {
 	rcu := k.Env.RCU()
 	rcu.ReadLock(t, site)
@@ -211,8 +231,16 @@ func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, site string) *Folio {
 		return nil
 	}
 	k.use(t, &p.Folio.Obj, site)
-	if !p.Folio.tryPin() {
+	if !p.Folio.tryIsolate() {
 		return nil
 	}
 	return p.Folio
+}
+
+// putback is folio_putback_lru plus the put of the isolation reference.
+func (k *Kernel) putback(t *sched.Task, f *Folio) {
+	f.refMu.Lock()
+	f.isolated = false
+	f.refMu.Unlock()
+	k.unpin(t, f, "putback")
 }

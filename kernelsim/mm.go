@@ -21,7 +21,10 @@ type MM struct {
 	rssAnon  atomic.Int64
 	rssFile  atomic.Int64
 	mapCount int
-	exited   bool
+	users    atomic.Int32 // mm_users: the process's reference and each op's
+	running  atomic.Bool  // its process runs: the program's ops may use it
+	exiting  atomic.Bool  // the process exited (its reference is dropped)
+	exited   bool         // exit_mmap ran
 }
 
 // vmaSlot is one maple-tree entry: the range is the tree's own key, so a
@@ -35,6 +38,7 @@ type vmaSlot struct {
 func (k *Kernel) NewMM(name string) *MM {
 	m := k.allocMM(name)
 	k.publishMM(m)
+	m.running.Store(true)
 	return m
 }
 
@@ -46,10 +50,12 @@ func (k *Kernel) allocMM(name string) *MM {
 	m.ptlock = k.Env.NewMutex("page_table_lock("+name+")", ksync.ClassPageTableLck)
 	empty := []vmaSlot{}
 	m.tree.Store(&empty)
+	m.users.Store(1)
 	return m
 }
 
-// publishMM makes m visible to the program's ops by name.
+// publishMM makes m visible by name to the checkers and the rmap scans; the
+// program's ops reach it only once its process runs (MM.running).
 func (k *Kernel) publishMM(m *MM) {
 	k.mu.Lock()
 	k.mms = append(k.mms, m)

@@ -79,7 +79,7 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 // anon_vma here: the first write fault prepares one.
 func (k *Kernel) mmapNewVMA(t *sched.Task, m *MM, start, end, pgoff int, flags Flags, file *File) *VMA {
 	const site = "__mmap_new_vma"
-	v := k.newVMA(m, start, end, pgoff, flags, file)
+	v := k.newVMA(t, m, start, end, pgoff, flags, file)
 	if !k.Variants.Has("mmap-vma-lock-after-i_mmap") || file == nil {
 		v.lock.StartWrite(t, site)
 		v.lock.MarkAttached(t, site)

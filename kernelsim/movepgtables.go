@@ -225,10 +225,13 @@ func (k *Kernel) logMove(t *sched.Task, om *MM, oa int, nm *MM, na int) {
 }
 
 // allocFails is the failslab-like injection of page-table allocation
-// failures: a data choice of the strategy, so that error paths such as the
+// failures, when the program asks for it: a data choice of the strategy, so that error paths such as the
 // mremap revert run in fuzzing and replay exactly. Choice 0 (the default of
 // exhausted fuzz input and of the non-preemptive schedule) succeeds; under
 // random and PCT one allocation in eight fails.
 func (k *Kernel) allocFails(t *sched.Task, what string) bool {
+	if !k.InjectAllocFailures {
+		return false
+	}
 	return t.Choose(8, "alloc "+what+" fails if 7") == 7
 }

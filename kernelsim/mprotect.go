@@ -56,8 +56,13 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 }
 
 // changeProtection mirrors change_protection() → change_pte_range(): under
-// each table's PTL, remove write (and read) permission the VMA lost. Write
-// permission is never added here: the next write fault adds it.
+// each table's PTL, every present PTE takes the VMA's new protection
+// (pte_modify with vm_page_prot), through x86's ptep_modify_prot_start,
+// which clears the entry, and ptep_modify_prot_commit, which writes the new
+// one: a lockless reader (a hardware walk, a non-SYNC rmap peek) can find it
+// none in between. A writable migration entry becomes a readable one
+// (make_readable_(exclusive_)migration_entry), so that the PTE restored by
+// remove_migration_pte is not writable in a VMA that no longer is.
 func (k *Kernel) changeProtection(t *sched.Task, v *VMA) {
 	const site = "change_pte_range"
 	m := v.mm
@@ -72,18 +77,51 @@ func (k *Kernel) changeProtection(t *sched.Task, v *VMA) {
 		for addr := a; addr < tblEnd; addr++ {
 			i := g.pteIndex(addr)
 			p := tbl.e[i].Load()
-			if p == nil || p.Kind != PTEPresent {
-				continue
-			}
-			np := *p
-			np.Read = v.flags&(VMRead|VMWrite) != 0
-			np.Write = p.Write && v.flags&VMWrite != 0
-			if np != *p {
-				k.setPTE(t, m, tbl, i, addr, &np, site)
+			switch {
+			case p == nil:
+			case p.Kind == PTEPresent:
+				np := *p
+				np.Read, np.Write = ptePerms(v, p.Folio, p.Write)
+				k.setPTE(t, m, tbl, i, addr, nil, "ptep_modify_prot_start")
+				k.setPTE(t, m, tbl, i, addr, &np, "ptep_modify_prot_commit")
+			case p.Kind == PTEMigration && p.Write:
+				np := *p
+				np.Write = false
+				k.setPTE(t, m, tbl, i, addr, &np, site+": make_readable_migration_entry")
 			}
 		}
 		tbl.ptl.Unlock(t, site)
 		a = tblEnd
+	}
+	k.checkProtWithinVMA(t, v)
+}
+
+// ptePerms is the protection of a present PTE of f in v built from the
+// VMA's vm_page_prot (mk_pte / pte_modify), with write kept when the entry
+// was writable and the VMA still allows it (pte_mkwrite of a writable
+// entry): a private mapping's vm_page_prot is read-only (writes go through
+// COW), a shared writable file mapping's is writable.
+func ptePerms(v *VMA, f *Folio, wasWritable bool) (read, write bool) {
+	read = v.flags&(VMRead|VMWrite) != 0
+	write = v.flags&VMWrite != 0 && (wasWritable || (v.flags&VMShared != 0 && f != nil && !f.anon))
+	return read, write
+}
+
+// checkProtWithinVMA is the invariant pte-prot-within-vma, checked when
+// change_protection has finished a VMA (mprotect still holds mmap_lock W
+// and the VMA write lock): no PTE of the VMA allows more than its
+// vm_flags, and no migration entry in it is writable unless the VMA is
+// (remove_migration_pte would restore it writable).
+func (k *Kernel) checkProtWithinVMA(t *sched.Task, v *VMA) {
+	for a := v.start; a < v.end; a++ {
+		p := v.mm.Walk(a)
+		if p == nil {
+			continue
+		}
+		bad := (p.Write && v.flags&VMWrite == 0) || (p.Kind == PTEPresent && p.Read && v.flags&(VMRead|VMWrite) == 0)
+		if bad {
+			t.Fail(sched.Violation{Invariant: "pte-prot-within-vma", Detail: fmt.Sprintf("after mprotect of %s (%s), %s %#x is %s: more permissive than the VMA", v.Describe(), v.flags, v.mm.name, a, p)})
+		}
 	}
 }
 
@@ -121,31 +159,3 @@ func mergeExisting(a, b *VMA) bool {
 	return false
 }
 
-// ExitMMap mirrors exit_mmap(): unmap everything, free every page table and
-// VMA. It is run on every mm when a program ends, so that the leak checks
-// see what a dying process leaves behind.
-func (k *Kernel) ExitMMap(t *sched.Task, m *MM) {
-	const site = "exit_mmap"
-	m.lock.WriteLock(t, site)
-	vs := m.VMAs()
-	for _, v := range vs {
-		v.lock.StartWrite(t, site)
-		v.lock.MarkDetached(t, site)
-	}
-	for _, v := range vs {
-		k.zapPTERange(t, v, v.start, v.end, "unmap_vmas")
-	}
-	m.vmaIterClear(t, vs, site)
-	m.mapCount = 0
-	k.freePgtables(t, m, vs, 0, k.Geo.Pages(), "free_pgtables")
-	// free_pgtables frees what lies in the VMAs' span; exit frees the rest.
-	k.freePgdRange(t, m, 0, k.Geo.Pages(), 0, k.Geo.Pages(), site)
-	for _, v := range vs {
-		k.removeVMA(t, v, "remove_vma")
-	}
-	m.exited = true
-	m.lock.WriteUnlock(t, site)
-}
-
-// Exited reports whether exit_mmap ran.
-func (m *MM) Exited() bool { return m.exited }

@@ -7,18 +7,23 @@ import (
 )
 
 // MremapArgs are mremap's arguments, in pages. Fixed moves [Old, Old+OldLen)
-// to New (MREMAP_MAYMOVE|MREMAP_FIXED); otherwise the mapping is resized in
-// place to NewLen. DontUnmap is MREMAP_DONTUNMAP (with Fixed, equal lengths).
+// to New (MREMAP_MAYMOVE|MREMAP_FIXED); otherwise the mapping is resized to
+// NewLen, in place, or (MayMove) at a new address when it cannot grow in
+// place. DontUnmap is MREMAP_DONTUNMAP (with Fixed, equal lengths).
 type MremapArgs struct {
 	Old, OldLen int
 	New, NewLen int
 	Fixed       bool
 	DontUnmap   bool
+	MayMove     bool // MREMAP_MAYMOVE without a target: a growth may move
 }
 
-// Mremap mirrors mm/mremap.c do_mremap() for a single VMA (reference C.6.a):
-// mmap_lock W for the whole call; a fixed move unmaps the target, trims the
-// source if it shrinks, then move_vma(); otherwise shrink or expand in place.
+// Mremap mirrors mm/mremap.c do_mremap() for a single VMA (reference C.6.a,
+// v6.16): mmap_lock W; a fixed move unmaps the target, trims the source if
+// it shrinks, then move_vma(); otherwise mremap_at(): an in-place shrink
+// (which downgrades and drops the lock itself), an in-place expansion
+// (vma_merge_extend, which may merge with the next VMA), or, with
+// MREMAP_MAYMOVE, a move to a new address when the VMA cannot grow in place.
 func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
 	const site = "do_mremap"
 	pages := k.Geo.Pages()
@@ -31,18 +36,27 @@ func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
 		return fmt.Errorf("mremap: EINVAL: source and target overlap")
 	}
 	m.lock.WriteLock(t, site)
-	defer m.lock.WriteUnlock(t, site)
 	v := m.findVMA(a.Old)
-	if v == nil || a.Old+a.OldLen > v.end {
-		return fmt.Errorf("mremap: EFAULT: [%#x,%#x) is not inside one VMA", a.Old, a.Old+a.OldLen)
+	var err error
+	switch {
+	case v == nil || a.Old+a.OldLen > v.end:
+		err = fmt.Errorf("mremap: EFAULT: [%#x,%#x) is not inside one VMA", a.Old, a.Old+a.OldLen)
+	case a.DontUnmap && (v.file != nil || v.flags&VMShared != 0):
+		err = fmt.Errorf("mremap: EINVAL: MREMAP_DONTUNMAP of a file mapping")
+	case !a.Fixed:
+		if k.mremapAt(t, m, v, a, &err) {
+			return err // the shrink dropped mmap_lock itself
+		}
+	default:
+		err = k.mremapTo(t, m, a)
 	}
-	if a.DontUnmap && (v.file != nil || v.flags&VMShared != 0) {
-		return fmt.Errorf("mremap: EINVAL: MREMAP_DONTUNMAP of a file mapping")
-	}
-	if !a.Fixed {
-		return k.mremapInPlace(t, m, v, a)
-	}
-	// mremap_to: unmap the target, then the tail of a shrinking source.
+	m.lock.WriteUnlock(t, site)
+	return err
+}
+
+// mremapTo mirrors mremap_to(): unmap the target, then the tail of a
+// shrinking source (both keeping mmap_lock W), then move_vma().
+func (k *Kernel) mremapTo(t *sched.Task, m *MM, a MremapArgs) error {
 	if len(m.overlapping(a.New, a.New+a.NewLen)) > 0 {
 		k.doVMIAlignMunmap(t, m, a.New, a.New+a.NewLen, false)
 	}
@@ -53,40 +67,92 @@ func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
 	if a.NewLen > a.OldLen {
 		return fmt.Errorf("mremap: a fixed move that grows is not modelled")
 	}
-	v = m.findVMA(a.Old)
-	return k.moveVMA(t, v, a.Old, a.OldLen, a.New, a.DontUnmap)
+	return k.moveVMA(t, m.findVMA(a.Old), a.Old, a.OldLen, a.New, a.OldLen, a.DontUnmap)
 }
 
-// mremapInPlace shrinks (munmap of the tail) or expands (vma_merge_extend →
-// vma_expand) the mapping without moving it.
-func (k *Kernel) mremapInPlace(t *sched.Task, m *MM, v *VMA, a MremapArgs) error {
+// mremapAt mirrors mremap_at() for a resize without a target. It reports
+// whether it returned with mmap_lock already released: shrink_vma(vrm,
+// drop_lock=true) unmaps the tail with do_vmi_munmap(unlock=true), which
+// downgrades to R for the zap and unlocks.
+func (k *Kernel) mremapAt(t *sched.Task, m *MM, v *VMA, a MremapArgs, err *error) (unlocked bool) {
 	switch {
 	case a.NewLen < a.OldLen:
-		k.doVMIAlignMunmap(t, m, a.Old+a.NewLen, a.Old+a.OldLen, false)
+		k.doVMIAlignMunmap(t, m, a.Old+a.NewLen, a.Old+a.OldLen, true)
+		m.lock.ReadUnlock(t, "do_vmi_munmap")
+		return true
 	case a.NewLen > a.OldLen:
-		if a.Old+a.OldLen != v.end {
-			return fmt.Errorf("mremap: ENOMEM: only the end of a VMA can grow in place")
-		}
-		end := a.Old + a.NewLen
-		if end > k.Geo.Pages() || len(m.overlapping(v.end, end)) > 0 {
-			return fmt.Errorf("mremap: ENOMEM: no room to grow in place")
-		}
-		k.vmaExpandTo(t, v, v.start, end, nil, nil, "vma_merge_extend")
+		*err = k.expandVMA(t, m, v, a)
 	}
-	return nil
+	return false
 }
 
-// moveVMA mirrors move_vma() (reference C.6.b).
-func (k *Kernel) moveVMA(t *sched.Task, v *VMA, old, n, newAddr int, dontUnmap bool) error {
+// expandVMA mirrors expand_vma(): grow in place when [addr, old_len) ends
+// at vm_end and the pages after it are free (vma_expandable), through
+// vma_merge_extend(); else, with MREMAP_MAYMOVE, move the mapping to a
+// free range of the new length (get_unmapped_area, top-down) and grow it.
+func (k *Kernel) expandVMA(t *sched.Task, m *MM, v *VMA, a MremapArgs) error {
+	end := a.Old + a.NewLen
+	if a.Old+a.OldLen == v.end && end <= k.Geo.Pages() && len(m.overlapping(v.end, end)) == 0 {
+		k.vmaMergeExtend(t, v, end)
+		return nil
+	}
+	if !a.MayMove {
+		return fmt.Errorf("mremap: ENOMEM: the mapping cannot grow in place")
+	}
+	dst, ok := m.getUnmappedArea(a.NewLen)
+	if !ok {
+		return fmt.Errorf("mremap: ENOMEM: no free range of %d pages", a.NewLen)
+	}
+	return k.moveVMA(t, v, a.Old, a.OldLen, dst, a.NewLen, false)
+}
+
+// vmaMergeExtend mirrors mm/vma.c vma_merge_extend(): vma_merge_new_range()
+// for [vm_end, end) with v as prev and the next VMA as next, so v absorbs
+// the next VMA when it becomes adjacent and compatible (mremap_test.c
+// mremap_expand_merge expects one mapping).
+func (k *Kernel) vmaMergeExtend(t *sched.Task, v *VMA, end int) {
+	_, next := v.mm.neighbours(v)
+	if next != nil && next.start == end && mergeable(next, v.flags, v.file) &&
+		next.pgoff == v.pgoff+(end-v.start) && anonCompatible(v, next) {
+		k.vmaExpandTo(t, v, v.start, next.end, next, nil, "vma_merge_extend")
+		return
+	}
+	k.vmaExpandTo(t, v, v.start, end, nil, nil, "vma_merge_extend")
+}
+
+// getUnmappedArea is the top-down get_unmapped_area() of the model: the
+// highest free range of n pages.
+func (m *MM) getUnmappedArea(n int) (int, bool) {
+	top := m.k.Geo.Pages()
+	slots := *m.tree.Load()
+	for i := len(slots) - 1; i >= -1; i-- {
+		lo := 0
+		if i >= 0 {
+			lo = slots[i].end
+		}
+		if top-lo >= n {
+			return top - n, true
+		}
+		if i >= 0 {
+			top = slots[i].start
+		}
+	}
+	return 0, false
+}
+
+// moveVMA mirrors move_vma() (reference C.6.b): the destination VMA of
+// newLen pages (copy_vma), the n pages of the source moved into it, the
+// source range unmapped.
+func (k *Kernel) moveVMA(t *sched.Task, v *VMA, old, n, newAddr, newLen int, dontUnmap bool) error {
 	const site = "move_vma"
 	m := v.mm
 	v.lock.StartWrite(t, site)
 	newPgoff := v.pgoff + (old - v.start)
-	nv, src, need := k.copyVMA(t, v, newAddr, n, newPgoff)
+	nv, src, need := k.copyVMA(t, v, newAddr, newLen, newPgoff)
 	v = src
 	// Nothing can read the destination until mmap_lock is dropped: it
 	// starts as fresh memory and receives the source's pages as they move.
-	k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: newAddr, Len: n})
+	k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: newAddr, Len: newLen})
 	pmc := &pagetableMove{old: v, new: nv, oldAddr: old, newAddr: newAddr, len: n, needRmapLocks: need, allocCanFail: true, site: "move_page_tables"}
 	moved := k.movePageTables(t, pmc)
 	if moved < n {
@@ -98,7 +164,7 @@ func (k *Kernel) moveVMA(t *sched.Task, v *VMA, old, n, newAddr int, dontUnmap b
 			rev.needRmapLocks = need // D.2 regression: the revert reuses the forward decision
 		}
 		k.movePageTables(t, rev)
-		k.doVMIAlignMunmap(t, m, newAddr, newAddr+n, false)
+		k.doVMIAlignMunmap(t, m, newAddr, newAddr+newLen, false)
 		return fmt.Errorf("mremap: ENOMEM: page-table allocation failed after %d of %d pages; moved back", moved, n)
 	}
 	if dontUnmap {
@@ -168,7 +234,7 @@ func (k *Kernel) copyVMA(t *sched.Task, v *VMA, addr, n, pgoff int) (nv, src *VM
 	}
 	// A fresh VMA: vm_area_dup, anon_vma_clone, vma_link. Its AVCs and i_mmap
 	// node go after the source's (equal or greater pgoff, inserted later).
-	nv = k.vmAreaDup(m, v)
+	nv = k.vmAreaDup(t, m, v)
 	nv.start, nv.end, nv.pgoff = addr, end, pgoff
 	k.anonVMAClone(t, nv, v, site)
 	nv.lock.StartWrite(t, "vma_link")

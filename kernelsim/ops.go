@@ -15,10 +15,27 @@ func (k *Kernel) Exec(t *sched.Task, o Op) error {
 		return k.ExecStack(t, o.MM, o.Addr, o.Len, o.Shift)
 	}
 	m := k.MM(o.MM)
-	if m == nil || m.exited {
-		return fmt.Errorf("%s: no mm %s", o.Verb, o.MM)
+	if m == nil {
+		return fmt.Errorf("%s: ESRCH: no mm %s", o.Verb, o.MM)
 	}
 	switch o.Verb {
+	case OpMigrate, OpReclaim:
+		// Physical-page work, as compaction and kswapd do it: the folio
+		// mapped at the address is picked through the page tables (under
+		// RCU), whatever state its mm is in (an exec still setting up, an
+		// exit in progress); no mm_users reference is taken.
+	default:
+		// The op runs in (or on) the process: it holds an mm_users
+		// reference for its duration (mmget_not_zero), and the last mmput
+		// runs exit_mmap.
+		if !m.running.Load() || !m.mmgetNotZero() {
+			return fmt.Errorf("%s: ESRCH: no mm %s (it exited or has not started)", o.Verb, o.MM)
+		}
+		defer k.mmput(t, m)
+	}
+	switch o.Verb {
+	case OpExit:
+		return k.Exit(t, m)
 	case OpMmap:
 		var f *File
 		if o.File != "" {
@@ -49,7 +66,7 @@ func (k *Kernel) Exec(t *sched.Task, o Op) error {
 			return fmt.Errorf("load %#x: SIGSEGV", o.Addr)
 		}
 	case OpMremap:
-		return k.Mremap(t, m, MremapArgs{Old: o.Addr, OldLen: o.Len, New: o.NewAddr, NewLen: o.NewLen, Fixed: o.Fixed, DontUnmap: o.DontUnmap})
+		return k.Mremap(t, m, MremapArgs{Old: o.Addr, OldLen: o.Len, New: o.NewAddr, NewLen: o.NewLen, Fixed: o.Fixed, DontUnmap: o.DontUnmap, MayMove: o.MayMove})
 	case OpMigrate:
 		if o.Addr >= k.Geo.Pages() {
 			return fmt.Errorf("migrate: %#x outside the address space", o.Addr)
@@ -81,4 +98,5 @@ func Build(p *Program, k *Kernel) {
 	for _, f := range p.Files {
 		k.NewFile(f.Name, f.Pages)
 	}
+	k.InjectAllocFailures = p.InjectAllocFailures
 }

@@ -142,6 +142,12 @@ func (k *Kernel) setPTE(t *sched.Task, m *MM, tbl *PTETable, i, addr int, v *PTE
 	tbl.ptl.AssertHeld(t, site+": leaf entry written without its PTL")
 	old := tbl.e[i].Load()
 	t.Point(sched.KindWrite, fmt.Sprintf("pte %s %#x", m.name, addr), site, old.String()+" -> "+v.String())
+	if old != nil {
+		k.noteWrite(t, old.ID)
+	}
+	if v != nil && v.Kind != PTENone {
+		k.noteWrite(t, v.ID)
+	}
 	if v != nil && v.Kind == PTENone {
 		v = nil
 	}

@@ -61,6 +61,12 @@ func Parse(name, text string) (*Program, error) {
 			}
 			p.Variants = v
 			continue
+		case f[0] == "inject":
+			if len(f) != 2 || f[1] != "alloc-failures" {
+				return nil, errf("inject: expected \"inject alloc-failures\"")
+			}
+			p.InjectAllocFailures = true
+			continue
 		case f[0] == "schedule":
 			if len(f) != 2 || !strings.HasPrefix(f[1], "v") {
 				return nil, errf("schedule: expected one replay string (v1.…)")
@@ -70,7 +76,16 @@ func Parse(name, text string) (*Program, error) {
 		}
 		head, rest, ok := strings.Cut(line, ":")
 		if !ok {
-			return nil, errf("expected \"setup: OP\", \"tN: OP\", mm, file, variants or schedule, got %q", line)
+			return nil, errf("expected \"setup: OP\", \"tN: OP\", \"check: ...\", mm, file, variants or schedule, got %q", line)
+		}
+		if head == "check" {
+			c, err := parseCheck(strings.Fields(rest), known)
+			if err != nil {
+				return nil, errf("check: %v", err)
+			}
+			c.Line = ln + 1
+			p.Checks = append(p.Checks, c)
+			continue
 		}
 		task := -1
 		if head != "setup" {
@@ -84,7 +99,7 @@ func Parse(name, text string) (*Program, error) {
 		if err != nil {
 			return nil, errf("%v", err)
 		}
-		op.Task = task
+		op.Task, op.Line = task, ln+1
 		if task < 0 {
 			p.Setup = append(p.Setup, op)
 		} else {
@@ -130,14 +145,15 @@ func parseOp(f []string, known map[string]bool, files map[string]int) (Op, error
 		OpFault:    "fault MM ADDR read|write",
 		OpLoad:     "load MM ADDR",
 		OpStore:    "store MM ADDR VALUE",
-		OpMremap:   "mremap MM ADDR+LEN -> NEWADDR[+NEWLEN] [dontunmap] | mremap MM ADDR+LEN resize NEWLEN",
+		OpMremap:   "mremap MM ADDR+LEN -> NEWADDR[+NEWLEN] [dontunmap] | mremap MM ADDR+LEN resize NEWLEN [maymove]",
 		OpMigrate:  "migrate MM ADDR",
 		OpReclaim:  "reclaim MM ADDR",
 		OpExec:     "exec NEWMM ADDR+LEN shift N",
 		OpMadvise:  "madvise MM ADDR+LEN dontneed",
+		OpExit:     "exit MM",
 	}[op.Verb]
 	want := map[Verb][]int{OpMmap: {5, 6}, OpMunmap: {3}, OpMprotect: {4}, OpFork: {3}, OpFault: {4}, OpLoad: {3}, OpStore: {4},
-		OpMremap: {5, 6}, OpMigrate: {3}, OpReclaim: {3}, OpExec: {5}, OpMadvise: {4}}[op.Verb]
+		OpMremap: {5, 6}, OpMigrate: {3}, OpReclaim: {3}, OpExec: {5}, OpMadvise: {4}, OpExit: {2}}[op.Verb]
 	if len(f) != want[0] && (len(want) == 1 || len(f) != want[1]) {
 		return Op{}, fmt.Errorf("%s: expected %q", op.Verb, usage)
 	}
@@ -212,9 +228,15 @@ func parseOp(f []string, known map[string]bool, files map[string]int) (Op, error
 		}
 	case OpMremap:
 		switch {
-		case f[3] == "resize" && len(f) == 5:
+		case f[3] == "resize":
 			if op.NewLen, err = strconv.Atoi(f[4]); err != nil || op.NewLen <= 0 || strconv.Itoa(op.NewLen) != f[4] {
 				return Op{}, fmt.Errorf("mremap: expected a new length in pages after resize, got %q", f[4])
+			}
+			if len(f) == 6 {
+				if f[5] != "maymove" {
+					return Op{}, fmt.Errorf("mremap: expected maymove or nothing after the new length, got %q", f[5])
+				}
+				op.MayMove = true
 			}
 		case f[3] == "->":
 			op.Fixed = true
@@ -289,4 +311,66 @@ func parseProt(s string) (Flags, error) {
 		return VMRead | VMWrite, nil
 	}
 	return 0, fmt.Errorf("expected a protection none, r or rw, got %q", s)
+}
+
+// parseCheck reads the fields of a check: line (after "check:"):
+//
+//	vmas MM ADDR+LEN[:PROT] ...   exactly these VMAs cover their span
+//	load MM ADDR = VALUE          a load returns VALUE
+//	unmapped MM ADDR+LEN          no VMA intersects the range
+func parseCheck(f []string, known map[string]bool) (Check, error) {
+	const usage = "expected \"vmas MM ADDR+LEN[:PROT] ...\", \"load MM ADDR = VALUE\" or \"unmapped MM ADDR+LEN\""
+	if len(f) < 3 {
+		return Check{}, fmt.Errorf("%s", usage)
+	}
+	c := Check{MM: f[1]}
+	if !known[c.MM] {
+		return Check{}, fmt.Errorf("unknown mm %q", c.MM)
+	}
+	var err error
+	switch f[0] {
+	case "vmas":
+		c.Kind = CheckVMAs
+		prevEnd := -1
+		for _, r := range f[2:] {
+			rng, prot, hasProt := strings.Cut(r, ":")
+			var v CheckVMA
+			if v.Start, v.Len, err = parseRange(rng); err != nil {
+				return Check{}, fmt.Errorf("vmas: %v", err)
+			}
+			if hasProt {
+				if v.Prot, err = parseProt(prot); err != nil {
+					return Check{}, fmt.Errorf("vmas: %v", err)
+				}
+				v.HasProt = true
+			}
+			if v.Start < prevEnd {
+				return Check{}, fmt.Errorf("vmas: ranges must be in address order without overlap, got %q", r)
+			}
+			prevEnd = v.Start + v.Len
+			c.VMAs = append(c.VMAs, v)
+		}
+	case "load":
+		c.Kind = CheckLoad
+		if len(f) != 5 || f[3] != "=" {
+			return Check{}, fmt.Errorf("load: expected \"load MM ADDR = VALUE\"")
+		}
+		if c.Addr, err = parseNum(f[2]); err != nil {
+			return Check{}, fmt.Errorf("load: address: %v", err)
+		}
+		if c.Value, err = strconv.ParseUint(f[4], 10, 64); err != nil {
+			return Check{}, fmt.Errorf("load: expected a decimal value, got %q", f[4])
+		}
+	case "unmapped":
+		c.Kind = CheckUnmapped
+		if len(f) != 3 {
+			return Check{}, fmt.Errorf("unmapped: expected \"unmapped MM ADDR+LEN\"")
+		}
+		if c.Addr, c.Len, err = parseRange(f[2]); err != nil {
+			return Check{}, fmt.Errorf("unmapped: %v", err)
+		}
+	default:
+		return Check{}, fmt.Errorf("unknown check %q: %s", f[0], usage)
+	}
+	return c, nil
 }

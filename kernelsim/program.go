@@ -22,10 +22,11 @@ const (
 	OpReclaim
 	OpExec
 	OpMadvise
+	OpExit
 	numVerbs
 )
 
-var verbNames = [numVerbs]string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store", "mremap", "migrate", "reclaim", "exec", "madvise"}
+var verbNames = [numVerbs]string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store", "mremap", "migrate", "reclaim", "exec", "madvise", "exit"}
 
 func (v Verb) String() string {
 	if v < numVerbs {
@@ -54,7 +55,9 @@ type Op struct {
 	NewLen    int
 	Fixed     bool
 	DontUnmap bool
-	Shift     int // exec: how far relocate_vma_down moves the stack
+	MayMove   bool // mremap resize: MREMAP_MAYMOVE (a growth may move)
+	Shift     int  // exec: how far relocate_vma_down moves the stack
+	Line      int  // the source line of the op (0 when built in code)
 }
 
 // FileDecl declares a file of Pages pages.
@@ -72,7 +75,60 @@ type Program struct {
 	Variants Variants
 	Setup    []Op
 	Tasks    [][]Op
-	Schedule string // a replay string; "" lets the strategy decide
+	Checks   []Check // evaluated after the concurrent phase
+	Schedule string  // a replay string; "" lets the strategy decide
+	// InjectAllocFailures lets page-table allocations fail (failslab-like
+	// injection, decided by the strategy): "inject alloc-failures".
+	InjectAllocFailures bool
+}
+
+// CheckKind is the kind of a check: line.
+type CheckKind uint8
+
+// The checks a program can state about the state after its concurrent
+// phase, as kernel selftests do.
+const (
+	CheckVMAs     CheckKind = iota // exactly these VMAs (bounds, optionally protection) cover the ranges' span
+	CheckLoad                      // a load of Addr returns Value
+	CheckUnmapped                  // no VMA intersects [Addr, Addr+Len)
+)
+
+// Check is one check: line of a program.
+type Check struct {
+	Kind  CheckKind
+	MM    string
+	Addr  int
+	Len   int
+	Value uint64
+	VMAs  []CheckVMA // CheckVMAs
+	Line  int
+}
+
+// CheckVMA is one expected VMA of a vmas check; HasProt says whether its
+// protection is checked too.
+type CheckVMA struct {
+	Start, Len int
+	Prot       Flags
+	HasProt    bool
+}
+
+// String returns the check's canonical text form, without "check:".
+func (c Check) String() string {
+	switch c.Kind {
+	case CheckVMAs:
+		var b strings.Builder
+		fmt.Fprintf(&b, "vmas %s", c.MM)
+		for _, v := range c.VMAs {
+			fmt.Fprintf(&b, " %#x+%d", v.Start, v.Len)
+			if v.HasProt {
+				b.WriteString(":" + protString(v.Prot))
+			}
+		}
+		return b.String()
+	case CheckLoad:
+		return fmt.Sprintf("load %s %#x = %d", c.MM, c.Addr, c.Value)
+	}
+	return fmt.Sprintf("unmapped %s %#x+%d", c.MM, c.Addr, c.Len)
 }
 
 func protString(p Flags) string {
@@ -111,7 +167,11 @@ func (o Op) String() string {
 		return fmt.Sprintf("store %s %#x %d", o.MM, o.Addr, o.Value)
 	case OpMremap:
 		if !o.Fixed {
-			return fmt.Sprintf("mremap %s %s resize %d", o.MM, r, o.NewLen)
+			s := fmt.Sprintf("mremap %s %s resize %d", o.MM, r, o.NewLen)
+			if o.MayMove {
+				s += " maymove"
+			}
+			return s
 		}
 		s := fmt.Sprintf("mremap %s %s -> %#x", o.MM, r, o.NewAddr)
 		if o.NewLen != o.Len {
@@ -127,6 +187,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("exec %s %s shift %d", o.MM, r, o.Shift)
 	case OpMadvise:
 		return fmt.Sprintf("madvise %s %s dontneed", o.MM, r)
+	case OpExit:
+		return fmt.Sprintf("exit %s", o.MM)
 	}
 	return o.Verb.String()
 }
@@ -144,6 +206,9 @@ func (p *Program) String() string {
 	if names := p.Variants.Names(); len(names) > 0 {
 		fmt.Fprintf(&b, "variants %s\n", strings.Join(names, ","))
 	}
+	if p.InjectAllocFailures {
+		b.WriteString("inject alloc-failures\n")
+	}
 	for _, o := range p.Setup {
 		fmt.Fprintf(&b, "setup: %s\n", o)
 	}
@@ -151,6 +216,9 @@ func (p *Program) String() string {
 		for _, o := range ops {
 			fmt.Fprintf(&b, "t%d: %s\n", i+1, o)
 		}
+	}
+	for _, c := range p.Checks {
+		fmt.Fprintf(&b, "check: %s\n", c)
 	}
 	if p.Schedule != "" {
 		fmt.Fprintf(&b, "schedule %s\n", p.Schedule)

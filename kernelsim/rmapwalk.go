@@ -17,6 +17,7 @@ type rmapWalkControl struct {
 	pinnedAV   bool // the caller pinned the anon_vma (remove_migration_ptes): rmap_walk_anon_lock
 	target     func(*PTE) bool
 	contended  bool
+	nonSync    bool // rmap_one peeks without the PTL (page_vma_mapped_walk without PVMW_SYNC)
 }
 
 // anonRwsem is the lock anon_vma_lock_* take: the root's (012f18004da3), or
@@ -33,7 +34,7 @@ func (k *Kernel) anonRwsem(a *AnonVMA) *ksync.Rwsem {
 // interval tree in order — a scheduling point between VMAs — and call
 // rmapOne for each, which takes and drops the PTL (page_vma_mapped_walk).
 func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
-	w := &Walk{Kind: rwc.kind, Folio: f, Target: rwc.target, Visited: map[uint64]bool{}, StartStep: t.Step()}
+	w := &Walk{Kind: rwc.kind, Folio: f, Target: rwc.target, Visited: map[uint64]bool{}, StartStep: t.Step(), NonSync: rwc.nonSync}
 	var lock *ksync.Rwsem
 	var tree interface {
 		next(c *Cursor) (*VMA, bool)
@@ -105,7 +106,7 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 		if !ok {
 			break
 		}
-		k.use(t, &v.Obj, rwc.kind)
+		k.useVMA(t, v, rwc.kind)
 		if f.anon {
 			// Iterating the tree and trusting vm_start/vm_pgoff needs the
 			// rmap lock (reference A.2, D.4).
@@ -156,11 +157,12 @@ type fileTree struct{ f *File }
 
 func (x fileTree) next(c *Cursor) (*VMA, bool) { return x.f.tree.Next(c) }
 
-// pvmwLock is page_vma_mapped_walk() for one small page with PVMW_SYNC:
-// take the PTL of the table mapping addr in v (nil when there is none).
-// (Simplification: the non-SYNC lockless peek is not modelled; every walk
-// looks under the PTL.)
-func (k *Kernel) pvmwLock(t *sched.Task, v *VMA, addr int, site string) (*PTETable, int) {
+// pvmwSync is page_vma_mapped_walk() for one small page with PVMW_SYNC
+// (remove_migration_ptes, and every walk that must not miss): map_pte
+// takes the PTL of the table mapping addr in v before looking
+// (pte_offset_map_lock, with its pmd_same re-check). It returns nil when
+// there is no table.
+func (k *Kernel) pvmwSync(t *sched.Task, v *VMA, addr int, site string) (*PTETable, int) {
 	tbl, i := k.pteOffsetMapLock(t, v.mm, addr, site)
 	found := "no page table"
 	if tbl != nil {
@@ -168,6 +170,40 @@ func (k *Kernel) pvmwLock(t *sched.Task, v *VMA, addr int, site string) (*PTETab
 	}
 	t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: %s", v.mm.name, addr, found))
 	return tbl, i
+}
+
+// pvmwPeek is page_vma_mapped_walk() for one small page without
+// PVMW_SYNC (try_to_migrate, folio_referenced), as map_pte() does it:
+// map the table locklessly (pte_offset_map_rw_nolock), read the entry
+// without the PTL, and give up at once when it is not a candidate (not
+// present): an entry that a PTL holder has cleared transiently is missed,
+// by design. For a candidate, take the PTL and re-check the PMD
+// (pmd_same), mapping again if the table changed. It returns the locked
+// table, whose entry the caller checks again under the PTL (check_pte), or
+// nil.
+func (k *Kernel) pvmwPeek(t *sched.Task, v *VMA, addr int, site string) (*PTETable, int) {
+	m := v.mm
+	for {
+		t.Point(sched.KindRead, m.name+" pmd", site, fmt.Sprintf("pmd for %#x (lockless)", addr))
+		tbl := m.pteTable(addr)
+		if tbl == nil {
+			t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: no page table", m.name, addr))
+			return nil, 0
+		}
+		k.use(t, &tbl.Obj, site)
+		i := k.Geo.pteIndex(addr)
+		t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), site, "map_pte: ptep_get (lockless)")
+		if p := tbl.e[i].Load(); p == nil || p.Kind != PTEPresent {
+			t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: %s (lockless peek: not a candidate)", m.name, addr, p))
+			return nil, 0
+		}
+		tbl.ptl.Lock(t, site)
+		if m.pteTable(addr) == tbl {
+			t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: %s", m.name, addr, tbl.e[i].Load()))
+			return tbl, i
+		}
+		tbl.ptl.Unlock(t, site) // !pmd_same: the table was replaced; map again
+	}
 }
 
 // vmaIsTemporaryStack is vma_is_temporary_stack().

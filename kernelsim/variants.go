@@ -90,6 +90,12 @@ var AllVariants = []Variant{
 		KernelRef: "D.12b, 657b5146955e \"mm: lock_vma_under_rcu() must check vma->anon_vma under vma lock\" (with MREMAP_DONTUNMAP)",
 		Removes:   "the check of vma->anon_vma after taking the VMA lock: it is checked before, and the fault then prepares an anon_vma without mmap_lock",
 	},
+	{
+		Name:      "vma_start_read-no-vm_mm-check",
+		Function:  "include/linux/mmap_lock.h vma_start_read()",
+		KernelRef: "B.2; the vm_mm check that SLAB_TYPESAFE_BY_RCU VMAs need (v6.15, Suren Baghdasaryan's \"mm: make vma cache SLAB_TYPESAFE_BY_RCU\" series)",
+		Removes:   "the check that the VMA found by a lockless lookup still belongs to the reader's mm after vma_start_read: a VMA object freed and reused by another mm is locked and used",
+	},
 }
 
 // TestOnlyVariants are deliberately broken paths used to show that a test

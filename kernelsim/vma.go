@@ -53,6 +53,10 @@ type VMA struct {
 	anonVMA *AnonVMA
 	chain   []*AVC // anon_vma_chain, oldest first
 	lock    *ksync.VMALock
+	// reuses names the VMA whose memory this one reuses (the vm_area_struct
+	// cache is SLAB_TYPESAFE_BY_RCU: a freed VMA is handed out again at
+	// once, possibly to another mm, while RCU readers may still hold it).
+	reuses string
 }
 
 // MM returns the VMA's mm.
@@ -102,26 +106,59 @@ func (v *VMA) Address(index int) (int, bool) {
 
 func (v *VMA) isAnon() bool { return v.file == nil }
 
-// newVMA allocates a detached VMA of mm (vm_area_alloc).
-func (k *Kernel) newVMA(mm *MM, start, end, pgoff int, flags Flags, file *File) *VMA {
-	v := &VMA{Obj: k.newObj(kindVMA), mm: mm, start: start, end: end, pgoff: pgoff, flags: flags, file: file}
-	v.lock = k.Env.NewVMALock(v.name, mm.lock)
+// newVMA allocates a detached VMA of mm (vm_area_alloc). The cache is
+// SLAB_TYPESAFE_BY_RCU (v6.15+): the most recently freed VMA object is
+// handed out again at once, to any mm, with its lock re-initialised
+// (vma_lock_init: detached, vm_lock_seq reset). A reader that found the
+// object before it was freed may still be about to lock it; it must
+// re-check vm_mm and the range after locking (lock_vma_under_rcu).
+func (k *Kernel) newVMA(t *sched.Task, mm *MM, start, end, pgoff int, flags Flags, file *File) *VMA {
+	obj := k.newObj(kindVMA)
+	k.mu.Lock()
+	var v *VMA
+	if n := len(k.vmaCache); n > 0 {
+		v = k.vmaCache[n-1]
+		k.vmaCache = k.vmaCache[:n-1]
+	}
+	k.mu.Unlock()
+	if v == nil {
+		v = &VMA{Obj: obj, mm: mm, start: start, end: end, pgoff: pgoff, flags: flags, file: file}
+		v.lock = k.Env.NewVMALock(v.name, mm.lock)
+		return v
+	}
+	old := v.name
+	// Field by field: the lock pointer stays, as the memory of vm_refcnt
+	// does, for readers that still hold the object.
+	v.Obj, v.mm, v.start, v.end, v.pgoff, v.flags, v.file = obj, mm, start, end, pgoff, flags, file
+	v.anonVMA, v.chain, v.reuses = nil, nil, old
+	v.lock.Reinit(v.name, mm.lock)
+	t.Record(sched.KindNote, v.name, "vm_area_alloc", "reuses the memory of "+old+" (SLAB_TYPESAFE_BY_RCU)")
 	return v
 }
 
 // vmAreaDup is vm_area_dup(): a detached copy with the same fields and no
 // anon_vma chain (callers clone it).
-func (k *Kernel) vmAreaDup(mm *MM, v *VMA) *VMA {
-	n := k.newVMA(mm, v.start, v.end, v.pgoff, v.flags, v.file)
+func (k *Kernel) vmAreaDup(t *sched.Task, mm *MM, v *VMA) *VMA {
+	n := k.newVMA(t, mm, v.start, v.end, v.pgoff, v.flags, v.file)
 	n.anonVMA = v.anonVMA
 	return n
+}
+
+// useVMA checks an access to v's fields: a VMA freed and not yet reused is
+// type-stable memory, which a reader inside an RCU read section may look
+// at (it must validate what it finds); anywhere else it is a
+// use-after-free.
+func (k *Kernel) useVMA(t *sched.Task, v *VMA, where string) {
+	if v.freed && !k.Env.RCU().InReadSection(t) {
+		k.use(t, &v.Obj, where)
+	}
 }
 
 // setBounds writes vm_start, vm_end and vm_pgoff. The field-write rule of
 // reference A.2: mmap_lock W, the VMA write lock, and the rmap locks in W
 // (i_mmap if file-backed, anon_vma root if anon_vma is set).
 func (k *Kernel) setBounds(t *sched.Task, v *VMA, start, end, pgoff int, site string) {
-	k.use(t, &v.Obj, site)
+	k.useVMA(t, v, site)
 	v.lock.AssertWriteLocked(t, site)
 	if v.file != nil {
 		v.file.immap.AssertHeld(t, true, site)

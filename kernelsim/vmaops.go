@@ -64,8 +64,8 @@ func (k *Kernel) splitVMA(t *sched.Task, v *VMA, addr int, newBelow bool) *VMA {
 	const site = "__split_vma"
 	m := v.mm
 	m.lock.AssertWriteLocked(t, site)
-	k.use(t, &v.Obj, site)
-	n := k.vmAreaDup(m, v)
+	k.useVMA(t, v, site)
+	n := k.vmAreaDup(t, m, v)
 	if newBelow {
 		n.end = addr
 	} else {
@@ -100,7 +100,7 @@ func (k *Kernel) splitVMA(t *sched.Task, v *VMA, addr int, newBelow bool) *VMA {
 // anon_vma v must take when it has none.
 func (k *Kernel) vmaExpandTo(t *sched.Task, v *VMA, start, end int, remove, copiedFrom *VMA, site string) {
 	m := v.mm
-	k.use(t, &v.Obj, site)
+	k.useVMA(t, v, site)
 	v.lock.StartWrite(t, site)
 	if remove != nil {
 		remove.lock.StartWrite(t, site)
@@ -131,10 +131,14 @@ func (k *Kernel) vmaExpandTo(t *sched.Task, v *VMA, start, end int, remove, copi
 	}
 }
 
-// removeVMA mirrors remove_vma() → vm_area_free(): VMAs are freed after an
-// RCU grace period (SLAB_TYPESAFE_BY_RCU lookups may still see them).
+// removeVMA mirrors remove_vma() → vm_area_free() (v6.15+): the detached
+// VMA goes back to the SLAB_TYPESAFE_BY_RCU cache at once, without a grace
+// period; newVMA may reuse it immediately.
 func (k *Kernel) removeVMA(t *sched.Task, v *VMA, site string) {
-	k.Env.RCU().CallRCU(t, "free "+v.name, func() { k.free(t, &v.Obj, "vm_area_free") })
+	k.free(t, &v.Obj, "vm_area_free")
+	k.mu.Lock()
+	k.vmaCache = append(k.vmaCache, v)
+	k.mu.Unlock()
 }
 
 // mergeable reports whether a VMA with flags, file and pgoff could merge with

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"mmrace/harness"
 )
@@ -39,10 +40,19 @@ func statusOf(rep *harness.Report) int {
 	switch {
 	case rep.InternalError():
 		return exitInternal
+	case rep.Verdict.InvalidProgram():
+		return exitUsage
 	case rep.Finding():
 		return exitFinding
 	}
 	return exitClean
+}
+
+// invalidProgram is the usage error of a program whose setup the kernel
+// refuses, located at the op's line: "prog.txt:3: setup: ...".
+func invalidProgram(file string, rep *harness.Report) error {
+	d := strings.TrimPrefix(rep.Verdict.Violation.Detail, "line ")
+	return fmt.Errorf("%w: %s:%s", errUsage, file, d)
 }
 
 // run executes one command line and returns the exit status: 0 success,

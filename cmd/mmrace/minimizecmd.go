@@ -58,6 +58,9 @@ func minimizeCmd(args []string, out io.Writer) (int, error) {
 	}
 	rep := harness.Run(p, first) // the crasher's or the pinned schedule, if any
 	n := 1
+	if rep.Verdict.InvalidProgram() {
+		return exitUsage, invalidProgram(file, rep)
+	}
 	if rep.InternalError() {
 		fmt.Fprintf(out, "VERDICT\n%s", rep.Summary())
 		return exitInternal, nil

@@ -71,6 +71,9 @@ func replayCmd(args []string, out io.Writer) (int, error) {
 	}
 
 	rep := harness.Run(p, opts)
+	if rep.Verdict.InvalidProgram() {
+		return exitUsage, invalidProgram(file, rep)
+	}
 	if page != nil {
 		title := fmt.Sprintf("%s: %s, rules %s", filepath.Base(file), p.Variants, onOff(*rules))
 		if err := timeline.Render(page, rep, title); err != nil {

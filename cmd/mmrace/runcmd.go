@@ -59,6 +59,9 @@ func runCmd(args []string, out io.Writer) (int, error) {
 	default:
 		return 2, fmt.Errorf("%w: run: unknown strategy %q (pct or random)", errUsage, *strategy)
 	}
+	if first := harness.Run(p, harness.Options{SemanticOnly: !*rules}); first.Verdict.InvalidProgram() {
+		return exitUsage, invalidProgram(file, first)
+	}
 	rep, n := harness.Search(p, harness.Options{SemanticOnly: !*rules, Want: *want}, mk, *runs)
 	fmt.Fprintf(out, "PROGRAM\n%s\nVARIANTS\n%s (rules %v)\n\nVERDICT after %d run(s)\n%s\nSTORY\n%s\nSCHEDULE\n%s\n\nTo reproduce:\n  go run ./cmd/mmrace run %s -variants=%s -rules=%v -replay %s\n",
 		p, p.Variants, *rules, n, rep.Summary(), rep.Story(*story), rep.Schedule, file, p.Variants.String(), *rules, rep.Schedule)

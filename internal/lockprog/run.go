@@ -110,7 +110,7 @@ func (ob *objects) exec(t *sched.Task, ops []Op) {
 		case VMAStartWrite:
 			ob.vma[o.Obj].StartWrite(t, site)
 		case VMARead:
-			try(ob.vma[o.Obj].StartRead(t, site) == ksync.ReadOK, o.Obj)
+			try(ob.vma[o.Obj].StartRead(t, ob.mm, true, site) == ksync.ReadOK, o.Obj)
 		case VMAEndRead:
 			if !skip(o.Obj) {
 				ob.vma[o.Obj].EndRead(t, site)

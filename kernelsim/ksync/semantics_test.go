@@ -97,20 +97,20 @@ func TestVMALockEpochs(t *testing.T) {
 			}
 		}
 		return []func(*sched.Task){func(t *sched.Task) {
-			expect(t, v.StartRead(t, "lock_vma_under_rcu"), ksync.ReadDetached, "detached")
+			expect(t, v.StartRead(t, mm, true, "lock_vma_under_rcu"), ksync.ReadDetached, "detached")
 			mm.WriteLock(t, "mmap_region")
 			v.StartWrite(t, "mmap_region")
 			v.MarkAttached(t, "vma_iter_store")
-			expect(t, v.StartRead(t, "lock_vma_under_rcu"), ksync.ReadWriteLocked, "write-locked in this epoch")
+			expect(t, v.StartRead(t, mm, true, "lock_vma_under_rcu"), ksync.ReadWriteLocked, "write-locked in this epoch")
 			mm.WriteUnlock(t, "mmap_region")
-			expect(t, v.StartRead(t, "lock_vma_under_rcu"), ksync.ReadOK, "after the epoch ended")
+			expect(t, v.StartRead(t, mm, true, "lock_vma_under_rcu"), ksync.ReadOK, "after the epoch ended")
 			v.EndRead(t, "do_anonymous_page")
 			mm.WriteLock(t, "munmap")
 			v.StartWrite(t, "vms_gather_munmap_vmas")
 			v.StartWrite(t, "again") // already locked in this epoch: no-op
 			v.MarkDetached(t, "vms_complete_munmap_vmas")
 			mm.WriteDowngrade(t, "munmap")
-			expect(t, v.StartRead(t, "lock_vma_under_rcu"), ksync.ReadDetached, "detached after downgrade")
+			expect(t, v.StartRead(t, mm, true, "lock_vma_under_rcu"), ksync.ReadDetached, "detached after downgrade")
 			mm.ReadUnlock(t, "munmap")
 		}}
 	})
@@ -127,7 +127,7 @@ func TestVMAWriterWaitsForReaders(t *testing.T) {
 		v.Attach()
 		return []func(*sched.Task){
 			func(t *sched.Task) {
-				if v.StartRead(t, "fault") != ksync.ReadOK {
+				if v.StartRead(t, mm, true, "fault") != ksync.ReadOK {
 					t.Fail(sched.Violation{Invariant: "test", Detail: "read failed"})
 				}
 				t.Park(&parkSpot{}) // let t2 run (t2 unparks us after queueing)
@@ -220,7 +220,7 @@ func TestStaticOrder(t *testing.T) {
 			"child":       {"child", func(t *sched.Task) { child.WriteLockNested(t, ksync.SingleDepthNesting, "dup_mmap") }, func(t *sched.Task) { child.WriteUnlock(t, "x") }},
 			"child-bad":   {"child-bad", func(t *sched.Task) { child.WriteLock(t, "dup_mmap") }, func(t *sched.Task) { child.WriteUnlock(t, "x") }},
 			"vma-write":   {"vma-write", func(t *sched.Task) { vma.StartWrite(t, "x") }, func(t *sched.Task) {}},
-			"vma-read":    {"vma-read", func(t *sched.Task) { vma.StartRead(t, "x") }, func(t *sched.Task) { vma.EndRead(t, "x") }},
+			"vma-read":    {"vma-read", func(t *sched.Task) { vma.StartRead(t, mm, true, "x") }, func(t *sched.Task) { vma.EndRead(t, "x") }},
 			"i_mmap":      {"i_mmap", func(t *sched.Task) { imm.DownWrite(t, "x") }, func(t *sched.Task) { imm.UpWrite(t, "x") }},
 			"anon_vma":    {"anon_vma", func(t *sched.Task) { av.DownWrite(t, "x") }, func(t *sched.Task) { av.UpWrite(t, "x") }},
 			"ptl-old":     {"ptl-old", func(t *sched.Task) { ptl1.Lock(t, "move_ptes") }, func(t *sched.Task) { ptl1.Unlock(t, "x") }},
@@ -298,7 +298,7 @@ func TestAssertions(t *testing.T) {
 			v.StartWrite(t, "x")
 		}, "lock-rule"},
 		{"vma_assert_locked-ok", func(t *sched.Task, mm *ksync.MmapLock, v *ksync.VMALock) {
-			v.StartRead(t, "x")
+			v.StartRead(t, mm, true, "x")
 			v.AssertLocked(t, "vma_assert_locked")
 			v.EndRead(t, "x")
 		}, ""},

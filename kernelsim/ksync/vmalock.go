@@ -79,6 +79,17 @@ func (m *MmapLock) AssertLocked(t *sched.Task, what string) {
 // HeldBy reports whether t holds the mmap_lock, and whether for write.
 func (m *MmapLock) HeldBy(t *sched.Task) (held, write bool) { return m.rw.env.holds(t, m.rw) }
 
+// Reinit is vma_lock_init() on a VMA object reused from the
+// SLAB_TYPESAFE_BY_RCU cache, possibly for another mm: detached (refcnt
+// 0, which it already is), vm_lock_seq reset, vm_mm set to the new mm.
+func (v *VMALock) Reinit(name string, mm *MmapLock) {
+	v.mu.Lock()
+	v.name, v.mm = name, mm
+	v.lockSeq.Store(-1)
+	v.refcnt, v.readers, v.excluding, v.writer = 0, nil, false, nil
+	v.mu.Unlock()
+}
+
 // VMALock is the per-VMA lock (v6.15+ vm_refcnt form; the v6.4–v6.14 rwsem
 // plus detached flag behaves the same). Mirrors mm/mmap_lock.c.
 //
@@ -91,8 +102,11 @@ func (m *MmapLock) HeldBy(t *sched.Task) (held, write bool) { return m.rw.env.ho
 //     the write lock ends with the mmap write epoch.
 //
 // The read side's separate steps (seq check, refcount_inc_not_zero_limited,
-// vm_mm check, seq re-check) are one atomic step here: the kernel orders them
-// so that they are equivalent to one.
+// vm_mm check, seq re-check) are one atomic step here: once the refcount is
+// raised the VMA can be neither detached nor reused (vma_mark_detached
+// waits for such readers), and before it the only state read is the seq,
+// whose early check is an optimisation the re-check makes exact; so every
+// outcome of the kernel's interleavings is an outcome of the atomic step.
 type VMALock struct {
 	env       *Env
 	name      string
@@ -133,24 +147,32 @@ const (
 	ReadOK          ReadResult = iota
 	ReadWriteLocked            // write-locked in this epoch, or a writer excludes readers: fall back to mmap_lock
 	ReadDetached               // refcnt was 0 (-EAGAIN): the lookup should be retried
+	ReadOtherMM                // the VMA object was reused by another mm (vm_mm != mm)
 )
 
 func (r ReadResult) String() string {
-	return [...]string{"ok", "failed: write-locked", "failed: detached"}[r]
+	return [...]string{"ok", "failed: write-locked", "failed: detached", "failed: reused by another mm"}[r]
 }
 
-// StartRead is vma_start_read: a trylock that never sleeps.
-func (v *VMALock) StartRead(t *sched.Task, site string) ReadResult {
+// StartRead is vma_start_read(mm, vma) (v6.15+): a trylock that never
+// sleeps, by a reader of the mm whose mmap_lock is mm, which found the VMA
+// object without holding any lock. The seq is compared with the reader's
+// mm; a VMA object reused by another mm is refused (the vm_mm check) with
+// the reference it briefly took dropped again; checkMM false leaves that
+// check out (a variant: the reader then holds another mm's VMA).
+func (v *VMALock) StartRead(t *sched.Task, mm *MmapLock, checkMM bool, site string) ReadResult {
 	t.Point(sched.KindTrylock, v.name, site, "vma read")
 	v.mu.Lock()
 	var res ReadResult
 	switch {
-	case v.lockSeq.Load() == v.mm.seq.Load():
+	case v.lockSeq.Load() == mm.seq.Load():
 		res = ReadWriteLocked
 	case v.refcnt == 0:
 		res = ReadDetached
 	case v.excluding:
 		res = ReadWriteLocked
+	case v.mm != mm && checkMM:
+		res = ReadOtherMM
 	default:
 		v.refcnt++
 		v.readers = append(v.readers, t.ID())

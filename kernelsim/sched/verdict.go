@@ -32,9 +32,10 @@ const (
 	StepLimit                // the run exceeded Options.MaxSteps
 	Timeout                  // the wall-clock watchdog fired
 	Internal                 // the harness itself failed (panic in model code, replay divergence)
+	Invalid                  // the program is not valid input: a setup op the kernel refuses
 )
 
-var outcomeNames = [...]string{"ok", "violation", "deadlock", "step-limit", "timeout", "internal-error"}
+var outcomeNames = [...]string{"ok", "violation", "deadlock", "step-limit", "timeout", "internal-error", "invalid-program"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -64,6 +65,11 @@ func (v Verdict) HarnessLimit() bool { return v.Outcome == StepLimit || v.Outcom
 // impossible. It is the simulator's bug, never the kernel's, and is always
 // reported loudly and apart from findings.
 func (v Verdict) InternalError() bool { return v.Outcome == Internal }
+
+// InvalidProgram reports whether the program itself was bad input (its
+// setup failed as the kernel would refuse it): neither a finding nor the
+// harness's fault; commands report it with its line and exit 2.
+func (v Verdict) InvalidProgram() bool { return v.Outcome == Invalid }
 
 // InvInternal is the invariant name of every internal error.
 const InvInternal = "internal-error"
