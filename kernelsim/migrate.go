@@ -112,8 +112,8 @@ func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio) {
 	rwc := &rmapWalkControl{
 		kind:    "try_to_migrate",
 		nonSync: true,
-		target: func(p *PTE) bool { return p.Kind == PTEPresent && p.Folio == src },
-		done:   func() bool { return src.mapcount.Load() == 0 },
+		target:  func(p *PTE) bool { return p.Kind == PTEPresent && p.Folio == src },
+		done:    func() bool { return src.mapcount.Load() == 0 },
 	}
 	if !k.Variants.Has("try_to_migrate-no-temp-stack-skip") {
 		rwc.invalidVMA = vmaIsTemporaryStack

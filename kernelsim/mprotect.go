@@ -158,4 +158,3 @@ func mergeExisting(a, b *VMA) bool {
 	}
 	return false
 }
-
