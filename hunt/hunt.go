@@ -17,6 +17,7 @@ import (
 
 	"mmrace/fuzz"
 	"mmrace/harness"
+	"mmrace/internal/atomicfile"
 	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
 	"mmrace/minimize"
@@ -332,18 +333,5 @@ func writeScenario(dir string, v kernelsim.Variant, m minimize.Result, semantic 
 	}
 	fmt.Fprintf(&b, "\nprogram\n%s----\nok\n\nrun trace=0\n----\nok\n\nrun variants=%s%s trace=20\n----\nok\n", prog.String(), v.Name, rules)
 	path := filepath.Join(dir, strings.ReplaceAll(v.Name, "-", "_")+".txt")
-	tmp, err := os.CreateTemp(dir, ".scenario-*")
-	if err != nil {
-		return "", err
-	}
-	if _, err := tmp.WriteString(b.String()); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	return path, os.Rename(tmp.Name(), path)
+	return path, atomicfile.WriteFile(path, []byte(b.String()))
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"mmrace/harness"
+	"mmrace/internal/atomicfile"
 	"mmrace/internal/scenario"
 	"mmrace/internal/timeline"
 	"mmrace/kernelsim"
@@ -62,12 +63,12 @@ func replayCmd(args []string, out io.Writer) (int, error) {
 	if *story < 0 {
 		return 2, fmt.Errorf("%w: replay: -story must not be negative", errUsage)
 	}
-	var page *atomicFile
+	var page *atomicfile.File
 	if *htmlOut != "" {
-		if page, err = createAtomic(*htmlOut); err != nil {
+		if page, err = atomicfile.Create(*htmlOut); err != nil {
 			return 2, fmt.Errorf("%w: -html: %v", errUsage, err)
 		}
-		defer page.abort()
+		defer page.Abort()
 	}
 
 	rep := harness.Run(p, opts)
@@ -76,7 +77,7 @@ func replayCmd(args []string, out io.Writer) (int, error) {
 		if err := timeline.Render(page, rep, title); err != nil {
 			return 1, fmt.Errorf("-html: %v", err)
 		}
-		if err := page.commit(); err != nil {
+		if err := page.Commit(); err != nil {
 			return 1, fmt.Errorf("-html: %v", err)
 		}
 	}
@@ -129,49 +130,4 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
-}
-
-// atomicFile is written under a temporary name in the destination's
-// directory and renamed into place by commit, so that the destination is
-// either the whole new file or untouched.
-type atomicFile struct {
-	*os.File
-	dest string
-	done bool
-}
-
-func createAtomic(dest string) (*atomicFile, error) {
-	if fi, err := os.Stat(dest); err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", dest)
-	}
-	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	return &atomicFile{File: f, dest: dest}, nil
-}
-
-func (a *atomicFile) commit() error {
-	if err := a.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := a.Sync(); err != nil {
-		return err
-	}
-	if err := a.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(a.Name(), a.dest); err != nil {
-		return err
-	}
-	a.done = true
-	return nil
-}
-
-// abort removes the temporary file unless commit renamed it.
-func (a *atomicFile) abort() {
-	if !a.done {
-		a.Close()
-		os.Remove(a.Name())
-	}
 }
