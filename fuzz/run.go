@@ -56,7 +56,11 @@ func Dump(rep *harness.Report, cfg Config) string {
 	fmt.Fprintf(&b, "===== VIOLATION =====\n%s", rep.Summary())
 	fmt.Fprintf(&b, "===== NARRATIVE =====\n%s", rep.Narrative(10))
 	fmt.Fprintf(&b, "===== TRACE (last 15 events) =====\n%s", rep.RunTrace.Tail(15))
-	fmt.Fprintf(&b, "To reproduce (save PROGRAM as prog.txt):\n  go run ./cmd/mmrace run prog.txt -variants=%s%s -replay %s\n", cfg.Variants, flag, rep.Schedule)
+	again := ""
+	if rep.Schedule != "" { // a run that failed in setup has none: any run reproduces it
+		again = " -schedule " + rep.Schedule
+	}
+	fmt.Fprintf(&b, "To reproduce (save PROGRAM as prog.txt):\n  go run ./cmd/mmrace run prog.txt -variants=%s%s%s\n", cfg.Variants, flag, again)
 	fmt.Fprintf(&b, "To minimize:\n  go run ./cmd/mmrace minimize prog.txt -variants=%s%s\n", cfg.Variants, flag)
 	return b.String()
 }
