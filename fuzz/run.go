@@ -12,13 +12,10 @@ import (
 
 // Config is what a fuzz run checks, read from the environment so that CI can
 // fuzz each variant: MMRACE_VARIANTS (comma-separated; empty is the faithful
-// kernel), MMRACE_SEMANTIC_ONLY=1 (no rule checks), MMRACE_COVER=1
-// (interleaving-coverage feedback, off by default: measured, it did not
-// shorten detection; see cover.go).
+// kernel) and MMRACE_SEMANTIC_ONLY=1 (no rule checks).
 type Config struct {
 	Variants     kernelsim.Variants
 	SemanticOnly bool
-	Cover        bool
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -27,22 +24,18 @@ func ConfigFromEnv() (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("MMRACE_VARIANTS: %v", err)
 	}
-	return Config{Variants: v, SemanticOnly: os.Getenv("MMRACE_SEMANTIC_ONLY") == "1", Cover: os.Getenv("MMRACE_COVER") == "1"}, nil
+	return Config{Variants: v, SemanticOnly: os.Getenv("MMRACE_SEMANTIC_ONLY") == "1"}, nil
 }
 
 // MaxSteps bounds a fuzz run; with the wall-clock watchdog it keeps every
 // input far inside go test -fuzz's 10 s limit.
 const MaxSteps = 20_000
 
-// Run decodes data and runs it under cfg, feeding interleaving coverage.
+// Run decodes data and runs it under cfg.
 func Run(data []byte, cfg Config) *harness.Report {
 	p, schedBytes := Decode(data)
 	p.Variants = cfg.Variants
-	rep := harness.Run(p, harness.Options{Strategy: sched.NewBytes(schedBytes), SemanticOnly: cfg.SemanticOnly, MaxSteps: MaxSteps})
-	if cfg.Cover {
-		feed(&rep.RunTrace)
-	}
-	return rep
+	return harness.Run(p, harness.Options{Strategy: sched.NewBytes(schedBytes), SemanticOnly: cfg.SemanticOnly, MaxSteps: MaxSteps})
 }
 
 // Dump is the sectioned failure report of ../shared/STYLE.md item 7. The
@@ -63,7 +56,11 @@ func Dump(rep *harness.Report, cfg Config) string {
 	fmt.Fprintf(&b, "===== VIOLATION =====\n%s", rep.Summary())
 	fmt.Fprintf(&b, "===== NARRATIVE =====\n%s", rep.Narrative(10))
 	fmt.Fprintf(&b, "===== TRACE (last 15 events) =====\n%s", rep.RunTrace.Tail(15))
-	fmt.Fprintf(&b, "To reproduce (save PROGRAM as prog.txt):\n  go run ./cmd/mmrace run prog.txt -variants=%s%s -replay %s\n", cfg.Variants, flag, rep.Schedule)
+	again := ""
+	if rep.Schedule != "" { // a run that failed in setup has none: any run reproduces it
+		again = " -schedule " + rep.Schedule
+	}
+	fmt.Fprintf(&b, "To reproduce (save PROGRAM as prog.txt):\n  go run ./cmd/mmrace run prog.txt -variants=%s%s%s\n", cfg.Variants, flag, again)
 	fmt.Fprintf(&b, "To minimize:\n  go run ./cmd/mmrace minimize prog.txt -variants=%s%s\n", cfg.Variants, flag)
 	return b.String()
 }

@@ -7,16 +7,19 @@
 package hunt
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"mmrace/fuzz"
 	"mmrace/harness"
+	"mmrace/internal/atomicfile"
 	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
 	"mmrace/minimize"
@@ -33,6 +36,10 @@ type Options struct {
 	Seed           uint64
 	CompareFree    bool         // also search each variant in free mode (same programs, same budget)
 	Progress       func(string) // called with a line per finished step, or nil
+	// Context, when it ends (mmrace hunt on Ctrl-C), stops the hunt: Run
+	// returns the variants finished and the one interrupted, marked so
+	// (Result.Interrupted). nil never ends.
+	Context context.Context
 }
 
 // Detection is the search result of one variant in one mode.
@@ -45,6 +52,9 @@ type Detection struct {
 	// are never detections, and any of them fails the hunt.
 	InternalErrors int    `json:"internal_errors,omitempty"`
 	FirstInternal  string `json:"first_internal_error,omitempty"`
+	// Interrupted says the search was stopped (Options.Context) before it
+	// detected the variant or spent its budget.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // internal records an internal error of the harness met during a search.
@@ -68,6 +78,9 @@ type VariantResult struct {
 	Semantic   Detection  `json:"semantic_only"`
 	Free       *Detection `json:"free_mode,omitempty"` // semantic-only, free mode (-compare-free)
 	MinOps     int        `json:"minimized_ops,omitempty"`
+	// Interrupted says one of the row's searches was stopped: the row is
+	// partial, and an undetected variant is not counted as a failure.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Faithful is the faithful kernel's row.
@@ -84,19 +97,28 @@ type Faithful struct {
 	// faithful kernel: never violations, always a failed hunt.
 	InternalErrors int    `json:"internal_errors,omitempty"`
 	FirstInternal  string `json:"first_internal_error,omitempty"`
+	// Interrupted says the faithful kernel's run was stopped before its
+	// budget, or never started.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Result is a hunt's outcome.
 type Result struct {
 	Variants []VariantResult `json:"variants"`
 	Faithful Faithful        `json:"faithful"`
+	// Interrupted says the hunt was stopped (Options.Context): Variants
+	// ends with the row interrupted, NotSearched names the variants never
+	// reached.
+	Interrupted bool     `json:"interrupted,omitempty"`
+	NotSearched []string `json:"not_searched,omitempty"`
 }
 
-// OK reports whether every variant was detected, the faithful kernel is
-// clean, and the harness never failed.
+// OK reports whether every variant searched to the end was detected, the
+// faithful kernel is clean, and the harness never failed. An interrupted
+// hunt judges what it finished.
 func (r *Result) OK() bool {
 	for _, v := range r.Variants {
-		if !v.Detected {
+		if !v.Detected && !v.Interrupted {
 			return false
 		}
 	}
@@ -121,20 +143,25 @@ func (r *Result) InternalErrors() int {
 // choices or its schedule bytes), run it, keep it when it shows interleaving
 // pairs never seen before. Every other run replaces the byte schedule by
 // PCT. Deterministic for a seed and a run count.
-func search(v kernelsim.Variant, semantic bool, budget time.Duration, runs int, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
-	return searchMode(v, semantic, sched.Controlled, budget, runs, seed)
+func search(ctx context.Context, v kernelsim.Variant, semantic bool, budget time.Duration, runs int, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
+	return searchMode(ctx, v, semantic, sched.Controlled, budget, runs, seed)
 }
 
 // searchMode is search in a scheduling mode. In free mode the same mutation
 // sequence runs with the tasks truly parallel: no strategy decides, so the
 // runs are not repeatable; it is the baseline controlled scheduling beats.
-func searchMode(v kernelsim.Variant, semantic bool, mode sched.Mode, budget time.Duration, runs int, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
+// The end of ctx stops the search, marked Interrupted.
+func searchMode(ctx context.Context, v kernelsim.Variant, semantic bool, mode sched.Mode, budget time.Duration, runs int, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
 	rng := rand.New(rand.NewPCG(seed, 0x68756e74))
 	start := time.Now()
 	corpus := fuzz.Seeds()
 	seen := map[uint32]bool{}
 	var d Detection
 	for i := 0; time.Since(start) < budget && (runs <= 0 || i < runs); i++ {
+		if ctx.Err() != nil {
+			d.Interrupted = true
+			break
+		}
 		data := mutate(rng, corpus[rng.IntN(len(corpus))])
 		p, sb := fuzz.Decode(data)
 		p.Variants = kernelsim.Variants{v.Name: true}
@@ -207,23 +234,36 @@ func faithfulCandidate(rng *rand.Rand) (*kernelsim.Program, sched.Strategy) {
 	return p, sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
 }
 
-// Run hunts.
+// Run hunts: every variant in turn, then the faithful kernel. When
+// o.Context ends it returns at once what it has, Interrupted.
 func Run(o Options) (*Result, error) {
 	if len(o.Variants) == 0 {
 		o.Variants = kernelsim.AllVariants
 	}
+	ctx := o.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	res := &Result{}
 	for i, v := range o.Variants {
+		if ctx.Err() != nil {
+			for _, rest := range o.Variants[i:] {
+				res.NotSearched = append(res.NotSearched, rest.Name)
+			}
+			break
+		}
 		row := VariantResult{Name: v.Name, KernelRef: v.KernelRef}
 		var p *kernelsim.Program
 		var rep *harness.Report
 		var semP *kernelsim.Program
 		var semRep *harness.Report
-		row.Semantic, semP, semRep = search(v, true, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i))
-		row.Rules, p, rep = search(v, false, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i+1))
+		row.Semantic, semP, semRep = search(ctx, v, true, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i))
+		row.Rules, p, rep = search(ctx, v, false, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i+1))
+		row.Interrupted = row.Semantic.Interrupted || row.Rules.Interrupted
 		if o.CompareFree {
-			free, _, _ := searchMode(v, true, sched.Free, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i))
+			free, _, _ := searchMode(ctx, v, true, sched.Free, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i))
 			row.Free = &free
+			row.Interrupted = row.Interrupted || free.Interrupted
 		}
 		best, bestRep, semantic := p, rep, false
 		if row.Semantic.Detected {
@@ -235,7 +275,7 @@ func Run(o Options) (*Result, error) {
 		case row.Rules.Detected:
 			row.Detected, row.Executions, row.Seconds, row.Invariant = true, row.Rules.Executions, row.Rules.Seconds, row.Rules.Invariant
 		}
-		if best != nil && o.OutDir != "" {
+		if best != nil && o.OutDir != "" && !row.Interrupted {
 			m := minimize.Minimize(best, bestRep, minimize.Options{Budget: o.MinimizeBudget, Seeds: 100, Run: harness.Options{SemanticOnly: semantic}})
 			row.MinOps = m.Program.Ops()
 			path, err := writeScenario(o.OutDir, v, m, semantic)
@@ -249,14 +289,25 @@ func Run(o Options) (*Result, error) {
 			o.Progress(fmt.Sprintf("%-48s %s", v.Name, row.cell()))
 		}
 	}
-	res.Faithful = faithful(o.Faithful, o.Seed)
-	if o.Progress != nil {
-		o.Progress(fmt.Sprintf("faithful kernel: %d executions, %d violations", res.Faithful.Executions, res.Faithful.Violations))
+	if ctx.Err() == nil {
+		res.Faithful = faithful(ctx, o.Faithful, o.Seed)
+		if o.Progress != nil {
+			o.Progress(fmt.Sprintf("faithful kernel: %d executions, %d violations", res.Faithful.Executions, res.Faithful.Violations))
+		}
+	} else {
+		res.Faithful.Interrupted = true
+	}
+	res.Interrupted = res.Faithful.Interrupted || len(res.NotSearched) > 0
+	for _, v := range res.Variants {
+		res.Interrupted = res.Interrupted || v.Interrupted
 	}
 	return res, nil
 }
 
 func (r VariantResult) cell() string {
+	if r.Interrupted {
+		return "interrupted"
+	}
 	if !r.Detected {
 		return "not found in budget"
 	}
@@ -265,13 +316,17 @@ func (r VariantResult) cell() string {
 
 // faithful runs random programs under PCT on the faithful kernel and
 // computes the PCT confidence 1-(1-1/(n*k^(d-1)))^N for the largest n and
-// the median k of the runs.
-func faithful(budget time.Duration, seed uint64) Faithful {
+// the median k of the runs. The end of ctx stops it, marked Interrupted.
+func faithful(ctx context.Context, budget time.Duration, seed uint64) Faithful {
 	rng := rand.New(rand.NewPCG(seed, 0x66616974))
 	start := time.Now()
 	f := Faithful{}
 	var ks []int
 	for i := 0; time.Since(start) < budget; i++ {
+		if ctx.Err() != nil {
+			f.Interrupted = true
+			break
+		}
 		p, st := faithfulCandidate(rng)
 		rep := harness.Run(p, harness.Options{Strategy: st, MaxSteps: fuzz.MaxSteps})
 		f.Executions++
@@ -302,13 +357,10 @@ func faithful(budget time.Duration, seed uint64) Faithful {
 	return f
 }
 
+// median returns the upper median of xs (which it leaves unchanged).
 func median(xs []int) int {
-	c := append([]int(nil), xs...)
-	for i := 1; i < len(c); i++ {
-		for j := i; j > 0 && c[j] < c[j-1]; j-- {
-			c[j], c[j-1] = c[j-1], c[j]
-		}
-	}
+	c := slices.Clone(xs)
+	slices.Sort(c)
 	return c[len(c)/2]
 }
 
@@ -332,18 +384,5 @@ func writeScenario(dir string, v kernelsim.Variant, m minimize.Result, semantic 
 	}
 	fmt.Fprintf(&b, "\nprogram\n%s----\nok\n\nrun trace=0\n----\nok\n\nrun variants=%s%s trace=20\n----\nok\n", prog.String(), v.Name, rules)
 	path := filepath.Join(dir, strings.ReplaceAll(v.Name, "-", "_")+".txt")
-	tmp, err := os.CreateTemp(dir, ".scenario-*")
-	if err != nil {
-		return "", err
-	}
-	if _, err := tmp.WriteString(b.String()); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	return path, os.Rename(tmp.Name(), path)
+	return path, atomicfile.WriteFile(path, []byte(b.String()))
 }

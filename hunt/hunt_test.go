@@ -1,7 +1,9 @@
 package hunt_test
 
 import (
+	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,4 +84,47 @@ func TestHuntScenarioReplays(t *testing.T) {
 		t.Fatalf("%d ops, narrative:\n%s (%d)", p.Ops(), r.Narrative(10), n)
 	}
 	t.Logf("%s: %d ops\n%s", row.Name, p.Ops(), r.Narrative(10))
+}
+
+// TestHuntInterrupted cancels a hunt mid-search and checks the partial
+// result: the variant being searched is marked interrupted with the runs it
+// made, the variants after it are named, the faithful kernel never runs,
+// and nothing is minimized or written.
+func TestHuntInterrupted(t *testing.T) {
+	// The planted internal error is never a detection: its search runs
+	// until the context ends.
+	planted, _ := kernelsim.LookupVariant("test-harness-internal-error")
+	next, _ := kernelsim.LookupVariant("move_ptes-skip-rmap-locks")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	dir := t.TempDir()
+	var progress []string
+	start := time.Now()
+	res, err := hunt.Run(hunt.Options{Variants: []kernelsim.Variant{planted, next}, PerVariant: time.Minute, MinimizeBudget: time.Second,
+		Faithful: time.Minute, OutDir: dir, Seed: 1, Context: ctx, Progress: func(l string) { progress = append(progress, l) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the hunt took %v after its context ended", d)
+	}
+	if !res.Interrupted || len(res.Variants) != 1 || !slices.Equal(res.NotSearched, []string{next.Name}) {
+		t.Fatalf("interrupted %v, %d rows, not searched %v", res.Interrupted, len(res.Variants), res.NotSearched)
+	}
+	row := res.Variants[0]
+	if !row.Interrupted || row.Detected || !row.Semantic.Interrupted || row.Semantic.Executions == 0 || !row.Rules.Interrupted || row.Rules.Executions != 0 {
+		t.Errorf("the partial row: %+v", row)
+	}
+	if !res.Faithful.Interrupted || res.Faithful.Executions != 0 {
+		t.Errorf("faithful: %+v", res.Faithful)
+	}
+	if res.OK() || res.InternalErrors() == 0 {
+		t.Errorf("the internal errors met before the interruption are lost: OK %v", res.OK())
+	}
+	if len(progress) != 1 || !strings.Contains(progress[0], "interrupted") {
+		t.Errorf("progress %q", progress)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("wrote %d files", len(ents))
+	}
 }

@@ -49,6 +49,12 @@ func (k *Kernel) Fault(t *sched.Task, m *MM, addr int, write bool) FaultResult {
 	}
 	// C.1.a: lock_vma_under_rcu, handle_mm_fault with FAULT_FLAG_VMA_LOCK.
 	if v := k.lockVMAUnderRCU(t, m, addr); v != nil {
+		if v.mm != m {
+			// The object was reused by another mm: the fault would be
+			// handled in (and install this process's page into) that mm.
+			v.lock.EndRead(t, "do_user_addr_fault")
+			t.Fail(sched.Violation{Invariant: "fault-wrong-mm", Detail: fmt.Sprintf("a fault of %s at %#x locked %s, which belongs to %s (a VMA object freed and reused by another mm): it would be handled in %s", m.name, addr, v.Describe(), v.mm.name, v.mm.name)})
+		}
 		if !accessOK(v, write) {
 			v.lock.EndRead(t, "do_user_addr_fault")
 			return FaultSEGV

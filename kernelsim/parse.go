@@ -2,6 +2,7 @@ package kernelsim
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -229,7 +230,7 @@ func parseOp(f []string, known map[string]bool, files map[string]int) (Op, error
 	case OpMremap:
 		switch {
 		case f[3] == "resize":
-			if op.NewLen, err = strconv.Atoi(f[4]); err != nil || op.NewLen <= 0 || strconv.Itoa(op.NewLen) != f[4] {
+			if op.NewLen, err = parseLen(f[4], math.MaxInt); err != nil {
 				return Op{}, fmt.Errorf("mremap: expected a new length in pages after resize, got %q", f[4])
 			}
 			if len(f) == 6 {
@@ -266,7 +267,7 @@ func parseOp(f []string, known map[string]bool, files map[string]int) (Op, error
 		if f[3] != "shift" {
 			return Op{}, fmt.Errorf("exec: expected %q", usage)
 		}
-		if op.Shift, err = strconv.Atoi(f[4]); err != nil || op.Shift <= 0 || strconv.Itoa(op.Shift) != f[4] {
+		if op.Shift, err = parseLen(f[4], math.MaxInt); err != nil {
 			return Op{}, fmt.Errorf("exec: expected a positive shift in pages, got %q", f[4])
 		}
 	case OpMadvise:
@@ -294,11 +295,27 @@ func parseRange(s string) (int, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	n, err := strconv.Atoi(l)
-	if err != nil || n <= 0 || n > 1<<20 {
+	n, err := parseLen(l, 1<<20)
+	if err != nil {
 		return 0, 0, fmt.Errorf("expected a length in pages after '+', got %q", l)
 	}
 	return addr, n, nil
+}
+
+// parseLen parses a count of pages, in decimal or in 0x-prefixed hex as
+// addresses are written: positive and at most max. Programs print lengths
+// in decimal (the canonical form); hex is accepted so that 0x10+0x20 reads
+// as 0x10+32 does.
+func parseLen(s string, max int) (int, error) {
+	base, digits := 10, s
+	if hex, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		base, digits = 16, hex
+	}
+	n, err := strconv.ParseUint(digits, base, 0)
+	if err != nil || n == 0 || n > uint64(max) {
+		return 0, fmt.Errorf("expected a positive length in pages, got %q", s)
+	}
+	return int(n), nil
 }
 
 func parseProt(s string) (Flags, error) {

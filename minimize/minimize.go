@@ -8,6 +8,7 @@
 package minimize
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,7 +182,7 @@ func build(p *kernelsim.Program, lines []string) (*kernelsim.Program, bool) {
 		t, rest, _ := strings.Cut(l, ": ")
 		if t != "setup" {
 			if _, ok := renum[t]; !ok {
-				renum[t] = "t" + itoa(len(renum)+1)
+				renum[t] = "t" + strconv.Itoa(len(renum)+1)
 			}
 			t = renum[t]
 		}
@@ -196,11 +197,4 @@ func build(p *kernelsim.Program, lines []string) (*kernelsim.Program, bool) {
 	}
 	q.Variants = p.Variants
 	return q, true
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }

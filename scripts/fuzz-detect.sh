@@ -2,7 +2,6 @@
 # Fuzz each variant from the seed corpus until the first failure (or the
 # budget), semantic-only, and print: variant, seconds and executions to
 # detection. Usage: scripts/fuzz-detect.sh [SECONDS] [VARIANT...]
-# Set MMRACE_COVER=1 to fuzz with interleaving-coverage feedback.
 # Crashers are moved to $OUT (default /tmp/mmrace-crashers) so that every
 # variant starts from the seed corpus only.
 set -u
@@ -28,7 +27,7 @@ for v in "${variants[@]}"; do
     inv=$(grep -m1 -A1 '===== VIOLATION' "$log" | tail -1 | sed 's/^ *//')
     secs=$(grep -o 'elapsed: [0-9hms.]*' "$log" | tail -1 | cut -d' ' -f2)
     printf '%-48s %8s %10s  %s\n' "$v" "${secs:-<3s}" "${execs:-<first report}" "$inv"
-    for f in fuzz/testdata/fuzz/FuzzKernel/*; do [ -f "$f" ] && mv "$f" "$out/$v${MMRACE_COVER:+-cover}-$(basename "$f")"; done
+    for f in fuzz/testdata/fuzz/FuzzKernel/*; do [ -f "$f" ] && mv "$f" "$out/$v-$(basename "$f")"; done
   else
     printf '%-48s %8s %10s  %s\n' "$v" "-" "${execs:-?}" "not found in ${budget}s"
   fi

@@ -20,6 +20,7 @@ import (
 
 	"mmrace/fuzz"
 	"mmrace/harness"
+	"mmrace/internal/atomicfile"
 	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
 )
@@ -208,19 +209,7 @@ func writeReproducer(o Options, n int, rep *harness.Report) (string, error) {
 	text := fmt.Sprintf("# mmrace stress finding %d (%s mode, rules %v)\n%s\n# %s\n%s", n, o.Mode, !o.SemanticOnly, note,
 		strings.ReplaceAll(strings.TrimSpace(rep.Summary()), "\n", "\n# "), p.String())
 	path := filepath.Join(o.OutDir, fmt.Sprintf("finding-%03d.txt", n))
-	tmp, err := os.CreateTemp(o.OutDir, ".finding-*")
-	if err != nil {
-		return "", err
-	}
-	_, werr := tmp.WriteString(text)
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return "", werr
-	}
-	return path, os.Rename(tmp.Name(), path)
+	return path, atomicfile.WriteFile(path, []byte(text))
 }
 
 // rssKB reads the resident set size from /proc (0 where unavailable).

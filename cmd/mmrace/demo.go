@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 
 	"mmrace/internal/lockprog"
@@ -24,35 +23,45 @@ t2: vma_start_write V1
 t2: mmap_write_unlock M
 `
 
-func demo(args []string, out io.Writer) (int, error) {
-	fs := newFlags("demo")
+var demoCommand = command{
+	name:  "demo",
+	short: "run a small lock program under the controlled scheduler",
+	long: `Demo runs a small program of bare lock operations (by default the
+VMA-read-lock vs mmap_lock deadlock of reference D.11b; -file runs another)
+under PCT schedules until one fails, and prints its verdict, trace and
+replay string. -schedule replays one schedule; -rules turns on the static
+lock order and lockdep, which report the bug at the breach, before it
+deadlocks.`,
+	run: demo,
+}
+
+func demo(e *env, args []string) (int, error) {
+	fs := e.fs
 	file := fs.String("file", "", "run the lock program in `FILE` instead of the built-in one")
-	replay := fs.String("replay", "", "replay this schedule (a v1. string) instead of searching")
+	schedule := newScheduleFlag(fs, "replay this schedule `v1.…` instead of searching")
+	deprecatedAlias(fs, "replay", "schedule")
 	seeds := fs.Int("seeds", 1000, "PCT seeds to try before giving up")
 	rules := fs.Bool("rules", false, "turn rule checks and lockdep on (default: semantic-only)")
-	if err := parseFlags(fs, args); err != nil {
-		return 2, err
+	if err := e.parseNoArgs(args); err != nil {
+		return exitUsage, err
 	}
+	out := e.stdout
 	text, name := demoProgram, "demo"
 	if *file != "" {
 		b, err := os.ReadFile(*file)
 		if err != nil {
-			return 2, fmt.Errorf("%w: %v", errUsage, err)
+			return exitUsage, fmt.Errorf("%w: %v", errUsage, err)
 		}
 		text, name = string(b), *file
 	}
 	p, err := lockprog.Parse(name, text)
 	if err != nil {
-		return 2, fmt.Errorf("%w: %v", errUsage, err)
+		return exitUsage, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg := ksync.Config{SemanticOnly: !*rules}
 	var res sched.Result
-	if *replay != "" {
-		s, err := sched.ParseSchedule(*replay)
-		if err != nil {
-			return 2, fmt.Errorf("%w: -replay: %v", errUsage, err)
-		}
-		res = lockprog.Run(p, sched.Options{Strategy: sched.NewReplay(s)}, cfg)
+	if schedule.given() {
+		res = lockprog.Run(p, sched.Options{Strategy: schedule.replay()}, cfg)
 	} else {
 		for seed := 0; seed < *seeds; seed++ {
 			res = lockprog.Run(p, sched.Options{Strategy: sched.NewPCT(uint64(seed), 2, 20)}, cfg)
@@ -69,9 +78,9 @@ func demo(args []string, out io.Writer) (int, error) {
 	if *rules {
 		fmt.Fprint(out, " -rules")
 	}
-	fmt.Fprintf(out, " -replay %s\n", res.ReplayString())
+	fmt.Fprintf(out, " -schedule %s\n", res.ReplayString())
 	if res.Verdict.Outcome != sched.OK {
-		return 1, nil
+		return exitFinding, nil
 	}
-	return 0, nil
+	return exitClean, nil
 }

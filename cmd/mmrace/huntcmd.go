@@ -1,10 +1,11 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,10 +14,27 @@ import (
 	"mmrace/kernelsim"
 )
 
+var huntCommand = command{
+	name:  "hunt",
+	short: "detect every modelled kernel bug and check the faithful kernel (~1 min)",
+	long: `Hunt searches random programs and schedules for every variant (every
+modelled kernel bug) until it is detected, semantic-only and with rule
+checks on; minimizes each variant's first failure into a corpus scenario
+under -out; then runs the faithful kernel for a budget and prints the
+detection table with the PCT confidence reached. Progress goes to stderr,
+the table (or -json) to stdout.
+
+Ctrl-C (SIGINT) stops the hunt: it prints the table of the variants
+finished and the one interrupted, marked so, and exits with the status
+those deserve. Exit status 1 means a finished variant went undetected or
+the faithful kernel failed.`,
+	run: huntCmd,
+}
+
 // huntCmd is `mmrace hunt`: the detection table of every variant and the
 // faithful kernel's verdict (the README's main command).
-func huntCmd(args []string, out io.Writer) (int, error) {
-	fs := newFlags("hunt")
+func huntCmd(e *env, args []string) (int, error) {
+	fs := e.fs
 	per := fs.Duration("per-variant", 4*time.Second, "search `budget` per variant and rule mode")
 	faith := fs.Duration("faithful", 20*time.Second, "`budget` for the faithful kernel")
 	runs := fs.Int("runs", 0, "at most `N` runs per variant and mode (0: budget only); makes the result independent of machine speed")
@@ -26,17 +44,18 @@ func huntCmd(args []string, out io.Writer) (int, error) {
 	seed := fs.Uint64("seed", 1, "search `seed`")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	compareFree := fs.Bool("compare-free", false, "also search every variant in free mode (truly parallel, no controlled scheduling): same programs, same budget")
-	if err := parseFlags(fs, args); err != nil {
-		return 2, err
+	if err := e.parseNoArgs(args); err != nil {
+		return exitUsage, err
 	}
+	out := e.stdout
 	if *per <= 0 || *faith < 0 || *minb <= 0 {
-		return 2, fmt.Errorf("%w: hunt: budgets must be positive", errUsage)
+		return exitUsage, fmt.Errorf("%w: hunt: budgets must be positive", errUsage)
 	}
 	opts := hunt.Options{PerVariant: *per, PerVariantRuns: *runs, Faithful: *faith, MinimizeBudget: *minb, OutDir: *outDir, Seed: *seed, CompareFree: *compareFree}
 	if *only != "" {
 		vs, err := kernelsim.ParseVariants(*only)
 		if err != nil {
-			return 2, fmt.Errorf("%w: -variants: %v", errUsage, err)
+			return exitUsage, fmt.Errorf("%w: -variants: %v", errUsage, err)
 		}
 		for _, v := range kernelsim.AllVariants {
 			if vs.Has(v.Name) {
@@ -45,29 +64,31 @@ func huntCmd(args []string, out io.Writer) (int, error) {
 		}
 	}
 	if !*asJSON {
-		opts.Progress = func(line string) { fmt.Fprintln(os.Stderr, line) }
+		opts.Progress = func(line string) { fmt.Fprintln(e.stderr, line) }
 	}
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt)
+	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl-C kills at once
+	opts.Context = ctx
 	start := time.Now()
 	res, err := hunt.Run(opts)
 	if err != nil {
-		return 1, err
+		return exitInternal, err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return 1, err
+		if err := writeJSON(out, res); err != nil {
+			return exitInternal, err
 		}
 	} else {
 		printTable(out, res, time.Since(start))
 	}
-	if res.InternalErrors() > 0 {
+	switch {
+	case res.InternalErrors() > 0:
 		return exitInternal, nil
+	case !res.OK():
+		return exitFinding, nil
 	}
-	if !res.OK() {
-		return 1, nil
-	}
-	return 0, nil
+	return exitClean, nil
 }
 
 func printTable(out io.Writer, res *hunt.Result, total time.Duration) {
@@ -80,7 +101,11 @@ func printTable(out io.Writer, res *hunt.Result, total time.Duration) {
 	}
 	cell := func(d hunt.Detection) string {
 		s := fmt.Sprintf("%s: %d runs, %.2fs", d.Invariant, d.Executions, d.Seconds)
-		if !d.Detected {
+		switch {
+		case d.Detected:
+		case d.Interrupted:
+			s = fmt.Sprintf("INTERRUPTED (%d runs)", d.Executions)
+		default:
 			s = fmt.Sprintf("not found (%d runs)", d.Executions)
 		}
 		if d.InternalErrors > 0 {
@@ -89,6 +114,9 @@ func printTable(out io.Writer, res *hunt.Result, total time.Duration) {
 		return s
 	}
 	for _, v := range res.Variants {
+		if v.Interrupted {
+			v.Name += " (interrupted)"
+		}
 		if free {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", v.Name, cell(v.Semantic), cell(*v.Free), cell(v.Rules), v.MinOps, v.Reproducer)
 		} else {
@@ -96,9 +124,21 @@ func printTable(out io.Writer, res *hunt.Result, total time.Duration) {
 		}
 	}
 	tw.Flush()
+	if len(res.NotSearched) > 0 {
+		fmt.Fprintf(out, "not searched (interrupted): %s\n", strings.Join(res.NotSearched, ", "))
+	}
 	f := res.Faithful
-	fmt.Fprintf(out, "\nfaithful kernel: %d executions in %.1fs, %d violations; PCT confidence (n=%d, k=%d): depth 2 %.4f, depth 3 %.4f\n",
-		f.Executions, f.Seconds, f.Violations, f.N, f.K, f.ConfD2, f.ConfD3)
+	switch {
+	case f.Interrupted && f.Executions == 0:
+		fmt.Fprintf(out, "\nfaithful kernel: not run (interrupted)\n")
+	default:
+		how := ""
+		if f.Interrupted {
+			how = "INTERRUPTED after "
+		}
+		fmt.Fprintf(out, "\nfaithful kernel: %s%d executions in %.1fs, %d violations; PCT confidence (n=%d, k=%d): depth 2 %.4f, depth 3 %.4f\n",
+			how, f.Executions, f.Seconds, f.Violations, f.N, f.K, f.ConfD2, f.ConfD3)
+	}
 	if f.First != "" {
 		fmt.Fprintf(out, "first faithful violation:\n%s\n", f.First)
 	}
@@ -124,6 +164,14 @@ func printTable(out io.Writer, res *hunt.Result, total time.Duration) {
 	if !res.OK() {
 		verdict = "FAIL"
 	}
-	fmt.Fprintf(out, "%s: %d of %d variants detected; faithful kernel %s; %s\n", verdict, detected, len(res.Variants),
-		map[bool]string{true: "clean", false: "FAILED"}[f.Violations == 0], strings.TrimSpace(total.Round(time.Second).String()))
+	searched := fmt.Sprintf("%d of %d variants detected", detected, len(res.Variants))
+	if res.Interrupted {
+		verdict = "INTERRUPTED, so far " + verdict
+		searched = fmt.Sprintf("%d of %d variants searched, %d detected", len(res.Variants), len(res.Variants)+len(res.NotSearched), detected)
+	}
+	faithful := map[bool]string{true: "clean", false: "FAILED"}[f.Violations == 0]
+	if f.Interrupted && f.Executions == 0 {
+		faithful = "not run"
+	}
+	fmt.Fprintf(out, "%s: %s; faithful kernel %s; %s\n", verdict, searched, faithful, strings.TrimSpace(total.Round(time.Second).String()))
 }

@@ -1,26 +1,27 @@
-// Command mmrace is the mmrace harness's command line.
+// Command mmrace is the mmrace harness's command line: hunt, stress, run,
+// replay, minimize, variants and demo. Its help is generated from the table
+// of commands below and from each command's flags:
 //
-//	mmrace hunt                  detect every variant, check the faithful kernel
-//	mmrace stress -duration 10m  long runs on every core, findings deduplicated
-//	mmrace run prog.txt          search a program's schedules for a failure
-//	mmrace replay prog.txt       re-run a scenario or program; -html draws it
-//	mmrace minimize prog.txt     shrink a failure
-//	mmrace variants              the modelled kernel bugs
-//	mmrace demo                  the lock-level demo
+//	mmrace help
+//	mmrace help run
+//	mmrace run -h
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"mmrace/harness"
 )
 
-// errUsage marks errors caused by the command line; they exit with status 2.
+// errUsage marks errors caused by the command line or the input; they exit
+// with status exitUsage.
 var errUsage = errors.New("usage")
 
 func main() {
@@ -34,6 +35,56 @@ const (
 	exitUsage    = 2 // bad command line or input
 	exitInternal = 3 // the harness itself failed: mmrace's bug, not the kernel's
 )
+
+// exitStatusHelp documents the exit statuses in every help text (and the
+// README says the same).
+const exitStatusHelp = `exit status:
+  0  clean: nothing found
+  1  a finding: a violation or a deadlock (hunt: a variant went undetected
+     or the faithful kernel failed)
+  2  usage or input error: a bad flag, a malformed program (one line on
+     stderr, nothing written)
+  3  internal error of the harness: mmrace's own bug, not the kernel's (or
+     mmrace could not write its output)
+`
+
+// A command is one mmrace subcommand. Its run function defines its flags
+// on e.fs and parses them (e.parse, e.parseFile or e.parseNoArgs) before it
+// does anything else: help for the command is its run with -h.
+type command struct {
+	name  string
+	args  string // the positional arguments of its usage line, such as "FILE"
+	short string // its line in mmrace help
+	long  string // its description in mmrace help NAME
+	run   func(e *env, args []string) (int, error)
+}
+
+// commands is the one table of commands: dispatch, mmrace help and the
+// error for an unknown command all read it.
+var commands = []*command{&huntCommand, &stressCommand, &runCommand, &replayCommand, &minimizeCommand, &variantsCommand, &demoCommand}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// usageLine is the command's synopsis: "mmrace run [flags] FILE".
+func (c *command) usageLine() string {
+	return strings.TrimSpace("mmrace " + c.name + " [flags] " + c.args)
+}
+
+// env is what a command runs with.
+type env struct {
+	ctx    context.Context // ends when the caller gives up; hunt and stress add SIGINT
+	stdout io.Writer       // the command's result
+	stderr io.Writer       // errors and progress
+	cmd    *command
+	fs     *flag.FlagSet // the command's flags, for its help
+}
 
 // statusOf is the exit status of one run's report.
 func statusOf(rep *harness.Report) int {
@@ -55,43 +106,54 @@ func invalidProgram(file string, rep *harness.Report) error {
 	return fmt.Errorf("%w: %s:%s", errUsage, file, d)
 }
 
-// run executes one command line and returns the exit status: 0 success,
-// 1 a finding (violation, deadlock), 2 bad input, 3 an internal error of
-// the harness.
+// run executes one command line and returns its exit status (exitClean,
+// exitFinding, exitUsage or exitInternal).
 func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+// runContext is run with a context whose end interrupts the long commands
+// as SIGINT does.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "mmrace: missing command (try: mmrace hunt, or mmrace help)")
-		return 2
+		return exitUsage
 	}
-	var err error
-	status := 0
-	switch args[0] {
-	case "demo":
-		status, err = demo(args[1:], stdout)
-	case "run":
-		status, err = runCmd(args[1:], stdout)
-	case "replay":
-		status, err = replayCmd(args[1:], stdout)
-	case "hunt":
-		status, err = huntCmd(args[1:], stdout)
-	case "stress":
-		status, err = stressCmd(args[1:], stdout)
-	case "minimize":
-		status, err = minimizeCmd(args[1:], stdout)
-	case "variants":
-		status, err = variantsCmd(args[1:], stdout)
+	name, args := args[0], args[1:]
+	switch name {
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		err = fmt.Errorf("%w: unknown command %q (commands: hunt, stress, run, replay, minimize, variants, demo)", errUsage, args[0])
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "mmrace:", err)
-		if errors.Is(err, errUsage) {
-			return 2
+		if len(args) == 0 || name != "help" || args[0] == "help" {
+			printUsage(stdout)
+			return exitClean
 		}
-		return 1
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "mmrace: %v: help: expected one command, got %q\n", errUsage, strings.Join(args, " "))
+			return exitUsage
+		}
+		name, args = args[0], []string{"-h"}
+	}
+	c := lookup(name)
+	if c == nil {
+		var names []string
+		for _, c := range commands {
+			names = append(names, c.name)
+		}
+		fmt.Fprintf(stderr, "mmrace: %v: unknown command %q (commands: %s; mmrace help lists them)\n", errUsage, name, strings.Join(names, ", "))
+		return exitUsage
+	}
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, cmd: c, fs: flag.NewFlagSet(c.name, flag.ContinueOnError)}
+	e.fs.SetOutput(io.Discard)
+	status, err := c.run(e, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printHelp(stdout, c, e.fs)
+		return exitClean
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "mmrace:", err)
+		return exitUsage
+	case err != nil:
+		fmt.Fprintln(stderr, "mmrace:", err)
+		return exitInternal
 	}
 	if status == exitInternal {
 		fmt.Fprintln(stderr, "mmrace: MMRACE INTERNAL ERROR: the harness itself failed (see the report). This is a bug in mmrace, not a finding about the kernel.")
@@ -99,45 +161,52 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
-const usage = `usage: mmrace <command> [flags]
+// printUsage prints mmrace help: the table of commands.
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `usage: mmrace COMMAND [flags] [FILE]
+
+mmrace stress-tests a lock-faithful model of the Linux kernel's
+memory-management locking: simulated mm operations run as goroutines under
+a controlled scheduler, so every interleaving replays exactly from a short
+schedule string (v1.…), and checkers report deadlocks, lock-order
+inversions and broken invariants.
 
 commands:
-  hunt   search every variant until it is detected (semantic-only and with
-         rule checks), minimize each first failure into a corpus scenario
-         under -out, run the faithful kernel, print the detection table:
-         mmrace hunt [-per-variant 4s] [-faithful 20s] [-out DIR] [-json]
-  run    run a kernelsim program FILE under many schedules until one fails:
-         mmrace run prog.txt [-variants V] [-rules=false] [-runs N] [-replay S]
-  replay re-run a corpus scenario or a program FILE once under its schedule
-         line (or -schedule S, followed exactly), print the report, and
-         with -html draw the run as a self-contained HTML timeline:
-         mmrace replay FILE [-variants V] [-rules=false] [-schedule S] [-html out.html]
-  stress long runs on every core, controlled or free mode, findings
-         deduplicated, one reproducer each, SIGINT ends with a summary:
-         mmrace stress [-mode controlled|free] [-duration 10m] [-variants V] [-json]
-  minimize
-         shrink a failing program or FuzzKernel crasher to the ops and
-         context switches that matter: mmrace minimize FILE [-variants V]
-  demo   run a small lock program under the controlled scheduler and print
-         its verdict, trace and replay string
-  variants
-         list the modelled kernel bugs: name, kernel function, reference and
-         what each removes: mmrace variants [-json]
-`
-
-// newFlags returns a flag set that reports errors as one line.
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
+`)
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "  %s\t%s\n", strings.TrimSpace(c.name+" "+c.args), c.short)
+	}
+	fmt.Fprintf(tw, "  help [COMMAND]\tthis text, or a command's usage, description and flags\n")
+	tw.Flush()
+	fmt.Fprintf(w, "\nFlags may come before or after FILE; -- ends them. mmrace help COMMAND\n(or mmrace COMMAND -h) lists a command's flags with their defaults.\n\n%s", exitStatusHelp)
 }
 
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+// printHelp prints a command's help: usage line, description, flags with
+// their defaults (deprecated aliases left out), exit statuses.
+func printHelp(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: %s\n\n", c.usageLine())
+	for i, para := range strings.Split(c.long, "\n\n") {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		for _, l := range wrap(para, 76) {
+			fmt.Fprintln(w, l)
+		}
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, fs.Name(), fs.Arg(0))
+	shown := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !strings.HasPrefix(f.Usage, deprecatedUsage) {
+			shown.Var(f.Value, f.Name, f.Usage)
+			shown.Lookup(f.Name).DefValue = f.DefValue // not a value set before -h
+		}
+	})
+	header := "flags:"
+	if c.args != "" {
+		header = "flags (before or after " + c.args + "):"
 	}
-	return nil
+	fmt.Fprintf(w, "\n%s\n", header)
+	shown.SetOutput(w)
+	shown.PrintDefaults()
+	fmt.Fprintf(w, "\n%s", exitStatusHelp)
 }

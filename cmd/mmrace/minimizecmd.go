@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -14,71 +13,96 @@ import (
 	"mmrace/minimize"
 )
 
+var minimizeCommand = command{
+	name:  "minimize",
+	args:  "FILE",
+	short: "shrink a failing program or FuzzKernel crasher",
+	long: `Minimize finds a failure of the kernelsim program or FuzzKernel crasher
+in FILE (under -schedule, else its pinned schedule or the crasher's, else
+a PCT search) and shrinks it to the ops and context switches that matter,
+keeping the same invariant. It prints the minimized program, ready to save
+as a corpus scenario, its verdict and narrative, and a command that replays
+it. Exit status 1 means a failure was found and minimized; 0 that none was
+found.`,
+	run: minimizeCmd,
+}
+
 // minimizeCmd is `mmrace minimize FILE`: find a failure of the program (its
 // pinned schedule first, then a PCT search) and shrink it to the ops and
 // context switches that matter; print the minimized program, ready to save
 // as a corpus scenario, and its narrative.
-func minimizeCmd(args []string, out io.Writer) (int, error) {
-	fs := newFlags("minimize")
+func minimizeCmd(e *env, args []string) (int, error) {
+	fs := e.fs
 	variants := fs.String("variants", "", "comma-separated `variants` (default: the program's)")
 	rules := fs.Bool("rules", true, "rule checks and lockdep on; -rules=false is semantic-only")
 	budget := fs.Duration("budget", 60*time.Second, "wall-clock `budget` for the minimization")
 	runs := fs.Int("runs", 20000, "schedules to try to find the first failure")
-	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-		return 2, fmt.Errorf("%w: minimize: expected a program file before the flags", errUsage)
+	schedule := newScheduleFlag(fs, "try this schedule `v1.…` first, exactly, instead of the pinned one")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	file, err := e.parseFile(args, "a program file")
+	if err != nil {
+		return exitUsage, err
 	}
-	file := args[0]
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return 2, err
-	}
+	out := e.stdout
 	var p *kernelsim.Program
 	var crashSched []byte
 	if b, err := os.ReadFile(file); err == nil && strings.HasPrefix(string(b), "go test fuzz v1") {
 		// A FuzzKernel crasher: the program and schedule it decodes to.
 		data, err := fuzz.ParseCrasher(string(b))
 		if err != nil {
-			return 2, fmt.Errorf("%w: %s: %v", errUsage, file, err)
+			return exitUsage, fmt.Errorf("%w: %s: %v", errUsage, file, err)
 		}
 		p, crashSched = fuzz.Decode(data)
 		if *variants != "" {
 			if p.Variants, err = kernelsim.ParseVariants(*variants); err != nil {
-				return 2, fmt.Errorf("%w: -variants: %v", errUsage, err)
+				return exitUsage, fmt.Errorf("%w: -variants: %v", errUsage, err)
 			}
 		}
 	} else if p, err = loadProgram(file, *variants); err != nil {
-		return 2, err
+		return exitUsage, err
 	}
 	if *runs < 1 || *budget <= 0 {
-		return 2, fmt.Errorf("%w: minimize: -runs and -budget must be positive", errUsage)
+		return exitUsage, fmt.Errorf("%w: minimize: -runs and -budget must be positive", errUsage)
 	}
 	opts := harness.Options{SemanticOnly: !*rules}
 	first := opts
-	if crashSched != nil {
+	switch {
+	case schedule.given():
+		first.Strategy = schedule.replay()
+	case crashSched != nil:
 		first.Strategy = sched.NewBytes(crashSched)
 	}
-	rep := harness.Run(p, first) // the crasher's or the pinned schedule, if any
+	rep := harness.Run(p, first) // -schedule, the crasher's or the pinned schedule, if any
 	n := 1
 	if rep.Verdict.InvalidProgram() {
 		return exitUsage, invalidProgram(file, rep)
 	}
-	if rep.InternalError() {
-		fmt.Fprintf(out, "VERDICT\n%s", rep.Summary())
-		return exitInternal, nil
-	}
-	if !rep.Finding() {
+	if !rep.Finding() && !rep.InternalError() {
 		k := rep.Steps*5/4 + 10
 		rep, n = harness.Search(p, opts, func(i int) sched.Strategy { return sched.NewPCT(uint64(i), 2+i%2, k) }, *runs)
-	}
-	if rep.InternalError() {
-		fmt.Fprintf(out, "VERDICT after %d run(s)\n%s", n, rep.Summary())
-		return exitInternal, nil
+		n++ // and the first run
 	}
 	if !rep.Finding() {
-		fmt.Fprintf(out, "no finding in %d runs: nothing to minimize\n", n)
-		return 0, nil
+		// Nothing to minimize: the clean result, or the harness's own failure.
+		if *asJSON {
+			return statusOf(rep), writeJSON(out, minimizeJSON{report: reportOf(rep, *rules, ""), OpsBefore: p.Ops(), OpsAfter: p.Ops(), Runs: n})
+		}
+		if rep.InternalError() {
+			fmt.Fprintf(out, "VERDICT after %d run(s)\n%s", n, rep.Summary())
+		} else {
+			fmt.Fprintf(out, "no finding in %d runs: nothing to minimize\n", n)
+		}
+		return statusOf(rep), nil
 	}
 	res := minimize.Minimize(p, rep, minimize.Options{Budget: *budget, Run: opts})
-	fmt.Fprintf(out, "minimized %d ops to %d, %d context switches, in %v (%d runs)\n\nPROGRAM\n%s\nVERDICT\n%s\nNARRATIVE\n%s\nTo reproduce (save PROGRAM as min.txt):\n  go run ./cmd/mmrace run min.txt -rules=%v -replay %s\n",
-		p.Ops(), res.Program.Ops(), res.Switches, res.Elapsed.Round(time.Millisecond), res.Runs, res.Program, res.Report.Summary(), res.Report.Narrative(10), *rules, res.Report.Schedule)
-	return 1, nil
+	again := reproduce("run", "min.txt", nil, *rules, res.Report.Schedule)
+	if *asJSON {
+		r := reportOf(res.Report, *rules, again)
+		r.Program = res.Program.String() // with its schedule pinned
+		return exitFinding, writeJSON(out, minimizeJSON{report: r, OpsBefore: p.Ops(), OpsAfter: res.Program.Ops(),
+			Switches: res.Switches, Runs: n + res.Runs, Seconds: res.Elapsed.Seconds()})
+	}
+	fmt.Fprintf(out, "minimized %d ops to %d, %d context switches, in %v (%d runs)\n\nPROGRAM\n%s\nVERDICT\n%s\nNARRATIVE\n%s\nTo reproduce (save PROGRAM as min.txt):\n  %s\n",
+		p.Ops(), res.Program.Ops(), res.Switches, res.Elapsed.Round(time.Millisecond), res.Runs, res.Program, res.Report.Summary(), res.Report.Narrative(10), again)
+	return exitFinding, nil
 }

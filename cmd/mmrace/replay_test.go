@@ -231,12 +231,3 @@ func TestVariantsCommand(t *testing.T) {
 		t.Errorf("variants -bogus: exit %d, stderr %q", code, errs)
 	}
 }
-
-func TestUsageListsCommands(t *testing.T) {
-	_, out, _ := runMain("help")
-	for _, c := range []string{"mmrace replay FILE", "mmrace variants [-json]"} {
-		if !strings.Contains(out, c) {
-			t.Errorf("usage lacks %q", c)
-		}
-	}
-}

@@ -2,54 +2,61 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"mmrace/harness"
 	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
 )
 
+var runCommand = command{
+	name:  "run",
+	args:  "FILE",
+	short: "search a program's schedules (PCT) until one fails",
+	long: `Run runs the kernelsim program in FILE (or the program of a corpus
+scenario) under many schedules, PCT by default, until a run finds a
+violation or a deadlock, and prints the program, the verdict, the story of
+the failing run, its schedule and a command that replays it exactly.
+-schedule replays one recorded schedule instead of searching; -plan runs a
+hand-written one.`,
+	run: runCmd,
+}
+
 // runCmd is `mmrace run FILE`: run a kernelsim program under many schedules
 // (or one replayed schedule) until a run fails, and print the report.
-func runCmd(args []string, out io.Writer) (int, error) {
-	fs := newFlags("run")
-	variants := fs.String("variants", "", "comma-separated `variants` (default: the faithful kernel)")
+func runCmd(e *env, args []string) (int, error) {
+	fs := e.fs
+	variants := fs.String("variants", "", "comma-separated `variants` (default: the program's own, else the faithful kernel)")
 	rules := fs.Bool("rules", true, "rule checks and lockdep on; -rules=false is semantic-only")
 	runs := fs.Int("runs", 1000, "schedules to try")
-	strategy := fs.String("strategy", "pct", "`pct` (depth -depth) or random")
+	strategy := fs.String("strategy", "pct", "scheduling `strategy`: pct (PCT of depth -depth) or random")
 	depth := fs.Int("depth", 3, "PCT depth")
-	replay := fs.String("replay", "", "replay this schedule (v1.…) once instead of searching")
+	schedule := newScheduleFlag(fs, "replay this schedule `v1.…` once instead of searching")
+	deprecatedAlias(fs, "replay", "schedule")
 	plan := fs.String("plan", "", "run once under a hand-written `PLAN` such as \"t1:35 t2:11 t1:25\" (task:points)")
 	story := fs.Int("story", 20, "print the last `N` events of the story")
 	want := fs.String("want", "", "keep searching until the violation's invariant or detail contains `TEXT`")
-	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-		return 2, fmt.Errorf("%w: run: expected a program file before the flags", errUsage)
-	}
-	file := args[0]
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return 2, err
+	asJSON := fs.Bool("json", false, "print the verdict as JSON")
+	file, err := e.parseFile(args, "a program file")
+	if err != nil {
+		return exitUsage, err
 	}
 	p, err := loadProgram(file, *variants)
 	if err != nil {
-		return 2, err
+		return exitUsage, err
 	}
 	if *runs < 1 || *depth < 1 {
-		return 2, fmt.Errorf("%w: run: -runs and -depth must be positive", errUsage)
+		return exitUsage, fmt.Errorf("%w: run: -runs and -depth must be positive", errUsage)
 	}
 	var mk func(i int) sched.Strategy
 	switch {
 	case *plan != "":
 		pl, err := sched.ParsePlan(*plan)
 		if err != nil {
-			return 2, fmt.Errorf("%w: -plan: %v", errUsage, err)
+			return exitUsage, fmt.Errorf("%w: -plan: %v", errUsage, err)
 		}
 		mk, *runs = func(int) sched.Strategy { return pl }, 1
-	case *replay != "":
-		s, err := sched.ParseSchedule(*replay)
-		if err != nil {
-			return 2, fmt.Errorf("%w: -replay: %v", errUsage, err)
-		}
-		mk, *runs = func(int) sched.Strategy { return sched.NewReplay(s) }, 1
+	case schedule.given():
+		mk, *runs = func(int) sched.Strategy { return schedule.replay() }, 1
 	case *strategy == "pct":
 		// PCT's k bounds the steps of a run: measure a non-preemptive run.
 		k := harness.Run(p, harness.Options{SemanticOnly: !*rules}).Steps*5/4 + 10
@@ -57,14 +64,18 @@ func runCmd(args []string, out io.Writer) (int, error) {
 	case *strategy == "random":
 		mk = func(i int) sched.Strategy { return sched.NewRandom(uint64(i)) }
 	default:
-		return 2, fmt.Errorf("%w: run: unknown strategy %q (pct or random)", errUsage, *strategy)
+		return exitUsage, fmt.Errorf("%w: run: unknown strategy %q (pct or random)", errUsage, *strategy)
 	}
 	if first := harness.Run(p, harness.Options{SemanticOnly: !*rules}); first.Verdict.InvalidProgram() {
 		return exitUsage, invalidProgram(file, first)
 	}
 	rep, n := harness.Search(p, harness.Options{SemanticOnly: !*rules, Want: *want}, mk, *runs)
-	fmt.Fprintf(out, "PROGRAM\n%s\nVARIANTS\n%s (rules %v)\n\nVERDICT after %d run(s)\n%s\nSTORY\n%s\nSCHEDULE\n%s\n\nTo reproduce:\n  go run ./cmd/mmrace run %s -variants=%s -rules=%v -replay %s\n",
-		p, p.Variants, *rules, n, rep.Summary(), rep.Story(*story), rep.Schedule, file, p.Variants.String(), *rules, rep.Schedule)
+	again := reproduce("run", file, p.Variants, *rules, rep.Schedule)
+	if *asJSON {
+		return statusOf(rep), writeJSON(e.stdout, runJSON{Runs: n, report: reportOf(rep, *rules, again)})
+	}
+	fmt.Fprintf(e.stdout, "PROGRAM\n%s\nVARIANTS\n%s (rules %v)\n\nVERDICT after %d run(s)\n%s\nSTORY\n%s\nSCHEDULE\n%s\n\nTo reproduce:\n  %s\n",
+		p, p.Variants, *rules, n, rep.Summary(), rep.Story(*story), rep.Schedule, again)
 	return statusOf(rep), nil
 }
 

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -18,12 +16,24 @@ import (
 	"mmrace/stress"
 )
 
+var stressCommand = command{
+	name:  "stress",
+	short: "long runs of random programs on every core, findings deduplicated",
+	long: `Stress runs random programs on every core for -duration, in controlled
+mode (every run replayable) or free mode (truly parallel, not
+replayable), deduplicates what fails by invariant signature and writes one
+reproducer per distinct finding under -out. Progress goes to stderr, the
+summary (or -json) to stdout. Ctrl-C (SIGINT) ends it early with the
+summary.`,
+	run: stressCmd,
+}
+
 // stressCmd is `mmrace stress`: random programs on every core for a
 // duration (or until SIGINT), deduplicated findings, reproducers written.
-func stressCmd(args []string, out io.Writer) (int, error) {
-	fs := newFlags("stress")
-	mode := fs.String("mode", "controlled", "`controlled` or free scheduling")
-	strategy := fs.String("strategy", "pct", "controlled mode: `pct`, random or bytes")
+func stressCmd(e *env, args []string) (int, error) {
+	fs := e.fs
+	mode := fs.String("mode", "controlled", "scheduling `mode`: controlled or free")
+	strategy := fs.String("strategy", "pct", "controlled mode's `strategy`: pct, random or bytes")
 	dur := fs.Duration("duration", time.Minute, "how long to run (SIGINT ends earlier with a summary)")
 	variants := fs.String("variants", "", "comma-separated `variants` (default: the faithful kernel)")
 	rules := fs.Bool("rules", true, "rule checks and lockdep on; -rules=false is semantic-only")
@@ -33,43 +43,44 @@ func stressCmd(args []string, out io.Writer) (int, error) {
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	cpuprof := fs.String("cpuprofile", "", "write a CPU profile to `file`")
 	memprof := fs.String("memprofile", "", "write a heap profile to `file` at the end")
-	if err := parseFlags(fs, args); err != nil {
-		return 2, err
+	if err := e.parseNoArgs(args); err != nil {
+		return exitUsage, err
 	}
+	out := e.stdout
 	o := stress.Options{Strategy: *strategy, SemanticOnly: !*rules, Workers: *workers, OutDir: *outDir, Seed: *seed}
 	switch *mode {
 	case "controlled":
 	case "free":
 		o.Mode, o.YieldOneIn = sched.Free, 4
 	default:
-		return 2, fmt.Errorf("%w: stress: -mode must be controlled or free, got %q", errUsage, *mode)
+		return exitUsage, fmt.Errorf("%w: stress: -mode must be controlled or free, got %q", errUsage, *mode)
 	}
 	if *strategy != "pct" && *strategy != "random" && *strategy != "bytes" {
-		return 2, fmt.Errorf("%w: stress: -strategy must be pct, random or bytes, got %q", errUsage, *strategy)
+		return exitUsage, fmt.Errorf("%w: stress: -strategy must be pct, random or bytes, got %q", errUsage, *strategy)
 	}
 	if *dur <= 0 || *workers <= 0 {
-		return 2, fmt.Errorf("%w: stress: -duration and -workers must be positive", errUsage)
+		return exitUsage, fmt.Errorf("%w: stress: -duration and -workers must be positive", errUsage)
 	}
 	var err error
 	if o.Variants, err = kernelsim.ParseVariants(*variants); err != nil {
-		return 2, fmt.Errorf("%w: -variants: %v", errUsage, err)
+		return exitUsage, fmt.Errorf("%w: -variants: %v", errUsage, err)
 	}
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
 		if err != nil {
-			return 2, fmt.Errorf("%w: -cpuprofile: %v", errUsage, err)
+			return exitUsage, fmt.Errorf("%w: -cpuprofile: %v", errUsage, err)
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return 1, err
+			return exitInternal, err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *dur)
 	defer cancel()
-	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetWidth(10),
+	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetWidth(10),
 		progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish())
 	res, err := stress.Run(ctx, o, func(s stress.Stats) {
 		bar.Describe(fmt.Sprintf("%s: %d executions, %.0f/s, %d failures, %d distinct", *mode, s.Executions,
@@ -78,7 +89,7 @@ func stressCmd(args []string, out io.Writer) (int, error) {
 	})
 	bar.Finish()
 	if err != nil {
-		return 1, err
+		return exitInternal, err
 	}
 	if *memprof != "" {
 		f, err := os.Create(*memprof)
@@ -89,9 +100,9 @@ func stressCmd(args []string, out io.Writer) (int, error) {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		enc.Encode(res)
+		if err := writeJSON(out, res); err != nil {
+			return exitInternal, err
+		}
 	} else {
 		how := "ran"
 		if res.Interrupted {
@@ -106,11 +117,11 @@ func stressCmd(args []string, out io.Writer) (int, error) {
 			fmt.Fprintf(out, "MMRACE INTERNAL ERROR in %d runs (the harness failed; not findings). The first:\n%s\n", res.InternalErrors, res.FirstInternal)
 		}
 	}
-	if res.InternalErrors > 0 {
+	switch {
+	case res.InternalErrors > 0:
 		return exitInternal, nil
+	case len(res.Findings) > 0:
+		return exitFinding, nil
 	}
-	if len(res.Findings) > 0 {
-		return 1, nil
-	}
-	return 0, nil
+	return exitClean, nil
 }

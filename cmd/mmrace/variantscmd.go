@@ -1,22 +1,37 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
 	"mmrace/kernelsim"
 )
 
+var variantsCommand = command{
+	name:  "variants",
+	short: "list the modelled kernel bugs",
+	long: `Variants lists the modelled kernel bugs: for each, its name (what
+-variants takes), the kernel function whose safeguard it removes, the bug's
+reference and what it leaves out. The faithful kernel is the empty set.`,
+	run: variantsCmd,
+}
+
 // variantsCmd is `mmrace variants`: every modelled kernel bug, with the
 // kernel function whose safeguard it removes, the bug's reference and what
 // it leaves out; -json for tools.
-func variantsCmd(args []string, out io.Writer) (int, error) {
-	fs := newFlags("variants")
+func variantsCmd(e *env, args []string) (int, error) {
+	fs := e.fs
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	if err := parseFlags(fs, args); err != nil {
-		return 2, err
+	names := fs.Bool("names", false, "print the names only, one a line (for scripts)")
+	if err := e.parseNoArgs(args); err != nil {
+		return exitUsage, err
+	}
+	out := e.stdout
+	if *names {
+		for _, v := range kernelsim.AllVariants {
+			fmt.Fprintln(out, v.Name)
+		}
+		return exitClean, nil
 	}
 	if *asJSON {
 		type variant struct {
@@ -29,9 +44,7 @@ func variantsCmd(args []string, out io.Writer) (int, error) {
 		for _, v := range kernelsim.AllVariants {
 			list = append(list, variant(v))
 		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return 0, enc.Encode(list)
+		return exitClean, writeJSON(out, list)
 	}
 	w := 0
 	for _, v := range kernelsim.AllVariants {
@@ -51,7 +64,7 @@ func variantsCmd(args []string, out io.Writer) (int, error) {
 		}
 	}
 	fmt.Fprintf(out, "\n%d variants; the faithful kernel is the empty set. Use one with -variants NAME.\n", len(kernelsim.AllVariants))
-	return 0, nil
+	return exitClean, nil
 }
 
 // wrap breaks s into lines of at most width bytes at spaces (a longer

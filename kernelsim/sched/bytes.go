@@ -1,5 +1,7 @@
 package sched
 
+import "slices"
+
 // Bytes takes its decisions from a byte slice, typically fuzzer input. At a
 // scheduling point with more than one runnable task it consumes one byte b:
 // b < 0x80 keeps the current task running (when it can), otherwise the task
@@ -23,7 +25,7 @@ func (b *Bytes) Next(runnable []int, cur int, _ int) int {
 	if len(runnable) == 1 {
 		return runnable[0]
 	}
-	keep := cur >= 0 && contains(runnable, cur)
+	keep := cur >= 0 && slices.Contains(runnable, cur)
 	if b.pos >= len(b.Data) {
 		if keep {
 			return cur

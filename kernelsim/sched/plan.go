@@ -2,6 +2,7 @@ package sched
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -57,7 +58,7 @@ func (p *Plan) Next(runnable []int, cur int, _ int) int {
 			p.i, p.used, p.stall = p.i+1, 0, 0
 			continue
 		}
-		if contains(runnable, seg.Task) {
+		if slices.Contains(runnable, seg.Task) {
 			p.used, p.stall = p.used+1, 0
 			return seg.Task
 		}
@@ -67,7 +68,7 @@ func (p *Plan) Next(runnable []int, cur int, _ int) int {
 		}
 		return runnable[0] // someone else runs until the planned task can
 	}
-	if cur >= 0 && contains(runnable, cur) {
+	if cur >= 0 && slices.Contains(runnable, cur) {
 		return cur
 	}
 	return runnable[0]

@@ -1,6 +1,9 @@
 package sched
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Replay re-runs a recorded Schedule. Where the schedule ends before the run
 // does, it falls back to the fixed non-preemptive schedule of Bytes (keep the
@@ -35,16 +38,16 @@ func (r *Replay) Next(runnable []int, cur int, step int) int {
 		return runnable[0]
 	}
 	if r.pos >= len(r.Sched) {
-		if cur >= 0 && contains(runnable, cur) {
+		if cur >= 0 && slices.Contains(runnable, cur) {
 			return cur
 		}
 		return runnable[0]
 	}
 	d := r.Sched[r.pos]
 	r.pos++
-	if d.Data || !contains(runnable, d.Value) {
+	if d.Data || !slices.Contains(runnable, d.Value) {
 		if r.Lenient {
-			if cur >= 0 && contains(runnable, cur) {
+			if cur >= 0 && slices.Contains(runnable, cur) {
 				return cur
 			}
 			return runnable[0]

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,7 +213,7 @@ func (s *Sched) pick(cur int) int {
 	}
 	next := s.strat.Next(r, cur, s.step)
 	if len(r) > 1 {
-		if !contains(r, next) {
+		if !slices.Contains(r, next) {
 			detail := fmt.Sprintf("strategy picked task %d, runnable %v", next, r)
 			if e, ok := s.strat.(interface{ Err() error }); ok && e.Err() != nil {
 				detail = e.Err().Error()

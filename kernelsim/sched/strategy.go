@@ -15,13 +15,3 @@ type Strategy interface {
 	// Choose returns a data choice in [0, n) for n >= 2.
 	Choose(n int) int
 }
-
-// contains reports whether x is in the ascending slice s.
-func contains(s []int, x int) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}

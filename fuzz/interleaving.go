@@ -7,9 +7,8 @@ import (
 	"mmrace/kernelsim/sched"
 )
 
-//go:generate python3 gencover.py
-
-// The feedback is opt-in (MMRACE_COVER=1). Measured with
+// FuzzKernel once fed these pairs to Go's fuzzer as extra edges (a
+// generated 512-case switch behind MMRACE_COVER=1). Measured with
 // scripts/fuzz-detect.sh 90, three runs per configuration, median
 // executions (seconds) to detection with and without it:
 // move_ptes-skip-rmap-locks 29,312 (10s) vs 18,972 (7s);
@@ -17,7 +16,8 @@ import (
 // move_normal_pmd-skip-rmap-locks 160,206 (28s) vs 98,301 (17s);
 // anon_vma-lock-not-root ~5,900 (2s) vs ~4,900 (2s). It never helped: the
 // model's own code coverage already separates most interleavings, and the
-// extra edges mostly grow the corpus. It stays available for re-measuring.
+// extra edges mostly grow the corpus. So it was removed; hunt's own search
+// still keeps inputs that show new pairs (hunt.search).
 
 // InterleavingPairs returns the hashed interleaving pairs of a run: for
 // every event on a shared object (a PTE, a page table, a VMA, an interval
@@ -54,11 +54,4 @@ func InterleavingPairs(tr *sched.Trace) []uint32 {
 		seen[obj] = last{task: e.Task, site: e.Site}
 	}
 	return out
-}
-
-// feed turns a run's interleaving pairs into coverage.
-func feed(tr *sched.Trace) {
-	for _, h := range InterleavingPairs(tr) {
-		hit(h)
-	}
 }
