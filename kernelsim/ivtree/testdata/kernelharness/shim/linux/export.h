@@ -1,0 +1,2 @@
+/* EXPORT_SYMBOL has no meaning in userspace. */
+#define EXPORT_SYMBOL(sym)

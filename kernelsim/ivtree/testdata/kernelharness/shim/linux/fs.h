@@ -1,0 +1,2 @@
+/* struct address_space lives in the harness's <linux/mm.h>. */
+#include <linux/mm.h>

@@ -1,0 +1,2 @@
+/* struct anon_vma lives in the harness's <linux/mm.h>. */
+#include <linux/mm.h>
