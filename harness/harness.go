@@ -91,6 +91,9 @@ func (r *Report) HarnessLimit() bool { return r.Verdict.HarnessLimit() }
 func Run(p *kernelsim.Program, opts Options) *Report {
 	k := kernelsim.New(ksync.Config{SemanticOnly: opts.SemanticOnly, Lockdep: opts.Lockdep}, p.Variants)
 	kernelsim.Build(p, k)
+	// Scheduling points inside the interval trees matter only when a reader
+	// may go without the tree's lock: see kernelsim/treestep.go.
+	k.TreeSteps = p.Variants.UnlockedTrees()
 	if opts.Mode == sched.Controlled {
 		// The dynamic checks compare global snapshots and the memory log's
 		// order with what happened; only a controlled run, where one task

@@ -162,7 +162,15 @@ func VMATree(k *kernelsim.Kernel) []sched.Violation {
 			}
 		}
 	}
+	for _, a := range k.AnonVMAs() {
+		if err := a.Tree().Verify(); !a.Freed() && err != nil {
+			out = append(out, violation("vma-tree", "%s's interval tree is broken: %v", a.Name(), err))
+		}
+	}
 	for _, f := range k.Files() {
+		if err := f.Tree().Verify(); err != nil {
+			out = append(out, violation("vma-tree", "%s's i_mmap tree is broken: %v", f.Name(), err))
+		}
 		for _, v := range f.Tree().Items() {
 			if v.Freed() || v.MM().Exited() || findVMA(v.MM(), v.Start()) != v {
 				out = append(out, violation("vma-tree", "%s i_mmap holds %s, which is not in %s's tree", f.Name(), v.Describe(), v.MM().Name()))

@@ -3,6 +3,7 @@ package kernelsim
 import (
 	"sync/atomic"
 
+	"mmrace/kernelsim/ivtree"
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
@@ -48,7 +49,10 @@ type AVC struct {
 	Obj
 	vma *VMA
 	av  *AnonVMA
+	rb  ivtree.Node[*AVC] // avc->rb in anon_vma->rb_root
 }
+
+func avcNode(c *AVC) *ivtree.Node[*AVC] { return &c.rb }
 
 // VMA returns avc->vma.
 func (c *AVC) VMA() *VMA { return c.vma }
@@ -58,7 +62,7 @@ func (c *AVC) AnonVMA() *AnonVMA { return c.av }
 
 // anonVMAAlloc is anon_vma_alloc(): a new root anon_vma, refcount 1.
 func (k *Kernel) anonVMAAlloc() *AnonVMA {
-	a := &AnonVMA{Obj: k.newObj(kindAnonVMA), k: k}
+	a := &AnonVMA{Obj: k.newObj(kindAnonVMA), k: k, tree: newITree(avcNode)}
 	a.refcount.Store(1)
 	a.root = a
 	a.rwsem = k.Env.NewRwsem("anon_vma("+a.name+")", ksync.ClassAnonVMA)
@@ -84,7 +88,21 @@ func (k *Kernel) anonVMAChainLink(t *sched.Task, v *VMA, avc *AVC, a *AnonVMA, s
 	avc.vma, avc.av = v, a
 	v.chain = append(v.chain, avc)
 	t.Point(sched.KindWrite, a.name, site, "link "+avc.name+" for "+v.Describe())
-	a.tree.Insert(avc, v.pgoff, v.pgoff+v.Pages()-1)
+	k.anonTreeInsert(t, avc, site)
+}
+
+// anonTreeInsert and anonTreeRemove are anon_vma_interval_tree_insert and
+// _remove of avc with its VMA's current key, under the anon_vma lock for
+// write (reference A.2).
+func (k *Kernel) anonTreeInsert(t *sched.Task, avc *AVC, site string) {
+	k.anonRwsem(avc.av).AssertHeld(t, true, site+": the anon_vma tree is changed without its lock held for write")
+	v := avc.vma
+	avc.av.tree.Insert(avc, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*AVC](k, t, avc.av.name, site))
+}
+
+func (k *Kernel) anonTreeRemove(t *sched.Task, avc *AVC, site string) {
+	k.anonRwsem(avc.av).AssertHeld(t, true, site+": the anon_vma tree is changed without its lock held for write")
+	avc.av.tree.Remove(avc, treeWrite[*AVC](k, t, avc.av.name, site))
 }
 
 // getAnonVMA and putAnonVMA are get_anon_vma()/put_anon_vma(): a root
@@ -222,7 +240,7 @@ func (k *Kernel) unlinkAnonVMAs(t *sched.Task, v *VMA, site string) {
 		avc := v.chain[i]
 		a := avc.av
 		t.Point(sched.KindWrite, a.name, site, "unlink "+avc.name+" of "+v.name)
-		a.tree.Remove(avc)
+		k.anonTreeRemove(t, avc, site)
 		if a.tree.Len() == 0 {
 			empty = append(empty, a)
 		}

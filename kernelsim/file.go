@@ -22,7 +22,7 @@ var classIPages = ksync.NewClass(20, "i_pages", 10, 10, false)
 
 // NewFile creates a file of n pages (contents zero).
 func (k *Kernel) NewFile(name string, n int) *File {
-	f := &File{Obj: Obj{name: name}, k: k, npages: n, pages: make([]*Folio, n)}
+	f := &File{Obj: Obj{name: name}, k: k, npages: n, pages: make([]*Folio, n), tree: newITree(vmaNode)}
 	f.immap = k.Env.NewRwsem("i_mmap_rwsem("+name+")", ksync.ClassIMmapRwsem)
 	f.xa = k.Env.NewMutex("i_pages("+name+")", classIPages)
 	k.files = append(k.files, f)
@@ -92,7 +92,7 @@ func (k *Kernel) vmaLinkFile(t *sched.Task, v *VMA, site string) {
 		v.lock.StartWrite(t, site)
 	}
 	t.Point(sched.KindWrite, f.name, site, "i_mmap insert "+v.Describe())
-	f.tree.Insert(v, v.pgoff, v.pgoff+v.Pages()-1)
+	f.insert(t, v, site)
 	f.immap.UpWrite(t, site)
 }
 
@@ -104,6 +104,25 @@ func (k *Kernel) unlinkFileVMA(t *sched.Task, v *VMA, site string) {
 	}
 	f.immap.DownWrite(t, site)
 	t.Point(sched.KindWrite, f.name, site, "i_mmap remove "+v.Describe())
-	f.tree.Remove(v)
+	f.remove(t, v, site)
 	f.immap.UpWrite(t, site)
+}
+
+// insert is vma_interval_tree_insert(): with i_mmap_rwsem held for write
+// (the rule of reference A.5, asserted as the anon side asserts its lock).
+func (f *File) insert(t *sched.Task, v *VMA, site string) {
+	f.immap.AssertHeld(t, true, "vma_interval_tree_insert: i_mmap is changed without i_mmap_rwsem held for write")
+	f.tree.Insert(v, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*VMA](f.k, t, f.name+" i_mmap", site))
+}
+
+// insertAfter is vma_interval_tree_insert_after() (fork).
+func (f *File) insertAfter(t *sched.Task, v, prev *VMA, site string) {
+	f.immap.AssertHeld(t, true, "vma_interval_tree_insert_after: i_mmap is changed without i_mmap_rwsem held for write")
+	f.tree.InsertAfter(v, prev, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*VMA](f.k, t, f.name+" i_mmap", site))
+}
+
+// remove is vma_interval_tree_remove().
+func (f *File) remove(t *sched.Task, v *VMA, site string) {
+	f.immap.AssertHeld(t, true, "vma_interval_tree_remove: i_mmap is changed without i_mmap_rwsem held for write")
+	f.tree.Remove(v, treeWrite[*VMA](f.k, t, f.name+" i_mmap", site))
 }

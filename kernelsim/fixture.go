@@ -66,7 +66,7 @@ func (k *Kernel) Corrupt(what, mm string, addr int) error {
 			}
 		}
 		c := v.chain[i]
-		c.av.tree.Remove(c)
+		c.av.tree.Remove(c, nil)
 		v.chain = append(v.chain[:i:i], v.chain[i+1:]...)
 	case "shift-pgoff":
 		if err := needVMA(); err != nil {

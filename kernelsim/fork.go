@@ -34,7 +34,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 		if f := tmp.file; f != nil {
 			f.immap.DownWrite(t, site)
 			t.Point(sched.KindWrite, f.name, site, "i_mmap insert_after "+pv.name+": "+tmp.Describe())
-			f.tree.InsertAfter(tmp, pv, tmp.pgoff, tmp.pgoff+tmp.Pages()-1)
+			f.insertAfter(t, tmp, pv, site)
 			f.immap.UpWrite(t, site)
 		}
 		tmp.lock.MarkAttached(t, site)

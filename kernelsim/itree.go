@@ -1,66 +1,128 @@
 package kernelsim
 
-// ITree is the model of the kernel's interval trees (anon_vma->rb_root of
-// AVCs, mapping->i_mmap of VMAs): nodes keyed by [start, last] page offsets,
-// iterated in ascending start with ties in insertion order (a node inserted
-// with an equal start goes to the right), as mm/interval_tree.c does. The
-// caller holds the rmap lock: W to modify, R or W to iterate.
+import (
+	"mmrace/kernelsim/ivtree"
+)
+
+// ITree is one of the kernel's interval trees (anon_vma->rb_root of AVCs,
+// mapping->i_mmap of VMAs), with two faces:
+//
+//   - the physical tree: the kernel's augmented rbtree (package ivtree),
+//     changed store by store by Insert, InsertAfter and Remove and walked
+//     node by node by IterFirst/IterNext exactly as the kernel's
+//     interval_tree_iter_first/next do, so a walker that does not hold the
+//     tree's lock can skip nodes, revisit nodes or resume on an erased one;
+//   - the logical order: the items in iteration order (ascending start, ties
+//     in insertion order, insert_after right after its prev), updated when a
+//     mutation completes. Only the checkers and the model's rule checks read
+//     it (Items, Overlapping, Key, Contains, After), never a simulated
+//     kernel path, so they see the tree's meaning and not a half-done
+//     rotation.
+//
+// The caller holds the rmap lock: W to modify, R or W to walk (asserted by
+// the model's callers, not here).
 type ITree[T comparable] struct {
-	nodes []itNode[T]
+	phys  ivtree.Tree[T]
+	order []itNode[T]
 	seq   uint64
+	node  func(T) *ivtree.Node[T] // the item's embedded rb node (avc->rb, vma->shared.rb)
 }
 
 type itNode[T comparable] struct {
 	start, last int
-	seq         uint64
 	item        T
 }
 
-// Insert adds item with key [start, last] after every node whose start is
-// not greater.
-func (it *ITree[T]) Insert(item T, start, last int) {
-	it.seq++
-	n := itNode[T]{start: start, last: last, seq: it.seq, item: item}
-	i := len(it.nodes)
-	for i > 0 && it.nodes[i-1].start > start {
+// newITree returns an empty tree whose items keep their rb node where node
+// says.
+func newITree[T comparable](node func(T) *ivtree.Node[T]) ITree[T] {
+	return ITree[T]{node: node}
+}
+
+// Insert adds item with key [start, last] (interval_tree_insert): in the
+// physical tree through step, then after every node whose start is not
+// greater in the logical order.
+func (it *ITree[T]) Insert(item T, start, last int, step ivtree.Step[T]) {
+	n := it.node(item)
+	n.Start, n.Last, n.Item = start, last, item
+	it.phys.Insert(n, step)
+	i := len(it.order)
+	for i > 0 && it.order[i-1].start > start {
 		i--
 	}
-	it.nodes = append(it.nodes, n)
-	copy(it.nodes[i+1:], it.nodes[i:])
-	it.nodes[i] = n
+	it.insertAt(i, itNode[T]{start: start, last: last, item: item})
 }
 
 // InsertAfter adds item right after prev with key [start, last], as
-// vma_interval_tree_insert_after() does for fork (prev must have the same
-// start). If prev is absent it behaves like Insert.
-func (it *ITree[T]) InsertAfter(item, prev T, start, last int) {
-	for i, n := range it.nodes {
-		if n.item == prev {
-			it.seq++
-			nn := itNode[T]{start: start, last: last, seq: it.seq, item: item}
-			it.nodes = append(it.nodes, nn)
-			copy(it.nodes[i+2:], it.nodes[i+1:])
-			it.nodes[i+1] = nn
+// vma_interval_tree_insert_after() does for fork (prev has the same start).
+func (it *ITree[T]) InsertAfter(item, prev T, start, last int, step ivtree.Step[T]) {
+	n := it.node(item)
+	n.Start, n.Last, n.Item = start, last, item
+	it.phys.InsertAfter(n, it.node(prev), step)
+	for i, o := range it.order {
+		if o.item == prev {
+			it.insertAt(i+1, itNode[T]{start: start, last: last, item: item})
 			return
 		}
 	}
-	it.Insert(item, start, last)
+	panic("mmrace internal error: ITree.InsertAfter: prev is not in the tree")
 }
 
-// Remove deletes item; it reports whether it was there.
-func (it *ITree[T]) Remove(item T) bool {
-	for i, n := range it.nodes {
-		if n.item == item {
-			it.nodes = append(it.nodes[:i], it.nodes[i+1:]...)
+func (it *ITree[T]) insertAt(i int, n itNode[T]) {
+	it.seq++
+	it.order = append(it.order, n)
+	copy(it.order[i+1:], it.order[i:])
+	it.order[i] = n
+}
+
+// Remove deletes item (interval_tree_remove); it reports whether it was
+// there.
+func (it *ITree[T]) Remove(item T, step ivtree.Step[T]) bool {
+	for i, o := range it.order {
+		if o.item == item {
+			it.phys.Remove(it.node(item), step)
+			it.order = append(it.order[:i], it.order[i+1:]...)
 			return true
 		}
 	}
 	return false
 }
 
+// IterFirst is interval_tree_iter_first on the physical tree: the first
+// node overlapping [first, last], or nil. step announces each read.
+func (it *ITree[T]) IterFirst(first, last int, step ivtree.Step[T]) *ivtree.Node[T] {
+	return it.phys.IterFirst(first, last, step)
+}
+
+// Verify checks the physical tree (red-black rules, augmented values,
+// links) and that its in-order items are the logical order's.
+func (it *ITree[T]) Verify() error {
+	if err := it.phys.Verify(); err != nil {
+		return err
+	}
+	in := it.phys.InOrder()
+	if len(in) != len(it.order) {
+		return errOrder
+	}
+	for i, n := range in {
+		if n.Item != it.order[i].item || n.Start != it.order[i].start || n.Last != it.order[i].last {
+			return errOrder
+		}
+	}
+	return nil
+}
+
+type orderError struct{}
+
+func (orderError) Error() string {
+	return "the rbtree's in-order nodes differ from the tree's logical order"
+}
+
+var errOrder error = orderError{}
+
 // Contains reports whether item is in the tree.
 func (it *ITree[T]) Contains(item T) bool {
-	for _, n := range it.nodes {
+	for _, n := range it.order {
 		if n.item == item {
 			return true
 		}
@@ -70,7 +132,7 @@ func (it *ITree[T]) Contains(item T) bool {
 
 // Key returns item's key and whether it is in the tree.
 func (it *ITree[T]) Key(item T) (start, last int, ok bool) {
-	for _, n := range it.nodes {
+	for _, n := range it.order {
 		if n.item == item {
 			return n.start, n.last, true
 		}
@@ -79,12 +141,12 @@ func (it *ITree[T]) Key(item T) (start, last int, ok bool) {
 }
 
 // Len returns the number of nodes.
-func (it *ITree[T]) Len() int { return len(it.nodes) }
+func (it *ITree[T]) Len() int { return len(it.order) }
 
 // Items returns every item in iteration order.
 func (it *ITree[T]) Items() []T {
-	out := make([]T, 0, len(it.nodes))
-	for _, n := range it.nodes {
+	out := make([]T, 0, len(it.order))
+	for _, n := range it.order {
 		out = append(out, n.item)
 	}
 	return out
@@ -94,7 +156,7 @@ func (it *ITree[T]) Items() []T {
 // [first, last].
 func (it *ITree[T]) Overlapping(first, last int) []T {
 	var out []T
-	for _, n := range it.nodes {
+	for _, n := range it.order {
 		if n.start <= last && n.last >= first {
 			out = append(out, n.item)
 		}
@@ -102,59 +164,11 @@ func (it *ITree[T]) Overlapping(first, last int) []T {
 	return out
 }
 
-// Cursor is a position in an iteration, kept across scheduling points. The
-// next node is the in-order successor of the node visited last, as an
-// rb-tree walk continues from its current node: a node inserted behind the
-// cursor is missed, one inserted ahead is seen. If the last node was removed
-// meanwhile, the walk resumes at the first node that sorts after it by
-// (start, insertion); fork's insert_after nodes sort by position, so that
-// fallback is an approximation for them.
-type Cursor struct {
-	first, last int
-	start       int
-	seq         uint64
-	at          any // the item visited last
-	begun       bool
-}
-
-// Iter starts an iteration over the items overlapping [first, last].
-func (it *ITree[T]) Iter(first, last int) *Cursor { return &Cursor{first: first, last: last} }
-
-// Next returns the next overlapping item after c, or ok=false at the end.
-func (it *ITree[T]) Next(c *Cursor) (item T, ok bool) {
-	from := 0
-	if c.begun {
-		from = -1
-		for i, n := range it.nodes {
-			if any(n.item) == c.at {
-				from = i + 1
-				break
-			}
-		}
-		if from < 0 { // the last node went away: resume by key
-			from = len(it.nodes)
-			for i, n := range it.nodes {
-				if n.start > c.start || (n.start == c.start && n.seq > c.seq) {
-					from = i
-					break
-				}
-			}
-		}
-	}
-	for _, n := range it.nodes[from:] {
-		if n.start <= c.last && n.last >= c.first {
-			c.start, c.seq, c.at, c.begun = n.start, n.seq, any(n.item), true
-			return n.item, true
-		}
-	}
-	return item, false
-}
-
 // After reports whether a is visited after b in an iteration (both must be
 // in the tree).
 func (it *ITree[T]) After(a, b T) bool {
 	ia, ib := -1, -1
-	for i, n := range it.nodes {
+	for i, n := range it.order {
 		if n.item == a {
 			ia = i
 		}

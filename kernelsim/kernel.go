@@ -51,6 +51,10 @@ type Kernel struct {
 	// InjectAllocFailures lets page-table allocations of mremap fail, as a
 	// data choice of the strategy (the program's "inject alloc-failures").
 	InjectAllocFailures bool
+	// TreeSteps makes every store and every iterator read of the interval
+	// trees a scheduling point (see treestep.go); the harness sets it when a
+	// variant or a lock mutant may let a reader in without the tree's lock.
+	TreeSteps bool
 
 	mu     sync.Mutex // free mode: registries, ids, memory log
 	mms    []*MM

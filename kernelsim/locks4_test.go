@@ -401,7 +401,8 @@ var lockNotes4 = map[string][][]string{
 		{"vma#2 new vma#2 [0x26,0x2a) pgoff 0x12: need_rmap_locks=false"},
 		{"vma#3 merged into vma#3 [0x10,0x1c) pgoff 0x10: need_rmap_locks=true"},
 		{"vma#3 merged into vma#3 [0x20,0x2c) pgoff 0x0: need_rmap_locks=true"},
-		{"vma#2 merged into vma#2 [0x3c,0x44) pgoff 0x14: need_rmap_locks=false"},
+		{"vma#2 merged into vma#2 [0x3c,0x44) pgoff 0x14: need_rmap_locks=false",
+			"vma#4 reuses the memory of vma#1 (SLAB_TYPESAFE_BY_RCU)"},
 	},
 	"mremap_move_normal_pmd.txt": {
 		{"vma#2 new vma#2 [0x30,0x38) pgoff 0x10: need_rmap_locks=false"},

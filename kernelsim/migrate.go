@@ -65,14 +65,24 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	// what the mapping accounts for (the isolation reference, plus the page
 	// cache's under the xa_lock for a file folio, which must still be in
 	// the page cache); any other reference fails the freeze with -EAGAIN.
-	if src.file != nil {
-		src.file.xa.Lock(t, "folio_migrate_mapping")
-	}
-	if src.pinCount() > 1 || (src.file != nil && src.file.pages[src.index] != src) {
+	// migrate_pages_batch() then keeps src locked with its migration
+	// entries installed and retries the move on its next passes
+	// (NR_MAX_MIGRATE_PAGES_RETRY, a cond_resched between), undoing only
+	// after the last one.
+	for pass := 1; ; pass++ {
+		if src.file != nil {
+			src.file.xa.Lock(t, "folio_migrate_mapping")
+		}
+		if src.pinCount() == 1 && (src.file == nil || src.file.pages[src.index] == src) {
+			break // frozen; a file folio's xa_lock stays held
+		}
 		if src.file != nil {
 			src.file.xa.Unlock(t, "folio_migrate_mapping")
 		}
-		return undo("referenced elsewhere: folio_ref_freeze failed")
+		if pass == maxMigratePasses {
+			return undo("referenced elsewhere: folio_ref_freeze failed on every pass")
+		}
+		t.Point(sched.KindRead, src.name, "migrate_pages_batch", fmt.Sprintf("-EAGAIN: retry pass %d", pass+1))
 	}
 	dst.anonVMA, dst.file, dst.index = src.anonVMA, src.file, src.index
 	dst.data.Store(src.data.Load())
@@ -96,6 +106,9 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	src.markDead() // freed when the isolation pin goes
 	return nil
 }
+
+// maxMigratePasses is NR_MAX_MIGRATE_PAGES_RETRY (mm/migrate.c).
+const maxMigratePasses = 10
 
 // migrationDone runs the no-straggling-migration-entry check while the
 // migrator still holds the source folio's lock.

@@ -46,38 +46,3 @@ func FuzzParseProgram(f *testing.F) {
 		}
 	})
 }
-
-// TestITreeOrder: equal keys iterate in insertion order, insert_after puts a
-// node right after its parent, and a cursor resumes at the in-order successor
-// of the node it visited last, seeing nodes inserted ahead of it and missing
-// those inserted behind.
-func TestITreeOrder(t *testing.T) {
-	var it kernelsim.ITree[string]
-	it.Insert("a", 5, 9)
-	it.Insert("b", 5, 9)
-	it.Insert("c", 3, 9)
-	it.InsertAfter("a2", "a", 5, 9)
-	got := strings.Join(it.Items(), " ")
-	if got != "c a a2 b" {
-		t.Fatalf("order %q, want \"c a a2 b\"", got)
-	}
-	c := it.Iter(5, 5)
-	var seen []string
-	for {
-		x, ok := it.Next(c)
-		if !ok {
-			break
-		}
-		seen = append(seen, x)
-		if x == "a" {
-			it.InsertAfter("a3", "a2", 5, 9) // ahead of the cursor: seen
-			it.Insert("z", 1, 9)             // behind it: missed
-		}
-	}
-	if strings.Join(seen, " ") != "c a a2 a3 b" {
-		t.Fatalf("walk saw %v", seen)
-	}
-	if !it.After("b", "a3") || it.After("c", "a") {
-		t.Fatal("After is wrong")
-	}
-}

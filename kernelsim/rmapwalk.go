@@ -3,6 +3,7 @@ package kernelsim
 import (
 	"fmt"
 
+	"mmrace/kernelsim/ivtree"
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
@@ -36,9 +37,7 @@ func (k *Kernel) anonRwsem(a *AnonVMA) *ksync.Rwsem {
 func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 	w := &Walk{Kind: rwc.kind, Folio: f, Target: rwc.target, Visited: map[uint64]bool{}, StartStep: t.Step(), NonSync: rwc.nonSync}
 	var lock *ksync.Rwsem
-	var tree interface {
-		next(c *Cursor) (*VMA, bool)
-	}
+	var tree walkIter
 	var name string
 	if f.anon {
 		// folio_lock_anon_vma_read (rmap_walk_anon_lock when the caller pinned
@@ -82,7 +81,7 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 			}
 			return // unmapped while we locked: nothing to walk
 		}
-		tree = anonTree{a}
+		tree = &anonIter{k: k, a: a, first: f.index, last: f.index, site: rwc.kind}
 	} else {
 		fl := f.file
 		name = fl.name
@@ -94,24 +93,27 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 			}
 			lock.DownRead(t, "rmap_walk_file")
 		}
-		tree = fileTree{fl}
+		tree = &fileIter{k: k, f: fl, first: f.index, last: f.index, site: rwc.kind}
 	}
 	if rwc.target != nil {
 		w.Start = k.Mappings(rwc.target)
 	}
-	c := &Cursor{first: f.index, last: f.index}
+	// The walker relies on the node it stands on, its VMA and (anon) the
+	// anon_vma across every scheduling point of the walk: each is checked
+	// after each point (a freed one is a use-after-free, as KASAN would
+	// report the walker's next access).
+	defer t.SetWatch(nil)
 	for {
+		t.SetWatch(func() { tree.alive(t) })
 		t.Point(sched.KindWalk, name, rwc.kind, "next vma")
-		v, ok := tree.next(c)
-		if !ok {
+		v := tree.next(t)
+		if v == nil {
 			break
 		}
 		k.useVMA(t, v, rwc.kind)
-		if f.anon {
-			// Iterating the tree and trusting vm_start/vm_pgoff needs the
-			// rmap lock (reference A.2, D.4).
-			k.anonRwsem(f.anonVMA).AssertHeld(t, false, "anon_vma_interval_tree_foreach: the tree is iterated without the anon_vma lock")
-		}
+		// Iterating the tree and trusting vm_start/vm_pgoff needs the rmap
+		// lock (reference A.2, A.5, D.4).
+		tree.assertLocked(t)
 		addr, in := v.Address(f.index)
 		if !in {
 			continue
@@ -143,19 +145,89 @@ func folioLockAnonVMARead(rwc *rmapWalkControl) string {
 	return "folio_lock_anon_vma_read"
 }
 
-type anonTree struct{ a *AnonVMA }
-
-func (x anonTree) next(c *Cursor) (*VMA, bool) {
-	avc, ok := x.a.tree.Next(c)
-	if !ok {
-		return nil, false
-	}
-	return avc.vma, true
+// walkIter is a walk's iteration over its interval tree, with the kernel's
+// iterator (anon_vma_interval_tree_foreach / vma_interval_tree_foreach):
+// interval_tree_iter_first, then interval_tree_iter_next from the node it
+// stands on, which is all the state it keeps between VMAs.
+type walkIter interface {
+	next(t *sched.Task) *VMA    // the next VMA, nil at the end
+	alive(t *sched.Task)        // checks what the walker relies on now
+	assertLocked(t *sched.Task) // the tree's lock is held (a rule check)
 }
 
-type fileTree struct{ f *File }
+type anonIter struct {
+	k           *Kernel
+	a           *AnonVMA
+	first, last int
+	site        string
+	cur         *ivtree.Node[*AVC]
+	begun       bool
+}
 
-func (x fileTree) next(c *Cursor) (*VMA, bool) { return x.f.tree.Next(c) }
+func (it *anonIter) next(t *sched.Task) *VMA {
+	k := it.k
+	step := treeRead(k, t, it.a.name, it.site, func(c *AVC) { k.use(t, &c.Obj, "anon_vma_interval_tree_foreach") })
+	if !it.begun {
+		it.begun = true
+		it.cur = iterate(t, it.a.name, it.site, func() *ivtree.Node[*AVC] { return it.a.tree.IterFirst(it.first, it.last, step) })
+	} else {
+		cur := it.cur
+		it.cur = iterate(t, it.a.name, it.site, func() *ivtree.Node[*AVC] { return ivtree.IterNext(cur, it.first, it.last, step) })
+	}
+	if it.cur == nil {
+		return nil
+	}
+	it.alive(t)
+	return it.cur.Item.vma
+}
+
+func (it *anonIter) alive(t *sched.Task) {
+	it.k.use(t, &it.a.Obj, it.site)
+	if it.cur != nil {
+		it.k.use(t, &it.cur.Item.Obj, "anon_vma_interval_tree_foreach")
+		it.k.useVMA(t, it.cur.Item.vma, it.site)
+	}
+}
+
+func (it *anonIter) assertLocked(t *sched.Task) {
+	it.k.anonRwsem(it.a).AssertHeld(t, false, "anon_vma_interval_tree_foreach: the tree is iterated without the anon_vma lock")
+}
+
+type fileIter struct {
+	k           *Kernel
+	f           *File
+	first, last int
+	site        string
+	cur         *ivtree.Node[*VMA]
+	begun       bool
+}
+
+func (it *fileIter) next(t *sched.Task) *VMA {
+	k, name := it.k, it.f.name+" i_mmap"
+	step := treeRead(k, t, name, it.site, func(v *VMA) { k.useVMA(t, v, "vma_interval_tree_foreach") })
+	if !it.begun {
+		it.begun = true
+		it.cur = iterate(t, name, it.site, func() *ivtree.Node[*VMA] { return it.f.tree.IterFirst(it.first, it.last, step) })
+	} else {
+		cur := it.cur
+		it.cur = iterate(t, name, it.site, func() *ivtree.Node[*VMA] { return ivtree.IterNext(cur, it.first, it.last, step) })
+	}
+	if it.cur == nil {
+		return nil
+	}
+	it.alive(t)
+	return it.cur.Item
+}
+
+func (it *fileIter) alive(t *sched.Task) {
+	if it.cur != nil {
+		it.k.useVMA(t, it.cur.Item, "vma_interval_tree_foreach")
+	}
+}
+
+func (it *fileIter) assertLocked(t *sched.Task) {
+	it.f.immap.AssertHeld(t, false, "vma_interval_tree_foreach: i_mmap is iterated without i_mmap_rwsem")
+}
 
 // pvmwSync is page_vma_mapped_walk() for one small page with PVMW_SYNC
 // (remove_migration_ptes, and every walk that must not miss): map_pte

@@ -14,6 +14,11 @@ type Variant struct {
 	Function  string // the kernel function whose safeguard it removes
 	KernelRef string // reference section and commit or thread
 	Removes   string // what the variant leaves out
+	// UnlockedTrees says the variant lets a task read or change an interval
+	// tree without holding the tree's lock as its writers do, so the
+	// harness makes the trees' stores and reads scheduling points
+	// (Kernel.TreeSteps).
+	UnlockedTrees bool `json:"unlocked_trees,omitempty"`
 }
 
 // AllVariants lists every variant the model knows, in a stable order.
@@ -71,12 +76,16 @@ var AllVariants = []Variant{
 		Function:  "mm/rmap.c rmap_walk_anon()",
 		KernelRef: "D.4, Ingo Molnar's 2012 RFC \"mm/migration: Don't lock anon vmas in rmap_walk_anon()\" and Linus Torvalds' reply",
 		Removes:   "the anon_vma read lock around the interval-tree walk",
+
+		UnlockedTrees: true,
 	},
 	{
 		Name:      "anon_vma-lock-not-root",
 		Function:  "include/linux/rmap.h anon_vma_lock_write() / anon_vma_lock_read()",
 		KernelRef: "D.13, 012f18004da3 \"mm: always lock the root (oldest) anon_vma\"",
 		Removes:   "locking the root anon_vma: each path locks the anon_vma at hand, so a walker of an ancestor and a writer of a child's bounds hold different locks",
+
+		UnlockedTrees: true,
 	},
 	{
 		Name:      "remove_migration_pte-installs-into-none",
@@ -132,6 +141,17 @@ func (v Variants) Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// UnlockedTrees reports whether a variant of the set lets a task at an
+// interval tree without the tree's lock (Variant.UnlockedTrees).
+func (v Variants) UnlockedTrees() bool {
+	for _, n := range v.Names() {
+		if d, ok := LookupVariant(n); ok && d.UnlockedTrees {
+			return true
+		}
+	}
+	return false
 }
 
 func (v Variants) String() string {

@@ -3,6 +3,7 @@ package kernelsim
 import (
 	"fmt"
 
+	"mmrace/kernelsim/ivtree"
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
@@ -53,11 +54,14 @@ type VMA struct {
 	anonVMA *AnonVMA
 	chain   []*AVC // anon_vma_chain, oldest first
 	lock    *ksync.VMALock
+	shared  ivtree.Node[*VMA] // vma->shared.rb in mapping->i_mmap
 	// reuses names the VMA whose memory this one reuses (the vm_area_struct
 	// cache is SLAB_TYPESAFE_BY_RCU: a freed VMA is handed out again at
 	// once, possibly to another mm, while RCU readers may still hold it).
 	reuses string
 }
+
+func vmaNode(v *VMA) *ivtree.Node[*VMA] { return &v.shared }
 
 // MM returns the VMA's mm.
 func (v *VMA) MM() *MM { return v.mm }

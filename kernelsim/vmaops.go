@@ -24,25 +24,25 @@ func (k *Kernel) vmaPrepare(t *sched.Task, vp *vmaPrepare, site string) {
 	}
 	for _, v := range vp.vmas {
 		if v.file != nil {
-			v.file.tree.Remove(v)
+			v.file.remove(t, v, site) // vma_interval_tree_remove
 		}
 		for _, avc := range v.chain {
-			avc.av.tree.Remove(avc)
+			k.anonTreeRemove(t, avc, site) // anon_vma_interval_tree_pre_update_vma
 		}
 	}
 	if vp.remove != nil && vp.remove.file != nil {
 		t.Point(sched.KindWrite, vp.remove.file.name, site, "i_mmap remove "+vp.remove.Describe())
-		vp.remove.file.tree.Remove(vp.remove)
+		vp.remove.file.remove(t, vp.remove, site)
 	}
 }
 
 func (k *Kernel) vmaComplete(t *sched.Task, vp *vmaPrepare, site string) {
 	for _, v := range vp.vmas {
 		if v.file != nil {
-			v.file.tree.Insert(v, v.pgoff, v.pgoff+v.Pages()-1)
+			v.file.insert(t, v, site) // vma_interval_tree_insert
 		}
 		for _, avc := range v.chain {
-			avc.av.tree.Insert(avc, v.pgoff, v.pgoff+v.Pages()-1)
+			k.anonTreeInsert(t, avc, site) // anon_vma_interval_tree_post_update_vma
 		}
 		if len(v.chain) > 0 || v.file != nil {
 			t.Point(sched.KindWrite, v.name, site, "interval trees re-keyed: "+v.Describe())
@@ -83,7 +83,7 @@ func (k *Kernel) splitVMA(t *sched.Task, v *VMA, addr int, newBelow bool) *VMA {
 		k.setBounds(t, v, v.start, addr, v.pgoff, site)
 	}
 	if n.file != nil {
-		n.file.tree.Insert(n, n.pgoff, n.pgoff+n.Pages()-1)
+		n.file.insert(t, n, "vma_complete") // the new VMA joins i_mmap
 	}
 	k.vmaComplete(t, vp, "vma_complete")
 	m.vmaIterStore(t, v, site)

@@ -42,7 +42,7 @@ func variantsCmd(e *env, args []string) (int, error) {
 		}
 		list := make([]variant, 0, len(kernelsim.AllVariants))
 		for _, v := range kernelsim.AllVariants {
-			list = append(list, variant(v))
+			list = append(list, variant{Name: v.Name, Function: v.Function, KernelRef: v.KernelRef, Removes: v.Removes})
 		}
 		return exitClean, writeJSON(out, list)
 	}

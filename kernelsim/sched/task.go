@@ -26,7 +26,14 @@ type Task struct {
 	state     taskState // controlled mode; baton holder only
 	blockedOn Waitable  // controlled: baton holder; free: under s.mu
 	rng       *rand.Rand
+	watch     func() // run after each of this task's scheduling points
 }
+
+// SetWatch makes fn run each time the task passes a scheduling point, once
+// the other tasks that ran meanwhile have done their work: model code uses
+// it to check that what it relies on across points (an object it holds no
+// reference on) is still alive. nil removes it.
+func (t *Task) SetWatch(fn func()) { t.watch = fn }
 
 // Waitable is anything a task can block on. Holders appends the tasks whose
 // progress the waiter needs (the lock's owners) to buf; it is used to print
@@ -139,6 +146,9 @@ func (t *Task) Point(kind Kind, obj, site, detail string) {
 	}
 	s.record(t, kind, obj, site, detail)
 	s.step++
+	if t.watch != nil {
+		t.watch()
+	}
 }
 
 func (t *Task) freePoint(kind Kind, obj, site, detail string) {
@@ -158,6 +168,9 @@ func (t *Task) freePoint(kind Kind, obj, site, detail string) {
 	}
 	if s.opts.YieldOneIn > 0 && t.rng.IntN(s.opts.YieldOneIn) == 0 {
 		runtime.Gosched()
+	}
+	if t.watch != nil {
+		t.watch()
 	}
 }
 
