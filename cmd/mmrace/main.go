@@ -5,6 +5,7 @@
 //	mmrace run prog.txt          search a program's schedules for a failure
 //	mmrace replay prog.txt       re-run a scenario or program; -html draws it
 //	mmrace minimize prog.txt     shrink a failure
+//	mmrace diff prog.txt         compare the model with this machine's kernel
 //	mmrace variants              the modelled kernel bugs
 //	mmrace demo                  the lock-level demo
 package main
@@ -70,11 +71,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		status, err = minimizeCmd(args[1:], stdout)
 	case "variants":
 		status, err = variantsCmd(args[1:], stdout)
+	case "diff":
+		status, err = diffCmd(args[1:], stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = fmt.Errorf("%w: unknown command %q (commands: hunt, stress, run, replay, minimize, variants, demo)", errUsage, args[0])
+		err = fmt.Errorf("%w: unknown command %q (commands: hunt, stress, run, replay, minimize, diff, variants, demo)", errUsage, args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "mmrace:", err)
@@ -108,6 +111,9 @@ commands:
   minimize
          shrink a failing program or FuzzKernel crasher to the ops and
          context switches that matter: mmrace minimize FILE [-variants V]
+  diff   run a program's ops in program order on the model and on this
+         machine's kernel, print the first difference with both layouts:
+         mmrace diff FILE [-variants V] [-json]   (exit 0 same, 1 differs)
   demo   run a small lock program under the controlled scheduler and print
          its verdict, trace and replay string
   variants
