@@ -132,15 +132,8 @@ func compareVMAs(h, m []VMA) (string, string) {
 	if slices.Equal(h, m) {
 		return "", ""
 	}
-	hc, mc := coverage(h), coverage(m)
-	hOnly, mOnly := minus(hc, mc), minus(mc, hc)
-	switch {
-	case len(hOnly) > 0 && len(mOnly) > 0:
-		return "vma-layout", fmt.Sprintf("only the host maps %s, only the model maps %s", ranges(hOnly), ranges(mOnly))
-	case len(hOnly) > 0:
-		return "vma-host-only", fmt.Sprintf("only the host maps %s", ranges(hOnly))
-	case len(mOnly) > 0:
-		return "vma-model-only", fmt.Sprintf("only the model maps %s", ranges(mOnly))
+	if cat, d := sided(coverage(h), coverage(m), "vma", "vma-layout", "mapped"); cat != "" {
+		return cat, d
 	}
 	hb, mb := boundaries(h), boundaries(m)
 	counts := fmt.Sprintf("the host has %s, the model %d", plural(len(h), "VMA"), len(m))
@@ -209,15 +202,8 @@ func comparePages(h, m []Page) (string, string) {
 		}
 		return out
 	}
-	ha, ma := addrs(h), addrs(m)
-	hOnly, mOnly := minus(ha, ma), minus(ma, ha)
-	switch {
-	case len(hOnly) > 0 && len(mOnly) > 0:
-		return "present", fmt.Sprintf("present only on the host: %s; only in the model: %s", ranges(hOnly), ranges(mOnly))
-	case len(hOnly) > 0:
-		return "present-host-only", fmt.Sprintf("present only on the host: %s", ranges(hOnly))
-	case len(mOnly) > 0:
-		return "present-model-only", fmt.Sprintf("present only in the model: %s", ranges(mOnly))
+	if cat, d := sided(addrs(h), addrs(m), "present", "present", "present"); cat != "" {
+		return cat, d
 	}
 	for j := range h {
 		if h[j].Value != m[j].Value {
@@ -237,6 +223,23 @@ func backing(p Page) string {
 		return "a page-cache page"
 	}
 	return "private memory"
+}
+
+// sided classifies two ascending sets of pages by what one side has alone:
+// cat+"-host-only", cat+"-model-only", or both when each side has pages the
+// other lacks; "" when the sets are equal. what says what the pages are
+// ("mapped", "present").
+func sided(h, m []int, cat, both, what string) (string, string) {
+	hOnly, mOnly := minus(h, m), minus(m, h)
+	switch {
+	case len(hOnly) > 0 && len(mOnly) > 0:
+		return both, fmt.Sprintf("%s only on the host: %s; only in the model: %s", what, ranges(hOnly), ranges(mOnly))
+	case len(hOnly) > 0:
+		return cat + "-host-only", fmt.Sprintf("%s only on the host: %s", what, ranges(hOnly))
+	case len(mOnly) > 0:
+		return cat + "-model-only", fmt.Sprintf("%s only in the model: %s", what, ranges(mOnly))
+	}
+	return "", ""
 }
 
 // coverage returns the pages the VMAs map, ascending.

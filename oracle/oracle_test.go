@@ -38,13 +38,9 @@ func readProgram(t *testing.T, path string) (*kernelsim.Program, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := string(b)
-	if scenario.Is(text) {
-		sc, err := scenario.Read(path, text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		text = sc.Program
+	text, err := scenario.Source(path, string(b))
+	if err != nil {
+		t.Fatal(err)
 	}
 	p, err := kernelsim.Parse(path, text)
 	if err != nil {

@@ -60,18 +60,13 @@ func diffCmd(args []string, out io.Writer) (int, error) {
 	return exitClean, nil
 }
 
-// programText returns the text kernelsim.Parse read from file: the file,
-// or a scenario's program block (which keeps the file's line numbers).
+// programText returns the text kernelsim.Parse read from file (for the
+// ops' line numbers; "" if it cannot be read again).
 func programText(file string) string {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return ""
 	}
-	text := string(b)
-	if scenario.Is(text) {
-		if sc, err := scenario.Read(file, text); err == nil {
-			return sc.Program
-		}
-	}
+	text, _ := scenario.Source(file, string(b))
 	return text
 }

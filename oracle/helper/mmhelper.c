@@ -123,9 +123,9 @@ static char *page(long n) { return base + n * pagesize; }
 // inwindow reports whether [a, a+n) lies inside the window.
 static int inwindow(long a, long n) { return a >= 0 && n > 0 && a + n <= window; }
 
-// chooseBase picks a base aligned to 1 GiB with the window and its guard
-// gaps free in this process's mappings.
-static char *chooseBase(void) {
+// readMaps returns this process's /proc/self/maps, NUL-terminated, in a
+// buffer the next call overwrites.
+static char *readMaps(void) {
 	static char maps[1 << 16];
 	int fd = open("/proc/self/maps", O_RDONLY);
 	if (fd < 0) {
@@ -138,6 +138,13 @@ static char *chooseBase(void) {
 	}
 	close(fd);
 	maps[len] = 0;
+	return maps;
+}
+
+// chooseBase picks a base aligned to 1 GiB with the window and its guard
+// gaps free in this process's mappings.
+static char *chooseBase(void) {
+	char *maps = readMaps();
 	for (unsigned long cand = 0x100000000000UL; cand < 0x700000000000UL; cand += 0x10000000000UL) {
 		unsigned long lo = cand - GUARD, hi = cand + (unsigned long)window * pagesize + GUARD;
 		int clash = 0;
@@ -195,19 +202,11 @@ static pid_t newProcess(int j) {
 	return 0;
 }
 
+// snapshot reports the VMAs in the window and the present pages with
+// their values (read through /proc/self/mem, which neither faults a page in
+// nor minds PROT_NONE).
 static void snapshot(void) {
-	static char maps[1 << 16];
-	int fd = open("/proc/self/maps", O_RDONLY);
-	if (fd < 0) {
-		die("open /proc/self/maps");
-	}
-	size_t len = 0;
-	ssize_t n;
-	while ((n = read(fd, maps + len, sizeof maps - 1 - len)) > 0) {
-		len += (size_t)n;
-	}
-	close(fd);
-	maps[len] = 0;
+	char *maps = readMaps();
 	out("ok\n");
 	unsigned long lo = (unsigned long)base, hi = lo + (unsigned long)window * pagesize;
 	for (char *l = maps; *l; ) {
