@@ -38,6 +38,7 @@ var categories = map[string]string{
 	"present-model-only": "a page is present in the model and not on the host",
 	"present":            "each side has present pages the other has not",
 	"value":              "a present page holds different values",
+	"page-backing":       "a present page is a page-cache page on one side and private memory on the other",
 }
 
 // shape names the form of an op finely enough to tell kernel paths apart:

@@ -33,8 +33,12 @@ func TestCompareVMAs(t *testing.T) {
 		{[]VMA{anon(0x10, 0x12, "rw")}, []VMA{anon(0x10, 0x13, "rw")}, "vma-model-only"},
 		{[]VMA{anon(0x10, 0x12, "rw")}, []VMA{anon(0x11, 0x13, "rw")}, "vma-layout"},
 	} {
-		if got, d := compareVMAs(tc.host, tc.model); got != tc.want {
+		got, d := compareVMAs(tc.host, tc.model)
+		if got != tc.want {
 			t.Errorf("host %v, model %v: got %q (%s), want %q", tc.host, tc.model, got, d, tc.want)
+		}
+		if got != "" && categories[got] == "" {
+			t.Errorf("category %q has no description", got)
 		}
 	}
 }
@@ -54,8 +58,12 @@ func TestComparePages(t *testing.T) {
 		{[]Page{{0x10, 1, false}}, []Page{{0x10, 2, false}}, "value"},
 		{[]Page{{0x10, 1, true}}, []Page{{0x10, 1, false}}, "page-backing"},
 	} {
-		if got, d := comparePages(tc.host, tc.model); got != tc.want {
+		got, d := comparePages(tc.host, tc.model)
+		if got != tc.want {
 			t.Errorf("host %v, model %v: got %q (%s), want %q", tc.host, tc.model, got, d, tc.want)
+		}
+		if got != "" && categories[got] == "" {
+			t.Errorf("category %q has no description", got)
 		}
 	}
 	vmas := []VMA{{Start: 0x10, End: 0x14, Prot: "r", File: "file1", Pgoff: 4, Shared: true}}

@@ -41,6 +41,15 @@ func TestDiffCommand(t *testing.T) {
 			t.Fatalf("planted difference: exit %d, want %q in\n%s%s", code, want, out, errs)
 		}
 	}
+	// The printed command reproduces the difference.
+	i := strings.Index(out, "go run ./cmd/mmrace ")
+	if i < 0 {
+		t.Fatalf("no reproduce command in\n%s", out)
+	}
+	cmd := strings.Fields(strings.SplitN(out[i:], "\n", 2)[0])[3:]
+	if code2, out2, _ := runMain(cmd...); code2 != 1 || !strings.Contains(out2, "kind: mprotect: vma-split") {
+		t.Fatalf("%v: exit %d\n%s", cmd, code2, out2)
+	}
 	code, out, _ = runMain("diff", prog, "-variants", "test-mprotect-skips-vm_flags", "-json")
 	var doc struct {
 		File       string

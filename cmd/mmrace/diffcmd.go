@@ -53,6 +53,13 @@ func diffCmd(args []string, out io.Writer) (int, error) {
 	} else {
 		fmt.Fprintf(out, "%s: %d ops on the model and on this machine's kernel\n\n", file, len(rep.Steps))
 		rep.Format(out, lines)
+		if rep.Differs() {
+			again := ""
+			if *variants != "" {
+				again = " -variants=" + *variants
+			}
+			fmt.Fprintf(out, "\nTo reproduce:\n  go run ./cmd/mmrace diff %s%s\n", file, again)
+		}
 	}
 	if rep.Differs() {
 		return exitFinding, nil
