@@ -1,7 +1,7 @@
 # mmrace: the targets CI and people use. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt timeline stress nightly
+.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt timeline stress nightly oracle
 
 test:
 	$(GO) test ./...
@@ -29,6 +29,11 @@ rewrite:
 # The faithful kernel under 100,000 PCT executions of random programs.
 faithful:
 	MMRACE_EXECS=100000 $(GO) test ./harness -run TestFaithfulPCT -v -timeout 60m
+
+# The model against this machine's kernel: 10,000 generated programs, the
+# corpus and the selftest scenarios; prints the table of differences by kind.
+oracle:
+	$(GO) test ./oracle -run 'TestGenerated|TestSelftests|TestCorpus' -v -count=1
 
 bench:
 	$(GO) test -run='^$$' -bench=. ./kernelsim/...

@@ -103,6 +103,20 @@ func Read(name, text string) (*Scenario, error) {
 	return sc, nil
 }
 
+// Source returns the kernelsim program text of a file: a scenario's
+// program block (with the file's line numbers), or a plain program file's
+// whole text.
+func Source(name, text string) (string, error) {
+	if !Is(text) {
+		return text, nil
+	}
+	sc, err := Read(name, text)
+	if err != nil {
+		return "", err
+	}
+	return sc.Program, nil
+}
+
 // Parse parses the scenario's program; errors name the file and its line.
 func (sc *Scenario) Parse() (*kernelsim.Program, error) {
 	return kernelsim.Parse(sc.Name, sc.Program)

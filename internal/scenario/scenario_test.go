@@ -108,3 +108,20 @@ func TestReadErrors(t *testing.T) {
 		t.Errorf("got %v, want the file's line 5", err)
 	}
 }
+
+// TestSource returns a scenario's program block with its line numbers, and
+// a plain program as it is.
+func TestSource(t *testing.T) {
+	plain := "mm mm1\nt1: load mm1 0x10\n"
+	if got, err := Source("p.txt", plain); err != nil || got != plain {
+		t.Errorf("plain program: %q, %v", got, err)
+	}
+	sc := "# header\n\nprogram\nmm mm1\nt1: load mm1 0x10\n----\nok\n"
+	got, err := Source("s.txt", sc)
+	if err != nil || !strings.HasSuffix(got, "mm mm1\nt1: load mm1 0x10\n") || strings.Count(got[:strings.Index(got, "mm mm1")], "\n") != 3 {
+		t.Errorf("scenario: %q, %v", got, err)
+	}
+	if _, err := Source("bad.txt", "run\n----\nok\n"); err == nil {
+		t.Error("a scenario without a program directive was accepted")
+	}
+}
