@@ -156,12 +156,13 @@ func (s *smState) apply(op kernelsim.Op) *smState {
 			m.pages[a] = smPage{}
 		}
 	case kernelsim.OpMprotect:
+		// do_mprotect_pkey: the pages up to the first hole change, then
+		// ENOMEM (at once when the first page is not mapped).
 		for a := op.Addr; a < op.Addr+op.Len; a++ {
 			if !m.pages[a].mapped {
-				return n // ENOMEM for a hole; kernelsim reports no error and changes nothing
+				n.want.outcome = smRefused
+				break
 			}
-		}
-		for a := op.Addr; a < op.Addr+op.Len; a++ {
 			m.pages[a].read, m.pages[a].write = op.Prot&kernelsim.VMRead != 0, op.Prot&kernelsim.VMWrite != 0
 		}
 	case kernelsim.OpFork:

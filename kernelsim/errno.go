@@ -7,7 +7,7 @@ import (
 
 // errnoWords are the words an op's error may carry to say what the kernel
 // returns: an errno, or the signal a user access raised.
-var errnoWords = []string{"EINVAL", "ENOMEM", "EFAULT", "EAGAIN", "EPERM", "EEXIST", "EBUSY", "EACCES", "SIGSEGV", "SIGBUS"}
+var errnoWords = []string{"EINVAL", "ENOMEM", "EFAULT", "EAGAIN", "EPERM", "EEXIST", "EBUSY", "EACCES", "ESRCH", "SIGSEGV", "SIGBUS"}
 
 // Errno classifies the error Kernel.Exec returned: "" for success, the
 // errno word the error names ("EINVAL", "ENOMEM", ...), "SIGSEGV" or

@@ -37,6 +37,9 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 	if a.Shared {
 		flags |= VMShared
 	}
+	if flags&VMWrite != 0 && !a.Shared {
+		flags |= VMAccount // accountable_mapping(): private and writable
+	}
 	// __mmap_prepare: MAP_FIXED over existing mappings unmaps them first.
 	// (Simplification: the kernel finishes that munmap after the new VMA is
 	// in the tree, in __mmap_complete; all of it is under mmap_lock W.)

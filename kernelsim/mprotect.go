@@ -6,53 +6,81 @@ import (
 	"mmrace/kernelsim/sched"
 )
 
-// Mprotect mirrors do_mprotect_pkey() → mprotect_fixup(): split the VMAs at
-// the range's ends, change vm_flags and the PTEs (change_protection), then
-// merge with neighbours that became identical. (Simplification: the kernel
-// tries vma_merge_existing_range before splitting; the resulting layout is
-// the same, the lock sequence around the merge differs.)
+// Mprotect mirrors do_mprotect_pkey() → mprotect_fixup(): the range must
+// start inside a VMA; each VMA of the range in address order whose flags
+// change is split at the range's ends, gets its new vm_flags (with
+// VM_ACCOUNT adjusted as mprotect_fixup does) and its PTEs changed
+// (change_protection), then is merged with neighbours it became identical
+// to; a VMA whose flags do not change is left alone. A hole in the range
+// ends the walk with ENOMEM, after the VMAs before it were changed.
+// (Simplification: the kernel tries vma_merge_existing_range before
+// splitting; the resulting layout is the same, the lock sequence around
+// the merge differs.)
 func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error {
-	const site = "mprotect_fixup"
 	end := start + n
 	if n <= 0 || start < 0 || end > k.Geo.Pages() {
 		return fmt.Errorf("mprotect: range %#x+%d outside the address space", start, n)
 	}
 	m.lock.WriteLock(t, "do_mprotect_pkey")
 	defer m.lock.WriteUnlock(t, "do_mprotect_pkey")
-	vs := m.overlapping(start, end)
-	covered := start
-	for _, v := range vs {
-		if v.start > covered {
+	if v := m.findVMA(start); v == nil {
+		return fmt.Errorf("mprotect: ENOMEM: %#x is not mapped", start)
+	}
+	var changed []*VMA
+	var err error
+	for tmp := start; tmp < end; {
+		v := m.findVMA(tmp)
+		if v == nil {
+			err = fmt.Errorf("mprotect: ENOMEM: [%#x,%#x) is not fully mapped", start, end)
 			break
 		}
-		covered = v.end
-	}
-	if covered < end {
-		return nil // ENOMEM: a hole in the range; nothing changed
-	}
-	if first := vs[0]; first.start < start {
-		k.splitVMA(t, first, start, true)
-	}
-	vs = m.overlapping(start, end)
-	if last := vs[len(vs)-1]; last.end > end {
-		k.splitVMA(t, last, end, false)
-	}
-	vs = m.overlapping(start, end)
-	for _, v := range vs {
-		v.lock.StartWrite(t, site)
-		nf := v.flags&^vmProtMask | prot&vmProtMask
-		t.Point(sched.KindWrite, v.name, "vm_flags_reset", v.flags.String()+" -> "+nf.String())
-		v.lock.AssertWriteLocked(t, "vm_flags_reset")
-		if !k.Variants.Has("test-mprotect-skips-vm_flags") {
-			v.flags = nf
+		nend := min(v.end, end)
+		if nv := k.mprotectFixup(t, v, tmp, nend, prot); nv != nil {
+			changed = append(changed, nv)
 		}
-		k.changeProtection(t, v)
+		tmp = nend
 	}
-	// vma_merge_existing_range with the neighbours.
-	for _, v := range m.overlapping(start, end) {
-		k.mergeWithNeighbours(t, v, site)
+	// vma_merge_existing_range with the neighbours, for the VMAs changed.
+	for _, v := range changed {
+		k.mergeWithNeighbours(t, v, end, "mprotect_fixup")
 	}
-	return nil
+	return err
+}
+
+// mprotectFixup mirrors mprotect_fixup() for [start, end) of v: nothing
+// when the flags stay the same; else VM_ACCOUNT as the kernel keeps it (a
+// private mapping made writable is accounted; an anonymous one made
+// read-only before it has an anon_vma is not), split at the ends
+// (vma_modify_flags), vma_start_write, vm_flags_reset and
+// change_protection. It returns the changed VMA, or nil.
+func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags) *VMA {
+	const site = "mprotect_fixup"
+	nf := v.flags&^vmProtMask | prot&vmProtMask
+	if nf == v.flags {
+		return nil
+	}
+	switch {
+	case nf&VMWrite != 0:
+		if v.flags&(VMAccount|VMWrite|VMShared) == 0 {
+			nf |= VMAccount
+		}
+	case v.flags&VMAccount != 0 && v.isAnon() && v.anonVMA == nil:
+		nf &^= VMAccount
+	}
+	if v.start < start {
+		k.splitVMA(t, v, start, true)
+	}
+	if v.end > end {
+		k.splitVMA(t, v, end, false)
+	}
+	v.lock.StartWrite(t, site)
+	t.Point(sched.KindWrite, v.name, "vm_flags_reset", v.flags.String()+" -> "+nf.String())
+	v.lock.AssertWriteLocked(t, "vm_flags_reset")
+	if !k.Variants.Has("test-mprotect-skips-vm_flags") {
+		v.flags = nf
+	}
+	k.changeProtection(t, v)
+	return v
 }
 
 // changeProtection mirrors change_protection() → change_pte_range(): under
@@ -125,19 +153,30 @@ func (k *Kernel) checkProtWithinVMA(t *sched.Task, v *VMA) {
 	}
 }
 
-// mergeWithNeighbours merges v into an identical adjacent VMA (prev absorbs
-// v, or v absorbs next).
-func (k *Kernel) mergeWithNeighbours(t *sched.Task, v *VMA, site string) {
+// mergeWithNeighbours merges the changed VMA v with identical adjacent VMAs,
+// as vma_merge_existing_range does when each VMA of an mprotect range is
+// modified in turn: prev absorbs v, then v absorbs next, and keeps
+// absorbing the VMAs of the range (< end) that were left unchanged and now
+// match (the kernel merges them when it modifies the VMA before them).
+func (k *Kernel) mergeWithNeighbours(t *sched.Task, v *VMA, end int, site string) {
 	if v.freed || !v.lock.IsAttached() {
 		return
 	}
-	prev, next := v.mm.neighbours(v)
+	prev, _ := v.mm.neighbours(v)
 	if prev != nil && prev.end == v.start && mergeExisting(prev, v) {
 		k.vmaExpandTo(t, prev, prev.start, v.end, v, nil, "vma_merge_existing_range")
 		v = prev
 	}
-	if next != nil && v.end == next.start && mergeExisting(v, next) {
+	for {
+		_, next := v.mm.neighbours(v)
+		if next == nil || v.end != next.start || !mergeExisting(v, next) {
+			return
+		}
+		inside := next.start < end
 		k.vmaExpandTo(t, v, v.start, next.end, next, nil, "vma_merge_existing_range")
+		if !inside {
+			return
+		}
 	}
 }
 

@@ -18,12 +18,13 @@ type MremapArgs struct {
 	MayMove     bool // MREMAP_MAYMOVE without a target: a growth may move
 }
 
-// Mremap mirrors mm/mremap.c do_mremap() for a single VMA (reference C.6.a,
-// v6.16): mmap_lock W; a fixed move unmaps the target, trims the source if
-// it shrinks, then move_vma(); otherwise mremap_at(): an in-place shrink
-// (which downgrades and drops the lock itself), an in-place expansion
-// (vma_merge_extend, which may merge with the next VMA), or, with
-// MREMAP_MAYMOVE, a move to a new address when the VMA cannot grow in place.
+// Mremap mirrors mm/mremap.c do_mremap() (reference C.6.a, v6.17+):
+// check_mremap_params, then mmap_lock W; a fixed move of equal length goes
+// through remap_move(), which may move several VMAs; otherwise the VMA at
+// the address is checked (check_prep_vma) and the call goes to
+// mremap_to() (a fixed target) or mremap_at() (a resize: no-op, in-place
+// shrink, which drops mmap_lock itself, in-place expansion through
+// vma_merge_extend, or with MREMAP_MAYMOVE a move to a new address).
 func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
 	const site = "do_mremap"
 	pages := k.Geo.Pages()
@@ -36,47 +37,111 @@ func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
 		return fmt.Errorf("mremap: EINVAL: source and target overlap")
 	}
 	m.lock.WriteLock(t, site)
-	v := m.findVMA(a.Old)
 	var err error
-	switch {
-	case v == nil || a.Old+a.OldLen > v.end:
-		err = fmt.Errorf("mremap: EFAULT: [%#x,%#x) is not inside one VMA", a.Old, a.Old+a.OldLen)
-	case a.DontUnmap && (v.file != nil || v.flags&VMShared != 0):
-		err = fmt.Errorf("mremap: EINVAL: MREMAP_DONTUNMAP of a file mapping")
-	case !a.Fixed:
-		if k.mremapAt(t, m, v, a, &err) {
-			return err // the shrink dropped mmap_lock itself
+	if a.Fixed && a.OldLen == a.NewLen { // vrm_move_only
+		err = k.remapMove(t, m, a)
+	} else {
+		v := m.findVMA(a.Old) // vma_lookup
+		switch {
+		case v == nil:
+			err = fmt.Errorf("mremap: EFAULT: no VMA at %#x", a.Old)
+		case a.NewLen > a.OldLen || a.Fixed:
+			// check_prep_vma: a call that maps new space may not reach
+			// past the VMA (a shrink's unmap may: only its kept prefix is
+			// checked).
+			if min(a.OldLen, a.NewLen) > v.end-a.Old {
+				err = fmt.Errorf("mremap: EFAULT: [%#x,%#x) is not inside one VMA", a.Old, a.Old+a.OldLen)
+			}
 		}
-	default:
-		err = k.mremapTo(t, m, a)
+		switch {
+		case err != nil:
+		case a.Fixed:
+			err = k.mremapTo(t, m, a)
+		default:
+			if k.mremapAt(t, m, v, a, &err) {
+				return err // the shrink dropped mmap_lock itself
+			}
+		}
 	}
 	m.lock.WriteUnlock(t, site)
 	return err
 }
 
-// mremapTo mirrors mremap_to(): unmap the target, then the tail of a
-// shrinking source (both keeping mmap_lock W), then move_vma().
+// remapMove mirrors remap_move() (v6.17+, d23cb648e365 "mm/mremap: permit
+// mremap() move of multiple VMAs"): every VMA in [Old, Old+OldLen) is moved
+// on its own (mremap_to, split as needed), the gaps between them kept at
+// the destination; a gap at the start is EFAULT. A failure part-way leaves
+// the VMAs moved so far where they went. (Every model VMA may move in a
+// batch: none is userfaultfd-armed or has a custom get_unmapped_area.)
+func (k *Kernel) remapMove(t *sched.Task, m *MM, a MremapArgs) error {
+	start, end := a.Old, a.Old+a.OldLen
+	target, lastEnd := a.New, 0
+	seen := false
+	for cursor := start; cursor < end; {
+		var v *VMA
+		for _, s := range *m.tree.Load() {
+			if s.end > cursor && s.start < end {
+				v = s.vma
+				break
+			}
+		}
+		if v == nil {
+			break
+		}
+		if !seen && start < v.start {
+			return fmt.Errorf("mremap: EFAULT: no VMA at %#x", start)
+		}
+		offset := 0
+		if seen {
+			offset = v.start - lastEnd
+		}
+		lastEnd = v.end
+		addr := max(v.start, start)
+		n := min(end, v.end) - addr
+		part := MremapArgs{Old: addr, OldLen: n, New: target + offset, NewLen: n, Fixed: true, DontUnmap: a.DontUnmap}
+		if err := k.mremapTo(t, m, part); err != nil {
+			return err
+		}
+		seen = true
+		target = part.New + n
+		cursor = addr + n
+	}
+	if !seen {
+		return fmt.Errorf("mremap: EFAULT: no VMA at %#x", start)
+	}
+	return nil
+}
+
+// mremapTo mirrors mremap_to(): unmap the target, look the source up again
+// (the unmap may have split it), unmap the tail of a shrinking source (both
+// keeping mmap_lock W), then move_vma() into a destination of the new
+// length.
 func (k *Kernel) mremapTo(t *sched.Task, m *MM, a MremapArgs) error {
 	if len(m.overlapping(a.New, a.New+a.NewLen)) > 0 {
 		k.doVMIAlignMunmap(t, m, a.New, a.New+a.NewLen, false)
+	}
+	if m.findVMA(a.Old) == nil {
+		return fmt.Errorf("mremap: EFAULT: no VMA at %#x", a.Old)
 	}
 	if a.NewLen < a.OldLen {
 		k.doVMIAlignMunmap(t, m, a.Old+a.NewLen, a.Old+a.OldLen, false)
 		a.OldLen = a.NewLen
 	}
-	if a.NewLen > a.OldLen {
-		return fmt.Errorf("mremap: a fixed move that grows is not modelled")
-	}
-	return k.moveVMA(t, m.findVMA(a.Old), a.Old, a.OldLen, a.New, a.OldLen, a.DontUnmap)
+	return k.moveVMA(t, m.findVMA(a.Old), a.Old, a.OldLen, a.New, a.NewLen, a.DontUnmap)
 }
 
 // mremapAt mirrors mremap_at() for a resize without a target. It reports
 // whether it returned with mmap_lock already released: shrink_vma(vrm,
 // drop_lock=true) unmaps the tail with do_vmi_munmap(unlock=true), which
-// downgrades to R for the zap and unlocks.
+// downgrades to R for the zap and unlocks (or just unlocks when nothing is
+// mapped there). A resize to the same size does nothing.
 func (k *Kernel) mremapAt(t *sched.Task, m *MM, v *VMA, a MremapArgs, err *error) (unlocked bool) {
 	switch {
 	case a.NewLen < a.OldLen:
+		if len(m.overlapping(a.Old+a.NewLen, a.Old+a.OldLen)) == 0 {
+			m.lock.WriteUnlock(t, "do_vmi_munmap")
+			return true
+		}
 		k.doVMIAlignMunmap(t, m, a.Old+a.NewLen, a.Old+a.OldLen, true)
 		m.lock.ReadUnlock(t, "do_vmi_munmap")
 		return true

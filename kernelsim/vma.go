@@ -18,6 +18,7 @@ const (
 	VMShared                     // VM_SHARED
 	VMStackIncompleteSetup       // VM_STACK_INCOMPLETE_SETUP: exec's temporary stack
 	VMDontCopy                   // VM_DONTCOPY
+	VMAccount                    // VM_ACCOUNT: the mapping's memory is charged (private writable mappings)
 	vmProtMask             = VMRead | VMWrite
 )
 

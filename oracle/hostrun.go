@@ -42,13 +42,34 @@ func runHost(pl *plan, helper string, timeout time.Duration) (obs []Obs, err err
 	var last []MMState
 	for _, st := range pl.steps {
 		o := Obs{Result: Result{Outcome: "skipped", Detail: st.skip}}
-		if st.slot >= 0 {
+		if st.slot >= 0 && exited[st.op.MM] {
+			// The process is gone: nothing can run in it (the model
+			// refuses such an op with ESRCH, as a syscall on a pid that
+			// exited would).
+			o.Result = Result{Outcome: "ESRCH"}
+			if st.op.Verb == kernelsim.OpFork {
+				exited[st.op.Child] = true // never came to be
+			}
+		} else if st.slot >= 0 {
 			rep, err := h.call(st.slot, st.req)
 			if err != nil {
 				return nil, err
 			}
 			if o.Result, err = parseResult(rep); err != nil {
 				return nil, fmt.Errorf(InternalPrefix+"%s: %v", st.text, err)
+			}
+			if o.Result.Outcome == "ok" && st.op.Verb == kernelsim.OpMremap && st.op.MayMove && int64(o.Result.Value) != int64(st.op.Addr) {
+				// A growth that moved: the kernel chose the place (outside
+				// the window); put it where the model's top-down choice in
+				// its address space is, computed from the layout before the
+				// op, which the two sides agreed on.
+				to, ok := topDown(last, st.op.MM, st.op.NewLen, pl.pages)
+				if !ok {
+					return nil, fmt.Errorf(InternalPrefix+"%s: the kernel moved the mapping, but the window has no free range of %d pages", st.text, st.op.NewLen)
+				}
+				if _, err := h.call(st.slot, fmt.Sprintf("relocate %d %d %d", int64(o.Result.Value), st.op.NewLen, to)); err != nil {
+					return nil, err
+				}
 			}
 			if st.op.Verb != kernelsim.OpLoad {
 				o.Result.Value = 0 // mremap answers where the mapping went
@@ -89,11 +110,15 @@ func parseResult(rep string) (Result, error) {
 	case len(f) >= 1 && f[0] == "ok":
 		r := Result{Outcome: "ok"}
 		if len(f) == 2 {
-			v, err := strconv.ParseUint(f[1], 10, 64)
+			v, err := strconv.ParseInt(f[1], 10, 64) // a load's value, or where mremap put the mapping (maybe below the window)
 			if err != nil {
-				return r, fmt.Errorf("unexpected reply %q", rep)
+				u, uerr := strconv.ParseUint(f[1], 10, 64)
+				if uerr != nil {
+					return r, fmt.Errorf("unexpected reply %q", rep)
+				}
+				v = int64(u)
 			}
-			r.Value = v
+			r.Value = uint64(v)
 		}
 		return r, nil
 	case len(f) == 2 && (f[0] == "err" || f[0] == "sig"):
@@ -141,4 +166,29 @@ func parseSnapshot(mm, rep string) (MMState, error) {
 		}
 	}
 	return s, nil
+}
+
+// topDown is the model's get_unmapped_area for mm in the snapshot mms: the
+// highest free range of n pages below pages.
+func topDown(mms []MMState, mm string, n, pages int) (int, bool) {
+	top := pages
+	var vmas []VMA
+	for _, s := range mms {
+		if s.MM == mm {
+			vmas = s.VMAs
+		}
+	}
+	for i := len(vmas) - 1; i >= -1; i-- {
+		lo := 0
+		if i >= 0 {
+			lo = vmas[i].End
+		}
+		if top-lo >= n {
+			return top - n, true
+		}
+		if i >= 0 {
+			top = vmas[i].Start
+		}
+	}
+	return 0, false
 }

@@ -18,16 +18,13 @@ const (
 // the reason the host has no counterpart. slot is the slot a fork's child
 // will serve; file is the index of o's file. Adding an op is one case here
 // (and, if it needs a new system call, one branch in mmhelper.c). The
-// helper already serves "exit" (the process exits; runHost then reports
-// its mm as gone, as modelState does for an exited mm), so the program
-// language's exit op, once the parser has it, is one line:
-//
-//	case kernelsim.OpExit:
-//		return "exit", ""
+// helper serves "exit" (the process exits; runHost then reports its mm as
+// gone, as modelState does for an exited mm).
 //
 // MREMAP_MAYMOVE growth without a target is "mremap A N 0 NEWN 1"; the
-// helper answers where the kernel put the mapping, which lies outside the
-// window, so it needs the comparison to relocate (LIMITS.md).
+// helper answers where the kernel put the mapping, usually outside the
+// window, and runHost relocates it to where the model places it
+// (LIMITS.md).
 func hostRequest(o kernelsim.Op, slot, file int) (req, skip string) {
 	prot := 0
 	if o.Prot&kernelsim.VMRead != 0 {
@@ -46,9 +43,15 @@ func hostRequest(o kernelsim.Op, slot, file int) (req, skip string) {
 		return fmt.Sprintf("munmap %d %d", o.Addr, o.Len), ""
 	case kernelsim.OpMprotect:
 		return fmt.Sprintf("mprotect %d %d %d", o.Addr, o.Len, prot), ""
+	case kernelsim.OpExit:
+		return "exit", ""
 	case kernelsim.OpMremap:
 		if !o.Fixed {
-			return fmt.Sprintf("mremap %d %d 0 %d 0", o.Addr, o.Len, o.NewLen), ""
+			flags := 0
+			if o.MayMove {
+				flags = mremapMaymove
+			}
+			return fmt.Sprintf("mremap %d %d 0 %d %d", o.Addr, o.Len, o.NewLen, flags), ""
 		}
 		flags := mremapMaymove | mremapFixed
 		if o.DontUnmap {

@@ -25,6 +25,8 @@
 //	munmap A N
 //	mprotect A N PROT
 //	mremap A N NEWA NEWN FLAGS -> ok WHERE (FLAGS: MREMAP_* bits; WHERE: window page)
+//	relocate FROM N TO -> ok (move the N pages at window page FROM, which may
+//	  lie outside the window, to window page TO: MREMAP_MAYMOVE|MREMAP_FIXED)
 //	madvise A N ADVICE
 //	load A | store A VALUE | fault A WRITE
 //	snap                      -> ok, then "v START END PERMS PGOFF FILE" and "p ADDR VALUE [f]" lines
@@ -393,6 +395,13 @@ static int handle(char *req) {
 		} else {
 			out("ok %ld", (long)(r - base) / pagesize); // where it went, in window pages
 		}
+	} else if (!strcmp(verb, "relocate")) {
+		// relocate FROM N TO: move a mapping that a MREMAP_MAYMOVE growth
+		// put anywhere (FROM may lie outside the window) to window page TO.
+		NEED(3);
+		RANGE(a[2], a[1]);
+		char *r = mremap(page(a[0]), (size_t)a[1] * pagesize, (size_t)a[1] * pagesize, MREMAP_MAYMOVE | MREMAP_FIXED, page(a[2]));
+		result(r == MAP_FAILED ? -1 : 0);
 	} else if (!strcmp(verb, "madvise")) {
 		NEED(3);
 		RANGE(a[0], a[1]);
