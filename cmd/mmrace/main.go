@@ -2,6 +2,7 @@
 //
 //	mmrace hunt                  detect every variant, check the faithful kernel
 //	mmrace stress -duration 10m  long runs on every core, findings deduplicated
+//	mmrace merge -out DIR S...   combine the summaries of stress shards
 //	mmrace run prog.txt          search a program's schedules for a failure
 //	mmrace replay prog.txt       re-run a scenario or program; -html draws it
 //	mmrace minimize prog.txt     shrink a failure
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		status, err = huntCmd(args[1:], stdout)
 	case "stress":
 		status, err = stressCmd(args[1:], stdout)
+	case "merge":
+		status, err = mergeCmd(args[1:], stdout)
 	case "minimize":
 		status, err = minimizeCmd(args[1:], stdout)
 	case "variants":
@@ -74,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = fmt.Errorf("%w: unknown command %q (commands: hunt, stress, run, replay, minimize, variants, demo)", errUsage, args[0])
+		err = fmt.Errorf("%w: unknown command %q (commands: hunt, stress, merge, run, replay, minimize, variants, demo)", errUsage, args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "mmrace:", err)
@@ -102,11 +105,19 @@ commands:
          line (or -schedule S, followed exactly), print the report, and
          with -html draw the run as a self-contained HTML timeline:
          mmrace replay FILE [-variants V] [-rules=false] [-schedule S] [-html out.html]
+         FILE may be a FuzzKernel crash file of go test -fuzz or of a
+         libFuzzer binary (ClusterFuzzLite): its program and schedule bytes
   stress long runs on every core, controlled or free mode, findings
          deduplicated, one reproducer each, SIGINT ends with a summary:
          mmrace stress [-mode controlled|free] [-duration 10m] [-variants V] [-json]
+         -shard i/N runs the executions i, i+N, i+2N, ... of the run (each a
+         pure function of -seed and its index); -runs N stops at index N:
+         mmrace stress -shard 0/4 -runs 100000 -duration 1h -json -out s0
+  merge  combine the JSON summaries of stress shards into DIR/summary.json,
+         reproducers copied and renumbered into DIR:
+         mmrace merge -out DIR s0/summary.json s1/summary.json ...
   minimize
-         shrink a failing program or FuzzKernel crasher to the ops and
+         shrink a failing program or FuzzKernel crash file to the ops and
          context switches that matter: mmrace minimize FILE [-variants V]
   demo   run a small lock program under the controlled scheduler and print
          its verdict, trace and replay string

@@ -3,13 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"time"
 
-	"mmrace/fuzz"
 	"mmrace/harness"
-	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
 	"mmrace/minimize"
 )
@@ -31,21 +27,8 @@ func minimizeCmd(args []string, out io.Writer) (int, error) {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return 2, err
 	}
-	var p *kernelsim.Program
-	var crashSched []byte
-	if b, err := os.ReadFile(file); err == nil && strings.HasPrefix(string(b), "go test fuzz v1") {
-		// A FuzzKernel crasher: the program and schedule it decodes to.
-		data, err := fuzz.ParseCrasher(string(b))
-		if err != nil {
-			return 2, fmt.Errorf("%w: %s: %v", errUsage, file, err)
-		}
-		p, crashSched = fuzz.Decode(data)
-		if *variants != "" {
-			if p.Variants, err = kernelsim.ParseVariants(*variants); err != nil {
-				return 2, fmt.Errorf("%w: -variants: %v", errUsage, err)
-			}
-		}
-	} else if p, err = loadProgram(file, *variants); err != nil {
+	p, crash, err := loadInput(file, *variants) // a program, or a FuzzKernel crash file of either engine
+	if err != nil {
 		return 2, err
 	}
 	if *runs < 1 || *budget <= 0 {
@@ -53,8 +36,8 @@ func minimizeCmd(args []string, out io.Writer) (int, error) {
 	}
 	opts := harness.Options{SemanticOnly: !*rules}
 	first := opts
-	if crashSched != nil {
-		first.Strategy = sched.NewBytes(crashSched)
+	if crash != nil {
+		first.Strategy = sched.NewBytes(crash.sched)
 	}
 	rep := harness.Run(p, first) // the crasher's or the pinned schedule, if any
 	n := 1

@@ -31,7 +31,7 @@ func replayCmd(args []string, out io.Writer) (int, error) {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return 2, err
 	}
-	p, err := readProgram(file)
+	p, crash, err := readInput(file)
 	if err != nil {
 		return 2, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -50,6 +50,8 @@ func replayCmd(args []string, out io.Writer) (int, error) {
 			return 2, fmt.Errorf("%w: -schedule: %v", errUsage, err)
 		}
 		opts.Strategy = sched.NewReplay(s)
+	case crash != nil: // the schedule bytes of the fuzz input, as FuzzKernel ran them
+		opts.Strategy = sched.NewBytes(crash.sched)
 	case p.Schedule == "":
 		return 2, fmt.Errorf("%w: replay: %s has no schedule line (add \"schedule v1.…\" or pass -schedule)", errUsage, file)
 	default:
@@ -79,6 +81,9 @@ func replayCmd(args []string, out io.Writer) (int, error) {
 		if err := page.commit(); err != nil {
 			return 1, fmt.Errorf("-html: %v", err)
 		}
+	}
+	if crash != nil {
+		fmt.Fprintf(out, "CRASH FILE\n%s, %s: its program and schedule bytes\n\n", file, crash.engine)
 	}
 	fmt.Fprintf(out, "PROGRAM\n%s\nVARIANTS\n%s (rules %v)\n\nVERDICT\n%s\nSTORY\n%s\nSCHEDULE\n%s\n\n",
 		p, p.Variants, *rules, rep.Summary(), rep.Story(*story), rep.Schedule)
