@@ -32,7 +32,9 @@ if ! clang -fsanitize=fuzzer "$probe/t.c" -o "$probe/t" 2>/dev/null; then
   clang -fsanitize=fuzzer "$probe/t.c" -o "$probe/t" || fail "clang cannot link libFuzzer"
 fi
 rm -rf "$probe"
-command -v zip >/dev/null || { apt-get update -qq && apt-get install -y -qq zip >/dev/null; }
+for tool in zip unzip; do
+  command -v $tool >/dev/null || { apt-get update -qq && apt-get install -y -qq $tool >/dev/null; }
+done
 gobin=$(go env GOPATH)/bin
 if ! go version -m "$gobin/go-118-fuzz-build" 2>/dev/null | grep -q "mod.*go-118-fuzz-build.*$pin"; then
   go install "github.com/AdamKorcz/go-118-fuzz-build@$pin"
