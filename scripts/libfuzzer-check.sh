@@ -27,9 +27,13 @@ fail() { echo "libfuzzer-check: FAIL: $*" >&2; exit 1; }
 echo "== tools"
 probe=$(mktemp -d)
 printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }\n' >"$probe/t.c"
-if ! clang -fsanitize=fuzzer "$probe/t.c" -o "$probe/t" 2>/dev/null; then
+links() { clang -fsanitize=fuzzer "$probe/t.c" -o "$probe/t" 2>/dev/null; }
+if ! links; then
   apt-get update -qq && apt-get install -y -qq clang >/dev/null
-  clang -fsanitize=fuzzer "$probe/t.c" -o "$probe/t" || fail "clang cannot link libFuzzer"
+  # libFuzzer is in clang's runtime package, which clang only recommends.
+  major=$(clang --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -1)
+  links || apt-get install -y -qq "libclang-rt-$major-dev" >/dev/null
+  links || fail "clang cannot link libFuzzer (-fsanitize=fuzzer)"
 fi
 rm -rf "$probe"
 for tool in zip unzip; do
