@@ -1,7 +1,7 @@
 # mmrace: the targets CI and people use. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt timeline stress nightly oracle
+.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt timeline stress nightly oracle libfuzzer
 
 test:
 	$(GO) test ./...
@@ -49,6 +49,12 @@ stress:
 
 nightly:
 	scripts/nightly.sh
+
+# The ClusterFuzzLite build of the fuzz targets (go-118-fuzz-build, libFuzzer)
+# checked without Docker: installs clang and go-118-fuzz-build, fuzzes, replays,
+# compares with go test -fuzz. About 6 minutes.
+libfuzzer:
+	scripts/libfuzzer-check.sh
 
 # The HTML timeline checked in headless Chromium (installs Debian's chromium).
 timeline:

@@ -1,12 +1,17 @@
 package fuzz
 
+// This file holds the fuzz targets and nothing they do not need: OSS-Fuzz's
+// compile_native_go_fuzzer (go-118-fuzz-build) compiles the file that
+// defines the target into the package as a plain .go file, with the
+// testing import swapped for its own libFuzzer shim, and leaves every other
+// _test.go file out. So the helpers the targets call live here, and
+// TestMain lives in main_test.go. scripts/libfuzzer-check.sh builds them so.
+
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"mmrace/kernelsim"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func seeds() [][]byte { return Seeds() }
 
@@ -18,6 +23,7 @@ func FuzzKernel(f *testing.F) {
 	cfg, err := ConfigFromEnv()
 	if err != nil {
 		f.Fatal(err)
+		panic(err) // reached only in a libFuzzer build: the shim's F.Fatal returns
 	}
 	for _, s := range seeds() {
 		f.Add(s)
@@ -50,4 +56,15 @@ func FuzzDecode(f *testing.F) {
 		}
 		checkRoundTrip(t, p)
 	})
+}
+
+func checkRoundTrip(t *testing.T, p *kernelsim.Program) {
+	t.Helper()
+	q, err := kernelsim.Parse("text", p.String())
+	if err != nil {
+		t.Fatalf("the text of a decoded program does not parse: %v\n%s", err, p)
+	}
+	if q.String() != p.String() {
+		t.Fatalf("text round trip differs:\n%s\n---\n%s", p, q)
+	}
 }

@@ -4,6 +4,7 @@
 package stress
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -35,6 +36,12 @@ type Options struct {
 	OutDir       string
 	Seed         uint64
 	YieldOneIn   int // free mode: random yields
+	// Runs, if positive, is the run's execution budget: the executions
+	// with index 0..Runs-1 (this shard's share of them); else the run goes
+	// on until ctx is done.
+	Runs int64
+	// Shard is the part of the run this process does (zero: all of it).
+	Shard Shard
 }
 
 // Finding is one distinct failure signature.
@@ -42,6 +49,7 @@ type Finding struct {
 	Signature  string `json:"signature"`
 	Invariant  string `json:"invariant"`
 	Count      int    `json:"count"`
+	Index      int64  `json:"example_index"` // the execution that Example and Reproducer come from: the lowest of the signature
 	Example    string `json:"example"`
 	Reproducer string `json:"reproducer,omitempty"`
 }
@@ -54,9 +62,18 @@ type Stats struct {
 	Failures   int64
 }
 
-// Result is the summary of a stress run.
+// Result is the summary of a stress run, or of several shards of one run
+// combined by Merge.
 type Result struct {
-	Mode       string    `json:"mode"`
+	Mode     string `json:"mode"`
+	Strategy string `json:"strategy,omitempty"`
+	Variants string `json:"variants"`
+	Rules    bool   `json:"rules"`
+	Seed     uint64 `json:"seed"`
+	Runs     int64  `json:"runs,omitempty"`
+	// Shards are the shards the summary covers, "i/N": one for a run
+	// ("0/1" unsharded), several after Merge.
+	Shards     []string  `json:"shards"`
 	Executions int64     `json:"executions"`
 	Seconds    float64   `json:"seconds"`
 	PerSecond  float64   `json:"executions_per_second"`
@@ -82,26 +99,49 @@ func Signature(v sched.Violation) string {
 	return v.Invariant + ": " + numRE.ReplaceAllString(d, "#")
 }
 
-// Run stresses until ctx is done, calling progress about every second.
+// Run stresses until ctx is done or the budget o.Runs is spent, calling
+// progress about every second.
+//
+// The executions of a run are numbered 0, 1, 2, …, and the inputs of each
+// (program, mutations, scheduler seed) are a pure function of o.Seed and its
+// index, whatever the number of workers. Shard i/N runs the indices ≡ i
+// mod N, in increasing order: so in controlled mode shards 0/N … N-1/N with
+// the same seed and budget run exactly the executions of one unsharded run,
+// and Merge of their results is that run's result.
 func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) {
 	if o.Workers <= 0 {
 		o.Workers = runtime.NumCPU()
 	}
-	res := &Result{Mode: o.Mode.String(), GoroutinesStart: runtime.NumGoroutine(), RSSStartKB: rssKB()}
-	var execs, fails, internals atomic.Int64
+	if o.Shard.Count == 0 {
+		o.Shard = Shard{Index: 0, Count: 1}
+	}
+	if err := o.Shard.check(); err != nil {
+		return nil, err
+	}
+	res := &Result{Mode: o.Mode.String(), Variants: o.Variants.String(), Rules: !o.SemanticOnly, Seed: o.Seed, Runs: o.Runs,
+		Shards: []string{o.Shard.String()}, GoroutinesStart: runtime.NumGoroutine(), RSSStartKB: rssKB()}
+	if o.Mode == sched.Controlled {
+		res.Strategy = cmp.Or(o.Strategy, "pct")
+	}
+	var execs, fails, internals, next atomic.Int64
 	var mu sync.Mutex
 	found := map[string]*Finding{}
+	number := map[string]int{} // the reproducer file of each signature
 	var keys []string
 	start := time.Now()
 	var wg sync.WaitGroup
 	var werr error
+	seeds := fuzz.Seeds()
 	for w := 0; w < o.Workers; w++ {
 		wg.Add(1)
-		go func(w int) {
+		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(o.Seed, uint64(w)))
-			seeds := fuzz.Seeds()
-			for i := 0; ctx.Err() == nil; i++ {
+			for ctx.Err() == nil {
+				index := int64(o.Shard.Index) + (next.Add(1)-1)*int64(o.Shard.Count)
+				if o.Runs > 0 && index >= o.Runs {
+					return
+				}
+				rng := rand.New(rand.NewPCG(o.Seed, uint64(index)))
 				data := seeds[rng.IntN(len(seeds))]
 				data = append(append([]byte(nil), data...), randBytes(rng, 8+rng.IntN(24))...)
 				for j := rng.IntN(6); j > 0; j-- {
@@ -138,21 +178,27 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 				mu.Lock()
 				f, ok := found[sig]
 				if !ok {
-					f = &Finding{Signature: sig, Invariant: rep.Verdict.Violation.Invariant, Example: rep.Summary()}
+					f = &Finding{Signature: sig, Invariant: rep.Verdict.Violation.Invariant, Index: -1}
 					found[sig] = f
 					keys = append(keys, sig)
+					number[sig] = len(keys)
+				}
+				f.Count++
+				if f.Index < 0 || index < f.Index {
+					// The example is the failure of lowest index, whichever
+					// worker got there first: the same in any sharding.
+					f.Index, f.Example = index, rep.Summary()
 					if o.OutDir != "" {
-						path, err := writeReproducer(o, len(keys), rep)
+						path, err := writeReproducer(o, number[sig], rep)
 						if err != nil && werr == nil {
 							werr = err
 						}
 						f.Reproducer = path
 					}
 				}
-				f.Count++
 				mu.Unlock()
 			}
-		}(w)
+		}()
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

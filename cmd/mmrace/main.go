@@ -61,7 +61,7 @@ type command struct {
 
 // commands is the one table of commands: dispatch, mmrace help and the
 // error for an unknown command all read it.
-var commands = []*command{&huntCommand, &stressCommand, &runCommand, &replayCommand, &minimizeCommand, &diffCommand, &variantsCommand, &demoCommand}
+var commands = []*command{&huntCommand, &stressCommand, &mergeCommand, &runCommand, &replayCommand, &minimizeCommand, &diffCommand, &variantsCommand, &demoCommand}
 
 func lookup(name string) *command {
 	for _, c := range commands {

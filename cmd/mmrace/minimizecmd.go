@@ -2,13 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
-	"mmrace/fuzz"
 	"mmrace/harness"
-	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
 	"mmrace/minimize"
 )
@@ -44,21 +40,8 @@ func minimizeCmd(e *env, args []string) (int, error) {
 		return exitUsage, err
 	}
 	out := e.stdout
-	var p *kernelsim.Program
-	var crashSched []byte
-	if b, err := os.ReadFile(file); err == nil && strings.HasPrefix(string(b), "go test fuzz v1") {
-		// A FuzzKernel crasher: the program and schedule it decodes to.
-		data, err := fuzz.ParseCrasher(string(b))
-		if err != nil {
-			return exitUsage, fmt.Errorf("%w: %s: %v", errUsage, file, err)
-		}
-		p, crashSched = fuzz.Decode(data)
-		if *variants != "" {
-			if p.Variants, err = kernelsim.ParseVariants(*variants); err != nil {
-				return exitUsage, fmt.Errorf("%w: -variants: %v", errUsage, err)
-			}
-		}
-	} else if p, err = loadProgram(file, *variants); err != nil {
+	p, crash, err := loadInput(file, *variants) // a program, or a FuzzKernel crash file of either engine
+	if err != nil {
 		return exitUsage, err
 	}
 	if *runs < 1 || *budget <= 0 {
@@ -69,8 +52,8 @@ func minimizeCmd(e *env, args []string) (int, error) {
 	switch {
 	case schedule.given():
 		first.Strategy = schedule.replay()
-	case crashSched != nil:
-		first.Strategy = sched.NewBytes(crashSched)
+	case crash != nil:
+		first.Strategy = sched.NewBytes(crash.sched)
 	}
 	rep := harness.Run(p, first) // -schedule, the crasher's or the pinned schedule, if any
 	n := 1

@@ -43,7 +43,7 @@ func replayCmd(e *env, args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
-	p, err := loadProgram(file, *variants)
+	p, crash, err := loadInput(file, *variants) // a program, or a FuzzKernel crash file of either engine
 	if err != nil {
 		return exitUsage, err
 	}
@@ -51,6 +51,8 @@ func replayCmd(e *env, args []string) (int, error) {
 	switch {
 	case schedule.given():
 		opts.Strategy = schedule.replay()
+	case crash != nil: // the schedule bytes of the fuzz input, as FuzzKernel ran them
+		opts.Strategy = sched.NewBytes(crash.sched)
 	case p.Schedule == "":
 		return exitUsage, fmt.Errorf("%w: replay: %s has no schedule line (add \"schedule v1.…\" or pass -schedule)", errUsage, file)
 	default:
@@ -83,6 +85,9 @@ func replayCmd(e *env, args []string) (int, error) {
 		if err := page.Commit(); err != nil {
 			return exitInternal, fmt.Errorf("-html: %v", err)
 		}
+	}
+	if crash != nil {
+		fmt.Fprintf(e.stdout, "CRASH FILE\n%s, %s: its program and schedule bytes\n\n", file, crash.engine)
 	}
 	// A run that fails in setup records no schedule: replay what it ran.
 	again := rep.Schedule

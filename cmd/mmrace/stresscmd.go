@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -40,6 +41,8 @@ func stressCmd(e *env, args []string) (int, error) {
 	workers := fs.Int("workers", runtime.NumCPU(), "parallel `workers`")
 	outDir := fs.String("out", "stress-out", "`directory` for reproducers (one per distinct finding)")
 	seed := fs.Uint64("seed", 1, "`seed`")
+	runs := fs.Int64("runs", 0, "stop after the executions 0..`N`-1 of the run (this shard's share; 0: no budget, only -duration)")
+	shard := fs.String("shard", "", "run shard `i/N` of the run: the executions whose index is i mod N (merge shards with mmrace merge)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	cpuprof := fs.String("cpuprofile", "", "write a CPU profile to `file`")
 	memprof := fs.String("memprofile", "", "write a heap profile to `file` at the end")
@@ -61,7 +64,16 @@ func stressCmd(e *env, args []string) (int, error) {
 	if *dur <= 0 || *workers <= 0 {
 		return exitUsage, fmt.Errorf("%w: stress: -duration and -workers must be positive", errUsage)
 	}
+	if *runs < 0 {
+		return exitUsage, fmt.Errorf("%w: stress: -runs must not be negative", errUsage)
+	}
+	o.Runs = *runs
 	var err error
+	if *shard != "" {
+		if o.Shard, err = stress.ParseShard(*shard); err != nil {
+			return exitUsage, fmt.Errorf("%w: -shard: %v", errUsage, err)
+		}
+	}
 	if o.Variants, err = kernelsim.ParseVariants(*variants); err != nil {
 		return exitUsage, fmt.Errorf("%w: -variants: %v", errUsage, err)
 	}
@@ -76,7 +88,7 @@ func stressCmd(e *env, args []string) (int, error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt)
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *dur)
 	defer cancel()
@@ -108,7 +120,7 @@ func stressCmd(e *env, args []string) (int, error) {
 		if res.Interrupted {
 			how = "interrupted after"
 		}
-		fmt.Fprintf(out, "stress (%s mode, %s): %s %.0fs, %d executions (%.0f/s), %d failures, %d distinct\n", res.Mode, o.Variants, how, res.Seconds, res.Executions, res.PerSecond, res.Failures, len(res.Findings))
+		fmt.Fprintf(out, "stress (%s mode, %s, shard %s): %s %.0fs, %d executions (%.0f/s), %d failures, %d distinct\n", res.Mode, o.Variants, res.Shards[0], how, res.Seconds, res.Executions, res.PerSecond, res.Failures, len(res.Findings))
 		fmt.Fprintf(out, "goroutines %d -> %d; RSS %d kB -> %d kB\n", res.GoroutinesStart, res.GoroutinesEnd, res.RSSStartKB, res.RSSEndKB)
 		for _, f := range res.Findings {
 			fmt.Fprintf(out, "  %5d × %s\n        %s\n", f.Count, f.Signature, f.Reproducer)

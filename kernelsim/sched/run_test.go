@@ -198,23 +198,6 @@ func TestScheduleString(t *testing.T) {
 	}
 }
 
-// FuzzParseSchedule checks that any string either parses or errors, never
-// panics, and that what parses re-encodes to a string that parses the same.
-func FuzzParseSchedule(f *testing.F) {
-	f.Add("v1.AAIAIvegSpY")
-	f.Add(sched.Schedule{{Value: 3}, {Data: true, Value: 9}}.String())
-	f.Fuzz(func(t *testing.T, str string) {
-		s, err := sched.ParseSchedule(str)
-		if err != nil {
-			return
-		}
-		again, err := sched.ParseSchedule(s.String())
-		if err != nil || len(again) != len(s) {
-			t.Fatalf("re-encoding %q: %v", str, err)
-		}
-	})
-}
-
 func TestFreeModeParallel(t *testing.T) {
 	s := sched.New(sched.Options{Mode: sched.Free, YieldOneIn: 3, Seed: 1})
 	spawnN(s, 4, func(t *sched.Task) { pads(t, 200) })
