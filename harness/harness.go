@@ -32,6 +32,11 @@ type Options struct {
 	// Want makes Search skip failures whose invariant and detail do not
 	// contain it.
 	Want string
+	// Mutant mutates one lock acquisition site of the model (mmrace
+	// locks) during the concurrent phase; setup, checks and exit run
+	// unmutated: they are single-threaded, so a mutation there could have
+	// no concurrent consequence.
+	Mutant *ksync.Mutant
 }
 
 // Report is the result of one run.
@@ -162,7 +167,9 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 			k.Env.AssertNoneHeld(t, "return to user space")
 		})
 	}
+	k.Env.SetMutant(opts.Mutant)
 	res := s.Run()
+	k.Env.SetMutant(nil)
 	rep.Schedule, rep.Steps = res.ReplayString(), res.Steps
 	rep.RunTrace = res.Trace
 	rep.Layout = layoutOf(k)

@@ -26,6 +26,7 @@ type Task struct {
 	state     taskState // controlled mode; baton holder only
 	blockedOn Waitable  // controlled: baton holder; free: under s.mu
 	rng       *rand.Rand
+	atPoint   func() // run once at the task's next Point (AtNextPoint)
 }
 
 // Waitable is anything a task can block on. Holders appends the tasks whose
@@ -110,6 +111,9 @@ func (t *Task) finish(r any) {
 // event is recorded at the current step and the task proceeds. Everything the
 // task does until its next Point is atomic with respect to the other tasks.
 func (t *Task) Point(kind Kind, obj, site, detail string) {
+	if t.atPoint != nil {
+		t.runAtPoint()
+	}
 	s := t.s
 	if s.opts.Mode == Free {
 		t.freePoint(kind, obj, site, detail)
