@@ -66,7 +66,9 @@ func (s *state) reproduce(p *kernelsim.Program, hint string) *harness.Report {
 			return rep
 		}
 	}
-	base := harness.Run(p, harness.Options{SemanticOnly: s.opts.Run.SemanticOnly})
+	o := s.opts.Run
+	o.Strategy = nil // the non-preemptive schedule
+	base := harness.Run(p, o)
 	s.runs++
 	if same(base, s.want) {
 		return base
