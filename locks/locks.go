@@ -123,6 +123,7 @@ type Report struct {
 	Mutants     int      `json:"mutants"`      // selected
 	Results     []Result `json:"results"`      // finished, in site order
 	NotRun      []string `json:"not_run"`      // selected but not finished (interrupted)
+	Resumed     int      `json:"resumed"`      // results taken from the state file
 	Interrupted bool     `json:"interrupted"`  //
 	Seconds     float64  `json:"wall_seconds"` // this invocation
 	Workers     int      `json:"workers"`      //
@@ -245,6 +246,7 @@ func Run(o Options) (*Report, error) {
 	}
 	done := map[string]Result{}
 	var todo []mutant
+	defer func() { rep.Resumed = len(ms) - len(todo) }()
 	for _, m := range ms {
 		if r, ok := st.Results[m.id]; ok && r.Params == o.params(m) {
 			done[m.id] = r

@@ -128,17 +128,23 @@ func firstSentence(s string) string {
 // WriteTable prints the per-mutant table and the summary.
 func (rep *Report) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "KERNEL FUNCTION\tLOCK\tWHERE (kernelsim)\tMUTANT\tVERDICT")
+	fmt.Fprintln(tw, "KERNEL FUNCTION\tLOCK\tWHERE (kernelsim)\tMUTANT (-mutant, -sites)\tVERDICT")
 	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Kernel, r.Lock, r.Where, r.Kind, r.Cell())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Kernel, r.Lock, r.Where, r.ID, r.Cell())
 	}
 	tw.Flush()
 	s := rep.Summary
 	fmt.Fprintf(w, "\nsummary (semantic-only; a kill is a semantic invariant or a deadlock, never a rule check or an internal error):\n")
 	fmt.Fprintf(w, "  %d sites found in the source (%d only reached under a variant, not mutated), %d mutants selected, %d finished\n",
 		rep.Sites, len(rep.VariantOnly), rep.Mutants, len(rep.Results))
-	fmt.Fprintf(w, "  killed %d, no consequence %d (%d argued, %d open gaps), not exercised %d, internal errors %d\n",
-		s.All.Killed, s.All.NoConsequence, s.All.Argued, s.All.OpenGaps, s.All.NotExercised, s.All.Internal)
+	never := 0
+	for _, r := range rep.Results {
+		if r.Verdict == NotExercised && r.Reached == 0 {
+			never++
+		}
+	}
+	fmt.Fprintf(w, "  killed %d, no consequence %d (%d argued, %d open gaps), not exercised %d (%d: the site never ran; %d: it ran, the mutation never applied), internal errors %d\n",
+		s.All.Killed, s.All.NoConsequence, s.All.Argued, s.All.OpenGaps, s.All.NotExercised, never, s.All.NotExercised-never, s.All.Internal)
 	fmt.Fprintf(w, "  kill rate over exercised mutants: %s\n", s.All.Rate())
 	budget := []string{}
 	if rep.Runs > 0 {
@@ -147,7 +153,12 @@ func (rep *Report) WriteTable(w io.Writer) {
 	if rep.Budget > 0 {
 		budget = append(budget, time.Duration(rep.Budget*float64(time.Second)).String())
 	}
-	fmt.Fprintf(w, "  budget per mutant: %s; %d workers; seed %d; wall time %s\n", strings.Join(budget, " or "), rep.Workers, rep.Seed, time.Duration(rep.Seconds*float64(time.Second)).Round(time.Second))
+	resumed := ""
+	if rep.Resumed > 0 {
+		resumed = fmt.Sprintf(" (%d mutants taken from the state file)", rep.Resumed)
+	}
+	fmt.Fprintf(w, "  budget per mutant: %s; %d workers; seed %d; wall time %s%s\n", strings.Join(budget, " or "), rep.Workers, rep.Seed,
+		time.Duration(rep.Seconds*float64(time.Second)).Round(time.Second), resumed)
 	for _, g := range []struct {
 		title string
 		m     map[string]Tally

@@ -214,6 +214,18 @@ func TestRuntimeMatchesStatic(t *testing.T) {
 		}
 	}
 	t.Logf("%d sites, %d executed by the census, not executed: %s", len(ss.List), len(census.Hits), strings.Join(notRun, ", "))
+	// A mutant that matches nothing changes nothing: the census's runs are
+	// the runs without it, event for event.
+	for i, r := range programs(t) {
+		if i%7 != 0 {
+			continue
+		}
+		with := harness.Run(r.p, harness.Options{Strategy: r.st(), SemanticOnly: true, MaxSteps: fuzz.MaxSteps, Mutant: ss.NewCensus().Mutant()})
+		without := harness.Run(r.p, harness.Options{Strategy: r.st(), SemanticOnly: true, MaxSteps: fuzz.MaxSteps})
+		if with.Verdict != without.Verdict || with.Trace.String() != without.Trace.String() {
+			t.Fatalf("the census changed a run: %v / %v\n%s", with.Verdict, without.Verdict, r.p)
+		}
+	}
 	for s, r := range first {
 		m := ss.Mutant(s, ksync.MutantRemove)
 		harness.Run(r.p, harness.Options{Strategy: r.st(), SemanticOnly: true, MaxSteps: fuzz.MaxSteps, Mutant: m})
