@@ -23,7 +23,8 @@ var locksCommand = command{
 	name:  "locks",
 	short: "the lock-necessity map: remove each lock acquisition of the model and search for a consequence",
 	long: `Locks finds every lock acquisition site of the faithful model in its
-source (kernelsim/*.go) and, for each site and each mutant kind that
+source (kernelsim/*.go, read with go/types: it needs the source mmrace was
+built from, and the go command) and, for each site and each mutant kind that
 applies — remove (the acquisition and its release vanish),
 ignore-trylock-failure (a failed trylock proceeds holding nothing),
 release-early (the lock is released at the end of the first step it
