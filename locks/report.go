@@ -93,7 +93,11 @@ func (r Result) Cell() string {
 		if r.Argument != "" {
 			arg = "argued: " + firstSentence(r.Argument)
 		}
-		return fmt.Sprintf("no consequence in %d executions (mutation applied %d times in %d runs); %s", r.Executions, r.Applied, r.RunsApplied, arg)
+		limits := ""
+		if r.HarnessLimits > 0 {
+			limits = fmt.Sprintf(", %d runs cut short by the step limit or the watchdog", r.HarnessLimits)
+		}
+		return fmt.Sprintf("no consequence in %d executions (mutation applied %d times in %d runs%s); %s", r.Executions, r.Applied, r.RunsApplied, limits, arg)
 	case NotExercised:
 		arg := ""
 		if r.Argument != "" {
