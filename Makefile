@@ -1,13 +1,13 @@
 # mmrace: the targets CI and people use. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt timeline stress nightly oracle libfuzzer
+.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt locks timeline stress nightly oracle libfuzzer
 
 test:
 	$(GO) test ./...
 
 race:
-	$(GO) test -race -short ./kernelsim/... ./internal/... ./harness/... ./corpus/... ./fuzz/... ./minimize/...
+	$(GO) test -race -short ./kernelsim/... ./internal/... ./harness/... ./corpus/... ./fuzz/... ./minimize/... ./locks/...
 
 # A short smoke of every fuzz target (FUZZTIME per target).
 FUZZTIME ?= 10s
@@ -43,6 +43,12 @@ demo:
 
 hunt:
 	$(GO) run ./cmd/mmrace hunt
+
+# The lock-necessity map: every acquisition site of the model mutated and
+# searched semantic-only (LOCKS_BUDGET executions and/or time per mutant).
+LOCKS_BUDGET ?= 2000
+locks:
+	$(GO) run ./cmd/mmrace locks -budget $(LOCKS_BUDGET) -out locks-out
 
 stress:
 	$(GO) run ./cmd/mmrace stress -duration 10m

@@ -32,6 +32,11 @@ type Options struct {
 	// Want makes Search skip failures whose invariant and detail do not
 	// contain it.
 	Want string
+	// Mutant mutates one lock acquisition site of the model (mmrace
+	// locks) during the concurrent phase; setup, checks and exit run
+	// unmutated: they are single-threaded, so a mutation there could have
+	// no concurrent consequence.
+	Mutant *ksync.Mutant
 }
 
 // Report is the result of one run.
@@ -93,7 +98,8 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 	kernelsim.Build(p, k)
 	// Scheduling points inside the interval trees matter only when a reader
 	// may go without the tree's lock: see kernelsim/treestep.go.
-	k.TreeSteps = p.Variants.UnlockedTrees()
+	k.TreeSteps = p.Variants.UnlockedTrees() || (opts.Mutant != nil &&
+		(opts.Mutant.Class == ksync.ClassAnonVMA.Name || opts.Mutant.Class == ksync.ClassIMmapRwsem.Name))
 	if opts.Mode == sched.Controlled {
 		// The dynamic checks compare global snapshots and the memory log's
 		// order with what happened; only a controlled run, where one task
@@ -165,7 +171,9 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 			k.Env.AssertNoneHeld(t, "return to user space")
 		})
 	}
+	k.Env.SetMutant(opts.Mutant)
 	res := s.Run()
+	k.Env.SetMutant(nil)
 	rep.Schedule, rep.Steps = res.ReplayString(), res.Steps
 	rep.RunTrace = res.Trace
 	rep.Layout = layoutOf(k)

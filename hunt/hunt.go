@@ -152,46 +152,11 @@ func search(ctx context.Context, v kernelsim.Variant, semantic bool, budget time
 // runs are not repeatable; it is the baseline controlled scheduling beats.
 // The end of ctx stops the search, marked Interrupted.
 func searchMode(ctx context.Context, v kernelsim.Variant, semantic bool, mode sched.Mode, budget time.Duration, runs int, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
-	rng := rand.New(rand.NewPCG(seed, 0x68756e74))
-	start := time.Now()
-	corpus := fuzz.Seeds()
-	seen := map[uint32]bool{}
-	var d Detection
-	for i := 0; time.Since(start) < budget && (runs <= 0 || i < runs); i++ {
-		if ctx.Err() != nil {
-			d.Interrupted = true
-			break
-		}
-		data := mutate(rng, corpus[rng.IntN(len(corpus))])
-		p, sb := fuzz.Decode(data)
-		p.Variants = kernelsim.Variants{v.Name: true}
-		var st sched.Strategy = sched.NewBytes(sb)
-		if i%2 == 1 {
-			st = sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
-		}
-		rep := harness.Run(p, harness.Options{Mode: mode, Strategy: st, SemanticOnly: semantic, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: 3})
-		d.Executions++
-		if rep.InternalError() {
-			d.internal(rep, p)
-			continue
-		}
-		if rep.Finding() {
-			d.Detected, d.Invariant = true, rep.Verdict.Violation.Invariant
-			d.Seconds = time.Since(start).Seconds()
-			return d, p, rep
-		}
-		fresh := false
-		for _, h := range fuzz.InterleavingPairs(&rep.RunTrace) {
-			if !seen[h] {
-				seen[h], fresh = true, true
-			}
-		}
-		if fresh && len(corpus) < 4096 {
-			corpus = append(corpus, data)
-		}
+	if budget <= 0 {
+		return Detection{}, nil, nil
 	}
-	d.Seconds = time.Since(start).Seconds()
-	return d, nil, nil
+	r := Search(ctx, SearchOptions{Variants: kernelsim.Variants{v.Name: true}, SemanticOnly: semantic, Mode: mode, Budget: budget, Runs: runs, Seed: seed})
+	return r.Detection, r.Program, r.Report
 }
 
 // mutate returns a copy of data with 1-4 random byte edits: replace, insert,

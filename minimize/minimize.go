@@ -8,6 +8,7 @@
 package minimize
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ type Options struct {
 	Budget time.Duration // wall-clock budget (default 60s)
 	Seeds  int           // PCT schedules tried per candidate program (default 300)
 	Run    harness.Options
+	// Context, when it ends, ends the minimization as the budget does
+	// (with the smallest failure found so far); nil never ends.
+	Context context.Context
 }
 
 // Result is a minimized failure.
@@ -47,7 +51,9 @@ type state struct {
 	runs  int
 }
 
-func (s *state) out() bool { return time.Since(s.start) > s.opts.Budget }
+func (s *state) out() bool {
+	return time.Since(s.start) > s.opts.Budget || (s.opts.Context != nil && s.opts.Context.Err() != nil)
+}
 
 // reproduce looks for a schedule under which p fails like s.want.
 func (s *state) reproduce(p *kernelsim.Program, hint string) *harness.Report {
@@ -66,7 +72,9 @@ func (s *state) reproduce(p *kernelsim.Program, hint string) *harness.Report {
 			return rep
 		}
 	}
-	base := harness.Run(p, harness.Options{SemanticOnly: s.opts.Run.SemanticOnly})
+	o := s.opts.Run
+	o.Strategy = nil // the non-preemptive schedule
+	base := harness.Run(p, o)
 	s.runs++
 	if same(base, s.want) {
 		return base

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Nightly: a longer hunt, stress of the faithful kernel in both modes (free
-# mode under the race detector too), fuzzing of every variant (semantic-only)
-# and of the faithful kernel. Writes a dated report directory with a markdown
+# Nightly: a longer hunt, the lock-necessity map (mmrace locks, a short
+# budget per mutant), stress of the faithful kernel in both modes (free mode
+# under the race detector too), fuzzing of every variant (semantic-only) and
+# of the faithful kernel. Writes a dated report directory with a markdown
 # summary and HTML timelines of the failures found; exits non-zero on a
-# faithful violation or an undetected variant.
+# faithful violation, an undetected variant or an internal error.
 set -u
 cd "$(dirname "$0")/.."
 out=${1:-nightly/$(date +%F)}
@@ -20,6 +21,11 @@ for f in "$out"/reproducers/*.txt; do
   v=$(sed -n 's/^run variants=\([^ ]*\).*/\1/p' "$f" | head -1)
   go run ./cmd/mmrace replay "$f" -variants="$v" -rules=false -html "${f%.txt}.html" > /dev/null 2>&1 || true
 done
+
+echo "## lock-necessity map (mmrace locks)" >> "$summary"
+go run ./cmd/mmrace locks -budget 5000,60s -out "$out/locks" > "$out/locks.txt" 2> "$out/locks-progress.txt" || status=1
+echo '```' >> "$summary"; sed -n '/^summary/,$p' "$out/locks.txt" >> "$summary"; echo '```' >> "$summary"
+echo "- table: $out/locks.txt; counterexamples: $out/locks/index.html" >> "$summary"
 
 echo "## stress" >> "$summary"
 for mode in controlled free; do

@@ -1,4 +1,4 @@
-// Command mmrace is the mmrace harness's command line: hunt, stress, run,
+// Command mmrace is the mmrace harness's command line: hunt, locks, stress, run,
 // replay, minimize, variants and demo. Its help is generated from the table
 // of commands below and from each command's flags:
 //
@@ -39,7 +39,8 @@ const (
 // exitStatusHelp documents the exit statuses in every help text (and the
 // README says the same).
 const exitStatusHelp = `exit status:
-  0  clean: nothing found
+  0  clean: nothing found (locks: the map completed or was interrupted;
+     survivors are information)
   1  a finding: a violation or a deadlock (hunt: a variant went undetected
      or the faithful kernel failed)
   2  usage or input error: a bad flag, a malformed program (one line on
@@ -61,7 +62,7 @@ type command struct {
 
 // commands is the one table of commands: dispatch, mmrace help and the
 // error for an unknown command all read it.
-var commands = []*command{&huntCommand, &stressCommand, &mergeCommand, &runCommand, &replayCommand, &minimizeCommand, &diffCommand, &variantsCommand, &demoCommand}
+var commands = []*command{&huntCommand, &locksCommand, &stressCommand, &mergeCommand, &runCommand, &replayCommand, &minimizeCommand, &diffCommand, &variantsCommand, &demoCommand}
 
 func lookup(name string) *command {
 	for _, c := range commands {

@@ -39,6 +39,7 @@ func replayCmd(e *env, args []string) (int, error) {
 	htmlOut := fs.String("html", "", "write the run's timeline to `FILE` (a self-contained HTML page)")
 	story := fs.Int("story", 20, "print the last `N` events of the story")
 	asJSON := fs.Bool("json", false, "print the verdict as JSON")
+	mutant := newMutantFlag(fs)
 	file, err := e.parseFile(args, "a scenario or program file")
 	if err != nil {
 		return exitUsage, err
@@ -48,6 +49,9 @@ func replayCmd(e *env, args []string) (int, error) {
 		return exitUsage, err
 	}
 	opts := harness.Options{SemanticOnly: !*rules}
+	if opts.Mutant, err = mutant.mutant(); err != nil {
+		return exitUsage, err
+	}
 	switch {
 	case schedule.given():
 		opts.Strategy = schedule.replay()
@@ -94,7 +98,7 @@ func replayCmd(e *env, args []string) (int, error) {
 	if again == "" {
 		again = schedule.text
 	}
-	cmd := reproduce("replay", file, p.Variants, *rules, again)
+	cmd := reproduce("replay", file, p.Variants, *rules, again) + mutant.arg()
 	if *asJSON {
 		r := reportOf(rep, *rules, cmd)
 		r.Timeline = *htmlOut

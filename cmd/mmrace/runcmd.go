@@ -36,12 +36,17 @@ func runCmd(e *env, args []string) (int, error) {
 	story := fs.Int("story", 20, "print the last `N` events of the story")
 	want := fs.String("want", "", "keep searching until the violation's invariant or detail contains `TEXT`")
 	asJSON := fs.Bool("json", false, "print the verdict as JSON")
+	mutant := newMutantFlag(fs)
 	file, err := e.parseFile(args, "a program file")
 	if err != nil {
 		return exitUsage, err
 	}
 	p, err := loadProgram(file, *variants)
 	if err != nil {
+		return exitUsage, err
+	}
+	opts := harness.Options{SemanticOnly: !*rules, Want: *want}
+	if opts.Mutant, err = mutant.mutant(); err != nil {
 		return exitUsage, err
 	}
 	if *runs < 1 || *depth < 1 {
@@ -59,18 +64,18 @@ func runCmd(e *env, args []string) (int, error) {
 		mk, *runs = func(int) sched.Strategy { return schedule.replay() }, 1
 	case *strategy == "pct":
 		// PCT's k bounds the steps of a run: measure a non-preemptive run.
-		k := harness.Run(p, harness.Options{SemanticOnly: !*rules}).Steps*5/4 + 10
+		k := harness.Run(p, opts).Steps*5/4 + 10
 		mk = func(i int) sched.Strategy { return sched.NewPCT(uint64(i), *depth, k) }
 	case *strategy == "random":
 		mk = func(i int) sched.Strategy { return sched.NewRandom(uint64(i)) }
 	default:
 		return exitUsage, fmt.Errorf("%w: run: unknown strategy %q (pct or random)", errUsage, *strategy)
 	}
-	if first := harness.Run(p, harness.Options{SemanticOnly: !*rules}); first.Verdict.InvalidProgram() {
+	if first := harness.Run(p, opts); first.Verdict.InvalidProgram() {
 		return exitUsage, invalidProgram(file, first)
 	}
-	rep, n := harness.Search(p, harness.Options{SemanticOnly: !*rules, Want: *want}, mk, *runs)
-	again := reproduce("run", file, p.Variants, *rules, rep.Schedule)
+	rep, n := harness.Search(p, opts, mk, *runs)
+	again := reproduce("run", file, p.Variants, *rules, rep.Schedule) + mutant.arg()
 	if *asJSON {
 		return statusOf(rep), writeJSON(e.stdout, runJSON{Runs: n, report: reportOf(rep, *rules, again)})
 	}

@@ -26,6 +26,9 @@ type Config struct {
 	// Lockdep is the dependency graph to add to; nil gives the run a fresh
 	// one. Share one graph between runs to combine their dependencies.
 	Lockdep *Lockdep
+	// Mutant, when not nil, mutates the acquisitions at one site
+	// (mmrace locks); see Mutant and Env.SetMutant.
+	Mutant *Mutant
 }
 
 // Env is the lock context of one run: the held-lock stack of every task,
@@ -36,6 +39,11 @@ type Env struct {
 	held  [maxTasks][]held
 	spin  [maxTasks]int // spinlocks held: atomic context
 	rcu   RCU
+	// mut is the mutant in force (nil: none, the acquisition paths cost
+	// one nil check); releasing is the lock each task is releasing at its
+	// current scheduling point, kept only while a mutant is set.
+	mut       *Mutant
+	releasing [maxTasks]any
 }
 
 const maxTasks = 16
@@ -47,6 +55,10 @@ type held struct {
 	write bool
 	try   bool
 	site  string
+	// phantom: not held at all (a removed or early-released acquisition
+	// whose release is still to come); invisible to assertions, lock order
+	// and lockdep.
+	phantom bool
 }
 
 // lockRef is what every primitive exposes to the checker.
@@ -59,7 +71,7 @@ type lockRef interface {
 // after the other (a sequential setup run, then the concurrent run), as long
 // as every task has released its locks when its run ends.
 func NewEnv(cfg Config) *Env {
-	e := &Env{rules: !cfg.SemanticOnly, dep: cfg.Lockdep}
+	e := &Env{rules: !cfg.SemanticOnly, dep: cfg.Lockdep, mut: cfg.Mutant}
 	if e.dep == nil && e.rules {
 		e.dep = NewLockdep()
 	}
@@ -77,6 +89,9 @@ func (e *Env) RCU() *RCU { return &e.rcu }
 func (e *Env) Held(t *sched.Task) []string {
 	var out []string
 	for _, h := range e.held[t.ID()] {
+		if h.phantom {
+			continue
+		}
 		mode := "R"
 		if h.write {
 			mode = "W"
@@ -116,6 +131,9 @@ func (e *Env) beforeAcquire(t *sched.Task, l lockRef, write bool, sub int, site 
 	r := c.rank(write)
 	n := nodeOf(c, sub)
 	for _, h := range e.held[id] {
+		if h.phantom {
+			continue
+		}
 		hc := h.l.class()
 		hr := hc.rank(h.write)
 		switch {
@@ -140,7 +158,7 @@ func (e *Env) beforeAcquire(t *sched.Task, l lockRef, write bool, sub int, site 
 
 func (e *Env) lastSpin(id int) string {
 	for i := len(e.held[id]) - 1; i >= 0; i-- {
-		if !e.held[id][i].l.class().Sleeping {
+		if h := e.held[id][i]; !h.phantom && !h.l.class().Sleeping {
 			return e.held[id][i].l.Name()
 		}
 	}
@@ -195,7 +213,7 @@ func (e *Env) pop(t *sched.Task, l lockRef) held {
 // holds reports whether t holds l, and in which mode.
 func (e *Env) holds(t *sched.Task, l lockRef) (ok, write bool) {
 	for _, h := range e.held[t.ID()] {
-		if h.l == l {
+		if h.l == l && !h.phantom {
 			return true, h.write
 		}
 	}

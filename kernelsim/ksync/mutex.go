@@ -47,6 +47,14 @@ func (m *Mutex) Lock(t *sched.Task, site string) { m.LockNested(t, 0, site) }
 // second lock of one class, such as the new PTL taken under the old one in
 // move_ptes().
 func (m *Mutex) LockNested(t *sched.Task, subclass int, site string) {
+	var mk MutantKind
+	if m.env.mut != nil {
+		if mk = m.env.mutation(Acquisition{Class: m.cls.Name, Lock: m.name, Write: true}); mk == MutantRemove {
+			m.env.pushPhantom(t, m, true, subclass, site)
+			m.env.applied(t, m.name, site, "remove: acquisition removed")
+			return
+		}
+	}
 	m.env.beforeAcquire(t, m, true, subclass, site)
 	t.Point(sched.KindAcquire, m.name, site, "")
 	m.mu.Lock()
@@ -60,10 +68,21 @@ func (m *Mutex) LockNested(t *sched.Task, subclass int, site string) {
 		t.Record(sched.KindGranted, m.name, site, "")
 	}
 	m.env.push(t, m, true, false, subclass, site)
+	if mk == MutantReleaseEarly {
+		m.env.releaseEarly(t, m, site, m.unlock)
+	}
 }
 
 // Trylock takes the lock if it is free (spin_trylock, folio_trylock).
 func (m *Mutex) Trylock(t *sched.Task, site string) bool {
+	var mk MutantKind
+	if m.env.mut != nil {
+		if mk = m.env.mutation(Acquisition{Class: m.cls.Name, Lock: m.name, Trylock: true, Write: true}); mk == MutantRemove {
+			m.env.pushPhantom(t, m, true, 0, site)
+			m.env.applied(t, m.name, site, "remove: trylock removed (succeeds)")
+			return true
+		}
+	}
 	t.Point(sched.KindTrylock, m.name, site, "")
 	m.mu.Lock()
 	ok := m.owner < 0 && len(m.waiters) == 0
@@ -74,6 +93,13 @@ func (m *Mutex) Trylock(t *sched.Task, site string) bool {
 	t.Amend(okWord(ok)[1:])
 	if ok {
 		m.env.push(t, m, true, true, 0, site)
+		if mk == MutantReleaseEarly {
+			m.env.releaseEarly(t, m, site, m.unlock)
+		}
+	} else if mk == MutantIgnoreTrylockFailure {
+		m.env.pushPhantom(t, m, true, 0, site)
+		m.env.applied(t, m.name, site, "ignore-trylock-failure: proceeds as if it held it")
+		return true
 	}
 	return ok
 }
@@ -81,8 +107,17 @@ func (m *Mutex) Trylock(t *sched.Task, site string) bool {
 // Unlock releases the lock, wakes every task waiting for it to be unlocked
 // and hands it to the first task queued to take it.
 func (m *Mutex) Unlock(t *sched.Task, site string) {
+	if m.env.mut != nil && m.env.releasePhantom(t, m) {
+		return // the acquisition was removed or released early
+	}
 	t.Point(sched.KindRelease, m.name, site, "")
 	m.env.pop(t, m)
+	m.unlock(t, true)
+}
+
+// unlock frees the lock (the mutex's part of Unlock): wake every task
+// waiting for it to be unlocked, hand it to the first one queued to take it.
+func (m *Mutex) unlock(t *sched.Task, _ bool) {
 	m.mu.Lock()
 	m.owner = -1
 	keep := m.waiters[:0]

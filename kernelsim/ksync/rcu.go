@@ -18,6 +18,10 @@ type RCU struct {
 	nesting   [maxTasks]int
 	callbacks []rcuCallback
 	syncers   []rcuSyncer
+	// sects is each task's stack of read sections opened while a mutant
+	// was set (phantom ones among them); nsect numbers them.
+	sects [maxTasks][]rcuSect
+	nsect uint32
 }
 
 type rcuCallback struct {
@@ -58,6 +62,12 @@ func (r *RCU) readersLocked() uint32 {
 
 // ReadLock is rcu_read_lock. The outermost one is a scheduling point.
 func (r *RCU) ReadLock(t *sched.Task, site string) {
+	var mk MutantKind
+	if r.env.mut != nil {
+		if mk = r.mutateReadLock(t, site); mk == MutantRemove {
+			return
+		}
+	}
 	id := t.ID()
 	if r.nesting[id] == 0 {
 		t.Point(sched.KindRCU, "rcu", site, "rcu_read_lock")
@@ -65,11 +75,17 @@ func (r *RCU) ReadLock(t *sched.Task, site string) {
 	r.mu.Lock()
 	r.nesting[id]++
 	r.mu.Unlock()
+	if mk == MutantReleaseEarly {
+		r.endEarly(t, site)
+	}
 }
 
 // ReadUnlock is rcu_read_unlock. Leaving the outermost section may end
 // grace periods: their callbacks run now, their synchronize_rcu callers wake.
 func (r *RCU) ReadUnlock(t *sched.Task, site string) {
+	if r.env.mut != nil && r.endSect(t) {
+		return // the rcu_read_lock was removed or its section ended early
+	}
 	id := t.ID()
 	switch r.nesting[id] {
 	case 0:
@@ -77,6 +93,13 @@ func (r *RCU) ReadUnlock(t *sched.Task, site string) {
 	case 1:
 		t.Point(sched.KindRCU, "rcu", site, "rcu_read_unlock")
 	}
+	r.exit(t)
+}
+
+// exit leaves t's innermost read section (the part of rcu_read_unlock after
+// its scheduling point).
+func (r *RCU) exit(t *sched.Task) {
+	id := t.ID()
 	r.mu.Lock()
 	r.nesting[id]--
 	var ready []rcuCallback

@@ -2,6 +2,7 @@ package ksync
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"mmrace/kernelsim/sched"
 )
@@ -28,6 +29,7 @@ type Rwsem struct {
 	writer  int        // task index of the writer, -1 when none
 	readers []int      // task indexes of the readers (a multiset)
 	waiters []waiter
+	epoch   *atomic.Int64 // mmap_lock's mm_lock_seq: a write release ends the write epoch (release-early mutants)
 }
 
 // NewRwsem returns an unlocked rwsem named name (as printed in traces, e.g.
@@ -66,6 +68,14 @@ func (r *Rwsem) DownWriteNested(t *sched.Task, subclass int, site string) {
 }
 
 func (r *Rwsem) down(t *sched.Task, write bool, sub int, site string) {
+	var mk MutantKind
+	if r.env.mut != nil {
+		if mk = r.env.mutation(Acquisition{Class: r.cls.Name, Lock: r.name, Write: write}); mk == MutantRemove {
+			r.env.pushPhantom(t, r, write, sub, site)
+			r.env.applied(t, r.name, site, "remove: "+modeWord(write)+" acquisition removed")
+			return
+		}
+	}
 	r.env.beforeAcquire(t, r, write, sub, site)
 	t.Point(sched.KindAcquire, r.name, site, modeWord(write))
 	r.mu.Lock()
@@ -79,6 +89,9 @@ func (r *Rwsem) down(t *sched.Task, write bool, sub int, site string) {
 		t.Record(sched.KindGranted, r.name, site, modeWord(write))
 	}
 	r.env.push(t, r, write, false, sub, site)
+	if mk == MutantReleaseEarly {
+		r.env.releaseEarly(t, r, site, r.release)
+	}
 }
 
 // DownReadTrylock is down_read_trylock: it fails instead of sleeping.
@@ -88,6 +101,14 @@ func (r *Rwsem) DownReadTrylock(t *sched.Task, site string) bool { return r.try(
 func (r *Rwsem) DownWriteTrylock(t *sched.Task, site string) bool { return r.try(t, true, site) }
 
 func (r *Rwsem) try(t *sched.Task, write bool, site string) bool {
+	var mk MutantKind
+	if r.env.mut != nil {
+		if mk = r.env.mutation(Acquisition{Class: r.cls.Name, Lock: r.name, Trylock: true, Write: write}); mk == MutantRemove {
+			r.env.pushPhantom(t, r, write, 0, site)
+			r.env.applied(t, r.name, site, "remove: "+modeWord(write)+" trylock removed (succeeds)")
+			return true
+		}
+	}
 	t.Point(sched.KindTrylock, r.name, site, modeWord(write))
 	r.mu.Lock()
 	ok := r.grantable(write) && len(r.waiters) == 0
@@ -98,6 +119,13 @@ func (r *Rwsem) try(t *sched.Task, write bool, site string) bool {
 	t.Amend(modeWord(write) + okWord(ok))
 	if ok {
 		r.env.push(t, r, write, true, 0, site)
+		if mk == MutantReleaseEarly {
+			r.env.releaseEarly(t, r, site, r.release)
+		}
+	} else if mk == MutantIgnoreTrylockFailure {
+		r.env.pushPhantom(t, r, write, 0, site)
+		r.env.applied(t, r.name, site, "ignore-trylock-failure: proceeds as if it held it")
+		return true
 	}
 	return ok
 }
@@ -109,11 +137,20 @@ func (r *Rwsem) UpRead(t *sched.Task, site string) { r.up(t, false, site) }
 func (r *Rwsem) UpWrite(t *sched.Task, site string) { r.up(t, true, site) }
 
 func (r *Rwsem) up(t *sched.Task, write bool, site string) {
+	if r.env.mut != nil && r.env.releasePhantom(t, r) {
+		return // the acquisition was removed or released early
+	}
 	t.Point(sched.KindRelease, r.name, site, modeWord(write))
 	h := r.env.pop(t, r)
 	if h.write != write {
 		r.env.internal(t, "%s: %s releases %s for %s but holds it for %s", site, t.Name(), r.name, modeWord(write), modeWord(h.write))
 	}
+	r.unlock(t, write)
+}
+
+// unlock gives up t's hold (the rwsem's part of up_read/up_write) and
+// hands the lock on.
+func (r *Rwsem) unlock(t *sched.Task, write bool) {
 	r.mu.Lock()
 	if write {
 		r.writer = -1
@@ -124,10 +161,25 @@ func (r *Rwsem) up(t *sched.Task, write bool, site string) {
 	r.mu.Unlock()
 }
 
+// release is a release-early mutant's release of t's hold: an mmap_lock
+// held for write ends its write epoch first, as mmap_write_unlock does.
+func (r *Rwsem) release(t *sched.Task, write bool) {
+	if write && r.epoch != nil {
+		r.epoch.Add(1)
+	}
+	r.unlock(t, write)
+}
+
 // DowngradeWrite turns t's write hold into a read hold and lets the readers
 // queued at the front in (downgrade_write).
 func (r *Rwsem) DowngradeWrite(t *sched.Task, site string) {
+	if r.env.mut != nil && r.env.downgradePhantom(t, r) {
+		return // the write acquisition was removed or released early
+	}
 	t.Point(sched.KindRelease, r.name, site, "downgrade")
+	if r.env.mut != nil && r.env.downgradePhantom(t, r) {
+		return // released early at this very point
+	}
 	ok, w := r.env.holds(t, r)
 	if !ok || !w {
 		r.env.internal(t, "%s: %s downgrades %s without holding it for write", site, t.Name(), r.name)

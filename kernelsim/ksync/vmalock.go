@@ -19,7 +19,9 @@ type MmapLock struct {
 
 // NewMmapLock returns the mmap_lock of the mm named mm ("mm1").
 func (e *Env) NewMmapLock(mm string) *MmapLock {
-	return &MmapLock{rw: e.NewRwsem("mmap_lock("+mm+")", ClassMmapLock)}
+	m := &MmapLock{rw: e.NewRwsem("mmap_lock("+mm+")", ClassMmapLock)}
+	m.rw.epoch = &m.seq
+	return m
 }
 
 // Name implements sched.Waitable.
@@ -53,6 +55,9 @@ func (m *MmapLock) WriteLockNested(t *sched.Task, subclass int, site string) {
 
 // WriteUnlock is mmap_write_unlock: vma_end_write_all, then up_write.
 func (m *MmapLock) WriteUnlock(t *sched.Task, site string) {
+	if m.rw.env.mut != nil && m.rw.env.releasePhantom(t, m.rw) {
+		return // the acquisition was removed or released early
+	}
 	m.AssertWriteLocked(t, "mmap_write_unlock")
 	m.seq.Add(1)
 	m.rw.UpWrite(t, site)
@@ -61,6 +66,9 @@ func (m *MmapLock) WriteUnlock(t *sched.Task, site string) {
 // WriteDowngrade is mmap_write_downgrade: vma_end_write_all, then
 // downgrade_write.
 func (m *MmapLock) WriteDowngrade(t *sched.Task, site string) {
+	if m.rw.env.mut != nil && m.rw.env.downgradePhantom(t, m.rw) {
+		return // the acquisition was removed or released early
+	}
 	m.AssertWriteLocked(t, "mmap_write_downgrade")
 	m.seq.Add(1)
 	m.rw.DowngradeWrite(t, site)
@@ -161,6 +169,14 @@ func (r ReadResult) String() string {
 // the reference it briefly took dropped again; checkMM false leaves that
 // check out (a variant: the reader then holds another mm's VMA).
 func (v *VMALock) StartRead(t *sched.Task, mm *MmapLock, checkMM bool, site string) ReadResult {
+	var mk MutantKind
+	if v.env.mut != nil {
+		if mk = v.env.mutation(Acquisition{Class: ClassVMALock.Name, Lock: v.name, Trylock: true}); mk == MutantRemove {
+			v.env.pushPhantom(t, v, false, 0, site)
+			v.env.applied(t, v.name, site, "remove: vma_start_read removed (succeeds)")
+			return ReadOK
+		}
+	}
 	t.Point(sched.KindTrylock, v.name, site, "vma read")
 	v.mu.Lock()
 	var res ReadResult
@@ -181,6 +197,13 @@ func (v *VMALock) StartRead(t *sched.Task, mm *MmapLock, checkMM bool, site stri
 	t.Amend("vma read " + res.String())
 	if res == ReadOK {
 		v.env.push(t, v, false, true, 0, site)
+		if mk == MutantReleaseEarly {
+			v.env.releaseEarly(t, v, site, v.endRead)
+		}
+	} else if mk == MutantIgnoreTrylockFailure {
+		v.env.pushPhantom(t, v, false, 0, site)
+		v.env.applied(t, v.name, site, "ignore-trylock-failure: vma_start_read "+res.String()+", proceeds as if it held it")
+		return ReadOK
 	}
 	return res
 }
@@ -188,8 +211,16 @@ func (v *VMALock) StartRead(t *sched.Task, mm *MmapLock, checkMM bool, site stri
 // EndRead is vma_end_read: drop the reader reference and wake a writer
 // waiting for the last reader.
 func (v *VMALock) EndRead(t *sched.Task, site string) {
+	if v.env.mut != nil && v.env.releasePhantom(t, v) {
+		return // the acquisition was removed or released early
+	}
 	t.Point(sched.KindRelease, v.name, site, "vma read")
 	v.env.pop(t, v)
+	v.endRead(t, false)
+}
+
+// endRead drops t's reader reference (the VMA lock's part of vma_end_read).
+func (v *VMALock) endRead(t *sched.Task, _ bool) {
 	v.mu.Lock()
 	v.refcnt--
 	v.readers = removeOne(v.readers, t.ID())
@@ -205,6 +236,16 @@ func (v *VMALock) EndRead(t *sched.Task, site string) {
 // for the rest of the mmap write epoch. For lockdep it is an acquisition
 // immediately followed by a release, as in the kernel.
 func (v *VMALock) StartWrite(t *sched.Task, site string) {
+	var mk MutantKind
+	if v.env.mut != nil {
+		mk = v.env.mutation(Acquisition{Class: ClassVMALock.Name, Lock: v.name, Write: true})
+		if mk == MutantRemove {
+			if v.lockSeq.Load() != v.mm.seq.Load() {
+				v.env.applied(t, v.name, site, "remove: vma_start_write removed")
+			}
+			return
+		}
+	}
 	v.mm.AssertWriteLocked(t, "vma_start_write")
 	if v.lockSeq.Load() == v.mm.seq.Load() {
 		return // already write-locked in this epoch (__is_vma_write_locked)
@@ -223,6 +264,9 @@ func (v *VMALock) StartWrite(t *sched.Task, site string) {
 	v.lockSeq.Store(v.mm.seq.Load())
 	v.excluding = false
 	v.mu.Unlock()
+	if mk == MutantReleaseEarly {
+		v.releaseWriteEarly(t, site)
+	}
 }
 
 // IsWriteLocked reports whether the VMA is write-locked in the current epoch.

@@ -27,6 +27,7 @@ type Task struct {
 	blockedOn Waitable  // controlled: baton holder; free: under s.mu
 	rng       *rand.Rand
 	watch     func() // run after each of this task's scheduling points
+	atPoint   func() // run once at the task's next Point (AtNextPoint)
 }
 
 // SetWatch makes fn run each time the task passes a scheduling point, once
@@ -117,6 +118,9 @@ func (t *Task) finish(r any) {
 // event is recorded at the current step and the task proceeds. Everything the
 // task does until its next Point is atomic with respect to the other tasks.
 func (t *Task) Point(kind Kind, obj, site, detail string) {
+	if t.atPoint != nil {
+		t.runAtPoint()
+	}
 	s := t.s
 	if s.opts.Mode == Free {
 		t.freePoint(kind, obj, site, detail)

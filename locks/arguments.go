@@ -1,0 +1,112 @@
+package locks
+
+import (
+	_ "embed"
+	"fmt"
+	"slices"
+	"strings"
+
+	"mmrace/internal/locksites"
+	"mmrace/kernelsim/ksync"
+)
+
+// argumentsText is arguments.txt: the written arguments for sites whose
+// mutants the model (or the kernel) makes harmless.
+//
+//go:embed arguments.txt
+var argumentsText string
+
+// Argument is the written reason why a site's mutants cannot break
+// anything: an equivalence argument, to be read next to a survivor.
+type Argument struct {
+	Key    string             // the site's key (locksites.Site.Key)
+	Kernel string             // its kernel function, checked against the site
+	Class  string             // its lock class, checked against the site
+	Kinds  []ksync.MutantKind // the mutants it covers; nil: every one that applies to the site
+	Text   string
+	Line   int // in arguments.txt
+}
+
+// ArgumentSet is arguments.txt parsed.
+type ArgumentSet []Argument
+
+// Arguments parses arguments.txt. Its format: blocks that start with a
+// header line "[KEY KERNEL_FUNCTION CLASS]", an optional "kinds: K ..."
+// line (default: every kind), then the argument's text up to the next
+// header; lines starting with "#" are comments.
+func Arguments() (ArgumentSet, error) { return parseArguments(argumentsText) }
+
+func parseArguments(text string) (ArgumentSet, error) {
+	var out ArgumentSet
+	var cur *Argument
+	for i, l := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "#"):
+		case strings.HasPrefix(t, "["):
+			// The kernel function may hold spaces ("user load|user store").
+			f := strings.Fields(strings.Trim(t, "[]"))
+			if !strings.HasSuffix(t, "]") || len(f) < 3 {
+				return nil, fmt.Errorf("arguments.txt:%d: want [KEY KERNEL_FUNCTION CLASS]", i+1)
+			}
+			out = append(out, Argument{Key: f[0], Kernel: strings.Join(f[1:len(f)-1], " "), Class: f[len(f)-1], Line: i + 1})
+			cur = &out[len(out)-1]
+		case cur == nil:
+			if t != "" {
+				return nil, fmt.Errorf("arguments.txt:%d: text before the first [KEY KERNEL_FUNCTION CLASS] header", i+1)
+			}
+		case strings.HasPrefix(t, "kinds:") && cur.Text == "":
+			cur.Kinds = nil
+			for _, k := range strings.Fields(strings.TrimPrefix(t, "kinds:")) {
+				kind, err := ksync.ParseMutantKind(k)
+				if err != nil {
+					return nil, fmt.Errorf("arguments.txt:%d: %v", i+1, err)
+				}
+				cur.Kinds = append(cur.Kinds, kind)
+			}
+		default:
+			if cur.Text != "" || t != "" {
+				cur.Text += t + "\n"
+			}
+		}
+	}
+	for i := range out {
+		out[i].Text = strings.TrimSpace(strings.Join(strings.Fields(out[i].Text), " "))
+		if out[i].Text == "" {
+			return nil, fmt.Errorf("arguments.txt:%d: %s has no text", out[i].Line, out[i].Key)
+		}
+	}
+	return out, nil
+}
+
+// For returns the argument for a mutant of kind at site, or "".
+func (as ArgumentSet) For(site *locksites.Site, kind ksync.MutantKind) string {
+	for _, a := range as {
+		if a.Key == site.Key && (a.Kinds == nil || slices.Contains(a.Kinds, kind)) {
+			return a.Text
+		}
+	}
+	return ""
+}
+
+// Check reports the arguments that refer to no site of ss, or whose kernel
+// function, class or kinds disagree with the site.
+func (as ArgumentSet) Check(ss *locksites.Sites) []error {
+	var errs []error
+	for _, a := range as {
+		s := ss.ByKey(a.Key)
+		switch {
+		case s == nil:
+			errs = append(errs, fmt.Errorf("arguments.txt:%d: no site %s", a.Line, a.Key))
+			continue
+		case s.Kernel != a.Kernel || s.Class != a.Class:
+			errs = append(errs, fmt.Errorf("arguments.txt:%d: %s is %s %s, the argument says %s %s", a.Line, a.Key, s.Kernel, s.Class, a.Kernel, a.Class))
+		}
+		for _, k := range a.Kinds {
+			if !slices.Contains(s.Kinds(), k) {
+				errs = append(errs, fmt.Errorf("arguments.txt:%d: %s does not apply to %s", a.Line, k, a.Key))
+			}
+		}
+	}
+	return errs
+}

@@ -1,0 +1,4 @@
+package locks
+
+// ParseArgumentsForTest parses an arguments file's text.
+var ParseArgumentsForTest = parseArguments

@@ -1,0 +1,98 @@
+package locks
+
+import (
+	"slices"
+	"strings"
+)
+
+// kernelFiles maps the kernel functions of the model's acquisition sites
+// to the kernel source file that defines them (as of v6.16, the version
+// the model follows; the model's own comments name the file where they
+// do). A test checks that every site's function is here.
+var kernelFiles = map[string]string{
+	"__anon_vma_prepare":         "mm/rmap.c",
+	"__bprm_mm_init":             "fs/exec.c",
+	"__folio_lock":               "mm/filemap.c",
+	"__mmap_new_vma":             "mm/vma.c",
+	"__pmd_alloc":                "mm/memory.c",
+	"__split_vma":                "mm/vma.c",
+	"__vm_munmap":                "mm/mmap.c",
+	"anon_vma_clone":             "mm/rmap.c",
+	"anon_vma_fork":              "mm/rmap.c",
+	"change_pte_range":           "mm/mprotect.c",
+	"copy_pte_range":             "mm/memory.c",
+	"do_anonymous_page":          "mm/memory.c",
+	"do_cow_fault":               "mm/memory.c",
+	"do_mprotect_pkey":           "mm/mprotect.c",
+	"do_mremap":                  "mm/mremap.c",
+	"do_read_fault":              "mm/memory.c",
+	"do_shared_fault":            "mm/memory.c",
+	"dup_mmap":                   "kernel/fork.c",
+	"exit_mmap":                  "mm/mmap.c",
+	"filemap_fault":              "mm/filemap.c",
+	"folio_lock_anon_vma_read":   "mm/rmap.c",
+	"folio_migrate_mapping":      "mm/migrate.c",
+	"folio_referenced_one":       "mm/rmap.c",
+	"free_pgtables":              "mm/memory.c",
+	"get_arg_page":               "fs/exec.c",
+	"handle_pte_fault":           "mm/memory.c",
+	"lock_folio_maybe_drop_mmap": "mm/filemap.c",
+	"lock_mm_and_find_vma":       "mm/memory.c",
+	"lock_vma_under_rcu":         "mm/mmap_lock.c",
+	"madvise_lock":               "mm/madvise.c",
+	"migrate_folio_unmap":        "mm/migrate.c",
+	"migrate_pages":              "mm/migrate.c",
+	"migration_entry_wait":       "mm/migrate.c",
+	"move_normal_pmd":            "mm/mremap.c",
+	"move_ptes":                  "mm/mremap.c",
+	"move_vma":                   "mm/mremap.c",
+	"mprotect_fixup":             "mm/mprotect.c",
+	"pmd_install":                "mm/memory.c",
+	"relocate_vma_down":          "mm/vma_exec.c",
+	"remove_migration_pte":       "mm/migrate.c",
+	"rmap_walk_anon_lock":        "mm/rmap.c",
+	"rmap_walk_file":             "mm/rmap.c",
+	"setup_arg_pages":            "fs/exec.c",
+	"shrink_folio_list":          "mm/vmscan.c",
+	"take_rmap_locks":            "mm/mremap.c",
+	"try_to_migrate_one":         "mm/rmap.c",
+	"unlink_anon_vmas":           "mm/rmap.c",
+	"unlink_file_vma":            "mm/vma.c",
+	"unmap_vmas":                 "mm/memory.c",
+	// The user's loads and stores: the model's hardware walk, inside an
+	// RCU read section that stands for what GUP-fast relies on.
+	"user load":                "mm/gup.c",
+	"user store":               "mm/gup.c",
+	"vm_mmap_pgoff":            "mm/util.c",
+	"vma_expand":               "mm/vma.c",
+	"vma_link":                 "mm/vma.c",
+	"vma_link_file":            "mm/vma.c",
+	"vma_merge_existing_range": "mm/vma.c",
+	"vma_merge_extend":         "mm/vma.c",
+	"vma_merge_new_range":      "mm/vma.c",
+	"vma_prepare":              "mm/vma.c",
+	"vma_shrink":               "mm/vma.c",
+	// vma_start_write_killable is written in dup_mmap.
+	"vma_start_write_killable": "kernel/fork.c",
+	"vmf_anon_prepare":         "mm/memory.c",
+	"vms_gather_munmap_vmas":   "mm/vma.c",
+	"wp_can_reuse_anon_folio":  "mm/memory.c",
+	"wp_page_copy":             "mm/memory.c",
+}
+
+// KernelFile returns the kernel source file of a site's kernel function,
+// "?" when the table lacks it; for alternatives ("a|b") the files of each,
+// joined by "|" when they differ.
+func KernelFile(kernel string) string {
+	var files []string
+	for _, k := range strings.Split(kernel, "|") {
+		f, ok := kernelFiles[k]
+		if !ok {
+			f = "?"
+		}
+		if !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	return strings.Join(files, "|")
+}

@@ -1,0 +1,288 @@
+package locks_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"mmrace/harness"
+	"mmrace/hunt"
+	"mmrace/internal/locksites"
+	"mmrace/internal/scenario"
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+	"mmrace/locks"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var cached *locksites.Sites
+
+func sites(t *testing.T) *locksites.Sites {
+	t.Helper()
+	if cached == nil {
+		ss, err := locksites.Find()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cached = ss
+	}
+	return cached
+}
+
+// TestArguments: every written argument names an existing site, with the
+// site's kernel function and class, and only kinds that apply to it.
+func TestArguments(t *testing.T) {
+	as, err := locks.Arguments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range as.Check(sites(t)) {
+		t.Error(err)
+	}
+}
+
+func TestParseArgumentsErrors(t *testing.T) {
+	for _, text := range []string{
+		"stray text\n",
+		"[a b]\ntext\n",
+		"[a b c]\n",
+		"[a b c]\nkinds: delete\ntext\n",
+	} {
+		if _, err := locks.ParseArgumentsForTest(text); err == nil {
+			t.Errorf("%q: no error", text)
+		}
+	}
+}
+
+// TestKernelFiles: every site's kernel function (each alternative) is in
+// the table of kernel files.
+func TestKernelFiles(t *testing.T) {
+	for _, s := range sites(t).List {
+		for _, k := range strings.Split(s.Kernel, "|") {
+			if f := locks.KernelFile(k); f == "?" {
+				t.Errorf("%s: kernel function %s is not in the kernel file table", s.Key, k)
+			}
+		}
+	}
+}
+
+func keys(ks ...string) func(*locksites.Site) bool {
+	return func(s *locksites.Site) bool {
+		for _, k := range ks {
+			if s.Key == k {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func resultOf(t *testing.T, rep *locks.Report, id string) locks.Result {
+	t.Helper()
+	for _, r := range rep.Results {
+		if r.ID == id {
+			return r
+		}
+	}
+	t.Fatalf("no result for %s in %+v", id, rep.Results)
+	return locks.Result{}
+}
+
+// TestRun: the anon_vma read lock of the rmap walk removed is killed
+// semantic-only (rmap-walk-coverage), its counterexample written and its
+// replay command reproducing it exactly; a site no program reaches is
+// not exercised, never a survivor; a rerun reuses the state file.
+func TestRun(t *testing.T) {
+	ss := sites(t)
+	dir := t.TempDir()
+	kill, dead := "rmapWalk:anon_vma_rwsem#1", "relocateVMADown:i_mmap_rwsem#1"
+	o := locks.Options{Sites: ss, Keep: keys(kill, dead), Kinds: []ksync.MutantKind{ksync.MutantRemove}, Runs: 400, Workers: 2, Seed: 1, OutDir: dir}
+	rep, err := locks.Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := resultOf(t, rep, kill+"@remove")
+	if k.Verdict != locks.Killed || k.Invariant != "rmap-walk-coverage" || k.Applied == 0 {
+		t.Fatalf("%s: %+v", k.ID, k)
+	}
+	for _, f := range []string{k.Scenario, k.Timeline, filepath.Join(dir, locks.StateFile)} {
+		if _, err := os.Stat(f); err != nil {
+			t.Error(err)
+		}
+	}
+	d := resultOf(t, rep, dead+"@remove")
+	if d.Verdict != locks.NotExercised || d.Reached != 0 || d.Executions != 400 {
+		t.Errorf("%s: %+v", d.ID, d)
+	}
+	if rep.Summary.All.Killed != 1 || rep.Summary.All.NotExercised != 1 || rep.Summary.All.KillRate != 1 {
+		t.Errorf("summary %+v", rep.Summary.All)
+	}
+	// The replay command: the scenario's program under the schedule,
+	// exactly, with the mutant, fails the same way.
+	f := strings.Fields(k.Replay)
+	sc := f[len(f)-1]
+	if !strings.Contains(k.Replay, "-mutant '"+kill+"@remove'") {
+		t.Errorf("replay command %q lacks the mutant", k.Replay)
+	}
+	schedule, err := sched.ParseSchedule(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, kind, err := locks.ParseID(ss, kill+"@remove")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := readScenario(t, k.Scenario)
+	again := harness.Run(p, harness.Options{Strategy: sched.NewReplay(schedule), SemanticOnly: true, Mutant: ss.Mutant(site, kind)})
+	if again.Verdict.Violation.Invariant != k.Invariant {
+		t.Errorf("replay: %s, want %s", again.Summary(), k.Invariant)
+	}
+	// A rerun finds everything in the state file: no search at all.
+	o.Search = func(context.Context, locks.SearchRequest) hunt.SearchResult {
+		t.Error("a finished mutant was searched again")
+		return hunt.SearchResult{}
+	}
+	rep2, err := locks.Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep2.Results) != 2 || resultOf(t, rep2, kill+"@remove").Scenario != k.Scenario {
+		t.Errorf("rerun: %+v", rep2.Results)
+	}
+}
+
+// TestInterrupted: a run stopped by its context reports what finished and
+// the rest as not run; a rerun runs the rest only.
+func TestInterrupted(t *testing.T) {
+	ss := sites(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	searched := map[string]int{}
+	o := locks.Options{Sites: ss, Keep: keys("pmdAlloc:page_table_lock#1", "pteAlloc:ptl#1"), Runs: 50, Workers: 1, Seed: 1, OutDir: dir, Context: ctx,
+		Search: func(ctx context.Context, req locks.SearchRequest) hunt.SearchResult {
+			r := locks.DefaultSearch(ctx, req)
+			return r
+		}}
+	o.Progress = func(r locks.Result) {
+		searched[r.ID]++
+		cancel() // stop after the first mutant
+	}
+	rep, err := locks.Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted || len(rep.Results) == 0 || len(rep.NotRun) == 0 || len(rep.Results)+len(rep.NotRun) != rep.Mutants {
+		t.Fatalf("interrupted run: %d results, not run %v, interrupted %v", len(rep.Results), rep.NotRun, rep.Interrupted)
+	}
+	o.Context = context.Background()
+	o.Progress = func(r locks.Result) { searched[r.ID]++ }
+	rep2, err := locks.Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2.Interrupted || len(rep2.Results) != rep.Mutants {
+		t.Fatalf("resumed run: %d results of %d", len(rep2.Results), rep.Mutants)
+	}
+	for id, n := range searched {
+		if n != 1 {
+			t.Errorf("%s finished %d times", id, n)
+		}
+	}
+}
+
+// TestNeverAKill: internal errors, and rule checks firing although the
+// run is semantic-only, are internal errors, never kills.
+func TestNeverAKill(t *testing.T) {
+	ss := sites(t)
+	for _, tc := range []struct {
+		name   string
+		result func() hunt.SearchResult
+	}{
+		{"internal", func() hunt.SearchResult {
+			return hunt.SearchResult{Detection: hunt.Detection{Executions: 3, InternalErrors: 1, FirstInternal: "mmrace internal error: planted"}}
+		}},
+		{"rule", func() hunt.SearchResult {
+			rep := &harness.Report{Verdict: sched.Verdict{Outcome: sched.Failed, Violation: sched.Violation{Invariant: "lock-rule", Detail: "planted"}}}
+			rep.Program = nil
+			return hunt.SearchResult{Detection: hunt.Detection{Executions: 1, Detected: true, Invariant: "lock-rule"}, Report: rep, Program: harnessProgram(t)}
+		}},
+	} {
+		o := locks.Options{Sites: ss, Keep: keys("pmdAlloc:page_table_lock#1"), Kinds: []ksync.MutantKind{ksync.MutantRemove}, Runs: 10, OutDir: t.TempDir(),
+			Search: func(context.Context, locks.SearchRequest) hunt.SearchResult { return tc.result() }}
+		rep, err := locks.Run(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rep.Results[0]
+		if r.Verdict != locks.InternalError || rep.InternalErrors() != 1 || rep.Summary.All.Killed != 0 {
+			t.Errorf("%s: %+v", tc.name, r)
+		}
+	}
+}
+
+// TestDeterministic: a mutant's search is the same for a seed and a run
+// budget, whatever else runs.
+func TestDeterministic(t *testing.T) {
+	ss := sites(t)
+	var first []byte
+	for i, keep := range [][]string{{"movePTEs:ptl#2"}, {"movePTEs:ptl#2", "pmdAlloc:page_table_lock#1", "access:rcu#1"}} {
+		rep, err := locks.Run(locks.Options{Sites: ss, Keep: keys(keep...), Kinds: []ksync.MutantKind{ksync.MutantRemove}, Runs: 150, Workers: 2, Seed: 5, OutDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := resultOf(t, rep, "movePTEs:ptl#2@remove")
+		r.Seconds, r.Scenario, r.Timeline, r.Replay = 0, "", "", ""
+		b, _ := json.Marshal(r)
+		if i == 0 {
+			first = b
+		} else if string(b) != string(first) {
+			t.Errorf("different results:\n%s\n%s", first, b)
+		}
+	}
+}
+
+func TestParseID(t *testing.T) {
+	ss := sites(t)
+	for _, bad := range []string{"nosuch", "nosuch@remove", "pmdAlloc:page_table_lock#1@delete", "pmdAlloc:page_table_lock#1@ignore-trylock-failure", "vmaLinkFile:vma_lock#1@remove"} {
+		if _, _, err := locks.ParseID(ss, bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if s, k, err := locks.ParseID(ss, "rmapWalk:anon_vma_rwsem#1@ignore-trylock-failure"); err != nil || s.Key != "rmapWalk:anon_vma_rwsem#1" || k != ksync.MutantIgnoreTrylockFailure {
+		t.Errorf("%v %v %v", s, k, err)
+	}
+}
+
+func readScenario(t *testing.T, path string) *kernelsim.Program {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenario.Read(path, string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sc.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func harnessProgram(t *testing.T) *kernelsim.Program {
+	t.Helper()
+	p, err := kernelsim.Parse("planted", "mm mm1\nsetup: mmap mm1 0x10+4 anon rw\nt1: fault mm1 0x10 write\nt2: fault mm1 0x11 write\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,124 @@
+package locks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"mmrace/harness"
+	"mmrace/internal/atomicfile"
+	"mmrace/internal/timeline"
+	"mmrace/minimize"
+)
+
+// ruleInvariants are the rule checks' invariants: a semantic-only run
+// never reports them, so one that does is the harness's bug, not a kill.
+var ruleInvariants = []string{"lock-rule", "lock-order", "lockdep", "move-order-witness", "temp-stack-no-migration-entry"}
+
+// runMutant searches one mutant; ok is false when the search was
+// interrupted (the mutant then counts as not run, and a rerun redoes it).
+func (o *Options) runMutant(ctx context.Context, m mutant) (r Result, ok bool) {
+	r = describe(m)
+	r.Params = o.params(m)
+	mut := o.Sites.Mutant(m.site, m.kind)
+	var seen int64
+	res := o.Search(ctx, SearchRequest{Mutant: mut, Runs: o.Runs, Budget: o.Budget, Seed: o.seedOf(m.id), AfterRun: func(*harness.Report) {
+		if a := mut.Applied(); a > seen {
+			r.RunsApplied++
+			seen = a
+		}
+	}})
+	if res.Interrupted {
+		return r, false
+	}
+	r.Executions, r.Seconds = res.Executions, res.Seconds
+	r.Reached, r.Applied = mut.Reached(), mut.Applied()
+	r.HarnessLimits, r.InternalErrors, r.FirstInternal = res.HarnessLimits, res.InternalErrors, res.FirstInternal
+	switch {
+	case res.Report != nil && slices.Contains(ruleInvariants, res.Report.Verdict.Violation.Invariant):
+		r.Verdict = InternalError
+		r.InternalErrors++
+		r.FirstInternal = "mmrace internal error: a rule check fired in a semantic-only run:\n" + res.Report.Summary() + res.Program.String()
+	case res.Report != nil:
+		r.Verdict, r.Invariant = Killed, res.Report.Verdict.Violation.Invariant
+		if err := o.counterexample(ctx, &r, m, res.Report); err != nil {
+			r.Verdict = InternalError
+			r.InternalErrors++
+			r.FirstInternal = "mmrace internal error: writing the counterexample: " + err.Error()
+		}
+	case r.InternalErrors > 0:
+		r.Verdict = InternalError
+	case r.Applied == 0:
+		r.Verdict = NotExercised
+	default:
+		r.Verdict = NoConsequence
+	}
+	return r, true
+}
+
+// fileName is a mutant ID usable as a file name.
+func fileName(id string) string {
+	return strings.NewReplacer(":", "-", "#", "-", "@", "-").Replace(id)
+}
+
+// counterexample minimizes a killed mutant's first failure and writes it as
+// a scenario and a timeline, with the command that replays it.
+// The end of ctx cuts the minimization short (the smallest failure so far
+// is written).
+func (o *Options) counterexample(ctx context.Context, r *Result, m mutant, rep *harness.Report) error {
+	mres := minimize.Minimize(rep.Program, rep, minimize.Options{Budget: o.MinimizeBudget, Seeds: 100, Context: ctx,
+		Run: harness.Options{SemanticOnly: true, Mutant: o.Sites.Mutant(m.site, m.kind)}})
+	min := mres.Report
+	r.MinOps = mres.Program.Ops()
+	r.Narrative = min.Narrative(10)
+	r.Invariant = min.Verdict.Violation.Invariant
+	name := fileName(m.id)
+	r.Scenario = filepath.Join(o.OutDir, "scenarios", name+".txt")
+	r.Timeline = filepath.Join(o.OutDir, "timelines", name+".html")
+	r.Replay = fmt.Sprintf("go run ./cmd/mmrace replay %s -rules=false -mutant '%s' -schedule %s", r.Scenario, m.id, min.Schedule)
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Found by mmrace locks: mutant %s.\n", m.id)
+	fmt.Fprintf(&b, "# %s of %s in %s (%s, Go %s at %s).\n", kindPhrase(m.kind.String()), m.site.Lock(), m.site.Kernel, KernelFile(m.site.Kernel), m.site.Func, m.site.Where())
+	fmt.Fprintf(&b, "# Semantic-only, the mutant breaks %s. Replay string: %s\n#\n", r.Invariant, min.Schedule)
+	for _, l := range strings.Split(strings.TrimRight(r.Narrative, "\n"), "\n") {
+		fmt.Fprintf(&b, "# %s\n", l)
+	}
+	fmt.Fprintf(&b, "#\n# To reproduce:\n#   %s\n", r.Replay)
+	prog := *mres.Program
+	prog.Variants = nil
+	fmt.Fprintf(&b, "\nprogram\n%s----\nok\n\nrun trace=0\n----\nok\n", prog.String())
+	if err := os.MkdirAll(filepath.Dir(r.Scenario), 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(r.Scenario, []byte(b.String())); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(r.Timeline), 0o755); err != nil {
+		return err
+	}
+	f, err := atomicfile.Create(r.Timeline)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := timeline.Render(f, min, fmt.Sprintf("mmrace locks: %s (semantic-only)", m.id)); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
+// kindPhrase says what a mutant kind does, for people.
+func kindPhrase(kind string) string {
+	switch kind {
+	case "remove":
+		return "Removing the acquisition (and its release)"
+	case "ignore-trylock-failure":
+		return "Ignoring a failure of the trylock"
+	case "release-early":
+		return "Releasing at the end of the first step it protects"
+	}
+	return kind
+}
