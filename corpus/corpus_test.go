@@ -7,6 +7,8 @@
 //
 //	variants=a,b   the variant set (default: the faithful kernel)
 //	rules=off      semantic-only: no lock-order, lockdep or lock-rule checks
+//	mutant=SITE@KIND  a lock-necessity mutant of mmrace locks (quoted in
+//	               the file as mutant=(SITE@KIND) when SITE has a colon)
 //	trace=N        a failing run prints its narrative (at most 10 numbered
 //	               steps and a VMA diagram), a passing one the last N events
 //	               of its story (default 12; 0: neither)
@@ -32,8 +34,11 @@ import (
 	"go.uber.org/goleak"
 
 	"mmrace/harness"
+	"mmrace/internal/locksites"
 	"mmrace/kernelsim"
+	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
+	"mmrace/locks"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -91,6 +96,8 @@ func run(t *testing.T, d *datadriven.TestData, prog *kernelsim.Program) string {
 				d.Fatalf(t, "trace=%q: %v", val, err)
 			}
 			traceN = n
+		case "mutant":
+			opts.Mutant = mutant(t, d, val)
 		default:
 			d.Fatalf(t, "unknown argument %q", a.Key)
 		}
@@ -147,4 +154,17 @@ func search(t *testing.T, d *datadriven.TestData, prog *kernelsim.Program) strin
 		return fmt.Sprintf("found within %d runs: %s: %s\n", runs, rep.Verdict.Outcome, rep.Verdict.Violation.Invariant)
 	}
 	return fmt.Sprintf("no finding in %d runs\n", runs)
+}
+
+// mutant returns the lock mutant SITE@KIND as mmrace locks names it.
+func mutant(t *testing.T, d *datadriven.TestData, id string) *ksync.Mutant {
+	ss, err := locksites.Find()
+	if err != nil {
+		d.Fatalf(t, "mutant=%s: %v", id, err)
+	}
+	site, kind, err := locks.ParseID(ss, id)
+	if err != nil {
+		d.Fatalf(t, "mutant=%s: %v", id, err)
+	}
+	return ss.Mutant(site, kind)
 }

@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 
 // tokenRE finds the objects a violation names: addresses, VMAs, folios,
 // page tables, anon_vmas.
-var tokenRE = regexp.MustCompile(`\b(0x[0-9a-f]+|vma#\d+|f\d+|pt#\d+|pmd#\d+|av#\d+)\b`)
+var tokenRE = regexp.MustCompile(`\b(0x[0-9a-f]+|vma#\d+|f\d+|pt#\d+|pmd#\d+|av#\d+|avc#\d+)\b`)
 
 // Narrative tells the violating interleaving as a reviewer would: at most
 // max numbered steps (the violation included), each one line (who, which kernel function, what it saw
@@ -26,6 +27,19 @@ func (r *Report) Narrative(limit int) string {
 	tokens := map[string]bool{}
 	for _, t := range tokenRE.FindAllString(v.Detail, -1) {
 		tokens[t] = true
+	}
+	// An AVC is named through what it links: the VMA (and anon_vma) of the
+	// event that unlinked or linked it join the objects of the story.
+	for _, e := range r.RunTrace.Events {
+		text := e.Obj + " " + e.Detail
+		found := tokenRE.FindAllString(text, -1)
+		if e.Kind == sched.KindWrite && slices.ContainsFunc(found, func(t string) bool { return strings.HasPrefix(t, "avc#") && tokens[t] }) {
+			for _, t := range found {
+				if strings.HasPrefix(t, "vma#") {
+					tokens[t] = true
+				}
+			}
+		}
 	}
 	locks := r.Verdict.Outcome == sched.Deadlock || strings.HasPrefix(v.Invariant, "lock")
 	var steps []sched.Event
@@ -42,16 +56,51 @@ func (r *Report) Narrative(limit int) string {
 			steps = append(steps, e)
 		}
 	}
-	if keep := max(limit-1, 0); len(steps) > keep { // the last numbered step is the violation
-		steps = steps[len(steps)-keep:]
+	lines := coalesceTreeStores(steps)
+	if keep := max(limit-1, 0); len(lines) > keep { // the last numbered step is the violation
+		lines = lines[len(lines)-keep:]
 	}
 	var b strings.Builder
-	for i, e := range steps {
-		fmt.Fprintf(&b, "%d. %s %s: %s\n", i+1, sched.TaskName(e.Task), e.Site, describe(e))
+	for i, l := range lines {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, l)
 	}
-	fmt.Fprintf(&b, "%d. %s: %s\n", len(steps)+1, v.Invariant, v.Detail)
+	fmt.Fprintf(&b, "%d. %s: %s\n", len(lines)+1, v.Invariant, v.Detail)
 	b.WriteString(r.Diagram(tokens))
 	return b.String()
+}
+
+// coalesceTreeStores formats the steps one line each, except that a run of
+// interval-tree stores of one task on one tree (the store-by-store
+// mutations of kernelsim/ivtree, scheduling points only when a reader may
+// go without the tree's lock) becomes one line naming the first and the
+// last store: a reviewer wants to see "t2 rotated av#1's tree here", not
+// every pointer.
+func coalesceTreeStores(steps []sched.Event) []string {
+	var out []string
+	for i := 0; i < len(steps); i++ {
+		e := steps[i]
+		j := i
+		for e.Kind == sched.KindWrite && treeStore(e) && j+1 < len(steps) {
+			n := steps[j+1]
+			if n.Kind != sched.KindWrite || n.Task != e.Task || n.Obj != e.Obj || n.Site != e.Site || !treeStore(n) {
+				break
+			}
+			j++
+		}
+		if j > i {
+			out = append(out, fmt.Sprintf("%s %s: %s: %d tree stores, %s ... %s", sched.TaskName(e.Task), e.Site, e.Obj, j-i+1, e.Detail, steps[j].Detail))
+			i = j
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %s: %s", sched.TaskName(e.Task), e.Site, describe(e)))
+	}
+	return out
+}
+
+// treeStore reports whether e is a store of an interval-tree mutation
+// (ivtree names them "<kernel function>: <statement>").
+func treeStore(e sched.Event) bool {
+	return strings.Contains(e.Detail, "rb_") || strings.Contains(e.Detail, "__subtree_last") || strings.Contains(e.Detail, "augment_")
 }
 
 func matters(e sched.Event, locks bool) bool {

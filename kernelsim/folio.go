@@ -200,6 +200,9 @@ func (p *PTE) String() string {
 	}
 	switch p.Kind {
 	case PTEMigration:
+		if p.Write {
+			return "migration(" + target + ")/w" // a writable migration entry
+		}
 		return "migration(" + target + ")"
 	}
 	prot := "r"

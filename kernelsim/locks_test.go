@@ -7,7 +7,7 @@ package kernelsim_test
 // against the numbered steps of ../shared/reference/kernel-mm.md (C.1-C.5,
 // B.8), so a change to a path's locking shows up as a diff.
 //
-//	locks [task=tN] [schedule=v1.…|seed=N] [rules=off]
+//	locks [task=tN] [schedule=v1.…|seed=N|plan=(t1:N,t2:M,...)] [rules=off]
 //	<kernelsim program text>
 //	----
 //	<verdict: the first line of Report.Summary(), then any refused ops>
@@ -18,6 +18,7 @@ package kernelsim_test
 // task=tN    whose lock operations to print (default t1)
 // schedule=  a replay string pinning the interleaving (harness replays it)
 // seed=N     run under sched.NewRandom(N) instead
+// plan=(...) run under a hand-written sched.Plan ("t1:4,t2:9": task:points)
 // rules=off  semantic-only run (no lock-order, lockdep or lock-rule checks)
 //
 // Regenerate the expected outputs with
@@ -64,6 +65,14 @@ type lockArgs struct {
 func parseLockArgs(t *testing.T, d *datadriven.TestData, p *kernelsim.Program) lockArgs {
 	a := lockArgs{}
 	for _, arg := range d.CmdArgs {
+		if arg.Key == "plan" {
+			pl, err := sched.ParsePlan(strings.Join(arg.Vals, " "))
+			if err != nil {
+				d.Fatalf(t, "plan=%v: %v", arg.Vals, err)
+			}
+			a.opts.Strategy = pl
+			continue
+		}
 		val := arg.SingleVal(t)
 		switch arg.Key {
 		case "task":
@@ -93,7 +102,7 @@ func parseLockArgs(t *testing.T, d *datadriven.TestData, p *kernelsim.Program) l
 		}
 	}
 	if a.opts.Strategy != nil && p.Schedule != "" {
-		d.Fatalf(t, "give schedule= or seed=, not both")
+		d.Fatalf(t, "give one of schedule=, seed= and plan=")
 	}
 	return a
 }

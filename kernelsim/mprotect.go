@@ -112,7 +112,7 @@ func (k *Kernel) changeProtection(t *sched.Task, v *VMA) {
 				np.Read, np.Write = ptePerms(v, p.Folio, p.Write)
 				k.setPTE(t, m, tbl, i, addr, nil, "ptep_modify_prot_start")
 				k.setPTE(t, m, tbl, i, addr, &np, "ptep_modify_prot_commit")
-			case p.Kind == PTEMigration && p.Write:
+			case p.Kind == PTEMigration && p.Write && !k.Variants.Has("test-mprotect-skips-migration-entries"):
 				np := *p
 				np.Write = false
 				k.setPTE(t, m, tbl, i, addr, &np, site+": make_readable_migration_entry")

@@ -118,6 +118,12 @@ var TestOnlyVariants = []Variant{
 		Removes:   "the vm_flags update: the VMA keeps its old protection",
 	},
 	{
+		Name:      "test-mprotect-skips-migration-entries",
+		Function:  "mm/mprotect.c change_pte_range()",
+		KernelRef: "none (test only): the model before issue 9, which left migration entries alone",
+		Removes:   "the rewrite of a writable migration entry as a readable one: a page under migration keeps its write permission through mprotect(PROT_READ)",
+	},
+	{
 		Name:      "test-harness-internal-error",
 		Function:  "none: migrate_pages() of the model",
 		KernelRef: "none (test only)",
