@@ -42,9 +42,12 @@ func (r *Report) Narrative(limit int) string {
 		}
 	}
 	locks := r.Verdict.Outcome == sched.Deadlock || strings.HasPrefix(v.Invariant, "lock")
+	// Stale translations and lost data are told through the user accesses
+	// too: which store went through which page, from the TLB or a walk.
+	accesses := strings.HasPrefix(v.Invariant, "tlb-") || v.Invariant == "memory-contents"
 	var steps []sched.Event
 	for _, e := range r.RunTrace.Events {
-		if !matters(e, locks) {
+		if !matters(e, locks) && !(accesses && userAccess(e)) {
 			continue
 		}
 		text := e.Obj + " " + e.Detail
@@ -113,6 +116,12 @@ func matters(e sched.Event, locks bool) bool {
 		return locks
 	}
 	return false
+}
+
+// userAccess reports whether e is a user load or store (kernelsim's
+// access: the RCU section's end, amended with what the access did).
+func userAccess(e sched.Event) bool {
+	return e.Kind == sched.KindRCU && (strings.HasPrefix(e.Detail, "store ") || strings.HasPrefix(e.Detail, "load ")) && strings.Contains(e.Detail, " via ")
 }
 
 func describe(e sched.Event) string {

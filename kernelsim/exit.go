@@ -60,6 +60,7 @@ func (k *Kernel) exitMMap(t *sched.Task, m *MM) {
 	const site = "exit_mmap"
 	m.lock.ReadLock(t, site)
 	vs := m.VMAs()
+	k.tlbGatherMMU(t, m) // tlb_gather_mmu_fullmm
 	for _, v := range vs {
 		k.zapPTERange(t, v, v.start, v.end, "unmap_vmas")
 	}
@@ -71,6 +72,7 @@ func (k *Kernel) exitMMap(t *sched.Task, m *MM) {
 	k.freePgtables(t, m, vs, 0, k.Geo.Pages(), "free_pgtables")
 	// free_pgtables frees what lies in the VMAs' span; exit frees the rest.
 	k.freePgdRange(t, m, 0, k.Geo.Pages(), 0, k.Geo.Pages(), site)
+	k.tlbFinishMMU(t, "tlb_finish_mmu")
 	for _, v := range vs {
 		v.lock.MarkDetached(t, site)
 		k.removeVMA(t, v, "remove_vma")

@@ -393,9 +393,11 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 	}
 	nf := k.allocFolio(true)
 	old := orig.Folio
+	copyStep := 0
 	if old != nil {
 		k.use(t, &old.Obj, site)
-		nf.data.Store(old.data.Load())
+		nf.data.Store(old.data.Load()) // __wp_page_copy_user, before the PTL
+		copyStep = t.Step()
 	}
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
 	if tbl == nil || tbl.e[i].Load() != orig {
@@ -408,6 +410,18 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 	// ptep_clear_flush, then the new PTE: a lockless reader can find the
 	// entry none in between.
 	k.setPTE(t, m, tbl, i, addr, nil, "ptep_clear_flush")
+	k.flushTLBRange(t, m, addr, addr+1, "ptep_clear_flush")
+	// Memory contents: from the copy to here the PTE kept the old anon page
+	// read-only and no TLB may have let a store into it, so the copy is
+	// still the mm's memory. A store that reached the old page in between
+	// went through a stale writable translation and is lost to the mm
+	// (D.12c; a shared file page may change legitimately: its writers are
+	// other mappings of the file).
+	if old != nil && old.anon {
+		if now, was := old.data.Load(), nf.data.Load(); now != was {
+			t.Fail(sched.Violation{Invariant: "memory-contents", Detail: fmt.Sprintf("wp_page_copy at %s %#x copied %s = %d into %s at step %d, but %s holds %d when its PTE is replaced: a store reached the old page after the copy (through a stale writable translation) and is lost", m.name, addr, old.name, was, nf.name, copyStep, old.name, now)})
+		}
+	}
 	k.folioAddNewAnonRmap(t, nf, v, addr)
 	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: true, ID: k.newID()}, site)
 	// From here the mm reads its private copy, whatever happens to the page

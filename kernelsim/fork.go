@@ -11,11 +11,13 @@ import (
 // child gets a copy of every VMA of m; anon VMAs get their page tables
 // copied with COW.
 func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
+	since := t.Step() // for tlb-coherence: the translations cached before this call
 	const site = "dup_mmap"
 	if k.MM(child) != nil {
 		return nil, fmt.Errorf("fork: %s already exists", child)
 	}
 	cm := k.allocMM(child)
+	var copied []int // the pages copied into the child, logged at the flush
 	m.lock.WriteLock(t, site)
 	cm.lock.WriteLockNested(t, ksync.SingleDepthNesting, site)
 	for _, pv := range m.VMAs() {
@@ -42,10 +44,19 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 		cm.mapCount++
 		t.Point(sched.KindRead, pv.name, "vma_needs_copy", "src_vma->anon_vma")
 		if pv.anonVMA != nil {
-			k.copyPageRange(t, tmp, pv)
+			copied = k.copyPageRange(t, tmp, pv, copied)
 		}
 	}
 	cm.lock.WriteUnlock(t, site)
+	// flush_tlb_mm(oldmm): the parent's translations of the pages now
+	// write-protected go. Until here another parent thread may still write
+	// through a writable one into a page the child now shares, so the
+	// child's memory is the parent's as of this point.
+	k.flushTLBMM(t, m, "dup_mmap: flush_tlb_mm")
+	for _, a := range copied {
+		k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: m.name, SrcAddr: a, Addr: a})
+	}
+	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, "fork of "+m.name)
 	m.lock.WriteUnlock(t, site)
 	k.publishMM(cm) // the child process starts running only now
 	cm.running.Store(true)
@@ -57,7 +68,8 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 // nested); present anon pages are shared and write-protected in both,
 // file pages get another file rmap, migration entries are copied (a
 // writable one downgraded to readable in both).
-func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA) {
+// It appends the addresses it copied to copied and returns it.
+func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA, copied []int) []int {
 	const site = "copy_pte_range"
 	g := k.Geo
 	pm, cm := src.mm, dst.mm
@@ -125,10 +137,11 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA) {
 			}
 			np.ID = k.newID() // the child's mapping is a new one
 			k.setPTE(t, cm, dtbl, i, addr, &np, "copy_present_pte")
-			k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: pm.name, SrcAddr: addr, Addr: addr})
+			copied = append(copied, addr)
 		}
 		stbl.ptl.Unlock(t, site)
 		dtbl.ptl.Unlock(t, site)
 		a = tblEnd
 	}
+	return copied
 }

@@ -66,8 +66,11 @@ type Kernel struct {
 	avs    []*AnonVMA
 	// vmaCache is the vm_area_struct slab's free list (LIFO).
 	vmaCache []*VMA
-	mem      []MemEvent
-	mapIDs   atomic.Uint64
+	// tlb is every task's TLB; gather each task's mmu_gather in progress.
+	tlb    tlbSet
+	gather [maxTLBTasks]*mmuGather
+	mem    []MemEvent
+	mapIDs atomic.Uint64
 	// written maps a mapping identity to the step of the last write of an
 	// entry carrying it (cleared, rewritten in place, moved): a non-SYNC
 	// rmap peek may miss such an entry by design.

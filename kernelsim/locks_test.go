@@ -145,13 +145,40 @@ var lockKinds = map[sched.Kind]bool{
 	sched.KindBlock:   true,
 }
 
-// lockLines formats task's lock operations: KIND OBJECT [DETAIL] @SITE.
+// lockLines formats task's lock operations, KIND OBJECT [DETAIL] @SITE,
+// and its TLB flushes, "flush MM [START,END) @SITE", where they fall
+// between them: a flush's place relative to the page-table locks' release
+// is what the kernel's TLB rules are about (flush before the PTL drops in
+// move_ptes, eb66ae030829; before the pages are freed in tlb_finish_mmu).
 func lockLines(evs []sched.Event, task int) []string {
-	var kinds []sched.Kind
-	for k := range lockKinds {
-		kinds = append(kinds, k)
+	var out []string
+	for _, e := range evs {
+		if e.Task != task {
+			continue
+		}
+		if f, ok := flushLine(e); ok {
+			out = append(out, f)
+			continue
+		}
+		if !lockKinds[e.Kind] {
+			continue
+		}
+		out = append(out, taskLines([]sched.Event{e}, task, e.Kind)...)
 	}
-	return taskLines(evs, task, kinds...)
+	return out
+}
+
+// flushLine formats a TLB flush event (kernelsim's flushTLBRange).
+func flushLine(e sched.Event) (string, bool) {
+	mm, ok := strings.CutSuffix(e.Obj, " tlb")
+	if !ok || e.Kind != sched.KindWrite {
+		return "", false
+	}
+	what := e.Detail
+	if r, ok := strings.CutPrefix(what, "flush_tlb_range "); ok {
+		what = r
+	}
+	return "flush " + mm + " " + what + " @" + e.Site, true
 }
 
 // runPhase returns the events of the concurrent phase: Report.RunTrace, the

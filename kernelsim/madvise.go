@@ -15,14 +15,16 @@ import (
 // pages refault fresh. A hole in the range gives ENOMEM after the VMAs
 // that exist were zapped.
 func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
+	since := t.Step() // for tlb-coherence: the translations cached before this call
 	end := start + n
 	if n <= 0 || start < 0 || end > k.Geo.Pages() {
 		return fmt.Errorf("madvise: EINVAL: range outside the address space")
 	}
 	if v := k.lockVMAUnderRCU(t, m, start); v != nil {
 		if end <= v.end {
-			k.zapPTERange(t, v, start, end, "zap_page_range_single", true)
+			k.zapSingle(t, v, start, end)
 			v.lock.EndRead(t, "madvise_unlock")
+			k.checkTLBCoherence(t, m, start, end, since, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 			return nil
 		}
 		v.lock.EndRead(t, "try_vma_read_lock")
@@ -36,11 +38,20 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 		covered = v.end
 	}
 	for _, v := range m.overlapping(start, end) {
-		k.zapPTERange(t, v, max(start, v.start), min(end, v.end), "zap_page_range_single", true)
+		k.zapSingle(t, v, max(start, v.start), min(end, v.end))
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")
+	k.checkTLBCoherence(t, m, start, end, since, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 	if covered < end {
 		return fmt.Errorf("madvise: ENOMEM: [%#x,%#x) is not fully mapped", start, end)
 	}
 	return nil
+}
+
+// zapSingle is madvise_dontneed_single_vma → zap_page_range_single: a
+// gather of its own around the zap of one VMA's part of the range.
+func (k *Kernel) zapSingle(t *sched.Task, v *VMA, start, end int) {
+	k.tlbGatherMMU(t, v.mm)
+	k.zapPTERange(t, v, start, end, "zap_page_range_single", true)
+	k.tlbFinishMMU(t, "tlb_finish_mmu")
 }

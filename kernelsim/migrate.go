@@ -94,6 +94,8 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	if wasMapped {
 		k.removeMigrationPTEs(t, src, dst)
 	}
+	// try_to_migrate flushed every translation of src before the copy.
+	k.checkNoTLBMaps(t, src, "migration")
 	dst.lock.Unlock(t, "migrate_folio_done")
 	// If every mapping went away during the migration (zapped), the
 	// migrator's folio_put drops the new folio's last reference.
@@ -143,6 +145,10 @@ func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio) {
 				tbl.ptl.Unlock(t, site)
 				t.Fail(sched.Violation{Invariant: "temp-stack-no-migration-entry", Detail: fmt.Sprintf("%s installs a migration entry for %s at %s %#x in temporary stack %s (I10)", site, src.name, v.mm.name, addr, v.Describe())})
 			}
+			// ptep_clear_flush (MIGRATE_SYNC: no TTU_BATCH_FLUSH), then the
+			// migration entry.
+			k.setPTE(t, v.mm, tbl, i, addr, nil, "ptep_clear_flush")
+			k.flushTLBRange(t, v.mm, addr, addr+1, "ptep_clear_flush")
 			k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEMigration, Folio: src, Read: p.Read, Write: p.Write, ID: p.ID}, site)
 			src.mapcount.Add(-1) // folio_remove_rmap_pte
 		}

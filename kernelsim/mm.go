@@ -25,6 +25,9 @@ type MM struct {
 	running  atomic.Bool  // its process runs: the program's ops may use it
 	exiting  atomic.Bool  // the process exited (its reference is dropped)
 	exited   bool         // exit_mmap ran
+	// tlbFlushPending is mm->tlb_flush_pending: the mmu_gathers of this
+	// mm whose flush has not happened yet.
+	tlbFlushPending atomic.Int32
 }
 
 // vmaSlot is one maple-tree entry: the range is the tree's own key, so a

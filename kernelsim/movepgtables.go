@@ -136,6 +136,8 @@ func (k *Kernel) moveNormalPMD(t *sched.Task, pmc *pagetableMove, oa, na int) bo
 					k.logMove(t, om, oa+i, nm, na+i)
 				}
 			}
+			// flush_tlb_range of the old PMD's range, under both PMD locks.
+			k.flushTLBRange(t, om, oa, oa+g.PTEs, site)
 			ok = true
 		}
 		if npmd != opmd {
@@ -164,6 +166,7 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) {
 			k.use(t, &ntbl.Obj, site)
 			ntbl.ptl.LockNested(t, 1, site)
 		}
+		forceFlush := false
 		for i := 0; i < n; i++ {
 			p := otbl.e[g.pteIndex(oa+i)].Load()
 			if p == nil {
@@ -175,11 +178,23 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) {
 			k.setPTE(t, om, otbl, g.pteIndex(oa+i), oa+i, nil, site)
 			k.logMove(t, om, oa+i, nm, na+i)
 			k.setPTE(t, nm, ntbl, g.pteIndex(na+i), na+i, p, site)
+			forceFlush = forceFlush || p.Kind == PTEPresent
+		}
+		// eb66ae030829 (CVE-2018-18281): the old range's translations are
+		// flushed while the PTLs are still held, so that no CPU can keep
+		// using the old address once another path (reclaim, truncation,
+		// migration of the new mapping) frees the page.
+		lateFlush := forceFlush && k.Variants.Has("move_ptes-flush-after-unlock")
+		if forceFlush && !lateFlush {
+			k.flushTLBRange(t, om, oa, oa+n, site)
 		}
 		if ntbl != otbl {
 			ntbl.ptl.Unlock(t, site)
 		}
 		otbl.ptl.Unlock(t, site)
+		if lateFlush {
+			k.flushTLBRange(t, om, oa, oa+n, site+" (after the PTLs)")
+		}
 	}
 	if locks {
 		k.dropRmapLocks(t, pmc.old, "drop_rmap_locks")

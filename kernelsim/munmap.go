@@ -28,6 +28,7 @@ func (k *Kernel) Munmap(t *sched.Task, m *MM, start, n int) error {
 // doVMIAlignMunmap mirrors do_vmi_align_munmap() (reference C.4). With
 // downgrade set it returns holding mmap_lock for read, else for write.
 func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrade bool) {
+	since := t.Step() // for tlb-coherence: the translations cached before the unmap
 	// vms_gather_munmap_vmas: split the boundary VMAs, write-lock and detach
 	// every VMA in the range.
 	if vs := m.overlapping(start, end); len(vs) > 0 {
@@ -54,16 +55,20 @@ func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrad
 	if downgrade {
 		m.lock.WriteDowngrade(t, "vms_complete_munmap_vmas")
 	}
-	// vms_clear_ptes: unmap_vmas, then free_pgtables. Between the two the
-	// VMAs are still in the rmap trees with empty page tables (the zap →
-	// free_pgtables window).
+	// vms_clear_ptes: tlb_gather_mmu, unmap_vmas, free_pgtables,
+	// tlb_finish_mmu (the flush, then the pages freed). Between the zap and
+	// free_pgtables the VMAs are still in the rmap trees with empty page
+	// tables (the zap → free_pgtables window).
+	k.tlbGatherMMU(t, m)
 	for _, v := range vs {
 		k.zapPTERange(t, v, v.start, v.end, "unmap_vmas")
 	}
 	k.freePgtables(t, m, vs, floor, ceiling, "free_pgtables")
+	k.tlbFinishMMU(t, "tlb_finish_mmu")
 	for _, v := range vs {
 		k.removeVMA(t, v, "remove_vma")
 	}
+	k.checkTLBCoherence(t, m, start, end, since, fmt.Sprintf("munmap of %s [%#x,%#x)", m.name, start, end))
 	// I14: once the VMAs and their tables are gone, nothing maps the range.
 	for a := start; a < end; a++ {
 		if p := m.Walk(a); p != nil {

@@ -2,6 +2,7 @@ package kernelsim
 
 import (
 	"fmt"
+	"strings"
 
 	"mmrace/kernelsim/sched"
 )
@@ -33,28 +34,44 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 	}
 	for try := 0; try < maxFaultRetries; try++ {
 		rcu.ReadLock(t, "user "+verb)
-		p := m.Walk(addr)
-		if p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
+		// The CPU uses its cached translation when it has one that allows
+		// the access (a store needs one filled by a store); else it walks
+		// the page tables and caches what it found.
+		var f *Folio
+		via := "" // "" no translation, " (tlb)" a TLB hit, " " a walk
+		if e, ok := k.tlbLookup(t, m, addr, write); ok {
+			f, via = e.folio, " (tlb)"
+			if f != nil && f.freed {
+				rcu.ReadUnlock(t, "user "+verb)
+				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (cached at step %d), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), f.name, e.step, f.FreedAt())})
+			}
+		} else if p := m.Walk(addr); p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
+			f, via = p.Folio, " "
+			if f != nil {
+				k.use(t, &f.Obj, "user "+verb)
+			}
+			k.tlbFill(t, m, addr, f, write)
+		}
+		if via != "" {
 			var got uint64
 			where := "zero-page"
-			if p.Folio != nil {
-				k.use(t, &p.Folio.Obj, "user "+verb)
-				where = p.Folio.name
+			if f != nil {
+				where = f.name
 				if write {
-					p.Folio.data.Store(val)
-					k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(p.Folio)})
+					f.data.Store(val)
+					k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f)})
 				} else {
-					got = p.Folio.data.Load()
+					got = f.data.Load()
 				}
 			}
 			if !write {
-				k.logMem(t, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(p.Folio)})
+				k.logMem(t, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(f)})
 			}
 			rcu.ReadUnlock(t, "user "+verb)
 			if write {
-				t.Amend(fmt.Sprintf("%s %#x = %d via %s", verb, addr, val, where))
+				t.Amend(fmt.Sprintf("%s %#x = %d via %s%s", verb, addr, val, where, strings.TrimRight(via, " ")))
 			} else {
-				t.Amend(fmt.Sprintf("%s %#x -> %d via %s", verb, addr, got, where))
+				t.Amend(fmt.Sprintf("%s %#x -> %d via %s%s", verb, addr, got, where, strings.TrimRight(via, " ")))
 			}
 			return got, true
 		}

@@ -105,6 +105,18 @@ var AllVariants = []Variant{
 		KernelRef: "B.2; the vm_mm check that SLAB_TYPESAFE_BY_RCU VMAs need (v6.15, Suren Baghdasaryan's \"mm: make vma cache SLAB_TYPESAFE_BY_RCU\" series)",
 		Removes:   "the check that the VMA found by a lockless lookup still belongs to the reader's mm after vma_start_read: a VMA object freed and reused by another mm is locked and used",
 	},
+	{
+		Name:      "move_ptes-flush-after-unlock",
+		Function:  "mm/mremap.c move_ptes()",
+		KernelRef: "D.6, CVE-2018-18281, eb66ae030829 \"mremap: properly flush TLB before releasing the page\" (Linus Torvalds, 2018; Jann Horn's Project Zero report)",
+		Removes:   "the flush of the old range before the PTLs are released: it comes after, so a CPU can keep using the old address while another path unmaps and frees the page through the new one",
+	},
+	{
+		Name:      "tlb_finish_mmu-no-nested-flush",
+		Function:  "mm/mmu_gather.c tlb_finish_mmu()",
+		KernelRef: "99baac21e458 \"mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem\" (Minchan Kim, 2017): mm_tlb_flush_nested() forces a flush when another mmu_gather of the mm is in progress",
+		Removes:   "the nested-gather flush: a zap that finds the PTEs already cleared by a concurrent zap (whose flush is still pending) flushes nothing and returns while translations of the range survive",
+	},
 }
 
 // TestOnlyVariants are deliberately broken paths used to show that a test

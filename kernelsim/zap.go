@@ -37,17 +37,20 @@ func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string,
 			if len(fresh) > 0 && fresh[0] {
 				k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: addr, Len: 1})
 			}
-			k.zapRmap(t, m, p, site)
+			k.zapRmap(t, m, addr, p, site)
 		}
 		tbl.ptl.Unlock(t, site)
 		a = tblEnd
 	}
 }
 
-// zapRmap undoes the rmap and rss accounting of a cleared entry.
-func (k *Kernel) zapRmap(t *sched.Task, m *MM, p *PTE, site string) {
+// zapRmap undoes the rmap and rss accounting of a cleared entry at addr.
+func (k *Kernel) zapRmap(t *sched.Task, m *MM, addr int, p *PTE, site string) {
 	f := p.Folio
 	if f == nil {
+		if p.Kind == PTEPresent {
+			k.gathering(t, addr, addr+1) // tlb_remove_tlb_entry: its translation is flushed too
+		}
 		return // the zero page
 	}
 	if p.Kind == PTEMigration {
@@ -65,6 +68,12 @@ func (k *Kernel) zapRmap(t *sched.Task, m *MM, p *PTE, site string) {
 		m.rssAnon.Add(-1)
 	} else {
 		m.rssFile.Add(-1)
+	}
+	if g := k.gathering(t, addr, addr+1); g != nil {
+		// tlb_remove_page: the mapping's reference now belongs to the
+		// gather, which puts it after the TLB flush.
+		f.pin()
+		g.pages = append(g.pages, f)
 	}
 	k.dropMapping(t, f, site)
 }

@@ -109,7 +109,10 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := resultOf(t, rep, kill+"@remove")
-	if k.Verdict != locks.Killed || k.Invariant != "rmap-walk-coverage" || k.Applied == 0 {
+	// Without the anon_vma lock a walk misses a PTE being moved
+	// (rmap-walk-coverage) or touches an AVC being freed (use-after-free):
+	// which comes first depends on the model's step counts.
+	if k.Verdict != locks.Killed || (k.Invariant != "rmap-walk-coverage" && k.Invariant != "use-after-free") || k.Applied == 0 {
 		t.Fatalf("%s: %+v", k.ID, k)
 	}
 	for _, f := range []string{k.Scenario, k.Timeline, filepath.Join(dir, locks.StateFile)} {

@@ -1,0 +1,240 @@
+package kernelsim
+
+import (
+	"fmt"
+	"sync"
+
+	"mmrace/kernelsim/sched"
+)
+
+// The TLBs (reference I5, D.5, D.6, D.12c).
+//
+// Every task is a CPU with its own TLB: a user access that walks the page
+// tables successfully caches the translation (mm, page → folio, with write
+// permission when the access was a store: the dirty bit), and a later
+// access of that page uses the cached translation without walking the
+// tables, until a flush removes it. A flush is an explicit kernel step,
+// placed where the kernel places it relative to the page-table locks:
+// flush_tlb_range/flush_tlb_page (ptep_clear_flush) act on every task's
+// TLB at once (the IPIs), and the mmu_gather batching of zap (munmap,
+// MADV_DONTNEED, exit) flushes at tlb_finish_mmu and only then frees the
+// pages it unmapped.
+//
+// Two invariants watch them (I5):
+//   - tlb-coherence: when an operation reaches the point where the kernel
+//     promises its flush has happened (the end of an mprotect, a munmap, an
+//     mremap, an madvise, a fork; the end of a migration for the old
+//     folio), no task's TLB still translates a page of its range to
+//     something its PTE no longer allows;
+//   - tlb-use-after-free: an access through a cached translation to a folio
+//     that has been freed (its physical page may already belong to someone
+//     else).
+
+// tlbEntry is one cached translation.
+type tlbEntry struct {
+	mm    *MM
+	addr  int
+	folio *Folio // nil: the shared zero page
+	write bool   // filled by a store (the dirty bit): stores may use it
+	step  int    // when it was filled
+}
+
+// tlbSet is every task's TLB.
+type tlbSet struct {
+	mu  sync.Mutex // free mode: other tasks flush this task's TLB
+	per [maxTLBTasks][]tlbEntry
+}
+
+const maxTLBTasks = 16
+
+// tlbLookup returns t's cached translation of m's page addr usable for the
+// access (a store needs a writable entry).
+func (k *Kernel) tlbLookup(t *sched.Task, m *MM, addr int, write bool) (tlbEntry, bool) {
+	k.tlb.mu.Lock()
+	defer k.tlb.mu.Unlock()
+	for _, e := range k.tlb.per[t.ID()] {
+		if e.mm == m && e.addr == addr && (e.write || !write) {
+			return e, true
+		}
+	}
+	return tlbEntry{}, false
+}
+
+// tlbFill caches the translation of a successful walk by t.
+func (k *Kernel) tlbFill(t *sched.Task, m *MM, addr int, f *Folio, write bool) {
+	k.tlb.mu.Lock()
+	defer k.tlb.mu.Unlock()
+	es := k.tlb.per[t.ID()]
+	for i, e := range es {
+		if e.mm == m && e.addr == addr {
+			es[i] = tlbEntry{mm: m, addr: addr, folio: f, write: write, step: t.Step()}
+			return
+		}
+	}
+	k.tlb.per[t.ID()] = append(es, tlbEntry{mm: m, addr: addr, folio: f, write: write, step: t.Step()})
+}
+
+// flushTLBRange is flush_tlb_range / flush_tlb_page: every task's cached
+// translations of m's pages in [start, end) go. It is a scheduling point:
+// the flush is a step of its own, ordered against the page-table locks by
+// where its caller puts it.
+func (k *Kernel) flushTLBRange(t *sched.Task, m *MM, start, end int, site string) {
+	t.Point(sched.KindWrite, m.name+" tlb", site, fmt.Sprintf("flush_tlb_range [%#x,%#x)", start, end))
+	k.tlb.mu.Lock()
+	defer k.tlb.mu.Unlock()
+	for i, es := range k.tlb.per {
+		keep := es[:0]
+		for _, e := range es {
+			if e.mm != m || e.addr < start || e.addr >= end {
+				keep = append(keep, e)
+			}
+		}
+		k.tlb.per[i] = keep
+	}
+}
+
+// flushTLBMM is flush_tlb_mm: every translation of m goes.
+func (k *Kernel) flushTLBMM(t *sched.Task, m *MM, site string) {
+	k.flushTLBRange(t, m, 0, k.Geo.Pages(), site)
+}
+
+// checkTLBCoherence is invariant tlb-coherence for [start, end) of m, at
+// the point where op (which began at step since) promises its flush has
+// happened: no task's TLB may still translate a page of the range to a
+// folio its PTE no longer maps, or allow a store its PTE no longer allows.
+//
+// One stale entry is no broken promise: one cached after op began, for a
+// page whose PTE another task's zap has cleared and whose gather is still
+// open (that task flushes before it returns; op made no promise about a
+// translation that did not exist when it began). A translation cached
+// before op began is op's to remove whoever cleared the PTE: that is the
+// nested-gather case of 99baac21e458, where op found the PTE already
+// cleared, skipped its flush and returned while the other zap's flush was
+// still to come.
+func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end, since int, op string) {
+	if msg := k.staleTLBEntry(t, m, start, end, since); msg != "" {
+		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: op + " is done, but " + msg})
+	}
+}
+
+func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end, since int) string {
+	k.tlb.mu.Lock()
+	defer k.tlb.mu.Unlock()
+	for i, es := range k.tlb.per {
+		for _, e := range es {
+			if e.mm != m || e.addr < start || e.addr >= end {
+				continue
+			}
+			if e.step >= since && k.otherGatherCovers(t, m, e.addr) {
+				continue
+			}
+			p := m.Walk(e.addr)
+			if p == nil || p.Kind != PTEPresent || p.Folio != e.folio || (e.write && !p.Write) {
+				return fmt.Sprintf("%s's TLB still translates %s %#x to %s (cached at step %d), where the page table has %s", sched.TaskName(i), m.name, e.addr, tlbTarget(e), e.step, p)
+			}
+		}
+	}
+	return ""
+}
+
+// checkNoTLBMaps is invariant tlb-coherence for a folio whose mappings op
+// has removed and flushed (the old folio of a finished migration): no TLB
+// may still translate a page to it.
+func (k *Kernel) checkNoTLBMaps(t *sched.Task, f *Folio, op string) {
+	k.tlb.mu.Lock()
+	var msg string
+	for i, es := range k.tlb.per {
+		for _, e := range es {
+			if e.folio == f && msg == "" {
+				msg = fmt.Sprintf("%s's TLB still translates %s %#x to %s (cached at step %d)", sched.TaskName(i), e.mm.name, e.addr, tlbTarget(e), e.step)
+			}
+		}
+	}
+	k.tlb.mu.Unlock()
+	if msg != "" {
+		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: op + " of " + f.name + " is done, but " + msg})
+	}
+}
+
+// otherGatherCovers reports whether a task other than t has an open gather
+// of m whose zap has cleared addr. The caller holds k.tlb.mu.
+func (k *Kernel) otherGatherCovers(t *sched.Task, m *MM, addr int) bool {
+	for i, g := range k.gather {
+		if i != t.ID() && g != nil && g.mm == m && g.start <= addr && addr < g.end {
+			return true
+		}
+	}
+	return false
+}
+
+func tlbTarget(e tlbEntry) string {
+	s := "zero-page"
+	if e.folio != nil {
+		s = e.folio.name
+	}
+	if e.write {
+		s += " (writable)"
+	}
+	return s
+}
+
+// mmuGather is struct mmu_gather for a zap: the range whose translations
+// must be flushed and the folios whose last mapping the zap removed, freed
+// only after the flush (tlb_finish_mmu).
+type mmuGather struct {
+	mm         *MM
+	start, end int
+	pages      []*Folio
+}
+
+// tlbGatherMMU is tlb_gather_mmu: from here to tlbFinishMMU, the folios
+// t's zaps unmap for the last time wait for the flush before they are
+// freed; m's tlb_flush_pending counts the gathers in progress
+// (inc_tlb_flush_pending).
+func (k *Kernel) tlbGatherMMU(t *sched.Task, m *MM) {
+	m.tlbFlushPending.Add(1)
+	k.tlb.mu.Lock()
+	k.gather[t.ID()] = &mmuGather{mm: m, start: k.Geo.Pages(), end: 0}
+	k.tlb.mu.Unlock()
+}
+
+// gathering records that a zap by t cleared [start, end) of m; it reports
+// the task's gather, or nil.
+func (k *Kernel) gathering(t *sched.Task, start, end int) *mmuGather {
+	k.tlb.mu.Lock()
+	defer k.tlb.mu.Unlock()
+	g := k.gather[t.ID()]
+	if g != nil {
+		g.start, g.end = min(g.start, start), max(g.end, end)
+	}
+	return g
+}
+
+// tlbFinishMMU is tlb_finish_mmu (mm/mmu_gather.c): flush the gathered
+// range — all of the mm when another gather of the same mm is in progress
+// (mm_tlb_flush_nested: a concurrent zap of the same range may have found
+// the PTEs already cleared by this one and skipped its flush, 99baac21e458
+// "mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem") —, then free the
+// gathered folios, then drop tlb_flush_pending.
+func (k *Kernel) tlbFinishMMU(t *sched.Task, site string) {
+	k.tlb.mu.Lock()
+	g := k.gather[t.ID()]
+	k.tlb.mu.Unlock()
+	if g == nil {
+		t.Internal("%s: tlb_finish_mmu without tlb_gather_mmu", site)
+	}
+	t.Point(sched.KindRead, g.mm.name+" tlb_flush_pending", site, "mm_tlb_flush_nested")
+	switch {
+	case g.mm.tlbFlushPending.Load() > 1 && !k.Variants.Has("tlb_finish_mmu-no-nested-flush"):
+		k.flushTLBMM(t, g.mm, site+" (nested: fullmm)")
+	case g.start < g.end:
+		k.flushTLBRange(t, g.mm, g.start, g.end, site)
+	}
+	for _, f := range g.pages {
+		k.unpin(t, f, site) // tlb_batch_pages_flush: the gathered references go
+	}
+	k.tlb.mu.Lock()
+	k.gather[t.ID()] = nil // the gather stays open (otherGatherCovers) until here
+	k.tlb.mu.Unlock()
+	g.mm.tlbFlushPending.Add(-1)
+}
