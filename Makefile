@@ -1,7 +1,7 @@
 # mmrace: the targets CI and people use. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt locks timeline stress nightly oracle libfuzzer
+.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt locks timeline stress nightly oracle libfuzzer docs
 
 test:
 	$(GO) test ./...
@@ -25,6 +25,10 @@ detect:
 # Regenerate the expected outputs of the datadriven scenarios.
 rewrite:
 	$(GO) test ./corpus ./kernelsim -run 'TestCorpus|TestLockSequences' -rewrite
+
+# Regenerate the catalogues of docs/ (invariants, variants) from the code.
+docs:
+	$(GO) test ./internal/docgen -run '^TestGeneratedDocs$$' -update
 
 # The faithful kernel under 100,000 PCT executions of random programs.
 faithful:
