@@ -18,7 +18,8 @@ fuzz:
 	$(GO) test ./fuzz -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./fuzz -run='^$$' -fuzz='^FuzzKernel$$' -fuzztime=$(FUZZTIME)
 
-# Seconds and executions to detection of every variant, semantic-only.
+# Seconds and executions to detection of every variant, semantic-only, from
+# the seed corpus only (docs/fuzzing.md); rows in $OUT/results.tsv.
 detect:
 	scripts/fuzz-detect.sh 120
 
