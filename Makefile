@@ -1,7 +1,7 @@
 # mmrace: the targets CI and people use. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt locks timeline stress nightly oracle libfuzzer
+.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt locks timeline stress nightly oracle libfuzzer docs
 
 test:
 	$(GO) test ./...
@@ -18,13 +18,18 @@ fuzz:
 	$(GO) test ./fuzz -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./fuzz -run='^$$' -fuzz='^FuzzKernel$$' -fuzztime=$(FUZZTIME)
 
-# Seconds and executions to detection of every variant, semantic-only.
+# Seconds and executions to detection of every variant, semantic-only, from
+# the seed corpus only (docs/fuzzing.md); rows in $OUT/results.tsv.
 detect:
 	scripts/fuzz-detect.sh 120
 
 # Regenerate the expected outputs of the datadriven scenarios.
 rewrite:
 	$(GO) test ./corpus ./kernelsim -run 'TestCorpus|TestLockSequences' -rewrite
+
+# Regenerate the catalogues of docs/ (invariants, variants) from the code.
+docs:
+	$(GO) test ./internal/docgen -run '^TestGeneratedDocs$$' -update
 
 # The faithful kernel under 100,000 PCT executions of random programs.
 faithful:

@@ -38,8 +38,9 @@ func Run(data []byte, cfg Config) *harness.Report {
 	return harness.Run(p, harness.Options{Strategy: sched.NewBytes(schedBytes), SemanticOnly: cfg.SemanticOnly, MaxSteps: MaxSteps})
 }
 
-// Dump is the sectioned failure report of ../shared/STYLE.md item 7. The
-// PROGRAM section is a complete reproducer (it pins the schedule); save it
+// Dump is the sectioned failure report: PROGRAM, VARIANTS, SCHEDULE,
+// VIOLATION, NARRATIVE, TRACE, then the commands that reproduce and
+// minimize it. The PROGRAM section is a complete reproducer (it pins the schedule); save it
 // and run the printed commands.
 func Dump(rep *harness.Report, cfg Config) string {
 	p := *rep.Program

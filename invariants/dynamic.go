@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"mmrace/kernelsim"
+	"mmrace/kernelsim/invnames"
 	"mmrace/kernelsim/sched"
 )
 
@@ -71,7 +72,7 @@ func RmapWalkCoverage(k *kernelsim.Kernel, w *kernelsim.Walk) *sched.Violation {
 		return nil
 	}
 	sort.Strings(missed)
-	v := violation("rmap-walk-coverage", "%s of %s missed %s; it visited %s", w.Kind, w.Folio.Name(), strings.Join(missed, ", "), visitList(w.VMAs))
+	v := violation(invnames.RmapWalkCoverage, "%s of %s missed %s; it visited %s", w.Kind, w.Folio.Name(), strings.Join(missed, ", "), visitList(w.VMAs))
 	return &v
 }
 
@@ -93,6 +94,6 @@ func NoStragglingMigrationEntry(k *kernelsim.Kernel, src *kernelsim.Folio) *sche
 	for _, m := range left {
 		at = append(at, fmt.Sprintf("%s %#x", m.MM.Name(), m.Addr))
 	}
-	v := violation("no-straggling-migration-entry", "migration of %s ends with its migration entry left at %s: a fault there waits on a folio nobody will unlock", src.Name(), strings.Join(at, ", "))
+	v := violation(invnames.NoStragglingMigrationEntry, "migration of %s ends with its migration entry left at %s: a fault there waits on a folio nobody will unlock", src.Name(), strings.Join(at, ", "))
 	return &v
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	"mmrace/kernelsim"
+	"mmrace/kernelsim/invnames"
 	"mmrace/kernelsim/sched"
 )
 
@@ -48,18 +49,18 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 			}
 			v := findVMA(m, addr)
 			if v == nil {
-				out = append(out, violation("rmap-complete", "%s %#x maps %s (%s) but no VMA covers the address", m.Name(), addr, f.Name(), p))
+				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s (%s) but no VMA covers the address", m.Name(), addr, f.Name(), p))
 				return
 			}
 			where, ok := v.Address(f.Index())
 			if !ok || where != addr {
-				out = append(out, violation("rmap-complete", "%s %#x maps %s (index %#x) in %s, where vma_address finds it at %#x", m.Name(), addr, f.Name(), f.Index(), v.Describe(), where))
+				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s (index %#x) in %s, where vma_address finds it at %#x", m.Name(), addr, f.Name(), f.Index(), v.Describe(), where))
 				return
 			}
 			if f.Anon() {
 				av := f.AnonVMA()
 				if av == nil {
-					out = append(out, violation("rmap-complete", "%s %#x maps anon %s which has no anon_vma", m.Name(), addr, f.Name()))
+					out = append(out, violation(invnames.RmapComplete, "%s %#x maps anon %s which has no anon_vma", m.Name(), addr, f.Name()))
 					return
 				}
 				for _, avc := range av.Tree().Items() {
@@ -67,11 +68,11 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 						return
 					}
 				}
-				out = append(out, violation("rmap-complete", "%s %#x maps %s, but %s has no AVC for %s: rmap_walk_anon from the folio misses this mapping", m.Name(), addr, f.Name(), av.Name(), v.Describe()))
+				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s, but %s has no AVC for %s: rmap_walk_anon from the folio misses this mapping", m.Name(), addr, f.Name(), av.Name(), v.Describe()))
 				return
 			}
 			if !f.File().Tree().Contains(v) {
-				out = append(out, violation("rmap-complete", "%s %#x maps %s of %s, but %s is not in its i_mmap", m.Name(), addr, f.Name(), f.File().Name(), v.Describe()))
+				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s of %s, but %s is not in its i_mmap", m.Name(), addr, f.Name(), f.File().Name(), v.Describe()))
 			}
 		})
 	}
@@ -100,18 +101,18 @@ func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 			}
 		})
 		if ra, rf := m.RSS(); ra != anon || rf != file {
-			out = append(out, violation("mapcount-rss", "Bad rss-counter state: %s rss anon %d file %d, page tables map anon %d file %d", m.Name(), ra, rf, anon, file))
+			out = append(out, violation(invnames.MapcountRSS, "Bad rss-counter state: %s rss anon %d file %d, page tables map anon %d file %d", m.Name(), ra, rf, anon, file))
 		}
 	}
 	for _, f := range k.Folios() {
 		if f.Freed() {
 			if count[f] > 0 {
-				out = append(out, violation("use-after-free", "%s is mapped %d times but %s", f.Name(), count[f], f.FreedAt()))
+				out = append(out, violation(invnames.UseAfterFree, "%s is mapped %d times but %s", f.Name(), count[f], f.FreedAt()))
 			}
 			continue
 		}
 		if f.Mapcount() != count[f] {
-			out = append(out, violation("mapcount-rss", "Bad page map: %s mapcount %d, page tables map it %d times", f.Name(), f.Mapcount(), count[f]))
+			out = append(out, violation(invnames.MapcountRSS, "Bad page map: %s mapcount %d, page tables map it %d times", f.Name(), f.Mapcount(), count[f]))
 		}
 	}
 	return out
@@ -130,50 +131,50 @@ func VMATree(k *kernelsim.Kernel) []sched.Violation {
 		keys := m.TreeKeys()
 		vmas := m.VMAs()
 		if m.MapCount() != len(vmas) {
-			out = append(out, violation("vma-tree", "%s map_count %d but %d VMAs in the tree", m.Name(), m.MapCount(), len(vmas)))
+			out = append(out, violation(invnames.VMATree, "%s map_count %d but %d VMAs in the tree", m.Name(), m.MapCount(), len(vmas)))
 		}
 		for i, v := range vmas {
 			key := keys[i]
 			switch {
 			case v.Freed():
-				out = append(out, violation("vma-tree", "%s tree holds %s, %s", m.Name(), v.Name(), v.FreedAt()))
+				out = append(out, violation(invnames.VMATree, "%s tree holds %s, %s", m.Name(), v.Name(), v.FreedAt()))
 				continue
 			case v.MM() != m:
-				out = append(out, violation("vma-tree", "%s tree holds %s of %s", m.Name(), v.Name(), v.MM().Name()))
+				out = append(out, violation(invnames.VMATree, "%s tree holds %s of %s", m.Name(), v.Name(), v.MM().Name()))
 			case key[0] != v.Start() || key[1] != v.End():
-				out = append(out, violation("vma-tree", "%s tree key [%#x,%#x) for %s", m.Name(), key[0], key[1], v.Describe()))
+				out = append(out, violation(invnames.VMATree, "%s tree key [%#x,%#x) for %s", m.Name(), key[0], key[1], v.Describe()))
 			case v.Start() >= v.End():
-				out = append(out, violation("vma-tree", "%s empty or inverted %s", m.Name(), v.Describe()))
+				out = append(out, violation(invnames.VMATree, "%s empty or inverted %s", m.Name(), v.Describe()))
 			case i > 0 && vmas[i-1].End() > v.Start():
-				out = append(out, violation("vma-tree", "%s: %s overlaps %s", m.Name(), vmas[i-1].Describe(), v.Describe()))
+				out = append(out, violation(invnames.VMATree, "%s: %s overlaps %s", m.Name(), vmas[i-1].Describe(), v.Describe()))
 			case !v.Lock().IsAttached():
-				out = append(out, violation("vma-tree", "%s tree holds detached %s", m.Name(), v.Describe()))
+				out = append(out, violation(invnames.VMATree, "%s tree holds detached %s", m.Name(), v.Describe()))
 			}
 			last := v.Pgoff() + v.Pages() - 1
 			if f := v.File(); f != nil {
 				if s, l, ok := f.Tree().Key(v); !ok || s != v.Pgoff() || l != last {
-					out = append(out, violation("vma-tree", "%s of %s: i_mmap key [%#x,%#x] present=%v, want [%#x,%#x]", v.Describe(), m.Name(), s, l, ok, v.Pgoff(), last))
+					out = append(out, violation(invnames.VMATree, "%s of %s: i_mmap key [%#x,%#x] present=%v, want [%#x,%#x]", v.Describe(), m.Name(), s, l, ok, v.Pgoff(), last))
 				}
 			}
 			for _, avc := range v.Chain() {
 				if s, l, ok := avc.AnonVMA().Tree().Key(avc); !ok || s != v.Pgoff() || l != last {
-					out = append(out, violation("vma-tree", "%s of %s: %s key in %s [%#x,%#x] present=%v, want [%#x,%#x]", v.Describe(), m.Name(), avc.Name(), avc.AnonVMA().Name(), s, l, ok, v.Pgoff(), last))
+					out = append(out, violation(invnames.VMATree, "%s of %s: %s key in %s [%#x,%#x] present=%v, want [%#x,%#x]", v.Describe(), m.Name(), avc.Name(), avc.AnonVMA().Name(), s, l, ok, v.Pgoff(), last))
 				}
 			}
 		}
 	}
 	for _, a := range k.AnonVMAs() {
 		if err := a.Tree().Verify(); !a.Freed() && err != nil {
-			out = append(out, violation("vma-tree", "%s's interval tree is broken: %v", a.Name(), err))
+			out = append(out, violation(invnames.VMATree, "%s's interval tree is broken: %v", a.Name(), err))
 		}
 	}
 	for _, f := range k.Files() {
 		if err := f.Tree().Verify(); err != nil {
-			out = append(out, violation("vma-tree", "%s's i_mmap tree is broken: %v", f.Name(), err))
+			out = append(out, violation(invnames.VMATree, "%s's i_mmap tree is broken: %v", f.Name(), err))
 		}
 		for _, v := range f.Tree().Items() {
 			if v.Freed() || v.MM().Exited() || findVMA(v.MM(), v.Start()) != v {
-				out = append(out, violation("vma-tree", "%s i_mmap holds %s, which is not in %s's tree", f.Name(), v.Describe(), v.MM().Name()))
+				out = append(out, violation(invnames.VMATree, "%s i_mmap holds %s, which is not in %s's tree", f.Name(), v.Describe(), v.MM().Name()))
 			}
 		}
 	}
@@ -195,7 +196,7 @@ func AnonVMAHierarchy(k *kernelsim.Kernel) []sched.Violation {
 			av := v.AnonVMA()
 			if av == nil {
 				if len(v.Chain()) > 0 {
-					out = append(out, violation("anon-vma-hierarchy", "%s of %s has AVCs but no anon_vma", v.Describe(), m.Name()))
+					out = append(out, violation(invnames.AnonVMAHierarchy, "%s of %s has AVCs but no anon_vma", v.Describe(), m.Name()))
 				}
 				continue
 			}
@@ -203,18 +204,18 @@ func AnonVMAHierarchy(k *kernelsim.Kernel) []sched.Violation {
 			has := map[*kernelsim.AnonVMA]bool{}
 			for _, avc := range v.Chain() {
 				if avc.VMA() != v {
-					out = append(out, violation("anon-vma-hierarchy", "%s in the chain of %s points to %s", avc.Name(), v.Name(), avc.VMA().Name()))
+					out = append(out, violation(invnames.AnonVMAHierarchy, "%s in the chain of %s points to %s", avc.Name(), v.Name(), avc.VMA().Name()))
 				}
 				if avc.AnonVMA().Root() != av.Root() {
-					out = append(out, violation("anon-vma-hierarchy", "%s of %s links %s with root %s, its anon_vma %s has root %s", avc.Name(), v.Name(), avc.AnonVMA().Name(), avc.AnonVMA().Root().Name(), av.Name(), av.Root().Name()))
+					out = append(out, violation(invnames.AnonVMAHierarchy, "%s of %s links %s with root %s, its anon_vma %s has root %s", avc.Name(), v.Name(), avc.AnonVMA().Name(), avc.AnonVMA().Root().Name(), av.Name(), av.Root().Name()))
 				}
 				has[avc.AnonVMA()] = true
 			}
 			for a := av; a != nil; a = a.Parent() {
 				if a.Freed() {
-					out = append(out, violation("use-after-free", "%s of %s uses anon_vma %s, %s", v.Describe(), m.Name(), a.Name(), a.FreedAt()))
+					out = append(out, violation(invnames.UseAfterFree, "%s of %s uses anon_vma %s, %s", v.Describe(), m.Name(), a.Name(), a.FreedAt()))
 				} else if !has[a] {
-					out = append(out, violation("anon-vma-hierarchy", "%s of %s has no AVC for its anon_vma ancestor %s", v.Describe(), m.Name(), a.Name()))
+					out = append(out, violation(invnames.AnonVMAHierarchy, "%s of %s has no AVC for its anon_vma ancestor %s", v.Describe(), m.Name(), a.Name()))
 				}
 			}
 		}
@@ -229,15 +230,15 @@ func AnonVMAHierarchy(k *kernelsim.Kernel) []sched.Violation {
 			continue
 		}
 		if a.NumActiveVMAs() != active[a] {
-			out = append(out, violation("anon-vma-hierarchy", "%s num_active_vmas %d, %d VMAs use it", a.Name(), a.NumActiveVMAs(), active[a]))
+			out = append(out, violation(invnames.AnonVMAHierarchy, "%s num_active_vmas %d, %d VMAs use it", a.Name(), a.NumActiveVMAs(), active[a]))
 		}
 		if a.NumChildren() != children[a] {
-			out = append(out, violation("anon-vma-hierarchy", "%s num_children %d, %d children", a.Name(), a.NumChildren(), children[a]))
+			out = append(out, violation(invnames.AnonVMAHierarchy, "%s num_children %d, %d children", a.Name(), a.NumChildren(), children[a]))
 		}
 	}
 	for _, f := range k.Folios() {
 		if !f.Freed() && f.Anon() && f.Mapcount() > 0 && (f.AnonVMA() == nil || f.AnonVMA().Freed()) {
-			out = append(out, violation("use-after-free", "mapped %s points to freed anon_vma %s", f.Name(), f.AnonVMA().Name()))
+			out = append(out, violation(invnames.UseAfterFree, "mapped %s points to freed anon_vma %s", f.Name(), f.AnonVMA().Name()))
 		}
 	}
 	return out
@@ -251,15 +252,15 @@ func PageTableLifetime(k *kernelsim.Kernel) []sched.Violation {
 	for _, m := range k.MMs() {
 		m.ForEachTable(func(base int, pmd *kernelsim.PMDTable, tbl *kernelsim.PTETable) {
 			if tbl == nil && pmd.Freed() {
-				out = append(out, violation("page-table-lifetime", "%s pud entry for %#x points to %s, %s", m.Name(), base, pmd.Name(), pmd.FreedAt()))
+				out = append(out, violation(invnames.PageTableLifetime, "%s pud entry for %#x points to %s, %s", m.Name(), base, pmd.Name(), pmd.FreedAt()))
 			}
 			if tbl != nil && tbl.Freed() {
-				out = append(out, violation("page-table-lifetime", "%s pmd entry for %#x points to %s, %s", m.Name(), base, tbl.Name(), tbl.FreedAt()))
+				out = append(out, violation(invnames.PageTableLifetime, "%s pmd entry for %#x points to %s, %s", m.Name(), base, tbl.Name(), tbl.FreedAt()))
 			}
 		})
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
 			if p.Folio != nil && p.Folio.Freed() {
-				out = append(out, violation("use-after-free", "%s %#x maps %s, %s", m.Name(), addr, p.Folio.Name(), p.Folio.FreedAt()))
+				out = append(out, violation(invnames.UseAfterFree, "%s %#x maps %s, %s", m.Name(), addr, p.Folio.Name(), p.Folio.FreedAt()))
 			}
 		})
 	}
@@ -273,24 +274,24 @@ func Leaks(k *kernelsim.Kernel) []sched.Violation {
 	for _, f := range k.Folios() {
 		switch {
 		case f.Anon() && !f.Freed():
-			out = append(out, violation("leak", "anon folio %s (mapcount %d) survives exit of every mm", f.Name(), f.Mapcount()))
+			out = append(out, violation(invnames.Leak, "anon folio %s (mapcount %d) survives exit of every mm", f.Name(), f.Mapcount()))
 		case !f.Anon() && f.Mapcount() != 0:
-			out = append(out, violation("leak", "page-cache folio %s still has mapcount %d after exit", f.Name(), f.Mapcount()))
+			out = append(out, violation(invnames.Leak, "page-cache folio %s still has mapcount %d after exit", f.Name(), f.Mapcount()))
 		}
 	}
 	for _, t := range k.PTETables() {
 		if !t.Freed() {
-			out = append(out, violation("leak", "page table %s survives exit of every mm", t.Name()))
+			out = append(out, violation(invnames.Leak, "page table %s survives exit of every mm", t.Name()))
 		}
 	}
 	for _, t := range k.PMDTables() {
 		if !t.Freed() {
-			out = append(out, violation("leak", "PMD table %s survives exit of every mm", t.Name()))
+			out = append(out, violation(invnames.Leak, "PMD table %s survives exit of every mm", t.Name()))
 		}
 	}
 	for _, a := range k.AnonVMAs() {
 		if !a.Freed() {
-			out = append(out, violation("leak", "anon_vma %s (refcount %d) survives exit of every mm", a.Name(), a.Refcount()))
+			out = append(out, violation(invnames.Leak, "anon_vma %s (refcount %d) survives exit of every mm", a.Name(), a.Refcount()))
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"mmrace/kernelsim"
+	"mmrace/kernelsim/invnames"
 	"mmrace/kernelsim/sched"
 )
 
@@ -63,7 +64,7 @@ func MemoryContents(k *kernelsim.Kernel) []sched.Violation {
 				from = fmt.Sprintf("the store by %s at step %d", sched.TaskName(want.task), want.step)
 			}
 			if e.Value != want.v {
-				out = append(out, sched.Violation{Invariant: "memory-contents", Task: e.Task, Step: e.Step,
+				out = append(out, sched.Violation{Invariant: invnames.MemoryContents, Task: e.Task, Step: e.Step,
 					Detail: fmt.Sprintf("load %s %#x returned %d, expected %d from %s", e.MM, e.Addr, e.Value, want.v, from)})
 			}
 		}

@@ -4,8 +4,8 @@ package kernelsim_test
 // script whose `locks` directives run one kernelsim program through
 // harness.Run and print, for one task, the ordered lock operations of the
 // concurrent phase. The files pin the lock sequence of each simulated path
-// against the numbered steps of ../shared/reference/kernel-mm.md (C.1-C.5,
-// B.8), so a change to a path's locking shows up as a diff.
+// against the numbered steps of the kernel's paths (docs/references.md:
+// C.1-C.5, B.8), so a change to a path's locking shows up as a diff.
 //
 //	locks [task=tN] [schedule=v1.…|seed=N|plan=(t1:N,t2:M,...)] [rules=off]
 //	<kernelsim program text>

@@ -11,12 +11,14 @@ import (
 	"mmrace/harness"
 	"mmrace/internal/atomicfile"
 	"mmrace/internal/timeline"
+	"mmrace/kernelsim/invnames"
 	"mmrace/minimize"
 )
 
-// ruleInvariants are the rule checks' invariants: a semantic-only run
-// never reports them, so one that does is the harness's bug, not a kill.
-var ruleInvariants = []string{"lock-rule", "lock-order", "lockdep", "move-order-witness", "temp-stack-no-migration-entry"}
+// ruleInvariants are the rule checks' invariants (the catalogue's kind
+// Rule): a semantic-only run never reports them, so one that does is the
+// harness's bug, not a kill.
+var ruleInvariants = invnames.Names(invnames.Rule)
 
 // runMutant searches one mutant; ok is false when the search was
 // interrupted (the mutant then counts as not run, and a rerun redoes it).

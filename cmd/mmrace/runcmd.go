@@ -17,7 +17,11 @@ scenario) under many schedules, PCT by default, until a run finds a
 violation or a deadlock, and prints the program, the verdict, the story of
 the failing run, its schedule and a command that replays it exactly.
 -schedule replays one recorded schedule instead of searching; -plan runs a
-hand-written one.`,
+hand-written one.
+
+A program names its mms and files, its setup ops and each task's ops, one
+a line ("t2: mremap mm1 0x14+4 -> 0x30"); docs/language.md describes every
+line and op, and a malformed line's error prints the op's syntax.`,
 	run: runCmd,
 }
 

@@ -1,0 +1,200 @@
+// Package invnames is the catalogue of invariant names: every name a
+// sched.Violation can carry (Violation.Invariant), with its kind, what it
+// checks and where it is checked. It is a leaf package, so that every
+// package that reports a violation may use its constants (kernelsim/sched
+// and kernelsim/ksync cannot import package invariants).
+//
+// A test scans the module's Go source and fails when a name used there is
+// missing from Catalogue, or a catalogued name is used nowhere, or an
+// entry's Where does not list the files that use it; docs/invariants.md is
+// generated from Catalogue:
+//
+//	go test ./internal/docgen -update
+package invnames
+
+// Kind says what a violation of that name means for a run: the outcome
+// classes of sched.Verdict (Finding, HarnessLimit, InternalError,
+// InvalidProgram), with findings split into consequences and rule checks.
+type Kind uint8
+
+// The kinds of invariant names.
+const (
+	// Semantic is a finding through a consequence of the race: broken
+	// state, a lost write, a deadlock. It counts in semantic-only runs.
+	Semantic Kind = iota + 1
+	// Rule is a finding of a rule check (lock order, lockdep, held-lock
+	// assertions, witnesses of the kernel's own arguments): reported at the
+	// breach, and only when rule checks are on (not semantic-only).
+	Rule
+	// HarnessLimit ends a run on a bound of the harness (step limit,
+	// watchdog): no verdict about the kernel either way.
+	HarnessLimit
+	// Internal is the harness's own bug, never a finding.
+	Internal
+	// Invalid marks the program as bad input: its setup does something the
+	// kernel refuses.
+	Invalid
+)
+
+var kindNames = [...]string{"", "semantic", "rule", "harness-limit", "internal-error", "invalid-program"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && k != 0 {
+		return kindNames[k]
+	}
+	return "kind?"
+}
+
+// Finding reports whether a violation of this kind is a finding about the
+// simulated kernel (sched.Verdict.Finding's answer for it).
+func (k Kind) Finding() bool { return k == Semantic || k == Rule }
+
+// Entry is one invariant name.
+type Entry struct {
+	Name   string
+	Kind   Kind
+	Checks string   // what a violation means, in a sentence or three
+	Where  []string // the files that report it, relative to the module root
+}
+
+// The invariant names, as call sites may spell them.
+const (
+	RmapWalkCoverage           = "rmap-walk-coverage"
+	NoStragglingMigrationEntry = "no-straggling-migration-entry"
+	RmapComplete               = "rmap-complete"
+	MapcountRSS                = "mapcount-rss"
+	VMATree                    = "vma-tree"
+	AnonVMAHierarchy           = "anon-vma-hierarchy"
+	PageTableLifetime          = "page-table-lifetime"
+	UseAfterFree               = "use-after-free"
+	Leak                       = "leak"
+	MemoryContents             = "memory-contents"
+	ZapPostcondition           = "zap-postcondition"
+	PTEProtWithinVMA           = "pte-prot-within-vma"
+	MoveFidelity               = "move-fidelity"
+	KernelOops                 = "kernel-oops"
+	BugOn                      = "bug-on"
+	FaultWrongMM               = "fault-wrong-mm"
+	Livelock                   = "livelock"
+	Deadlock                   = "deadlock"
+	Check                      = "check"
+	LockOrder                  = "lock-order"
+	Lockdep                    = "lockdep"
+	LockRule                   = "lock-rule"
+	MoveOrderWitness           = "move-order-witness"
+	TempStackNoMigrationEntry  = "temp-stack-no-migration-entry"
+	StepLimit                  = "step-limit"
+	Timeout                    = "timeout"
+	InternalError              = "internal-error"
+	SetupRefused               = "setup-refused"
+)
+
+// Catalogue lists every invariant name: the findings through consequences
+// first, then the rule checks, then the outcomes of the harness.
+var Catalogue = []Entry{
+	{RmapWalkCoverage, Semantic,
+		"An rmap walk visits every mapping of its folio that exists, unchanged in kind, from the walk's start to its end, in the source or the destination VMA of a move (\"every PTE is found by rmap walks\", checked as each walk ends). A walk that peeks without the PTL (try_to_migrate, folio_referenced) is excused the mappings written during the walk, as the kernel excuses them; remove_migration_ptes must find every one.",
+		[]string{"invariants/dynamic.go"}},
+	{NoStragglingMigrationEntry, Semantic,
+		"When a migration ends, while the migrator still holds the source folio's lock, no migration entry for that folio remains anywhere. A fault that meets a migration entry whose folio nobody holds locked (or that was freed) reports it too: the kernel's BUG_ON(!PageLocked) in migration_entry_to_page, or a wait that never ends.",
+		[]string{"invariants/dynamic.go", "kernelsim/fault.go"}},
+	{RmapComplete, Semantic,
+		"At rest, every present or migration entry mapping folio F at address A in VMA V is reachable from F's rmap root (an AVC of V in the tree of F's anon_vma, or V in the i_mmap of F's file), and vma_address(F, V) is A.",
+		[]string{"invariants/invariants.go"}},
+	{MapcountRSS, Semantic,
+		"At rest, each folio's mapcount equals the present entries that map it and each mm's rss counters equal the entries a scan of its page tables finds (the kernel's \"Bad page map\" and \"Bad rss-counter state\"). A mapcount that goes negative is reported when it happens.",
+		[]string{"invariants/invariants.go", "kernelsim/folio.go"}},
+	{VMATree, Semantic,
+		"At rest, each mm's VMA tree is sorted, without overlaps or empty ranges, keyed by its VMAs' current bounds, holds only live, attached VMAs of that mm, and agrees with map_count; every file VMA sits in its file's i_mmap and every AVC in its anon_vma's tree under the VMA's current pgoff range; both kinds of interval tree verify as red-black trees with correct augmented values; an i_mmap holds only VMAs still in their mm's tree.",
+		[]string{"invariants/invariants.go"}},
+	{AnonVMAHierarchy, Semantic,
+		"At rest, a VMA with an anon_vma has an AVC for it and for each of its ancestors, all under one root; each AVC of a VMA's chain points back to that VMA; num_active_vmas and num_children match what uses each anon_vma.",
+		[]string{"invariants/invariants.go"}},
+	{PageTableLifetime, Semantic,
+		"A page table is freed only when all its entries are none (checked when free_pgtables frees it), and at rest every table reachable from a live mm is alive.",
+		[]string{"invariants/invariants.go", "kernelsim/zap.go"}},
+	{UseAfterFree, Semantic,
+		"A freed object (VMA, AVC, anon_vma, folio, page table) is poisoned, not forgotten: touching it, or freeing it twice, is reported at once, as KASAN would. At rest, no mapping points at a freed folio and no VMA uses a freed anon_vma.",
+		[]string{"invariants/invariants.go", "kernelsim/kernel.go"}},
+	{Leak, Semantic,
+		"After exit_mmap of every mm (the end of every run): every anon folio, page table, PMD table and anon_vma has been freed, and no page-cache folio is still mapped.",
+		[]string{"invariants/invariants.go"}},
+	{MemoryContents, Semantic,
+		"Every successful load returns what the program's semantics say: the last value stored at that address of that mm (fresh memory is zero), the parent's value at the moment fork copied the page, the value carried along by mremap or exec's stack move, the last value stored through any shared mapping of a file page, the file's own content for a private file page never written. Checked over the memory log after the concurrent phase, in controlled mode only.",
+		[]string{"invariants/memory.go"}},
+	{ZapPostcondition, Semantic,
+		"When munmap has removed the range's VMAs and freed their tables, no present or migration entry remains in the range.",
+		[]string{"kernelsim/munmap.go"}},
+	{PTEProtWithinVMA, Semantic,
+		"When mprotect has changed a VMA's protection (change_protection done, mmap_lock and the VMA lock still held for write), no PTE of the VMA allows more than its new vm_flags, and no migration entry in it is writable unless the VMA is: remove_migration_pte would otherwise restore a writable PTE in a read-only VMA.",
+		[]string{"kernelsim/mprotect.go"}},
+	{MoveFidelity, Semantic,
+		"move_ptes finds each destination entry none before it writes the moved entry there.",
+		[]string{"kernelsim/movepgtables.go"}},
+	{KernelOops, Semantic,
+		"An interval-tree iterator never dereferences NULL. One that runs without the tree's lock can (a rotation or an erase changed the tree under it): the oops the kernel would take.",
+		[]string{"kernelsim/treestep.go"}},
+	{BugOn, Semantic,
+		"A BUG_ON or VM_BUG_ON the kernel has at that point holds: __folio_set_anon's BUG_ON(!anon_vma) for a new anon folio, copy_vma's VM_BUG_ON_VMA(faulted_in_anon_vma) for a VMA merged with itself.",
+		[]string{"kernelsim/kernel.go"}},
+	{FaultWrongMM, Semantic,
+		"A fault handled under the per-VMA lock handles a VMA of its own mm. A VMA object freed and reused by another mm (the VMA cache is SLAB_TYPESAFE_BY_RCU) that vma_start_read locks without checking vm_mm would have the fault install this process's page in the other mm.",
+		[]string{"kernelsim/fault.go"}},
+	{Livelock, Semantic,
+		"A user load or store completes within 64 faults.",
+		[]string{"kernelsim/user.go"}},
+	{Deadlock, Semantic,
+		"While some task is unfinished, some task can run. Otherwise the run ends with the wait-for cycle (task → lock → holder) or, without a cycle, what every task waits for; in free mode a watchdog calls it when every live task has been blocked for a while.",
+		[]string{"kernelsim/sched/deadlock.go"}},
+	{Check, Semantic,
+		"A check: line of the program (vmas, load, unmapped) holds after the concurrent phase.",
+		[]string{"harness/checks.go"}},
+	{LockOrder, Rule,
+		"Every blocking acquisition respects the static lock order of the comment at the top of mm/rmap.c (i_rwsem, mmap_lock, invalidate_lock, folio lock, hugetlbfs i_mmap_rwsem, vma_start_write, i_mmap_rwsem, anon_vma->rwsem, page_table_lock or PTL, outer to inner): no lock taken under one of a later level, none blocked on at the same level, no second lock of a class without a nesting annotation. Trylocks are exempt.",
+		[]string{"kernelsim/ksync/env.go"}},
+	{Lockdep, Rule,
+		"The run's lockdep graph of \"held A while taking B\" edges, across all tasks (and runs that share the graph), stays acyclic: an edge that closes a cycle is reported even though no deadlock happened in this run.",
+		[]string{"kernelsim/ksync/env.go"}},
+	{LockRule, Rule,
+		"The held-lock assertions of the kernel hold (mmap_assert_write_locked, vma_assert_write_locked, vma_assert_locked, lockdep_assert_held and the field-write rules built on them); no sleeping lock or synchronize_rcu inside a spinlock or an RCU read section; no VMA detached with readers inside; a task returns to user space holding nothing.",
+		[]string{"kernelsim/ksync/env.go", "kernelsim/ksync/rcu.go", "kernelsim/ksync/vmalock.go"}},
+	{MoveOrderWitness, Rule,
+		"When move_ptes or a page-table move runs without the rmap locks, the destination VMA comes after the source in every interval tree both are in (greater pgoff, or equal and inserted later), unless the move relocates exec's temporary stack: the argument that lets the kernel skip the locks, checked at the move.",
+		[]string{"kernelsim/movepgtables.go"}},
+	{TempStackNoMigrationEntry, Rule,
+		"try_to_migrate never installs a migration entry in exec's temporary stack (a VMA still marked VM_STACK_INCOMPLETE_SETUP), the safeguard that lets exec move its stack without rmap locks.",
+		[]string{"kernelsim/migrate.go"}},
+	{StepLimit, HarnessLimit,
+		"The run exceeded its budget of scheduling points (50,000 by default, 20,000 under the fuzzer).",
+		[]string{"kernelsim/sched/task.go"}},
+	{Timeout, HarnessLimit,
+		"The wall-clock watchdog fired (2 s by default, well inside go test -fuzz's 10 s per input).",
+		[]string{"kernelsim/sched/sched.go", "kernelsim/sched/task.go"}},
+	{InternalError, Internal,
+		"The harness failed: a panic in model code, a replay that diverged, a strategy that answered the impossible, a sanity check of the simulator. Its detail starts with \"mmrace internal error:\"; commands exit 3.",
+		[]string{"harness/harness.go", "kernelsim/sched/sched.go", "kernelsim/sched/task.go"}},
+	{SetupRefused, Invalid,
+		"A setup op was refused by the kernel (EINVAL, ENOMEM, SIGSEGV, ...): the program is invalid input, reported with the op's line; commands exit 2.",
+		[]string{"harness/harness.go"}},
+}
+
+// Lookup returns the entry named name.
+func Lookup(name string) (Entry, bool) {
+	for _, e := range Catalogue {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Names returns the names of the entries of kind k, in catalogue order.
+func Names(k Kind) []string {
+	var out []string
+	for _, e := range Catalogue {
+		if e.Kind == k {
+			out = append(out, e.Name)
+		}
+	}
+	return out
+}
