@@ -69,6 +69,8 @@ const (
 	UseAfterFree               = "use-after-free"
 	Leak                       = "leak"
 	MemoryContents             = "memory-contents"
+	TLBCoherence               = "tlb-coherence"
+	TLBUseAfterFree            = "tlb-use-after-free"
 	ZapPostcondition           = "zap-postcondition"
 	PTEProtWithinVMA           = "pte-prot-within-vma"
 	MoveFidelity               = "move-fidelity"
@@ -120,8 +122,14 @@ var Catalogue = []Entry{
 		"After exit_mmap of every mm (the end of every run): every anon folio, page table, PMD table and anon_vma has been freed, and no page-cache folio is still mapped.",
 		[]string{"invariants/invariants.go"}},
 	{MemoryContents, Semantic,
-		"Every successful load returns what the program's semantics say: the last value stored at that address of that mm (fresh memory is zero), the parent's value at the moment fork copied the page, the value carried along by mremap or exec's stack move, the last value stored through any shared mapping of a file page, the file's own content for a private file page never written. Checked over the memory log after the concurrent phase, in controlled mode only.",
-		[]string{"invariants/memory.go"}},
+		"Every successful load returns what the program's semantics say: the last value stored at that address of that mm (fresh memory is zero), the parent's value at the moment fork copied the page, the value carried along by mremap or exec's stack move, the last value stored through any shared mapping of a file page, the file's own content for a private file page never written. Checked over the memory log after the concurrent phase, in controlled mode only; and at wp_page_copy, where a store that reached the old anon page after the copy (through a stale writable translation, D.12c) is lost.",
+		[]string{"invariants/memory.go", "kernelsim/fault.go"}},
+	{TLBCoherence, Semantic,
+		"When an operation reaches the point where the kernel promises its TLB flush has happened (the end of munmap, mprotect, mremap, MADV_DONTNEED and fork; a finished migration, for the old folio), no task's TLB still translates a page of the range, cached before the operation began, to a folio its PTE no longer maps, or allows a store its PTE no longer allows (reference I5).",
+		[]string{"kernelsim/tlb.go"}},
+	{TLBUseAfterFree, Semantic,
+		"No user access goes through a cached translation to a folio that has been freed: the kernel freed the page before flushing the translation (reference I5, D.6).",
+		[]string{"kernelsim/user.go"}},
 	{ZapPostcondition, Semantic,
 		"When munmap has removed the range's VMAs and freed their tables, no present or migration entry remains in the range.",
 		[]string{"kernelsim/munmap.go"}},
