@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
@@ -27,6 +29,16 @@ reproducer per distinct finding under -out. Progress goes to stderr, the
 summary (or -json) to stdout. Ctrl-C (SIGINT) ends it early with the
 summary.`,
 	run: stressCmd,
+}
+
+// progressEvery is how often stress prints a progress line when stderr is
+// not a terminal.
+const progressEvery = 30 * time.Second
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // stressCmd is `mmrace stress`: random programs on every core for a
@@ -92,14 +104,30 @@ func stressCmd(e *env, args []string) (int, error) {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *dur)
 	defer cancel()
-	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetWidth(10),
-		progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish())
+	// A spinner on a terminal; elsewhere (CI logs, pipes) one plain line
+	// every progressEvery, since a spinner's redraws would flood the log.
+	var bar *progressbar.ProgressBar
+	if isTerminal(e.stderr) {
+		bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetWidth(10),
+			progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish())
+	}
+	var lastLine time.Duration
 	res, err := stress.Run(ctx, o, func(s stress.Stats) {
-		bar.Describe(fmt.Sprintf("%s: %d executions, %.0f/s, %d failures, %d distinct", *mode, s.Executions,
-			float64(s.Executions)/s.Elapsed.Seconds(), s.Failures, s.Distinct))
-		bar.Add(0)
+		line := fmt.Sprintf("%s: %d executions, %.0f/s, %d failures, %d distinct", *mode, s.Executions,
+			float64(s.Executions)/s.Elapsed.Seconds(), s.Failures, s.Distinct)
+		if bar != nil {
+			bar.Describe(line)
+			bar.Add(0)
+			return
+		}
+		if s.Elapsed-lastLine >= progressEvery {
+			lastLine = s.Elapsed
+			fmt.Fprintf(e.stderr, "[%s] %s\n", s.Elapsed.Round(time.Second), line)
+		}
 	})
-	bar.Finish()
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		return exitInternal, err
 	}
