@@ -248,7 +248,8 @@ func TestHuntTableInterrupted(t *testing.T) {
 	}
 }
 
-// TestStressProgress: stress's progress goes to the stderr it is given.
+// TestStressProgress: stress's progress goes to the stderr it is given
+// (not a terminal here: plain lines, the first at once).
 func TestStressProgress(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := runContext(context.Background(), []string{"stress", "-duration", "1500ms", "-workers", "1", "-out", t.TempDir()}, &stdout, &stderr)

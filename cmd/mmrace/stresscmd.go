@@ -111,7 +111,7 @@ func stressCmd(e *env, args []string) (int, error) {
 		bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetWidth(10),
 			progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish())
 	}
-	var lastLine time.Duration
+	lastLine := -progressEvery // the first report prints at once
 	res, err := stress.Run(ctx, o, func(s stress.Stats) {
 		line := fmt.Sprintf("%s: %d executions, %.0f/s, %d failures, %d distinct", *mode, s.Executions,
 			float64(s.Executions)/s.Elapsed.Seconds(), s.Failures, s.Distinct)
