@@ -165,6 +165,48 @@ var templates = []template{
 		mms:    []string{"mm1"},
 		hot:    []string{"exec mmx 0x30+2 shift 8", "migrate mmx 0x30", "load mmx 0x28"},
 	},
+	{ // a THP mapped by a PMD leaf: moved off its alignment, split, zapped
+		setup:  []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "store mm1 0x13 4"},
+		addrs:  []int{0x10, 0x13, 0x24, 0x25},
+		ranges: [][2]int{{0x10, 8}, {0x24, 8}, {0x10, 4}, {0x14, 4}},
+		dests:  []int{0x30, 0x24, 0x21, 0x28},
+		mms:    []string{"mm1"},
+		hot:    []string{"mremap mm1 0x10+8 -> 0x30", "split mm1 0x10", "madvise mm1 0x10+4 dontneed"},
+	},
+	{ // a THP mapped by PTEs after fork and exit: one page reused writable, the others read-only
+		setup: []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "fork mm1 mm2", "exit mm2",
+			"munmap mm1 0x17+1", "store mm1 0x10 5"},
+		addrs:  []int{0x11, 0x12, 0x10, 0x21},
+		ranges: [][2]int{{0x13, 4}, {0x10, 7}, {0x10, 4}},
+		dests:  []int{0x30, 0x21, 0x24},
+		mms:    []string{"mm1"},
+		hot:    []string{"migrate mm1 0x11", "store mm1 0x12 6", "load mm1 0x13"},
+	},
+	{ // a THP shared with a child, which faulted a THP of its own at the same address; the parent's moved away
+		setup: []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "fork mm1 mm2", "madvise mm2 0x10+8 dontneed", "store mm2 0x10 2",
+			"mremap mm1 0x10+8 -> 0x30"},
+		addrs:  []int{0x10, 0x30, 0x11, 0x31},
+		ranges: [][2]int{{0x10, 8}, {0x30, 8}, {0x10, 4}},
+		dests:  []int{0x20, 0x24},
+		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"migrate mm2 0x10", "split mm1 0x30", "load mm2 0x11"},
+	},
+	{ // a shared file mapping of a whole THP's range, its page table emptied: khugepaged collapses it and retracts the table
+		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw thp", "store mm1 0x10 1", "madvise mm1 0x10+1 dontneed"},
+		addrs:  []int{0x10, 0x13, 0x11},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
+		dests:  []int{0x30, 0x38, 0x28},
+		mms:    []string{"mm1"},
+		hot:    []string{"collapse mm1 0x10", "mremap mm1 0x10+8 -> 0x30", "madvise mm1 0x10+8 dontneed"},
+	},
+	{ // a whole PTE table of anonymous pages: MADV_DONTNEED frees the table (PT reclaim) while faults refill it
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x12 3"},
+		addrs:  []int{0x10, 0x13, 0x11, 0x12},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"madvise mm1 0x10+8 dontneed", "store mm1 0x10 9", "store mm1 0x13 4"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-4 tasks of 1-3
@@ -211,7 +253,11 @@ func op(c *chooser, tp *template, execs *int) string {
 	a := c.pick(tp.addrs)
 	r := tp.ranges[c.biased(len(tp.ranges))]
 	prot := []string{"r", "rw", "none"}[c.n(3)]
-	switch c.n(18) {
+	switch c.n(20) {
+	case 18:
+		return fmt.Sprintf("collapse %s %#x", m, a)
+	case 19:
+		return fmt.Sprintf("split %s %#x", m, a)
 	case 0, 1, 2, 16:
 		return fmt.Sprintf("migrate %s %#x", m, a)
 	case 3, 4, 17:

@@ -25,12 +25,19 @@ func Generate(rng *rand.Rand, tasks int) *kernelsim.Program {
 		if rng.IntN(3) == 0 {
 			o.File, o.Pgoff, o.Shared = "file1", rng.IntN(16), rng.IntN(2) == 0
 		}
+		if rng.IntN(3) == 0 { // THPs: a whole aligned PMD range, MADV_HUGEPAGE
+			o.Addr, o.Len, o.Pgoff, o.THP = 0x10+8*rng.IntN(3), 8+8*rng.IntN(2), 8*rng.IntN(2), true
+		}
 		return o
 	}
 	execs := 0
 	op := func(task int) kernelsim.Op {
 		m := mms[rng.IntN(len(mms))]
-		switch rng.IntN(21) {
+		switch rng.IntN(23) {
+		case 21:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpCollapse, MM: m, Addr: addr()}
+		case 22:
+			return kernelsim.Op{Task: task, Verb: kernelsim.OpSplit, MM: m, Addr: addr()}
 		case 19:
 			return kernelsim.Op{Task: task, Verb: kernelsim.OpExit, MM: m}
 		case 20:

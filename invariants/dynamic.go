@@ -86,7 +86,7 @@ func visitList(vs []string) string {
 // NoStragglingMigrationEntry is I2: when the migration of src ends, no
 // migration entry for src remains anywhere.
 func NoStragglingMigrationEntry(k *kernelsim.Kernel, src *kernelsim.Folio) *sched.Violation {
-	left := k.Mappings(func(p *kernelsim.PTE) bool { return p.Kind == kernelsim.PTEMigration && p.Folio == src })
+	left := k.Mappings(func(p *kernelsim.PTE) bool { return p.Kind == kernelsim.PTEMigration && p.PageFolio() == src })
 	if len(left) == 0 {
 		return nil
 	}

@@ -33,9 +33,10 @@ func Quiescent(k *kernelsim.Kernel) []sched.Violation {
 }
 
 // RmapComplete is invariant I1 at a quiescent point: every present or
-// migration entry mapping folio F at address A of a VMA V is reachable from
-// F's rmap root — V has an AVC in F's anon_vma tree, or V is in F's file's
-// i_mmap — and vma_address(F, V) is A.
+// migration entry mapping a page of folio F at address A of a VMA V — a PTE
+// mapping one page, a PMD leaf mapping all of F from its first — is
+// reachable from F's rmap root (V has an AVC in F's anon_vma tree, or V is
+// in F's file's i_mmap), and vma_address of that page in V is A.
 func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	for _, m := range k.MMs() {
@@ -43,18 +44,26 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 			continue
 		}
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
-			f := p.Folio
+			f := p.PageFolio()
 			if f == nil {
 				return // the zero page has no rmap
+			}
+			idx := f.Index() // the page's index: the folio's first page, plus the page
+			if f == p.Folio {
+				idx += p.Page
 			}
 			v := findVMA(m, addr)
 			if v == nil {
 				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s (%s) but no VMA covers the address", m.Name(), addr, f.Name(), p))
 				return
 			}
-			where, ok := v.Address(f.Index())
+			where, ok := v.Address(idx)
 			if !ok || where != addr {
-				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s (index %#x) in %s, where vma_address finds it at %#x", m.Name(), addr, f.Name(), f.Index(), v.Describe(), where))
+				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s (index %#x) in %s, where vma_address finds it at %#x", m.Name(), addr, p, idx, v.Describe(), where))
+				return
+			}
+			if p.Huge && v.End() < addr+f.Nr() {
+				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s with a PMD leaf, but %s does not cover the leaf's %d pages", m.Name(), addr, p, v.Describe(), f.Nr()))
 				return
 			}
 			if f.Anon() {
@@ -80,24 +89,36 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 }
 
 // MapcountRSS is invariant I3: each folio's mapcount equals the present
-// entries mapping it, and each mm's rss counters equal its scanned present
-// entries ("Bad page map" / "Bad rss-counter state").
+// entries mapping it (a PTE mapping one of its pages and a PMD leaf mapping
+// all of them count one each), its entire mapcount the PMD leaves among
+// them, and each mm's rss counters equal the pages its page tables map (a
+// PMD leaf maps all its folio's pages; migration entries count in rss)
+// ("Bad page map" / "Bad rss-counter state").
 func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	count := map[*kernelsim.Folio]int{}
+	entire := map[*kernelsim.Folio]int{}
 	for _, m := range k.MMs() {
 		anon, file := 0, 0
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
-			if p.Folio == nil {
+			f := p.PageFolio()
+			if f == nil {
 				return
 			}
 			if p.Kind == kernelsim.PTEPresent {
-				count[p.Folio]++ // mapcount counts present entries; rss counts migration entries too
+				count[f]++ // mapcount counts present entries; rss counts migration entries too
+				if p.Huge {
+					entire[f]++
+				}
 			}
-			if p.Folio.Anon() {
-				anon++
+			pages := 1
+			if p.Huge {
+				pages = f.Nr()
+			}
+			if f.Anon() {
+				anon += pages
 			} else {
-				file++
+				file += pages
 			}
 		})
 		if ra, rf := m.RSS(); ra != anon || rf != file {
@@ -113,6 +134,9 @@ func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 		}
 		if f.Mapcount() != count[f] {
 			out = append(out, violation(invnames.MapcountRSS, "Bad page map: %s mapcount %d, page tables map it %d times", f.Name(), f.Mapcount(), count[f]))
+		}
+		if f.EntireMapcount() != entire[f] {
+			out = append(out, violation(invnames.MapcountRSS, "Bad page map: %s entire mapcount %d, %d PMD leaves map it", f.Name(), f.EntireMapcount(), entire[f]))
 		}
 	}
 	return out
@@ -244,23 +268,30 @@ func AnonVMAHierarchy(k *kernelsim.Kernel) []sched.Violation {
 	return out
 }
 
-// PageTableLifetime is invariant I4: every table reachable from a live mm is
-// alive, and every entry points at a live folio. (That a table is empty when
-// freed is checked when free_pgtables frees it.)
+// PageTableLifetime is invariant I4 at rest: every PMD table reachable
+// from a live mm is alive, and each of its entries points at a live PTE
+// table (never at a freed one, nor at pfn 0) or is a leaf whose deposited
+// table is alive; every entry points at a live folio. (That a table is
+// empty when freed, and that no PTE is written into a detached table, are
+// checked when it happens.)
 func PageTableLifetime(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	for _, m := range k.MMs() {
-		m.ForEachTable(func(base int, pmd *kernelsim.PMDTable, tbl *kernelsim.PTETable) {
-			if tbl == nil && pmd.Freed() {
-				out = append(out, violation(invnames.PageTableLifetime, "%s pud entry for %#x points to %s, %s", m.Name(), base, pmd.Name(), pmd.FreedAt()))
-			}
-			if tbl != nil && tbl.Freed() {
-				out = append(out, violation(invnames.PageTableLifetime, "%s pmd entry for %#x points to %s, %s", m.Name(), base, tbl.Name(), tbl.FreedAt()))
+		m.ForEachTable(func(base int, pmd *kernelsim.PMDTable, e *kernelsim.PMDEntry) {
+			switch {
+			case e == nil:
+				if pmd.Freed() {
+					out = append(out, violation(invnames.PageTableLifetime, "%s pud entry for %#x points to %s, %s", m.Name(), base, pmd.Name(), pmd.FreedAt()))
+				}
+			case e.Table != nil && e.Table.Freed():
+				out = append(out, violation(invnames.PageTableLifetime, "%s pmd entry for %#x points to %s, %s", m.Name(), base, e.Table.Name(), e.Table.FreedAt()))
+			case e.Deposit != nil && e.Deposit.Freed():
+				out = append(out, violation(invnames.PageTableLifetime, "%s pmd leaf for %#x has the deposited table %s, %s", m.Name(), base, e.Deposit.Name(), e.Deposit.FreedAt()))
 			}
 		})
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
-			if p.Folio != nil && p.Folio.Freed() {
-				out = append(out, violation(invnames.UseAfterFree, "%s %#x maps %s, %s", m.Name(), addr, p.Folio.Name(), p.Folio.FreedAt()))
+			if f := p.PageFolio(); f != nil && f.Freed() {
+				out = append(out, violation(invnames.UseAfterFree, "%s %#x maps %s, %s", m.Name(), addr, f.Name(), f.FreedAt()))
 			}
 		})
 	}

@@ -15,7 +15,8 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // state is a quiescent kernel: a file mapping, an anon mapping with pages,
-// a fork child sharing them, and some loads.
+// a THP mapped by a PMD leaf, one split into PTEs, a fork child sharing
+// them, and some loads.
 const state = `
 mm mm1
 file file1 8
@@ -24,6 +25,11 @@ setup: store mm1 0x10 7
 setup: store mm1 0x11 8
 setup: mmap mm1 0x20+2 file1@0x0 shared rw
 setup: store mm1 0x20 9
+setup: mmap mm1 0x30+8 anon rw thp
+setup: store mm1 0x31 5
+setup: mmap mm1 0x40+8 anon rw thp
+setup: store mm1 0x42 6
+setup: mprotect mm1 0x44+4 r
 setup: fork mm1 mm2
 setup: load mm2 0x10
 setup: mprotect mm1 0x12+1 r
@@ -97,6 +103,12 @@ func TestCheckers(t *testing.T) {
 		{"vma-tree", invariants.VMATree, "overlap", "mm1", 0x10, "overlaps"},
 		{"anon-vma-hierarchy", invariants.AnonVMAHierarchy, "bump-active-vmas", "mm1", 0x10, "num_active_vmas"},
 		{"page-table-lifetime", invariants.PageTableLifetime, "free-pte-table", "mm1", 0x10, "points to pt#"},
+		{"rmap-complete", invariants.RmapComplete, "shift-pgoff", "mm1", 0x40, "vma_address finds it"},
+		{"rmap-complete", invariants.RmapComplete, "shift-pgoff", "mm2", 0x30, "vma_address finds it"},
+		{"mapcount-rss", invariants.MapcountRSS, "bump-mapcount", "mm1", 0x42, "Bad page map"},
+		{"mapcount-rss", invariants.MapcountRSS, "bump-entire-mapcount", "mm1", 0x30, "entire mapcount"},
+		{"page-table-lifetime", invariants.PageTableLifetime, "pmd-pfn0", "mm1", 0x40, "points to pt#pfn0"},
+		{"page-table-lifetime", invariants.PageTableLifetime, "free-deposit", "mm2", 0x30, "deposited table"},
 		{"memory-contents", loadAfter, "scribble", "mm1", 0x11, "returned 1008, expected 8"},
 		{"leak", leaks, "hold-anon-vma-ref", "mm1", 0x10, "survives exit"},
 	} {

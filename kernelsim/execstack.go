@@ -93,7 +93,7 @@ func (k *Kernel) gupWrite(t *sched.Task, v *VMA, addr int, val uint64) error {
 	for try := 0; try < maxFaultRetries; try++ {
 		t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), "follow_page_pte", "")
 		if p := m.Walk(addr); p != nil && p.Kind == PTEPresent && p.Write && p.Folio != nil {
-			p.Folio.data.Store(val)
+			p.Folio.page(p.Page).Store(val)
 			k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true})
 			return nil
 		}

@@ -156,13 +156,32 @@ func (k *Kernel) lockMMAndFindVMA(t *sched.Task, m *MM, addr int) *VMA {
 	return v
 }
 
-// handleMMFault mirrors __handle_mm_fault() → handle_pte_fault() for
-// small pages: allocate the upper levels, read the PTE locklessly, dispatch.
+// handleMMFault mirrors __handle_mm_fault() → handle_pte_fault(): allocate
+// the upper levels; at the PMD (read locklessly), a none PMD in a VMA that
+// asked for THPs faults a THP in (do_huge_pmd_anonymous_page), a PMD
+// migration entry is waited for, a write to a read-only THP goes to
+// wp_huge_pmd (which may split it and fall back to PTEs), any other access
+// to a THP has nothing to do; then read the PTE locklessly and dispatch.
 func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultResult {
 	const site = "handle_pte_fault"
 	m := v.mm
 	k.useVMA(t, v, site)
 	k.pmdAlloc(t, m, addr, "__handle_mm_fault")
+	t.Point(sched.KindRead, m.name+" pmd", "__handle_mm_fault", fmt.Sprintf("pmd for %#x (lockless)", addr))
+	switch e := m.pmdEntry(addr); {
+	case e == nil && v.thpFaultAllowed(addr):
+		return k.doHugePMDAnonymousPage(t, v, addr, ff)
+	case e != nil && e.Leaf != nil && e.Leaf.Kind == PTEMigration:
+		k.pmdMigrationEntryWait(t, m, addr)
+		return FaultDone
+	case e != nil && e.Leaf != nil:
+		if ff&faultWrite == 0 || e.Leaf.Write {
+			return FaultDone // huge_pmd_set_accessed
+		}
+		if r, fallback := k.doHugePMDWPPage(t, v, addr, e); !fallback {
+			return r
+		}
+	}
 	t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), site, "orig_pte (lockless)")
 	orig := m.Walk(addr)
 	switch {
@@ -180,7 +199,7 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 		return FaultDone
 	}
 	if tbl.e[i].Load() != orig { // !pte_same: someone changed it; retry the access
-		tbl.ptl.Unlock(t, site)
+		k.pteUnmapUnlock(t, tbl, site)
 		return FaultDone
 	}
 	if ff&faultWrite != 0 && !orig.Write {
@@ -192,10 +211,10 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 		np := *orig
 		np.Read, np.Write = ptePerms(v, orig.Folio, false)
 		k.setPTE(t, m, tbl, i, addr, &np, "do_numa_page")
-		tbl.ptl.Unlock(t, site)
+		k.pteUnmapUnlock(t, tbl, site)
 		return FaultDone
 	}
-	tbl.ptl.Unlock(t, site)
+	k.pteUnmapUnlock(t, tbl, site)
 	return FaultDone
 }
 
@@ -252,20 +271,20 @@ func (k *Kernel) doAnonymousPage(t *sched.Task, v *VMA, addr int, ff faultFlags)
 		return FaultDone
 	}
 	if tbl.e[i].Load() != nil { // someone else mapped it first
-		tbl.ptl.Unlock(t, site)
+		k.pteUnmapUnlock(t, tbl, site)
 		k.discardFolio(f)
 		return FaultDone
 	}
 	if !write {
 		// Read fault: map the shared zero page read-only (no rmap, no rss).
 		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Read: true, ID: k.newID()}, site)
-		tbl.ptl.Unlock(t, site)
+		k.pteUnmapUnlock(t, tbl, site)
 		return FaultDone
 	}
 	k.folioAddNewAnonRmap(t, f, v, addr)
 	m.rssAnon.Add(1)
 	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: v.flags&VMWrite != 0, ID: k.newID()}, site)
-	tbl.ptl.Unlock(t, site)
+	k.pteUnmapUnlock(t, tbl, site)
 	return FaultDone
 }
 
@@ -313,19 +332,23 @@ func (k *Kernel) doFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultRe
 		return FaultRetry // the fault lock was dropped
 	}
 	defer k.unpin(t, pc, "filemap_fault")
+	// The page of the (possibly large) page-cache folio at this index: a
+	// large one is mapped a page at a time (finish_fault; the model does
+	// not map a file THP with a PMD leaf, do_set_pmd).
+	pg := index - pc.index
 	var pte *PTE
 	var newf *Folio
 	if write && !shared {
 		newf = k.allocFolio(true)
-		newf.data.Store(pc.data.Load()) // copy the page-cache page
+		newf.data.Store(pc.page(pg).Load()) // copy the page-cache page
 		pte = &PTE{Kind: PTEPresent, Folio: newf, Read: true, Write: true, ID: k.newID()}
 	} else {
-		pte = &PTE{Kind: PTEPresent, Folio: pc, Read: true, Write: write || (shared && v.flags&VMWrite != 0), ID: k.newID()}
+		pte = &PTE{Kind: PTEPresent, Folio: pc, Page: pg, Read: true, Write: write || (shared && v.flags&VMWrite != 0), ID: k.newID()}
 	}
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
 	if tbl == nil || tbl.e[i].Load() != nil {
 		if tbl != nil {
-			tbl.ptl.Unlock(t, site)
+			k.pteUnmapUnlock(t, tbl, site)
 		}
 		pc.lock.Unlock(t, site)
 		k.discardFolio(newf)
@@ -341,24 +364,36 @@ func (k *Kernel) doFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultRe
 		m.rssFile.Add(1)
 	}
 	k.setPTE(t, m, tbl, i, addr, pte, "finish_fault")
-	tbl.ptl.Unlock(t, site)
+	k.pteUnmapUnlock(t, tbl, site)
 	pc.lock.Unlock(t, site)
 	return FaultDone
 }
 
 // doWPPage mirrors do_wp_page(): a write fault on a present read-only PTE.
-// Called with the PTL held; it is released on return.
+// Called with the PTL held (and the table mapped); both are released on
+// return.
 func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *PTETable, i int, orig *PTE) FaultResult {
 	const site = "do_wp_page"
 	m := v.mm
 	f := orig.Folio
 	if v.flags&VMShared != 0 && f != nil && !f.anon {
 		// wp_page_shared: a shared file page just becomes writable.
-		k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: true, ID: orig.ID}, "wp_page_shared")
-		tbl.ptl.Unlock(t, site)
+		np := *orig
+		np.Write = true
+		k.setPTE(t, m, tbl, i, addr, &np, "wp_page_shared")
+		k.pteUnmapUnlock(t, tbl, site)
 		return FaultDone
 	}
-	if f != nil && f.anon && f.mapcount.Load() == 1 && v.anonVMA != nil {
+	if f != nil && f.anon && f.Large() && v.anonVMA != nil && k.wpCanReuseLargeAnonFolio(f, m) {
+		// __wp_can_reuse_large_anon_folio (v6.13+): every reference is a
+		// mapping of this mm: reuse the page (wp_page_reuse, this PTE only).
+		np := *orig
+		np.Write = true
+		k.setPTE(t, m, tbl, i, addr, &np, "wp_page_reuse")
+		k.pteUnmapUnlock(t, tbl, site)
+		return FaultDone
+	}
+	if f != nil && f.anon && !f.Large() && f.mapcount.Load() == 1 && v.anonVMA != nil {
 		// wp_can_reuse_anon_folio: the only mapping; take the folio lock
 		// (trylock under the PTL) and reuse it, moving its rmap to this VMA's
 		// anon_vma (folio_move_anon_rmap).
@@ -370,7 +405,7 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 				}
 				f.lock.Unlock(t, "wp_can_reuse_anon_folio")
 				k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: true, ID: orig.ID}, "wp_page_reuse")
-				tbl.ptl.Unlock(t, site)
+				k.pteUnmapUnlock(t, tbl, site)
 				return FaultDone
 			}
 			f.lock.Unlock(t, "wp_can_reuse_anon_folio")
@@ -380,8 +415,27 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 		f.pin() // folio_get before the PTL is dropped: the copy reads it
 		defer k.unpin(t, f, "wp_page_copy")
 	}
-	tbl.ptl.Unlock(t, site)
+	k.pteUnmapUnlock(t, tbl, site)
 	return k.wpPageCopy(t, v, addr, ff, orig)
+}
+
+// wpCanReuseLargeAnonFolio is __wp_can_reuse_large_anon_folio(): a large
+// anon folio mapped more than once may be reused when all its references
+// are mappings (no pin: folio_large_mapcount == folio_ref_count) and all
+// its mappings are in this mm (not maybe_mapped_shared; the model counts
+// them exactly, where the kernel tracks the mms by id).
+func (k *Kernel) wpCanReuseLargeAnonFolio(f *Folio, m *MM) bool {
+	n := f.mapcount.Load()
+	if n <= 1 || f.pinCount() != 0 {
+		return false
+	}
+	mine := int32(0)
+	m.ForEachPTE(func(_ int, _ *PTETable, p *PTE) {
+		if p.Kind == PTEPresent && p.Folio == f {
+			mine++
+		}
+	})
+	return mine == n
 }
 
 // wpPageCopy mirrors wp_page_copy(): COW into a new anon folio.
@@ -396,13 +450,13 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 	copyStep := 0
 	if old != nil {
 		k.use(t, &old.Obj, site)
-		nf.data.Store(old.data.Load()) // __wp_page_copy_user, before the PTL
+		nf.data.Store(old.page(orig.Page).Load()) // __wp_page_copy_user, before the PTL
 		copyStep = t.Step()
 	}
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
 	if tbl == nil || tbl.e[i].Load() != orig {
 		if tbl != nil {
-			tbl.ptl.Unlock(t, site)
+			k.pteUnmapUnlock(t, tbl, site)
 		}
 		k.discardFolio(nf)
 		return FaultDone
@@ -418,7 +472,7 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 	// (D.12c; a shared file page may change legitimately: its writers are
 	// other mappings of the file).
 	if old != nil && old.anon {
-		if now, was := old.data.Load(), nf.data.Load(); now != was {
+		if now, was := old.page(orig.Page).Load(), nf.data.Load(); now != was {
 			t.Fail(sched.Violation{Invariant: "memory-contents", Detail: fmt.Sprintf("wp_page_copy at %s %#x copied %s = %d into %s at step %d, but %s holds %d when its PTE is replaced: a store reached the old page after the copy (through a stale writable translation) and is lost", m.name, addr, old.name, was, nf.name, copyStep, old.name, now)})
 		}
 	}
@@ -437,33 +491,27 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 	default:
 		k.dropMapping(t, old, site)
 	}
-	tbl.ptl.Unlock(t, site)
+	k.pteUnmapUnlock(t, tbl, site)
 	return FaultDone
 }
 
 // migrationEntryWait mirrors migration_entry_wait(): re-check the entry
-// under the PTL, then sleep until the folio is unlocked; the access retries.
+// under the PTL (the table unmapped, the PTL kept), then sleep until the
+// folio is unlocked; the access retries.
 func (k *Kernel) migrationEntryWait(t *sched.Task, m *MM, addr int, orig *PTE) {
 	const site = "migration_entry_wait"
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
 	if tbl == nil {
 		return
 	}
-	if tbl.e[i].Load() != orig {
+	same := tbl.e[i].Load() == orig
+	k.pteUnmap(t, site)
+	if !same {
 		tbl.ptl.Unlock(t, site)
 		return
 	}
-	f := orig.Folio
-	if f.freed || !f.lock.IsLocked() {
-		// migration_entry_to_page()'s BUG_ON(!PageLocked): nobody is
-		// migrating this folio any more, so nobody will remove the entry.
-		tbl.ptl.Unlock(t, site)
-		state := "is not locked"
-		if f.freed {
-			state = f.FreedAt()
-		}
-		t.Fail(sched.Violation{Invariant: "no-straggling-migration-entry", Detail: fmt.Sprintf("fault at %s %#x meets a migration entry for %s, which %s: a migration left it behind", m.name, addr, f.name, state)})
-	}
+	f := orig.PageFolio()
+	k.checkMigrationEntryOwner(t, m, addr, f, func() { tbl.ptl.Unlock(t, site) })
 	tbl.ptl.Unlock(t, site) // migration_entry_wait_on_locked drops the PTL before sleeping
 	f.lock.WaitUnlocked(t, "migration_entry_wait_on_locked")
 }

@@ -9,15 +9,18 @@ import (
 // for the invariants' -bad fixtures: each breaks exactly one rule of a
 // quiescent kernel so that the checker guarding it must report.
 var Corruptions = map[string]string{
-	"drop-avc":          "take the AVC of the VMA at addr out of its anon_vma tree (rmap-complete)",
-	"shift-pgoff":       "change vm_pgoff of the VMA at addr without moving its pages (rmap-complete)",
-	"bump-mapcount":     "add one to the mapcount of the folio mapped at addr (mapcount-rss)",
-	"bump-rss":          "add one to the mm's anon rss counter (mapcount-rss)",
-	"overlap":           "extend the VMA at addr's tree key over its successor (vma-tree)",
-	"bump-active-vmas":  "add one to num_active_vmas of the anon_vma of the VMA at addr (anon-vma-hierarchy)",
-	"free-pte-table":    "free the live PTE table mapping addr (page-table-lifetime)",
-	"scribble":          "change the contents of the folio mapped at addr behind the program's back (memory-contents)",
-	"hold-anon-vma-ref": "take an extra reference on the anon_vma of the VMA at addr, never dropped (leak)",
+	"drop-avc":             "take the AVC of the VMA at addr out of its anon_vma tree (rmap-complete)",
+	"shift-pgoff":          "change vm_pgoff of the VMA at addr without moving its pages (rmap-complete)",
+	"bump-mapcount":        "add one to the mapcount of the folio mapped at addr (mapcount-rss)",
+	"bump-rss":             "add one to the mm's anon rss counter (mapcount-rss)",
+	"overlap":              "extend the VMA at addr's tree key over its successor (vma-tree)",
+	"bump-active-vmas":     "add one to num_active_vmas of the anon_vma of the VMA at addr (anon-vma-hierarchy)",
+	"free-pte-table":       "free the live PTE table mapping addr (page-table-lifetime)",
+	"scribble":             "change the contents of the folio mapped at addr behind the program's back (memory-contents)",
+	"hold-anon-vma-ref":    "take an extra reference on the anon_vma of the VMA at addr, never dropped (leak)",
+	"bump-entire-mapcount": "add one to the entire mapcount of the THP a PMD leaf maps at addr (mapcount-rss)",
+	"pmd-pfn0":             "make the PMD entry covering addr point at the page at pfn 0 instead of its PTE table (page-table-lifetime)",
+	"free-deposit":         "free the PTE table deposited with the PMD leaf at addr (page-table-lifetime)",
 }
 
 // CorruptionNames returns the corruption names in sorted order.
@@ -109,7 +112,24 @@ func (k *Kernel) Corrupt(what, mm string, addr int) error {
 		if err := needFolio(); err != nil {
 			return err
 		}
-		p.Folio.data.Add(1000)
+		p.Folio.page(p.Page).Add(1000)
+	case "bump-entire-mapcount":
+		if e := m.pmdEntry(addr); e == nil || e.Leaf == nil {
+			return fmt.Errorf("corrupt bump-entire-mapcount: no PMD leaf at %s %#x", mm, addr)
+		}
+		m.pmdEntry(addr).Leaf.Folio.entire.Add(1)
+	case "pmd-pfn0":
+		slot := m.pmdSlot(addr)
+		if slot == nil || slot.Load() == nil || slot.Load().Table == nil {
+			return fmt.Errorf("corrupt pmd-pfn0: no PTE table at %s %#x", mm, addr)
+		}
+		slot.Store(&PMDEntry{Table: k.pfn0Table()})
+	case "free-deposit":
+		e := m.pmdEntry(addr)
+		if e == nil || e.Deposit == nil {
+			return fmt.Errorf("corrupt free-deposit: no PMD leaf with a deposited table at %s %#x", mm, addr)
+		}
+		e.Deposit.freed, e.Deposit.freedBy = true, "corrupt free-deposit"
 	case "hold-anon-vma-ref":
 		if err := needVMA(); err != nil || v.anonVMA == nil {
 			return fmt.Errorf("corrupt hold-anon-vma-ref: no anon_vma at %s %#x", mm, addr)

@@ -9,18 +9,32 @@ import (
 	"mmrace/kernelsim/sched"
 )
 
-// Folio is a single-page folio. Its contents are one value standing for the
-// page's bytes, so lost and misplaced writes show as wrong data.
+// Folio is a folio of 1<<order pages (order 0: a small page; a THP has
+// the order of a PMD, HPAGE_PMD_ORDER, whose pages one PTE table maps).
+// The contents of each page are one value standing for the page's bytes, so
+// lost and misplaced writes show as wrong data.
 type Folio struct {
 	Obj
-	k        *Kernel
-	lock     *ksync.Mutex // PG_locked
-	anon     bool
-	anonVMA  *AnonVMA // folio->mapping for anon folios
-	file     *File    // folio->mapping for file folios
-	index    int      // folio->index
+	k       *Kernel
+	lock    *ksync.Mutex // PG_locked
+	anon    bool
+	anonVMA *AnonVMA // folio->mapping for anon folios
+	file    *File    // folio->mapping for file folios
+	index   int      // folio->index, of the first page
+	order   int      // folio_order
+	// mapcount counts the folio's mappings by page tables: one per present
+	// PTE mapping one of its pages, one per PMD leaf mapping all of them
+	// (the kernel's _large_mapcount; folio_mapcount of a small folio).
+	// entire counts the PMD leaves alone (_entire_mapcount).
 	mapcount atomic.Int32
-	data     atomic.Uint64
+	entire   atomic.Int32
+	data     atomic.Uint64   // page 0
+	tail     []atomic.Uint64 // pages 1 .. nr-1 of a large folio
+	// splitTails are the folios a split made of pages 1 .. nr-1; the
+	// folio itself is the first page's, now of order 0. The kernel's
+	// entries name pfns, the model's (folio, page): pageFolio resolves an
+	// entry made before the split (a migration entry of unmap_folio).
+	splitTails []*Folio
 	// refMu makes the lifetime decisions atomic, as the kernel's refcount
 	// is: the last reference, a mapping or a pin, frees the folio exactly
 	// once. (In controlled mode nothing else runs meanwhile anyway.)
@@ -51,12 +65,59 @@ func (f *Folio) Index() int { return f.index }
 // Mapcount returns the folio's mapcount.
 func (f *Folio) Mapcount() int { return int(f.mapcount.Load()) }
 
-// Data returns the folio's contents.
+// Data returns the contents of the folio's first page.
 func (f *Folio) Data() uint64 { return f.data.Load() }
 
-// allocFolio allocates a zeroed folio (folio_alloc / vma_alloc_zeroed_movable_folio).
-func (k *Kernel) allocFolio(anon bool) *Folio {
-	f := &Folio{Obj: k.newObj(kindFolio), k: k, anon: anon}
+// PageData returns the contents of page i of the folio.
+func (f *Folio) PageData(i int) uint64 { return f.page(i).Load() }
+
+// Nr returns folio_nr_pages.
+func (f *Folio) Nr() int { return 1 << f.order }
+
+// Large reports folio_test_large.
+func (f *Folio) Large() bool { return f.order > 0 }
+
+// EntireMapcount returns the number of PMD leaves mapping the folio.
+func (f *Folio) EntireMapcount() int { return int(f.entire.Load()) }
+
+// pageFolio returns the folio that page i of f belongs to now, and the
+// page's index in it: f itself, or once a split broke f up, the small
+// folio the page became.
+func (f *Folio) pageFolio(i int) (*Folio, int) {
+	if i > 0 && f.splitTails != nil {
+		return f.splitTails[i-1], 0
+	}
+	return f, i
+}
+
+// PageFolio returns the folio whose page the entry maps now (page_folio of
+// its pfn): the entry's folio, or the small folio a split made of its page.
+func (p *PTE) PageFolio() *Folio {
+	if p == nil || p.Folio == nil {
+		return nil
+	}
+	f, _ := p.Folio.pageFolio(p.Page)
+	return f
+}
+
+// page returns the contents of page i (folio_page).
+func (f *Folio) page(i int) *atomic.Uint64 {
+	if i == 0 {
+		return &f.data
+	}
+	return &f.tail[i-1]
+}
+
+// allocFolio allocates a zeroed small folio (folio_alloc / vma_alloc_zeroed_movable_folio).
+func (k *Kernel) allocFolio(anon bool) *Folio { return k.allocFolioOrder(anon, 0) }
+
+// allocFolioOrder allocates a zeroed folio of 1<<order pages (vma_alloc_folio
+// with HPAGE_PMD_ORDER for a THP).
+func (k *Kernel) allocFolioOrder(anon bool, order int) *Folio {
+	f := &Folio{Obj: k.newObj(kindFolio), k: k, anon: anon, order: order}
+	if order > 0 {
+		f.tail = make([]atomic.Uint64, 1<<order-1)
+	}
 	f.lock = k.Env.NewMutex("folio_lock("+f.name+")", ksync.ClassFolioLock)
 	k.mu.Lock()
 	k.folios = append(k.folios, f)
@@ -188,6 +249,12 @@ type PTE struct {
 	// fork copy) and kept when the entry moves (mremap, exec) or converts
 	// (present ↔ migration), so a walk can tell which mappings it missed.
 	ID uint64
+	// Page is the page of a large folio the entry maps (0 for a small
+	// folio and for a PMD leaf, which maps them all).
+	Page int
+	// Huge says the value is a PMD leaf: a THP mapped by one PMD entry, or
+	// a PMD migration entry (see PMDEntry).
+	Huge bool
 }
 
 func (p *PTE) String() string {
@@ -195,7 +262,13 @@ func (p *PTE) String() string {
 		return "none"
 	}
 	target := "zero-page"
-	if p.Folio != nil {
+	switch {
+	case p.Folio == nil:
+	case p.Huge:
+		target = p.Folio.name + "[pmd]"
+	case p.Folio.order > 0:
+		target = fmt.Sprintf("%s[%d]", p.Folio.name, p.Page)
+	default:
 		target = p.Folio.name
 	}
 	switch p.Kind {

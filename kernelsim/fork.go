@@ -63,10 +63,11 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 	return cm, nil
 }
 
-// copyPageRange mirrors copy_page_range() → copy_pte_range() for a COW
-// mapping: per PTE table, the child's (dst) PTL then the parent's (src,
-// nested); present anon pages are shared and write-protected in both,
-// file pages get another file rmap, migration entries are copied (a
+// copyPageRange mirrors copy_page_range() → copy_pmd_range() →
+// copy_pte_range() for a COW mapping: a THP leaf is shared by
+// copy_huge_pmd; per PTE table, the child's (dst) PTL then the parent's
+// (src, nested); present anon pages are shared and write-protected in
+// both, file pages get another file rmap, migration entries are copied (a
 // writable one downgraded to readable in both).
 // It appends the addresses it copied to copied and returns it.
 func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA, copied []int) []int {
@@ -80,17 +81,23 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA, copied []int) []int
 	}
 	for a := src.start; a < src.end; {
 		tblEnd := g.tableEnd(a, src.end)
+		if e := pm.pmdEntry(a); e != nil && e.Leaf != nil && k.copyHugePMD(t, dst, src, a, &copied) {
+			a = tblEnd
+			continue
+		}
 		if pm.pteTable(a) == nil {
 			a = tblEnd
 			continue
 		}
 		k.pteAlloc(t, cm, a, site)
 		dtbl, _ := k.pteOffsetMapLock(t, cm, a, site)
-		stbl := pm.pteTable(a)
-		if stbl == nil || dtbl == nil {
-			if dtbl != nil {
-				dtbl.ptl.Unlock(t, site)
-			}
+		if dtbl == nil {
+			a = tblEnd
+			continue
+		}
+		stbl := k.pteOffsetMap(t, pm, a, site) // pte_offset_map_rw_nolock: mmap_lock W keeps it
+		if stbl == nil {
+			k.pteUnmapUnlock(t, dtbl, site)
 			a = tblEnd
 			continue
 		}
@@ -139,8 +146,8 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA, copied []int) []int
 			k.setPTE(t, cm, dtbl, i, addr, &np, "copy_present_pte")
 			copied = append(copied, addr)
 		}
-		stbl.ptl.Unlock(t, site)
-		dtbl.ptl.Unlock(t, site)
+		k.pteUnmapUnlock(t, stbl, site)
+		k.pteUnmapUnlock(t, dtbl, site)
 		a = tblEnd
 	}
 	return copied

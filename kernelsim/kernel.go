@@ -37,9 +37,23 @@ func (g Geometry) pmdIndex(addr int) int { return addr / g.PTEs % g.PMDs }
 func (g Geometry) pteIndex(addr int) int { return addr % g.PTEs }
 
 // tableEnd returns where the PTE table holding addr ends, capped at end:
-// the extent a per-table loop handles under one PTL.
+// the extent a per-table loop handles under one PTL (pmd_addr_end).
 func (g Geometry) tableEnd(addr, end int) int {
 	return min((addr/g.PTEs+1)*g.PTEs, end)
+}
+
+// pmdBase returns the first page the PMD entry covering addr maps
+// (addr & HPAGE_PMD_MASK): a PMD leaf maps one PTE table's span, so a THP
+// has HPAGE_PMD_NR = PTEs pages.
+func (g Geometry) pmdBase(addr int) int { return addr / g.PTEs * g.PTEs }
+
+// hpageOrder is HPAGE_PMD_ORDER: the order of a folio one PMD leaf maps.
+func (g Geometry) hpageOrder() int {
+	o := 0
+	for 1<<o < g.PTEs {
+		o++
+	}
+	return o
 }
 
 // Kernel is the simulated kernel of one program: its mms, files and every
@@ -63,6 +77,7 @@ type Kernel struct {
 	folios []*Folio
 	tables []*PTETable
 	pmds   []*PMDTable
+	pfn0   *PTETable // what pmd_pgtable() of a none PMD points at (pfn0Table)
 	avs    []*AnonVMA
 	// vmaCache is the vm_area_struct slab's free list (LIFO).
 	vmaCache []*VMA
@@ -118,8 +133,12 @@ func (o *Obj) Name() string { return o.name }
 // Freed reports whether the object has been freed.
 func (o *Obj) Freed() bool { return o.freed }
 
-// FreedAt describes when the object was freed.
+// FreedAt describes when the object was freed (or, for an object that
+// never was one, what it is).
 func (o *Obj) FreedAt() string {
+	if o.freedStep < 0 {
+		return o.freedBy
+	}
 	return fmt.Sprintf("freed at step %d by %s", o.freedStep, o.freedBy)
 }
 

@@ -20,6 +20,9 @@ package kernelsim_test
 // seed=N     run under sched.NewRandom(N) instead
 // plan=(...) run under a hand-written sched.Plan ("t1:4,t2:9": task:points)
 // rules=off  semantic-only run (no lock-order, lockdep or lock-rule checks)
+// notes=on   also print tN's notes (note OBJECT DETAIL @SITE) and data
+//            choices (choice WHAT: N of M) where they fall: the re-checks
+//            that fail (!pmd_same, check_pmd_state), need_resched
 //
 // Regenerate the expected outputs with
 //
@@ -58,8 +61,9 @@ func TestLockSequences(t *testing.T) {
 
 // lockArgs are the parsed arguments of a locks directive.
 type lockArgs struct {
-	task int
-	opts harness.Options
+	task  int
+	notes bool
+	opts  harness.Options
 }
 
 func parseLockArgs(t *testing.T, d *datadriven.TestData, p *kernelsim.Program) lockArgs {
@@ -97,6 +101,11 @@ func parseLockArgs(t *testing.T, d *datadriven.TestData, p *kernelsim.Program) l
 				d.Fatalf(t, "rules=%q: want off or on", val)
 			}
 			a.opts.SemanticOnly = val == "off"
+		case "notes":
+			if val != "off" && val != "on" {
+				d.Fatalf(t, "notes=%q: want off or on", val)
+			}
+			a.notes = val == "on"
 		default:
 			d.Fatalf(t, "unknown argument %q", arg.Key)
 		}
@@ -128,7 +137,7 @@ func runLocks(t *testing.T, d *datadriven.TestData) string {
 	for _, e := range rep.Errors {
 		fmt.Fprintf(&b, "refused: %s\n", e)
 	}
-	for _, l := range lockLines(run, a.task) {
+	for _, l := range lockLines(run, a.task, a.notes) {
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
@@ -150,7 +159,7 @@ var lockKinds = map[sched.Kind]bool{
 // between them: a flush's place relative to the page-table locks' release
 // is what the kernel's TLB rules are about (flush before the PTL drops in
 // move_ptes, eb66ae030829; before the pages are freed in tlb_finish_mmu).
-func lockLines(evs []sched.Event, task int) []string {
+func lockLines(evs []sched.Event, task int, notes bool) []string {
 	var out []string
 	for _, e := range evs {
 		if e.Task != task {
@@ -158,6 +167,14 @@ func lockLines(evs []sched.Event, task int) []string {
 		}
 		if f, ok := flushLine(e); ok {
 			out = append(out, f)
+			continue
+		}
+		if notes && e.Kind == sched.KindNote {
+			out = append(out, strings.TrimSpace("note "+e.Obj+" "+e.Detail)+" @"+e.Site)
+			continue
+		}
+		if notes && e.Kind == sched.KindChoice {
+			out = append(out, "choice "+e.Obj+": "+e.Detail)
 			continue
 		}
 		if !lockKinds[e.Kind] {
@@ -287,7 +304,7 @@ func TestFindLockSchedules(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				return rep.Schedule, c.want(lockLines(run, c.task))
+				return rep.Schedule, c.want(lockLines(run, c.task, false))
 			}
 			for k := 0; k < 200; k++ {
 				var s sched.Schedule

@@ -37,11 +37,18 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 		}
 		covered = v.end
 	}
+	// The flush promise covers what the walk zapped: the parts of the
+	// range that VMAs cover (nothing is flushed for a hole).
+	var zapped [][2]int
 	for _, v := range m.overlapping(start, end) {
-		k.zapSingle(t, v, max(start, v.start), min(end, v.end))
+		s, e := max(start, v.start), min(end, v.end)
+		k.zapSingle(t, v, s, e)
+		zapped = append(zapped, [2]int{s, e})
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")
-	k.checkTLBCoherence(t, m, start, end, since, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+	for _, r := range zapped {
+		k.checkTLBCoherence(t, m, r[0], r[1], since, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+	}
 	if covered < end {
 		return fmt.Errorf("madvise: ENOMEM: [%#x,%#x) is not fully mapped", start, end)
 	}
@@ -52,6 +59,6 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 // gather of its own around the zap of one VMA's part of the range.
 func (k *Kernel) zapSingle(t *sched.Task, v *VMA, start, end int) {
 	k.tlbGatherMMU(t, v.mm)
-	k.zapPTERange(t, v, start, end, "zap_page_range_single", true)
+	k.zapPTERange(t, v, start, end, "zap_page_range_single", zapDetails{fresh: true, reclaimPT: true})
 	k.tlbFinishMMU(t, "tlb_finish_mmu")
 }

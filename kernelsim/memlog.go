@@ -52,9 +52,9 @@ func (k *Kernel) logMem(t *sched.Task, e MemEvent) {
 // not yet copied on write); an anon folio, or the zero page, is the mm's
 // private memory. It is read off the PTE, not the VMA tree, which a
 // concurrent munmap may already have changed.
-func folioBacking(f *Folio) Backing {
+func folioBacking(f *Folio, page int) Backing {
 	if f == nil || f.anon || f.file == nil {
 		return Backing{}
 	}
-	return Backing{File: f.file.name, Index: f.index, Shared: true}
+	return Backing{File: f.file.name, Index: f.index + page, Shared: true}
 }

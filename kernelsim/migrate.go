@@ -34,20 +34,20 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		k.use(t, &av.Obj, "folio_get_anon_vma")
 		getAnonVMA(av)
 	}
-	dst := k.allocFolio(src.anon)
+	dst := k.allocFolioOrder(src.anon, src.order)
 	dst.pin() // the migrator's reference, dropped at the end
 	if !dst.lock.Trylock(t, "migrate_folio_unmap") {
 		t.Internal("migrate_folio_unmap: the new folio %s is already locked", dst.name)
 	}
 	wasMapped := src.mapcount.Load() > 0
 	if wasMapped {
-		k.tryToMigrate(t, src)
+		k.tryToMigrate(t, src, 0)
 	}
 	// undo is migrate_folio_undo_src/dst: restore the mappings that were
 	// converted, drop the new folio, unlock.
 	undo := func(why string) error {
 		if wasMapped {
-			k.removeMigrationPTEs(t, src, src)
+			k.removeMigrationPTEs(t, src, src, false)
 		}
 		dst.lock.Unlock(t, "migrate_folio_undo_dst")
 		k.discardFolio(dst)
@@ -85,14 +85,18 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		t.Point(sched.KindRead, src.name, "migrate_pages_batch", fmt.Sprintf("-EAGAIN: retry pass %d", pass+1))
 	}
 	dst.anonVMA, dst.file, dst.index = src.anonVMA, src.file, src.index
-	dst.data.Store(src.data.Load())
+	for i := 0; i < src.Nr(); i++ {
+		dst.page(i).Store(src.page(i).Load()) // folio_copy
+	}
 	if src.file != nil {
-		t.Point(sched.KindWrite, src.file.name, "folio_migrate_mapping", fmt.Sprintf("page cache %#x: %s -> %s", src.index, src.name, dst.name))
-		src.file.pages[src.index] = dst
+		t.Point(sched.KindWrite, src.file.name, "folio_migrate_mapping", fmt.Sprintf("page cache %#x+%d: %s -> %s", src.index, src.Nr(), src.name, dst.name))
+		for i := 0; i < src.Nr(); i++ {
+			src.file.pages[src.index+i] = dst
+		}
 		src.file.xa.Unlock(t, "folio_migrate_mapping")
 	}
 	if wasMapped {
-		k.removeMigrationPTEs(t, src, dst)
+		k.removeMigrationPTEs(t, src, dst, false)
 	}
 	// try_to_migrate flushed every translation of src before the copy.
 	k.checkNoTLBMaps(t, src, "migration")
@@ -120,14 +124,30 @@ func (k *Kernel) migrationDone(t *sched.Task, src *Folio) {
 	}
 }
 
-// tryToMigrate mirrors try_to_migrate(): an rmap walk that replaces every
-// present PTE of src with a migration entry, skipping temporary exec stacks
-// (invalid_migration_vma, a8bef8ff6ea1), until src is not mapped.
-func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio) {
+// ttuFlags are the enum ttu_flags the model's callers pass.
+type ttuFlags uint8
+
+const (
+	ttuSplitHugePMD ttuFlags = 1 << iota // TTU_SPLIT_HUGE_PMD: split PMD mappings (freezing them) first
+	ttuSync                              // TTU_SYNC: walk with PVMW_SYNC, never miss a PTE being changed
+	ttuRmapLocked                        // TTU_RMAP_LOCKED: the caller holds the rmap lock (rmap_walk_locked)
+)
+
+// tryToMigrate mirrors try_to_migrate(folio, flags) → try_to_migrate_one
+// (mm/rmap.c, v6.14): an rmap walk that replaces every mapping of src —
+// each PTE mapping one of its pages, and a PMD leaf mapping all of them
+// (set_pmd_migration_entry) — with a migration entry, skipping temporary
+// exec stacks (invalid_migration_vma, a8bef8ff6ea1), until src is not
+// mapped. With TTU_SPLIT_HUGE_PMD (a folio split's unmap_folio) each VMA's
+// PMD mapping of src is split and frozen into PTE migration entries first
+// (split_huge_pmd_address(vma, address, true, folio), as v6.14 does at the
+// top of try_to_migrate_one).
+func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio, flags ttuFlags) {
 	rwc := &rmapWalkControl{
 		kind:    "try_to_migrate",
-		nonSync: true,
-		target:  func(p *PTE) bool { return p.Kind == PTEPresent && p.Folio == src },
+		nonSync: flags&ttuSync == 0,
+		locked:  flags&ttuRmapLocked != 0,
+		target:  func(p *PTE) bool { return p.Kind == PTEPresent && p.PageFolio() == src },
 		done:    func() bool { return src.mapcount.Load() == 0 },
 	}
 	if !k.Variants.Has("try_to_migrate-no-temp-stack-skip") {
@@ -135,70 +155,142 @@ func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio) {
 	}
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
 		const site = "try_to_migrate_one"
-		tbl, i := k.pvmwPeek(t, v, addr, site)
-		if tbl == nil {
-			return true
-		}
-		if p := tbl.e[i].Load(); p != nil && p.Kind == PTEPresent && p.Folio == src { // check_pte
-			w.Visited[p.ID] = true
-			if vmaIsTemporaryStack(v) && k.Env.Rules() {
-				tbl.ptl.Unlock(t, site)
-				t.Fail(sched.Violation{Invariant: "temp-stack-no-migration-entry", Detail: fmt.Sprintf("%s installs a migration entry for %s at %s %#x in temporary stack %s (I10)", site, src.name, v.mm.name, addr, v.Describe())})
+		if flags&ttuSplitHugePMD != 0 {
+			if id := k.splitHugePMDAddress(t, v, addr, true, src, "split_huge_pmd_address"); id != 0 {
+				w.Visited[id] = true // frozen: its pages are migration entries now
 			}
+		}
+		pw := k.newPVMW(t, src, v, addr, flags&ttuSync != 0, false, site)
+		for pw.next() {
+			if vmaIsTemporaryStack(v) && k.Env.Rules() {
+				pw.done()
+				t.Fail(sched.Violation{Invariant: "temp-stack-no-migration-entry", Detail: fmt.Sprintf("%s installs a migration entry for %s at %s %#x in temporary stack %s (I10)", site, src.name, v.mm.name, pw.addr, v.Describe())})
+			}
+			if pw.pmdHit {
+				k.setPMDMigrationEntry(t, pw, w)
+				continue
+			}
+			tbl, i := pw.pte()
+			p := tbl.e[i].Load()
+			w.Visited[p.ID] = true
 			// ptep_clear_flush (MIGRATE_SYNC: no TTU_BATCH_FLUSH), then the
 			// migration entry.
-			k.setPTE(t, v.mm, tbl, i, addr, nil, "ptep_clear_flush")
-			k.flushTLBRange(t, v.mm, addr, addr+1, "ptep_clear_flush")
-			k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEMigration, Folio: src, Read: p.Read, Write: p.Write, ID: p.ID}, site)
+			k.setPTE(t, v.mm, tbl, i, pw.addr, nil, "ptep_clear_flush")
+			k.flushTLBRange(t, v.mm, pw.addr, pw.addr+1, "ptep_clear_flush")
+			k.setPTE(t, v.mm, tbl, i, pw.addr, &PTE{Kind: PTEMigration, Folio: p.Folio, Page: p.Page, Read: p.Read, Write: p.Write, ID: p.ID}, site)
 			src.mapcount.Add(-1) // folio_remove_rmap_pte
 		}
-		tbl.ptl.Unlock(t, site)
 		return true
 	}
 	k.rmapWalk(t, src, rwc)
 }
 
-// removeMigrationPTEs mirrors remove_migration_ptes(src, dst): an rmap walk
-// over dst (same mapping and index as src) that replaces each migration
-// entry for src with a PTE mapping dst.
-func (k *Kernel) removeMigrationPTEs(t *sched.Task, src, dst *Folio) {
+// setPMDMigrationEntry mirrors mm/huge_memory.c set_pmd_migration_entry():
+// under the PMD lock pvmw holds, the THP's PMD leaf becomes a PMD migration
+// entry (pmdp_invalidate with its flush, then set_pmd_at), and the PMD
+// mapping leaves the folio's mapcount.
+func (k *Kernel) setPMDMigrationEntry(t *sched.Task, pw *pvmw, w *Walk) {
+	const site = "set_pmd_migration_entry"
+	m := pw.v.mm
+	e := pw.slot.Load()
+	leaf := e.Leaf
+	w.Visited[leaf.ID] = true
+	f := leaf.Folio
+	me := *leaf
+	me.Kind = PTEMigration
+	k.setPMD(t, m, pw.pmdTable(), pw.slot, pw.addr, &PMDEntry{Leaf: &me, Deposit: e.Deposit}, site)
+	k.flushTLBRange(t, m, pw.addr, pw.addr+k.Geo.PTEs, "pmdp_invalidate")
+	f.mapcount.Add(-1) // folio_remove_rmap_pmd
+	f.entire.Add(-1)
+}
+
+// removeMigrationPTEs mirrors remove_migration_ptes(src, dst, flags): an
+// rmap walk over dst (same mapping and index as src) that replaces each
+// migration entry for a page of src with a mapping of the corresponding
+// page of dst: a PTE (remove_migration_pte), or a PMD leaf for a PMD
+// migration entry (remove_migration_pmd). locked is RMP_LOCKED (a folio
+// split holds the rmap lock: rmap_walk_locked).
+func (k *Kernel) removeMigrationPTEs(t *sched.Task, src, dst *Folio, locked bool) {
 	rwc := &rmapWalkControl{
 		kind:     "remove_migration_ptes",
 		pinnedAV: true,
-		target:   func(p *PTE) bool { return p.Kind == PTEMigration && p.Folio == src },
+		locked:   locked,
+		target:   func(p *PTE) bool { return p.Kind == PTEMigration && p.PageFolio() == src },
 	}
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
 		const site = "remove_migration_pte"
-		tbl, i := k.pvmwSync(t, v, addr, site)
-		if tbl == nil {
+		if k.Variants.Has("remove_migration_pte-installs-into-none") && !dst.Large() {
+			k.removeMigrationPTEIntoNone(t, src, dst, v, addr, w)
 			return true
 		}
-		p := tbl.e[i].Load()
-		switch {
-		case p != nil && p.Kind == PTEMigration && p.Folio == src:
+		pw := k.newPVMW(t, src, v, addr, true, true, site)
+		for pw.next() {
+			if pw.pmdHit {
+				k.removeMigrationPMD(t, pw, dst, w)
+				continue
+			}
+			tbl, i := pw.pte()
+			p := tbl.e[i].Load()
 			w.Visited[p.ID] = true
+			// The page of dst at this address (linear_page_index - pgoff);
 			// mk_pte(new, READ_ONCE(vma->vm_page_prot)), plus pte_mkwrite
 			// when the entry is a writable migration entry.
+			idx := v.linearPageIndex(pw.addr) - dst.index
 			read, write := ptePerms(v, dst, false)
 			write = write || p.Write
-			k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: read, Write: write, ID: p.ID}, site)
+			k.setPTE(t, v.mm, tbl, i, pw.addr, &PTE{Kind: PTEPresent, Folio: dst, Page: idx, Read: read, Write: write, ID: p.ID}, site)
 			dst.mapcount.Add(1)
-		case p == nil && k.Variants.Has("remove_migration_pte-installs-into-none"):
-			// D.9: an rmap-side path that populates an empty entry of a VMA it
-			// found in the tree — possibly one being torn down between
-			// unmap_vmas and free_pgtables.
-			k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: true, Write: v.flags&VMWrite != 0, ID: k.newID()}, site)
-			dst.mapcount.Add(1)
-			if dst.anon {
-				v.mm.rssAnon.Add(1)
-			} else {
-				v.mm.rssFile.Add(1)
-			}
 		}
-		tbl.ptl.Unlock(t, site)
 		return true
 	}
 	k.rmapWalk(t, dst, rwc)
+}
+
+// removeMigrationPMD mirrors mm/huge_memory.c remove_migration_pmd(): the
+// PMD migration entry becomes a PMD leaf of dst, under the PMD lock.
+func (k *Kernel) removeMigrationPMD(t *sched.Task, pw *pvmw, dst *Folio, w *Walk) {
+	const site = "remove_migration_pmd"
+	v := pw.v
+	e := pw.slot.Load()
+	w.Visited[e.Leaf.ID] = true
+	read, write := ptePerms(v, dst, false)
+	write = write || e.Leaf.Write
+	k.setPMD(t, v.mm, pw.pmdTable(), pw.slot, pw.addr, &PMDEntry{Leaf: &PTE{Kind: PTEPresent, Folio: dst, Read: read, Write: write, ID: e.Leaf.ID, Huge: true}, Deposit: e.Deposit}, site)
+	dst.mapcount.Add(1) // folio_add_anon_rmap_pmd / folio_add_file_rmap_pmd
+	dst.entire.Add(1)
+}
+
+// removeMigrationPTEIntoNone is remove_migration_pte under variant
+// remove_migration_pte-installs-into-none (D.9): an rmap-side path that
+// also populates an empty entry of a VMA it found in the tree — possibly
+// one being torn down between unmap_vmas and free_pgtables. (Small folios
+// only: a large folio's walk stays faithful under the variant.)
+func (k *Kernel) removeMigrationPTEIntoNone(t *sched.Task, src, dst *Folio, v *VMA, addr int, w *Walk) {
+	const site = "remove_migration_pte"
+	tbl, i := k.pteOffsetMapLock(t, v.mm, addr, site)
+	if tbl == nil {
+		t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: no page table", v.mm.name, addr))
+		return
+	}
+	p := tbl.e[i].Load()
+	t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: %s", v.mm.name, addr, p))
+	switch {
+	case p != nil && p.Kind == PTEMigration && p.PageFolio() == src:
+		w.Visited[p.ID] = true
+		read, write := ptePerms(v, dst, false)
+		write = write || p.Write
+		k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: read, Write: write, ID: p.ID}, site)
+		dst.mapcount.Add(1)
+	case p == nil:
+		k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: true, Write: v.flags&VMWrite != 0, ID: k.newID()}, site)
+		dst.mapcount.Add(1)
+		if dst.anon {
+			v.mm.rssAnon.Add(1)
+		} else {
+			v.mm.rssFile.Add(1)
+		}
+	}
+	k.pteUnmapUnlock(t, tbl, site)
 }
 
 // Reclaim mirrors the folio_referenced() walk of shrink_folio_list for the
@@ -216,14 +308,10 @@ func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
 	referenced := 0
 	rwc := &rmapWalkControl{kind: "folio_referenced", tryLock: true, nonSync: true}
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
-		tbl, i := k.pvmwPeek(t, v, addr, "folio_referenced_one")
-		if tbl == nil {
-			return true
+		pw := k.newPVMW(t, f, v, addr, false, false, "folio_referenced_one")
+		for pw.next() {
+			referenced++ // the young bit is not modelled: every mapping counts
 		}
-		if q := tbl.e[i].Load(); q != nil && q.Kind == PTEPresent && q.Folio == f {
-			referenced++
-		}
-		tbl.ptl.Unlock(t, "folio_referenced_one")
 		return true
 	}
 	if !f.freed {

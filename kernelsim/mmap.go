@@ -15,6 +15,7 @@ type MmapArgs struct {
 	File       *File
 	Pgoff      int
 	Shared     bool
+	THP        bool // madvise(MADV_HUGEPAGE) on the range right after: VM_HUGEPAGE
 }
 
 // Mmap mirrors vm_mmap_pgoff() → do_mmap() → mmap_region() →
@@ -39,6 +40,13 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 	}
 	if flags&VMWrite != 0 && !a.Shared {
 		flags |= VMAccount // accountable_mapping(): private and writable
+	}
+	if a.THP {
+		// The mapping is born with VM_HUGEPAGE, as if madvise(MADV_HUGEPAGE)
+		// followed the mmap at once (a simplification: the model has no
+		// MADV_HUGEPAGE op, whose flag change would split and merge VMAs as
+		// mprotect does).
+		flags |= VMHugepage
 	}
 	// __mmap_prepare: MAP_FIXED over existing mappings unmaps them first.
 	// (Simplification: the kernel finishes that munmap after the new VMA is

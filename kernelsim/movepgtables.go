@@ -41,11 +41,14 @@ func (k *Kernel) dropRmapLocks(t *sched.Task, v *VMA, site string) {
 	}
 }
 
-// movePageTables mirrors mm/mremap.c move_page_tables(): per extent (bounded
-// by the next PMD boundary on both sides), a whole PTE table is moved by
-// move_normal_pmd when the extent covers it on both sides, else the PTEs are
-// moved one table at a time by move_ptes. It returns how many pages were
-// moved: fewer than asked when a page-table allocation failed.
+// movePageTables mirrors mm/mremap.c move_page_tables() (v6.16+): per
+// extent (bounded by the next PMD boundary on both sides), a THP leaf is
+// moved whole by move_huge_pmd when the extent covers it, else split; a
+// whole PTE table is moved by move_normal_pmd when the extent covers it on
+// both sides; otherwise the PTEs are moved by move_ptes, whose -EAGAIN (the
+// table vanished between the PMD read and pte_offset_map_lock) sends the
+// extent round again. It returns how many pages were moved: fewer than
+// asked when a page-table allocation failed.
 func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 	g := k.Geo
 	om, nm := pmc.old.mm, pmc.new.mm
@@ -59,39 +62,64 @@ func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 		if e := g.PTEs - na%g.PTEs; e < extent {
 			extent = e
 		}
-		if om.pteTable(oa) == nil {
+		if om.pmdOffset(oa) == nil { // get_old_pmd: no PMD table
 			moved += extent
 			continue
 		}
-		if extent == g.PTEs {
-			// A whole table on both sides: NORMAL_PMD (move_pgt_entry).
-			if pmc.allocCanFail && nm.pmdOffset(na) == nil && k.allocFails(t, "pmd") {
-				break // only a real allocation can fail
+		if pmc.allocCanFail && nm.pmdOffset(na) == nil && k.allocFails(t, "pmd") {
+			break // alloc_new_pmd failed: a partial move
+		}
+		k.pmdAlloc(t, nm, na, pmc.site)
+	again:
+		t.Point(sched.KindRead, fmt.Sprintf("pmd %s %#x", om.name, g.pmdBase(oa)), pmc.site, "old pmd (lockless)")
+		e := om.pmdEntry(oa)
+		switch {
+		case e != nil && e.Leaf != nil:
+			if extent == g.PTEs && k.moveHugePMD(t, pmc, oa, na) {
+				moved += extent
+				continue
 			}
-			k.pmdAlloc(t, nm, na, pmc.site)
+			k.splitHugePMD(t, pmc.old, oa, pmc.site)
+		case e != nil && extent == g.PTEs:
+			// A whole table on both sides: NORMAL_PMD (move_pgt_entry).
 			if k.moveNormalPMD(t, pmc, oa, na) {
 				moved += extent
 				pmc.movedByNormPMD++
 				continue
 			}
 		}
+		if om.pteTable(oa) == nil { // pmd_none
+			moved += extent
+			continue
+		}
 		if pmc.allocCanFail && nm.pteTable(na) == nil && k.allocFails(t, "pte table") {
 			break // pte_alloc failed: a partial move
 		}
 		k.pteAlloc(t, nm, na, pmc.site)
-		k.movePTEs(t, pmc, oa, na, extent)
+		if !k.movePTEs(t, pmc, oa, na, extent) {
+			goto again // -EAGAIN
+		}
 		moved += extent
 	}
 	return moved
 }
 
+// The page-table entries move_pgt_entry and move_ptes move.
+type moveKind uint8
+
+const (
+	movePTEs moveKind = iota
+	moveNormalPMD
+	moveHPagePMD
+)
+
 // needRmapLocksFor mirrors should_take_rmap_locks(): always for whole
 // page-table moves (NORMAL_PMD), else pmc->need_rmap_locks.
-func (k *Kernel) needRmapLocksFor(pmc *pagetableMove, normalPMD bool) bool {
-	if normalPMD {
+func (k *Kernel) needRmapLocksFor(pmc *pagetableMove, kind moveKind) bool {
+	switch {
+	case kind == moveNormalPMD:
 		return !k.Variants.Has("move_normal_pmd-skip-rmap-locks")
-	}
-	if !normalPMD && k.Variants.Has("move_ptes-skip-rmap-locks") {
+	case kind == movePTEs && k.Variants.Has("move_ptes-skip-rmap-locks"):
 		return false
 	}
 	return pmc.needRmapLocks
@@ -100,8 +128,8 @@ func (k *Kernel) needRmapLocksFor(pmc *pagetableMove, normalPMD bool) bool {
 // rmapLocksForMove takes the rmap locks of a move when should_take_rmap_locks
 // says so, and otherwise checks the ordering argument that lets the move go
 // without them (move-order-witness). It reports whether it took them.
-func (k *Kernel) rmapLocksForMove(t *sched.Task, pmc *pagetableMove, normalPMD bool, site string) bool {
-	if k.needRmapLocksFor(pmc, normalPMD) {
+func (k *Kernel) rmapLocksForMove(t *sched.Task, pmc *pagetableMove, kind moveKind, site string) bool {
+	if k.needRmapLocksFor(pmc, kind) {
 		k.takeRmapLocks(t, pmc.old, "take_rmap_locks")
 		return true
 	}
@@ -111,26 +139,35 @@ func (k *Kernel) rmapLocksForMove(t *sched.Task, pmc *pagetableMove, normalPMD b
 
 // moveNormalPMD mirrors move_pgt_entry(NORMAL_PMD) → move_normal_pmd(): with
 // the rmap locks, both PMD locks (old, then new nested), re-check that the
-// old entry still points to a table (6fa1066fc5d0), move the table — its PTL
-// travels with it — and clear the old entry.
+// old entry still points to a table — retract_page_tables may have cleared
+// it since move_page_tables read it without a lock (6fa1066fc5d0, D.7) —,
+// move the table (its PTL travels with it) and clear the old entry.
 func (k *Kernel) moveNormalPMD(t *sched.Task, pmc *pagetableMove, oa, na int) bool {
 	const site = "move_normal_pmd"
 	g := k.Geo
 	om, nm := pmc.old.mm, pmc.new.mm
-	locks := k.rmapLocksForMove(t, pmc, true, site)
+	locks := k.rmapLocksForMove(t, pmc, moveNormalPMD, site)
 	opmd, npmd := om.pmdOffset(oa), nm.pmdOffset(na)
 	ok := false
-	if opmd != nil && npmd != nil {
+	if opmd != nil && npmd != nil && npmd.e[g.pmdIndex(na)].Load() == nil {
 		opmd.ptl.Lock(t, site)
 		if npmd != opmd {
 			npmd.ptl.LockNested(t, 1, site)
 		}
 		oslot, nslot := &opmd.e[g.pmdIndex(oa)], &npmd.e[g.pmdIndex(na)]
-		if tbl := oslot.Load(); tbl != nil && nslot.Load() == nil {
-			k.use(t, &tbl.Obj, site)
-			t.Point(sched.KindWrite, fmt.Sprintf("pmd %s %#x", om.name, oa), site, fmt.Sprintf("move %s %#x -> %s %#x", tbl.name, oa, nm.name, na))
+		e := oslot.Load()
+		if (e != nil && e.Table != nil) || k.Variants.Has("move_normal_pmd-no-pmd-recheck") {
+			tbl := k.pfn0Table() // pmd_pgtable(pmd) of a none (or leaf) PMD
+			if e != nil && e.Table != nil {
+				tbl = e.Table
+				k.use(t, &tbl.Obj, site)
+			} else {
+				// I4 at the write: a PMD entry points at a live table.
+				t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s moves %s's PMD at %#x to %#x, but under the PMD locks it is %s (it pointed to a table when move_page_tables read it): the new PMD would point at pmd_pgtable() of it, the page at pfn 0, as a page table", site, om.name, oa, na, e)})
+			}
+			t.Point(sched.KindWrite, fmt.Sprintf("pmd %s %#x", om.name, oa), site, fmt.Sprintf("move %s %#x -> %s %#x", e, oa, nm.name, na))
 			oslot.Store(nil)
-			nslot.Store(tbl)
+			nslot.Store(&PMDEntry{Table: tbl})
 			for i := range tbl.e {
 				if tbl.e[i].Load() != nil {
 					k.logMove(t, om, oa+i, nm, na+i)
@@ -151,54 +188,92 @@ func (k *Kernel) moveNormalPMD(t *sched.Task, pmc *pagetableMove, oa, na int) bo
 	return ok
 }
 
-// movePTEs mirrors move_ptes(): rmap locks if needed, the old PTL, the new
-// PTL nested (when it is another table), each present or migration entry
-// moved (same mapping identity), then unlock in reverse.
-func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) {
+// movePTEs mirrors move_ptes() (v6.17, with 04d1c9d60c6e): rmap locks if
+// needed, the old table mapped and locked (pte_offset_map_lock, -EAGAIN
+// when it is gone), the new one mapped (pte_offset_map_rw_nolock, no
+// re-check: mmap_lock W keeps it) and its PTL nested when it is another
+// table; then each present PTE moves with the PTEs after it that map the
+// next pages of the same large folio with the same write bit
+// (mremap_folio_pte_batch: FPB_RESPECT_WRITE) in one
+// get_and_clear_full_ptes / set_ptes, other entries one by one, each keeping
+// its mapping identity; the flush of the old range comes before the PTLs
+// drop. It reports false for -EAGAIN.
+func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) bool {
 	const site = "move_ptes"
 	g := k.Geo
 	om, nm := pmc.old.mm, pmc.new.mm
-	locks := k.rmapLocksForMove(t, pmc, false, site)
+	locks := k.rmapLocksForMove(t, pmc, movePTEs, site)
+	defer func() {
+		if locks {
+			k.dropRmapLocks(t, pmc.old, "drop_rmap_locks")
+		}
+	}()
 	otbl, _ := k.pteOffsetMapLock(t, om, oa, site)
-	if otbl != nil {
-		ntbl := nm.pteTable(na)
-		if ntbl != otbl {
-			k.use(t, &ntbl.Obj, site)
-			ntbl.ptl.LockNested(t, 1, site)
-		}
-		forceFlush := false
-		for i := 0; i < n; i++ {
-			p := otbl.e[g.pteIndex(oa+i)].Load()
-			if p == nil {
-				continue
-			}
-			if q := ntbl.e[g.pteIndex(na+i)].Load(); q != nil {
-				t.Fail(sched.Violation{Invariant: "move-fidelity", Detail: fmt.Sprintf("%s: destination %s %#x is not none (%s) before the move", site, nm.name, na+i, q)})
-			}
-			k.setPTE(t, om, otbl, g.pteIndex(oa+i), oa+i, nil, site)
-			k.logMove(t, om, oa+i, nm, na+i)
-			k.setPTE(t, nm, ntbl, g.pteIndex(na+i), na+i, p, site)
-			forceFlush = forceFlush || p.Kind == PTEPresent
-		}
-		// eb66ae030829 (CVE-2018-18281): the old range's translations are
-		// flushed while the PTLs are still held, so that no CPU can keep
-		// using the old address once another path (reclaim, truncation,
-		// migration of the new mapping) frees the page.
-		lateFlush := forceFlush && k.Variants.Has("move_ptes-flush-after-unlock")
-		if forceFlush && !lateFlush {
-			k.flushTLBRange(t, om, oa, oa+n, site)
-		}
-		if ntbl != otbl {
-			ntbl.ptl.Unlock(t, site)
-		}
-		otbl.ptl.Unlock(t, site)
-		if lateFlush {
-			k.flushTLBRange(t, om, oa, oa+n, site+" (after the PTLs)")
-		}
+	if otbl == nil {
+		return false
 	}
-	if locks {
-		k.dropRmapLocks(t, pmc.old, "drop_rmap_locks")
+	ntbl := k.pteOffsetMap(t, nm, na, site)
+	if ntbl == nil {
+		k.pteUnmapUnlock(t, otbl, site)
+		return false
 	}
+	if ntbl != otbl {
+		ntbl.ptl.LockNested(t, 1, site)
+	}
+	forceFlush := false
+	for i := 0; i < n; {
+		oi, ni := g.pteIndex(oa+i), g.pteIndex(na+i)
+		p := otbl.e[oi].Load()
+		if p == nil {
+			i++
+			continue
+		}
+		nr := 1
+		if p.Kind == PTEPresent {
+			if p.Folio != nil && p.Folio.Large() && n-i > 1 {
+				// mremap_folio_pte_batch
+				nr = k.folioPTEBatch(t, om, otbl, oi, oa+i, p, n-i, !k.Variants.Has("mremap-batch-ignores-writable"), "mremap_folio_pte_batch")
+			}
+			forceFlush = true
+		}
+		// get_and_clear_full_ptes, then set_ptes of the first PTE's value
+		// for each page of the batch.
+		var src []*PTE
+		for j := 0; j < nr; j++ {
+			src = append(src, otbl.e[oi+j].Load())
+			k.setPTE(t, om, otbl, oi+j, oa+i+j, nil, site)
+			k.logMove(t, om, oa+i+j, nm, na+i+j)
+		}
+		for j := 0; j < nr; j++ {
+			if q := ntbl.e[ni+j].Load(); q != nil {
+				t.Fail(sched.Violation{Invariant: "move-fidelity", Detail: fmt.Sprintf("%s: destination %s %#x is not none (%s) before the move", site, nm.name, na+i+j, q)})
+			}
+			v := *p
+			v.Page, v.ID = p.Page+j, src[j].ID
+			if v.Write != src[j].Write || v.Read != src[j].Read {
+				t.Fail(sched.Violation{Invariant: "move-fidelity", Detail: fmt.Sprintf("%s moves %s from %s %#x to %s %#x as %s: the moved entry does not keep the source's permissions (a batch of %d PTEs written from the first one's value)", site, src[j], om.name, oa+i+j, nm.name, na+i+j, &v, nr)})
+			}
+			k.setPTE(t, nm, ntbl, ni+j, na+i+j, &v, site)
+		}
+		i += nr
+	}
+	// eb66ae030829 (CVE-2018-18281): the old range's translations are
+	// flushed while the PTLs are still held, so that no CPU can keep
+	// using the old address once another path (reclaim, truncation,
+	// migration of the new mapping) frees the page.
+	lateFlush := forceFlush && k.Variants.Has("move_ptes-flush-after-unlock")
+	if forceFlush && !lateFlush {
+		k.flushTLBRange(t, om, oa, oa+n, site)
+	}
+	if ntbl != otbl {
+		ntbl.ptl.Unlock(t, site)
+	}
+	k.pteUnmap(t, site)
+	k.pteUnmapUnlock(t, otbl, site)
+	if lateFlush {
+		k.flushTLBRange(t, om, oa, oa+n, site+" (after the PTLs)")
+	}
+	return true
 }
 
 // checkMoveOrder is invariant I9 (move-order-witness), checked when entries

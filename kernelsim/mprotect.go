@@ -91,7 +91,8 @@ func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags
 	return v
 }
 
-// changeProtection mirrors change_protection() → change_pte_range(): under
+// changeProtection mirrors change_protection() → change_pmd_range() →
+// change_pte_range(): a THP leaf goes to change_huge_pmd; under
 // each table's PTL, every present PTE takes the VMA's new protection
 // (pte_modify with vm_page_prot), through x86's ptep_modify_prot_start,
 // which clears the entry, and ptep_modify_prot_commit, which writes the new
@@ -105,6 +106,16 @@ func (k *Kernel) changeProtection(t *sched.Task, v *VMA) {
 	g := k.Geo
 	for a := v.start; a < v.end; {
 		tblEnd := g.tableEnd(a, v.end)
+		// change_pmd_range: a THP leaf wholly in the range changes at once
+		// (change_huge_pmd), one the range cuts is split first.
+		if e := m.pmdEntry(a); e != nil && e.Leaf != nil {
+			if tblEnd-a != g.PTEs {
+				k.splitHugePMD(t, v, a, "change_pmd_range")
+			} else if k.changeHugePMD(t, v, a) {
+				a = tblEnd
+				continue
+			}
+		}
 		tbl, _ := k.pteOffsetMapLock(t, m, a, site)
 		if tbl == nil {
 			a = tblEnd
@@ -126,7 +137,7 @@ func (k *Kernel) changeProtection(t *sched.Task, v *VMA) {
 				k.setPTE(t, m, tbl, i, addr, &np, site+": make_readable_migration_entry")
 			}
 		}
-		tbl.ptl.Unlock(t, site)
+		k.pteUnmapUnlock(t, tbl, site)
 		a = tblEnd
 	}
 	k.checkProtWithinVMA(t, v)

@@ -61,7 +61,7 @@ func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrad
 	// tables (the zap → free_pgtables window).
 	k.tlbGatherMMU(t, m)
 	for _, v := range vs {
-		k.zapPTERange(t, v, v.start, v.end, "unmap_vmas")
+		k.zapPTERange(t, v, v.start, v.end, "unmap_vmas", zapDetails{})
 	}
 	k.freePgtables(t, m, vs, floor, ceiling, "free_pgtables")
 	k.tlbFinishMMU(t, "tlb_finish_mmu")

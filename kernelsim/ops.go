@@ -19,11 +19,14 @@ func (k *Kernel) Exec(t *sched.Task, o Op) error {
 		return fmt.Errorf("%s: ESRCH: no mm %s", o.Verb, o.MM)
 	}
 	switch o.Verb {
-	case OpMigrate, OpReclaim:
-		// Physical-page work, as compaction and kswapd do it: the folio
-		// mapped at the address is picked through the page tables (under
-		// RCU), whatever state its mm is in (an exec still setting up, an
-		// exit in progress); no mm_users reference is taken.
+	case OpMigrate, OpReclaim, OpSplit, OpCollapse:
+		// Physical-page work, as compaction, kswapd and the deferred-split
+		// shrinker do it: the folio mapped at the address is picked
+		// through the page tables (under RCU), whatever state its mm is in
+		// (an exec still setting up, an exit in progress); no mm_users
+		// reference is taken. khugepaged holds the mm by mm_count only
+		// and checks mm_users under the locks it takes
+		// (hpage_collapse_test_exit).
 	default:
 		// The op runs in (or on) the process: it holds an mm_users
 		// reference for its duration (mmget_not_zero), and the last mmput
@@ -43,7 +46,7 @@ func (k *Kernel) Exec(t *sched.Task, o Op) error {
 				return fmt.Errorf("mmap: no file %s", o.File)
 			}
 		}
-		return k.Mmap(t, m, MmapArgs{Start: o.Addr, Len: o.Len, Prot: o.Prot, File: f, Pgoff: o.Pgoff, Shared: o.Shared})
+		return k.Mmap(t, m, MmapArgs{Start: o.Addr, Len: o.Len, Prot: o.Prot, File: f, Pgoff: o.Pgoff, Shared: o.Shared, THP: o.THP})
 	case OpMunmap:
 		return k.Munmap(t, m, o.Addr, o.Len)
 	case OpMprotect:
@@ -79,6 +82,16 @@ func (k *Kernel) Exec(t *sched.Task, o Op) error {
 		return k.Reclaim(t, m, o.Addr)
 	case OpMadvise:
 		return k.MadviseDontneed(t, m, o.Addr, o.Len)
+	case OpSplit:
+		if o.Addr >= k.Geo.Pages() {
+			return fmt.Errorf("split: %#x outside the address space", o.Addr)
+		}
+		return k.SplitFolio(t, m, o.Addr)
+	case OpCollapse:
+		if o.Addr >= k.Geo.Pages() {
+			return fmt.Errorf("collapse: %#x outside the address space", o.Addr)
+		}
+		return k.Collapse(t, m, o.Addr)
 	case OpStore:
 		if o.Addr >= k.Geo.Pages() {
 			return fmt.Errorf("store: %#x outside the address space", o.Addr)

@@ -23,10 +23,12 @@ const (
 	OpExec
 	OpMadvise
 	OpExit
+	OpCollapse
+	OpSplit
 	numVerbs
 )
 
-var verbNames = [numVerbs]string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store", "mremap", "migrate", "reclaim", "exec", "madvise", "exit"}
+var verbNames = [numVerbs]string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store", "mremap", "migrate", "reclaim", "exec", "madvise", "exit", "collapse", "split"}
 
 func (v Verb) String() string {
 	if v < numVerbs {
@@ -46,6 +48,7 @@ type Op struct {
 	File   string // mmap of a file
 	Pgoff  int    // mmap of a file
 	Shared bool   // mmap of a file
+	THP    bool   // mmap: MADV_HUGEPAGE on the new mapping (VM_HUGEPAGE)
 	Write  bool   // fault
 	Value  uint64 // store
 	Child  string // fork
@@ -152,7 +155,11 @@ func (o Op) String() string {
 		if o.File != "" {
 			src = fmt.Sprintf("%s@%#x %s", o.File, o.Pgoff, map[bool]string{true: "shared", false: "private"}[o.Shared])
 		}
-		return fmt.Sprintf("mmap %s %s %s %s", o.MM, r, src, protString(o.Prot))
+		s := fmt.Sprintf("mmap %s %s %s %s", o.MM, r, src, protString(o.Prot))
+		if o.THP {
+			s += " thp"
+		}
+		return s
 	case OpMunmap:
 		return fmt.Sprintf("munmap %s %s", o.MM, r)
 	case OpMprotect:
@@ -181,7 +188,7 @@ func (o Op) String() string {
 			s += " dontunmap"
 		}
 		return s
-	case OpMigrate, OpReclaim:
+	case OpMigrate, OpReclaim, OpCollapse, OpSplit:
 		return fmt.Sprintf("%s %s %#x", o.Verb, o.MM, o.Addr)
 	case OpExec:
 		return fmt.Sprintf("exec %s %s shift %d", o.MM, r, o.Shift)

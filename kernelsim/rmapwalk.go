@@ -1,8 +1,6 @@
 package kernelsim
 
 import (
-	"fmt"
-
 	"mmrace/kernelsim/ivtree"
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
@@ -19,6 +17,7 @@ type rmapWalkControl struct {
 	target     func(*PTE) bool
 	contended  bool
 	nonSync    bool // rmap_one peeks without the PTL (page_vma_mapped_walk without PVMW_SYNC)
+	locked     bool // the caller holds the rmap lock (rmap_walk_locked: TTU_RMAP_LOCKED, RMP_LOCKED)
 }
 
 // anonRwsem is the lock anon_vma_lock_* take: the root's (012f18004da3), or
@@ -39,7 +38,20 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 	var lock *ksync.Rwsem
 	var tree walkIter
 	var name string
-	if f.anon {
+	switch {
+	case rwc.locked && f.anon:
+		// rmap_walk_locked → rmap_walk_anon(folio, rwc, true): the caller
+		// (a folio split) holds the anon_vma lock for write.
+		a := f.anonVMA
+		k.use(t, &a.Obj, rwc.kind)
+		name = a.name
+		k.anonRwsem(a).AssertHeld(t, true, rwc.kind+": rmap_walk_locked without the anon_vma lock")
+		tree = &anonIter{k: k, a: a, first: f.index, last: f.index + f.Nr() - 1, site: rwc.kind}
+	case rwc.locked:
+		name = f.file.name
+		f.file.immap.AssertHeld(t, false, rwc.kind+": rmap_walk_locked without i_mmap_rwsem")
+		tree = &fileIter{k: k, f: f.file, first: f.index, last: f.index + f.Nr() - 1, site: rwc.kind}
+	case f.anon:
 		// folio_lock_anon_vma_read (rmap_walk_anon_lock when the caller pinned
 		// the anon_vma): under RCU, no walk if the folio is not mapped; trylock
 		// the root; on contention give up (reclaim) or take a reference and
@@ -81,8 +93,8 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 			}
 			return // unmapped while we locked: nothing to walk
 		}
-		tree = &anonIter{k: k, a: a, first: f.index, last: f.index, site: rwc.kind}
-	} else {
+		tree = &anonIter{k: k, a: a, first: f.index, last: f.index + f.Nr() - 1, site: rwc.kind}
+	default:
 		fl := f.file
 		name = fl.name
 		lock = fl.immap
@@ -93,7 +105,7 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 			}
 			lock.DownRead(t, "rmap_walk_file")
 		}
-		tree = &fileIter{k: k, f: fl, first: f.index, last: f.index, site: rwc.kind}
+		tree = &fileIter{k: k, f: fl, first: f.index, last: f.index + f.Nr() - 1, site: rwc.kind}
 	}
 	if rwc.target != nil {
 		w.Start = k.Mappings(rwc.target)
@@ -114,7 +126,7 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 		// Iterating the tree and trusting vm_start/vm_pgoff needs the rmap
 		// lock (reference A.2, A.5, D.4).
 		tree.assertLocked(t)
-		addr, in := v.Address(f.index)
+		addr, in := v.vmaAddress(f)
 		if !in {
 			continue
 		}
@@ -227,55 +239,6 @@ func (it *fileIter) alive(t *sched.Task) {
 
 func (it *fileIter) assertLocked(t *sched.Task) {
 	it.f.immap.AssertHeld(t, false, "vma_interval_tree_foreach: i_mmap is iterated without i_mmap_rwsem")
-}
-
-// pvmwSync is page_vma_mapped_walk() for one small page with PVMW_SYNC
-// (remove_migration_ptes, and every walk that must not miss): map_pte
-// takes the PTL of the table mapping addr in v before looking
-// (pte_offset_map_lock, with its pmd_same re-check). It returns nil when
-// there is no table.
-func (k *Kernel) pvmwSync(t *sched.Task, v *VMA, addr int, site string) (*PTETable, int) {
-	tbl, i := k.pteOffsetMapLock(t, v.mm, addr, site)
-	found := "no page table"
-	if tbl != nil {
-		found = tbl.e[i].Load().String()
-	}
-	t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: %s", v.mm.name, addr, found))
-	return tbl, i
-}
-
-// pvmwPeek is page_vma_mapped_walk() for one small page without
-// PVMW_SYNC (try_to_migrate, folio_referenced), as map_pte() does it:
-// map the table locklessly (pte_offset_map_rw_nolock), read the entry
-// without the PTL, and give up at once when it is not a candidate (not
-// present): an entry that a PTL holder has cleared transiently is missed,
-// by design. For a candidate, take the PTL and re-check the PMD
-// (pmd_same), mapping again if the table changed. It returns the locked
-// table, whose entry the caller checks again under the PTL (check_pte), or
-// nil.
-func (k *Kernel) pvmwPeek(t *sched.Task, v *VMA, addr int, site string) (*PTETable, int) {
-	m := v.mm
-	for {
-		t.Point(sched.KindRead, m.name+" pmd", site, fmt.Sprintf("pmd for %#x (lockless)", addr))
-		tbl := m.pteTable(addr)
-		if tbl == nil {
-			t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: no page table", m.name, addr))
-			return nil, 0
-		}
-		k.use(t, &tbl.Obj, site)
-		i := k.Geo.pteIndex(addr)
-		t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), site, "map_pte: ptep_get (lockless)")
-		if p := tbl.e[i].Load(); p == nil || p.Kind != PTEPresent {
-			t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: %s (lockless peek: not a candidate)", m.name, addr, p))
-			return nil, 0
-		}
-		tbl.ptl.Lock(t, site)
-		if m.pteTable(addr) == tbl {
-			t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: %s", m.name, addr, tbl.e[i].Load()))
-			return tbl, i
-		}
-		tbl.ptl.Unlock(t, site) // !pmd_same: the table was replaced; map again
-	}
 }
 
 // vmaIsTemporaryStack is vma_is_temporary_stack().

@@ -35,6 +35,7 @@ type tlbEntry struct {
 	mm    *MM
 	addr  int
 	folio *Folio // nil: the shared zero page
+	page  int    // the page of a large folio
 	write bool   // filled by a store (the dirty bit): stores may use it
 	step  int    // when it was filled
 }
@@ -61,17 +62,18 @@ func (k *Kernel) tlbLookup(t *sched.Task, m *MM, addr int, write bool) (tlbEntry
 }
 
 // tlbFill caches the translation of a successful walk by t.
-func (k *Kernel) tlbFill(t *sched.Task, m *MM, addr int, f *Folio, write bool) {
+func (k *Kernel) tlbFill(t *sched.Task, m *MM, addr int, f *Folio, page int, write bool) {
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
 	es := k.tlb.per[t.ID()]
-	for i, e := range es {
-		if e.mm == m && e.addr == addr {
-			es[i] = tlbEntry{mm: m, addr: addr, folio: f, write: write, step: t.Step()}
+	e := tlbEntry{mm: m, addr: addr, folio: f, page: page, write: write, step: t.Step()}
+	for i, o := range es {
+		if o.mm == m && o.addr == addr {
+			es[i] = e
 			return
 		}
 	}
-	k.tlb.per[t.ID()] = append(es, tlbEntry{mm: m, addr: addr, folio: f, write: write, step: t.Step()})
+	k.tlb.per[t.ID()] = append(es, e)
 }
 
 // flushTLBRange is flush_tlb_range / flush_tlb_page: every task's cached
@@ -129,7 +131,7 @@ func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end, since int) stri
 				continue
 			}
 			p := m.Walk(e.addr)
-			if p == nil || p.Kind != PTEPresent || p.Folio != e.folio || (e.write && !p.Write) {
+			if p == nil || p.Kind != PTEPresent || p.Folio != e.folio || p.Page != e.page || (e.write && !p.Write) {
 				return fmt.Sprintf("%s's TLB still translates %s %#x to %s (cached at step %d), where the page table has %s", sched.TaskName(i), m.name, e.addr, tlbTarget(e), e.step, p)
 			}
 		}
@@ -169,7 +171,10 @@ func (k *Kernel) otherGatherCovers(t *sched.Task, m *MM, addr int) bool {
 
 func tlbTarget(e tlbEntry) string {
 	s := "zero-page"
-	if e.folio != nil {
+	switch {
+	case e.folio != nil && e.folio.Large():
+		s = fmt.Sprintf("%s[%d]", e.folio.name, e.page)
+	case e.folio != nil:
 		s = e.folio.name
 	}
 	if e.write {

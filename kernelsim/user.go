@@ -38,34 +38,38 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 		// the access (a store needs one filled by a store); else it walks
 		// the page tables and caches what it found.
 		var f *Folio
+		pg := 0
 		via := "" // "" no translation, " (tlb)" a TLB hit, " " a walk
 		if e, ok := k.tlbLookup(t, m, addr, write); ok {
-			f, via = e.folio, " (tlb)"
+			f, pg, via = e.folio, e.page, " (tlb)"
 			if f != nil && f.freed {
 				rcu.ReadUnlock(t, "user "+verb)
 				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (cached at step %d), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), f.name, e.step, f.FreedAt())})
 			}
 		} else if p := m.Walk(addr); p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
-			f, via = p.Folio, " "
+			f, pg, via = p.Folio, p.Page, " "
 			if f != nil {
 				k.use(t, &f.Obj, "user "+verb)
 			}
-			k.tlbFill(t, m, addr, f, write)
+			k.tlbFill(t, m, addr, f, pg, write)
 		}
 		if via != "" {
 			var got uint64
 			where := "zero-page"
 			if f != nil {
 				where = f.name
+				if f.Large() {
+					where = fmt.Sprintf("%s[%d]", f.name, pg)
+				}
 				if write {
-					f.data.Store(val)
-					k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f)})
+					f.page(pg).Store(val)
+					k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f, pg)})
 				} else {
-					got = f.data.Load()
+					got = f.page(pg).Load()
 				}
 			}
 			if !write {
-				k.logMem(t, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(f)})
+				k.logMem(t, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(f, pg)})
 			}
 			rcu.ReadUnlock(t, "user "+verb)
 			if write {

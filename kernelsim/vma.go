@@ -19,6 +19,7 @@ const (
 	VMStackIncompleteSetup       // VM_STACK_INCOMPLETE_SETUP: exec's temporary stack
 	VMDontCopy                   // VM_DONTCOPY
 	VMAccount                    // VM_ACCOUNT: the mapping's memory is charged (private writable mappings)
+	VMHugepage                   // VM_HUGEPAGE (MADV_HUGEPAGE): THPs are faulted in and collapsed here
 	vmProtMask             = VMRead | VMWrite
 )
 
@@ -38,6 +39,9 @@ func (f Flags) String() string {
 	}
 	if f&VMStackIncompleteSetup != 0 {
 		s += ",stack-incomplete"
+	}
+	if f&VMHugepage != 0 {
+		s += ",thp"
 	}
 	return s
 }
@@ -173,4 +177,16 @@ func (k *Kernel) setBounds(t *sched.Task, v *VMA, start, end, pgoff int, site st
 	}
 	t.Point(sched.KindWrite, v.name, site, fmt.Sprintf("[%#x,%#x) pgoff %#x -> [%#x,%#x) pgoff %#x", v.start, v.end, v.pgoff, start, end, pgoff))
 	v.start, v.end, v.pgoff = start, end, pgoff
+}
+
+// thpSuitable is thp_vma_suitable_order(vma, addr, HPAGE_PMD_ORDER): the
+// PMD-aligned range around addr lies inside the VMA, and a file VMA maps
+// the file at an offset aligned like its address.
+func (v *VMA) thpSuitable(addr int) bool {
+	g := v.mm.k.Geo
+	if v.file != nil && ((v.start-v.pgoff)%g.PTEs+g.PTEs)%g.PTEs != 0 {
+		return false
+	}
+	base := g.pmdBase(addr)
+	return base >= v.start && base+g.PTEs <= v.end
 }

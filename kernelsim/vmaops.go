@@ -77,6 +77,8 @@ func (k *Kernel) splitVMA(t *sched.Task, v *VMA, addr int, newBelow bool) *VMA {
 	f, av := rmapOf(v)
 	vp := &vmaPrepare{vmas: []*VMA{v}, file: f, av: av}
 	k.vmaPrepare(t, vp, "vma_prepare")
+	// Get rid of THPs straddling the split boundary.
+	k.vmaAdjustTransHuge(t, v, v.start, addr, nil)
 	if newBelow {
 		k.setBounds(t, v, addr, v.end, v.pgoff+(addr-v.start), site)
 	} else {

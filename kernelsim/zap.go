@@ -6,42 +6,161 @@ import (
 	"mmrace/kernelsim/sched"
 )
 
-// zapPTERange mirrors unmap_vmas() → zap_pte_range() for [start, end) of v:
-// per PTE table, under its PTL, clear every entry, remove the rmap and rss,
-// and free anon folios whose last mapping went away. (The kernel batches the
-// frees behind a TLB flush; without a TLB model they are immediate.)
-//
-// With fresh set (MADV_DONTNEED), each cleared page is logged as fresh
-// memory at the step its entry is cleared: the next fault maps a new page.
-func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string, fresh ...bool) {
+// zapDetails is struct zap_details as the model's zaps use it.
+type zapDetails struct {
+	// fresh (MADV_DONTNEED): each cleared page is logged as fresh memory
+	// at the step its entry is cleared: the next fault maps a new page.
+	fresh bool
+	// reclaimPT (MADV_DONTNEED, CONFIG_PT_RECLAIM, v6.14+): a PTE table the
+	// zap left empty is freed (reclaim_pt).
+	reclaimPT bool
+}
+
+// zapPTERange mirrors unmap_vmas() → unmap_page_range() → zap_pmd_range()
+// for [start, end) of v (mm/memory.c, v6.14+): per PMD entry, a THP leaf
+// wholly inside the range is zapped by zap_huge_pmd and one the range cuts
+// is split first (__split_huge_pmd); a PTE table goes to zap_pte_range,
+// which is started again on the same PMD when it could not map the table
+// (the PMD changed under it).
+func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string, zd zapDetails) {
 	m := v.mm
 	g := k.Geo
 	for a := start; a < end; {
-		tblEnd := g.tableEnd(a, end)
-		if m.pteTable(a) == nil {
-			a = tblEnd
-			continue
-		}
-		tbl, _ := k.pteOffsetMapLock(t, m, a, site)
-		if tbl == nil {
-			a = tblEnd
-			continue
-		}
-		for addr := a; addr < tblEnd; addr++ {
-			i := g.pteIndex(addr)
-			p := tbl.e[i].Load()
-			if p == nil {
+		next := g.tableEnd(a, end)
+		e := m.pmdEntry(a)
+		if e != nil && e.Leaf != nil {
+			if next-a != g.PTEs {
+				k.splitHugePMD(t, v, a, site)
+			} else if k.zapHugePMD(t, v, a, site, zd) {
+				a = next
 				continue
 			}
-			k.setPTE(t, m, tbl, i, addr, nil, site)
-			if len(fresh) > 0 && fresh[0] {
-				k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: addr, Len: 1})
-			}
-			k.zapRmap(t, m, addr, p, site)
 		}
-		tbl.ptl.Unlock(t, site)
-		a = tblEnd
+		if m.pteTable(a) == nil { // pmd_none: nothing (left) to zap here
+			a = next
+			continue
+		}
+		a = k.zapPTETable(t, v, a, next, site, zd)
 	}
+}
+
+// zapPTETable mirrors zap_pte_range() (mm/memory.c, v6.14 with the fix of
+// "mm: pgtable: fix incorrect reclaim of non-empty PTE pages", reference
+// C.11, D.15) for [addr, end) inside one PTE table: under the PTL, clear the
+// PTEs a batch at a time (do_zap_pte_range), dropping the PTL when it must
+// reschedule (need_resched, a choice of the strategy: the model lets a
+// zap that may reclaim the table stop there) and starting again from where
+// it stopped. With PT reclaim and the whole table in range, a pass that
+// ran from start to end without dropping the PTL clears the PMD at once
+// (try_get_and_clear_pmd); one that dropped it re-checks every entry
+// under the PMD lock and the PTL (try_to_free_pte). It returns how far it
+// got: addr, unchanged, when the table could not be mapped.
+func (k *Kernel) zapPTETable(t *sched.Task, v *VMA, addr, end int, site string, zd zapDetails) int {
+	m := v.mm
+	g := k.Geo
+	start := addr
+	canReclaim := zd.reclaimPT && end-start >= g.PTEs // reclaim_pt_is_enabled
+	directReclaim := true
+	var pmdval *PTETable
+	for {
+		tbl, _ := k.pteOffsetMapLock(t, m, addr, site)
+		if tbl == nil {
+			return addr
+		}
+		first := true
+		for addr < end {
+			if !first && canReclaim && k.needResched(t, "zap_pte_range") {
+				if !k.Variants.Has("pt_reclaim-no-recheck-after-relock") {
+					directReclaim = false // the PTL is dropped: re-check before freeing
+				}
+				break
+			}
+			first = false
+			addr += k.doZapPTERange(t, v, tbl, addr, end, site, zd)
+		}
+		if canReclaim && directReclaim && addr == end {
+			pmdval, directReclaim = k.tryGetAndClearPMD(t, m, start, tbl)
+		}
+		k.pteUnmapUnlock(t, tbl, site)
+		if addr >= end { // past it only when a broken batch overshot (zap-batch-crosses-table-end)
+			break
+		}
+		// cond_resched(), then again from addr.
+	}
+	if canReclaim {
+		if directReclaim {
+			k.freePTE(t, m, start, pmdval, "free_pte")
+		} else {
+			k.tryToFreePTE(t, m, start)
+		}
+	}
+	return addr
+}
+
+// needResched is need_resched() in a loop that may drop its lock: a data
+// choice of the strategy (1 in 4 under random and PCT; never by default).
+func (k *Kernel) needResched(t *sched.Task, where string) bool {
+	return t.Choose(4, "need_resched in "+where+" if 3") == 3
+}
+
+// doZapPTERange mirrors do_zap_pte_range(): skip the none PTEs from addr,
+// then zap the present or non-present entries there — a batch of PTEs
+// mapping consecutive pages of one large folio (zap_present_ptes:
+// folio_pte_batch, capped at the end of the range, which never passes the
+// end of the table) or one entry. It returns how many PTEs it covered.
+func (k *Kernel) doZapPTERange(t *sched.Task, v *VMA, tbl *PTETable, addr, end int, site string, zd zapDetails) int {
+	m := v.mm
+	g := k.Geo
+	maxNr := end - addr
+	nr := 0
+	for nr < maxNr && tbl.e[g.pteIndex(addr+nr)].Load() == nil {
+		nr++
+	}
+	if nr == maxNr {
+		return nr
+	}
+	addr += nr
+	maxNr -= nr
+	i := g.pteIndex(addr)
+	p := tbl.e[i].Load()
+	batch := 1
+	if p.Kind == PTEPresent && p.Folio != nil && p.Folio.Large() && maxNr != 1 {
+		if k.Variants.Has("zap-batch-crosses-table-end") {
+			// N5: the batch assumes the rest of the folio lies in this table.
+			maxNr = p.Folio.Nr() - p.Page
+		}
+		batch = k.folioPTEBatch(t, m, tbl, i, addr, p, maxNr, false, "folio_pte_batch")
+	}
+	for j := 0; j < batch; j++ {
+		q := tbl.e[i+j].Load()
+		k.setPTE(t, m, tbl, i+j, addr+j, nil, site)
+		if zd.fresh {
+			k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: addr + j, Len: 1})
+		}
+		k.zapRmap(t, m, addr+j, q, site)
+	}
+	return nr + batch
+}
+
+// folioPTEBatch mirrors folio_pte_batch() (mm/internal.h): how many PTEs
+// from entry i on (at most maxNr, and never past the folio's last page)
+// map consecutive pages of first's folio the way first does, ignoring the
+// dirty and soft-dirty bits and, unless respectWrite (FPB_RESPECT_WRITE),
+// the write bit. The caller holds the PTL. Reading past the table's last
+// entry is what KASAN reports as an out-of-bounds access (pte-batch-bounds).
+func (k *Kernel) folioPTEBatch(t *sched.Task, m *MM, tbl *PTETable, i, addr int, first *PTE, maxNr int, respectWrite bool, site string) int {
+	maxNr = min(maxNr, first.Folio.Nr()-first.Page)
+	nr := 1
+	for ; nr < maxNr; nr++ {
+		if i+nr >= len(tbl.e) {
+			t.Fail(sched.Violation{Invariant: "pte-batch-bounds", Detail: fmt.Sprintf("%s of %s from %s %#x reads entry %d of %s, past the end of the table (%d entries): the batch of %d PTEs assumed the folio's pages lie in one table", site, first.Folio.name, m.name, addr, i+nr, tbl.name, len(tbl.e), maxNr)})
+		}
+		q := tbl.e[i+nr].Load()
+		if q == nil || q.Kind != first.Kind || q.Folio != first.Folio || q.Page != first.Page+nr || q.Read != first.Read || (respectWrite && q.Write != first.Write) {
+			break
+		}
+	}
+	return nr
 }
 
 // zapRmap undoes the rmap and rss accounting of a cleared entry at addr.
@@ -113,10 +232,15 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 			continue
 		}
 		slot := &pmd.e[g.pmdIndex(base)]
-		tbl := slot.Load()
-		if tbl == nil {
+		e := slot.Load()
+		if e == nil {
 			continue
 		}
+		if e.Leaf != nil {
+			t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s: %s %#x still has the leaf %s (pmd_none_or_clear_bad: bad pmd)", site, m.name, base, e.Leaf)})
+		}
+		tbl := e.Table
+		k.use(t, &tbl.Obj, site)
 		k.checkEmptyOnFree(t, m, tbl, base, site)
 		t.Point(sched.KindWrite, pmd.name, site, fmt.Sprintf("pmd_clear %#x: free %s", base, tbl.name))
 		slot.Store(nil)
@@ -133,8 +257,8 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 			continue
 		}
 		for i := range pmd.e {
-			if pmd.e[i].Load() != nil {
-				t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s: frees %s whose entry %d still points to a table", site, pmd.name, i)})
+			if e := pmd.e[i].Load(); e != nil {
+				t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s: frees %s whose entry %d is still %s", site, pmd.name, i, e)})
 			}
 		}
 		// free_pmd_range clears the PUD entry without a lock: no walker can

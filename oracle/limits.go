@@ -23,6 +23,8 @@ var (
 	LimitFileEOF = Limit{"file-eof", "the model's files never change size and it refuses to map past a file's end; the kernel maps the range and raises SIGBUS on an access past the end"}
 	// LimitFixedGrow is mremap to a fixed target with a larger length.
 	LimitFixedGrow = Limit{"mremap-fixed-grow", "the model's mremap moves to a fixed target only at the same or a smaller length (\"a fixed move that grows is not modelled\")"}
+	// LimitTHP is a THP mapping or a khugepaged or split op.
+	LimitTHP = Limit{"thp", "the model's THP is one PTE table's span, 8 pages (its PMD), where the host's is 2 MiB: a \"thp\" mapping faults 8 pages in at once, and collapse and split act on those 8-page THPs, which the host cannot make in the window"}
 )
 
 // limitOf returns the limit op o reaches, or nil. pages is the model's
@@ -45,6 +47,9 @@ func limitOf(o kernelsim.Op, pages int, files map[string]int) *Limit {
 		if o.Addr >= pages {
 			return &LimitSpace
 		}
+	}
+	if (o.Verb == kernelsim.OpMmap && o.THP) || o.Verb == kernelsim.OpCollapse || o.Verb == kernelsim.OpSplit {
+		return &LimitTHP
 	}
 	if o.Verb == kernelsim.OpMmap && o.File != "" && o.Pgoff+o.Len > files[o.File] {
 		return &LimitFileEOF

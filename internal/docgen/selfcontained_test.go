@@ -80,7 +80,7 @@ func TestNothingPointsOutside(t *testing.T) {
 }
 
 // labelRE matches a reference label: A.2, C.6.d, D.11b, I14.
-var labelRE = regexp.MustCompile(`\b(?:[A-E]\.[0-9]{1,2}(?:\.[a-z]\b|[a-z]\b|\b)|I[0-9]{1,2}\b)`)
+var labelRE = regexp.MustCompile(`\b(?:[A-E]\.[0-9]{1,2}(?:\.[a-z]\b|[a-z]\b|\b)|[IN][0-9]{1,2}\b)`)
 
 // labelsCited returns every label the files cite, with the first file
 // citing it.
@@ -108,7 +108,7 @@ func labelsCited(files map[string]string) map[string]string {
 // first cell of its table rows.
 func labelsExplained(doc string) map[string]bool {
 	out := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^\| ([A-EI][0-9.a-z]*) \|`).FindAllStringSubmatch(doc, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\| ([A-EIN][0-9.a-z]*) \|`).FindAllStringSubmatch(doc, -1) {
 		out[m[1]] = true
 	}
 	return out

@@ -74,6 +74,7 @@ const (
 	ZapPostcondition           = "zap-postcondition"
 	PTEProtWithinVMA           = "pte-prot-within-vma"
 	MoveFidelity               = "move-fidelity"
+	PTEBatchBounds             = "pte-batch-bounds"
 	KernelOops                 = "kernel-oops"
 	BugOn                      = "bug-on"
 	FaultWrongMM               = "fault-wrong-mm"
@@ -95,16 +96,16 @@ const (
 // first, then the rule checks, then the outcomes of the harness.
 var Catalogue = []Entry{
 	{RmapWalkCoverage, Semantic,
-		"An rmap walk visits every mapping of its folio that exists, unchanged in kind, from the walk's start to its end, in the source or the destination VMA of a move (\"every PTE is found by rmap walks\", checked as each walk ends). A walk that peeks without the PTL (try_to_migrate, folio_referenced) is excused the mappings written during the walk, as the kernel excuses them; remove_migration_ptes must find every one.",
+		"An rmap walk visits every mapping of its folio that exists, unchanged in kind, from the walk's start to its end, in the source or the destination VMA of a move (\"every PTE is found by rmap walks\", checked as each walk ends). A mapping is a PTE mapping a page or a PMD leaf (a THP, a PMD migration entry) mapping them all; it keeps its identity when a split turns the leaf into PTEs. A walk that peeks without the PTL (try_to_migrate, folio_referenced) is excused the mappings written during the walk, as the kernel excuses them; remove_migration_ptes must find every one.",
 		[]string{"invariants/dynamic.go"}},
 	{NoStragglingMigrationEntry, Semantic,
 		"When a migration ends, while the migrator still holds the source folio's lock, no migration entry for that folio remains anywhere. A fault that meets a migration entry whose folio nobody holds locked (or that was freed) reports it too: the kernel's BUG_ON(!PageLocked) in migration_entry_to_page, or a wait that never ends.",
-		[]string{"invariants/dynamic.go", "kernelsim/fault.go"}},
+		[]string{"invariants/dynamic.go", "kernelsim/thp.go"}},
 	{RmapComplete, Semantic,
 		"At rest, every present or migration entry mapping folio F at address A in VMA V is reachable from F's rmap root (an AVC of V in the tree of F's anon_vma, or V in the i_mmap of F's file), and vma_address(F, V) is A.",
 		[]string{"invariants/invariants.go"}},
 	{MapcountRSS, Semantic,
-		"At rest, each folio's mapcount equals the present entries that map it and each mm's rss counters equal the entries a scan of its page tables finds (the kernel's \"Bad page map\" and \"Bad rss-counter state\"). A mapcount that goes negative is reported when it happens.",
+		"At rest, each folio's mapcount equals the present entries that map it (a PTE mapping one of a large folio's pages and a PMD leaf mapping all of them count one each), its entire mapcount the PMD leaves among them, and each mm's rss counters equal the pages a scan of its page tables finds mapped (a PMD leaf maps all its folio's pages; the kernel's \"Bad page map\" and \"Bad rss-counter state\"). A mapcount that goes negative is reported when it happens.",
 		[]string{"invariants/invariants.go", "kernelsim/folio.go"}},
 	{VMATree, Semantic,
 		"At rest, each mm's VMA tree is sorted, without overlaps or empty ranges, keyed by its VMAs' current bounds, holds only live, attached VMAs of that mm, and agrees with map_count; every file VMA sits in its file's i_mmap and every AVC in its anon_vma's tree under the VMA's current pgoff range; both kinds of interval tree verify as red-black trees with correct augmented values; an i_mmap holds only VMAs still in their mm's tree.",
@@ -113,8 +114,8 @@ var Catalogue = []Entry{
 		"At rest, a VMA with an anon_vma has an AVC for it and for each of its ancestors, all under one root; each AVC of a VMA's chain points back to that VMA; num_active_vmas and num_children match what uses each anon_vma.",
 		[]string{"invariants/invariants.go"}},
 	{PageTableLifetime, Semantic,
-		"A page table is freed only when all its entries are none (checked when free_pgtables frees it), and at rest every table reachable from a live mm is alive.",
-		[]string{"invariants/invariants.go", "kernelsim/zap.go"}},
+		"A page table is freed only when all its entries are none and only once, and must be a table (checked when free_pgtables, PT reclaim or retract_page_tables frees it: pmd_pgtable() of a none PMD is the page at pfn 0); a PTE is written only into a table its PMD points to at that moment (unless the writer holds the table privately: a withdrawn or detached one it fills or empties), so no write is lost with a detached table; free_pgtables finds no leaf left; at rest every PMD entry reachable from a live mm points at a live PTE table or is a leaf with a live deposited table.",
+		[]string{"invariants/invariants.go", "kernelsim/khugepaged_file.go", "kernelsim/movepgtables.go", "kernelsim/pagetable.go", "kernelsim/ptreclaim.go", "kernelsim/zap.go"}},
 	{UseAfterFree, Semantic,
 		"A freed object (VMA, AVC, anon_vma, folio, page table) is poisoned, not forgotten: touching it, or freeing it twice, is reported at once, as KASAN would. At rest, no mapping points at a freed folio and no VMA uses a freed anon_vma.",
 		[]string{"invariants/invariants.go", "kernelsim/kernel.go"}},
@@ -137,11 +138,14 @@ var Catalogue = []Entry{
 		"When mprotect has changed a VMA's protection (change_protection done, mmap_lock and the VMA lock still held for write), no PTE of the VMA allows more than its new vm_flags, and no migration entry in it is writable unless the VMA is: remove_migration_pte would otherwise restore a writable PTE in a read-only VMA.",
 		[]string{"kernelsim/mprotect.go"}},
 	{MoveFidelity, Semantic,
-		"move_ptes finds each destination entry none before it writes the moved entry there.",
+		"move_ptes finds each destination entry none before it writes the moved entry there, and writes each entry with the source's permissions (reference I12: a batch of a large folio's PTEs may not make a read-only one writable).",
 		[]string{"kernelsim/movepgtables.go"}},
+	{PTEBatchBounds, Semantic,
+		"A batch of PTEs of one large folio (folio_pte_batch in zap_pte_range, move_ptes) stays inside its page table: reading an entry past the table's end reads memory that is no part of it, as KASAN would report (reference N5).",
+		[]string{"kernelsim/zap.go"}},
 	{KernelOops, Semantic,
-		"An interval-tree iterator never dereferences NULL. One that runs without the tree's lock can (a rotation or an erase changed the tree under it): the oops the kernel would take.",
-		[]string{"kernelsim/treestep.go"}},
+		"The kernel dereferences no pointer that is not one: an interval-tree iterator never dereferences NULL (one that runs without the tree's lock can, when a rotation or an erase changed the tree under it), and split_huge_pmd_locked never takes a PMD migration entry for a page (pmd_folio() of one reads the swap entry as a pfn): the oops the kernel would take.",
+		[]string{"kernelsim/thpsplit.go", "kernelsim/treestep.go"}},
 	{BugOn, Semantic,
 		"A BUG_ON or VM_BUG_ON the kernel has at that point holds: __folio_set_anon's BUG_ON(!anon_vma) for a new anon folio, copy_vma's VM_BUG_ON_VMA(faulted_in_anon_vma) for a VMA merged with itself.",
 		[]string{"kernelsim/kernel.go"}},
