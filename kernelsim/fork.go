@@ -56,7 +56,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 	for _, a := range copied {
 		k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: m.name, SrcAddr: a, Addr: a})
 	}
-	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, "fork of "+m.name)
+	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, false, "fork of "+m.name)
 	m.lock.WriteUnlock(t, site)
 	k.publishMM(cm) // the child process starts running only now
 	cm.running.Store(true)

@@ -24,7 +24,7 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 		if end <= v.end {
 			k.zapSingle(t, v, start, end)
 			v.lock.EndRead(t, "madvise_unlock")
-			k.checkTLBCoherence(t, m, start, end, since, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+			k.checkTLBCoherence(t, m, start, end, since, true, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 			return nil
 		}
 		v.lock.EndRead(t, "try_vma_read_lock")
@@ -41,7 +41,7 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 		k.zapSingle(t, v, max(start, v.start), min(end, v.end))
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")
-	k.checkTLBCoherence(t, m, start, end, since, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+	k.checkTLBCoherence(t, m, start, end, since, true, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 	if covered < end {
 		return fmt.Errorf("madvise: ENOMEM: [%#x,%#x) is not fully mapped", start, end)
 	}

@@ -131,6 +131,7 @@ func (k *Kernel) moveNormalPMD(t *sched.Task, pmc *pagetableMove, oa, na int) bo
 			t.Point(sched.KindWrite, fmt.Sprintf("pmd %s %#x", om.name, oa), site, fmt.Sprintf("move %s %#x -> %s %#x", tbl.name, oa, nm.name, na))
 			oslot.Store(nil)
 			nslot.Store(tbl)
+			k.tlbPending(t, om, oa, oa+g.PTEs) // the old range's translations, until the flush
 			for i := range tbl.e {
 				if tbl.e[i].Load() != nil {
 					k.logMove(t, om, oa+i, nm, na+i)

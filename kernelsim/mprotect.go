@@ -51,7 +51,7 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 	if len(changed) > 0 {
 		k.flushTLBRange(t, m, start, end, "tlb_finish_mmu")
 	}
-	k.checkTLBCoherence(t, m, start, end, since, fmt.Sprintf("mprotect of %s [%#x,%#x)", m.name, start, end))
+	k.checkTLBCoherence(t, m, start, end, since, false, fmt.Sprintf("mprotect of %s [%#x,%#x)", m.name, start, end))
 	return err
 }
 
