@@ -28,7 +28,7 @@ func (k *Kernel) Munmap(t *sched.Task, m *MM, start, n int) error {
 // doVMIAlignMunmap mirrors do_vmi_align_munmap() (reference C.4). With
 // downgrade set it returns holding mmap_lock for read, else for write.
 func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrade bool) {
-	since := t.Step() // for tlb-coherence: the translations cached before the unmap
+	since := k.stamp(t) // for tlb-coherence: the translations cached before the unmap
 	// vms_gather_munmap_vmas: split the boundary VMAs, write-lock and detach
 	// every VMA in the range.
 	if vs := m.overlapping(start, end); len(vs) > 0 {
