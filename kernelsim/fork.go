@@ -11,7 +11,7 @@ import (
 // child gets a copy of every VMA of m; anon VMAs get their page tables
 // copied with COW.
 func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
-	since := t.Step() // for tlb-coherence: the translations cached before this call
+	since := k.stamp(t) // for tlb-coherence: the translations cached before this call
 	const site = "dup_mmap"
 	if k.MM(child) != nil {
 		return nil, fmt.Errorf("fork: %s already exists", child)
@@ -56,7 +56,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 	for _, a := range copied {
 		k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: m.name, SrcAddr: a, Addr: a})
 	}
-	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, "fork of "+m.name)
+	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, false, "fork of "+m.name)
 	m.lock.WriteUnlock(t, site)
 	k.publishMM(cm) // the child process starts running only now
 	cm.running.Store(true)

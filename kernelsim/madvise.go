@@ -15,7 +15,7 @@ import (
 // pages refault fresh. A hole in the range gives ENOMEM after the VMAs
 // that exist were zapped.
 func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
-	since := t.Step() // for tlb-coherence: the translations cached before this call
+	since := k.stamp(t) // for tlb-coherence: the translations cached before this call
 	end := start + n
 	if n <= 0 || start < 0 || end > k.Geo.Pages() {
 		return fmt.Errorf("madvise: EINVAL: range outside the address space")
@@ -24,7 +24,7 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 		if end <= v.end {
 			k.zapSingle(t, v, start, end)
 			v.lock.EndRead(t, "madvise_unlock")
-			k.checkTLBCoherence(t, m, start, end, since, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+			k.checkTLBCoherence(t, m, start, end, since, true, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 			return nil
 		}
 		v.lock.EndRead(t, "try_vma_read_lock")
@@ -37,17 +37,18 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 		}
 		covered = v.end
 	}
-	// The flush promise covers what the walk zapped: the parts of the
-	// range that VMAs cover (nothing is flushed for a hole).
+	// The promise of tlb-coherence covers what this call zapped: the parts
+	// of the range that had a VMA (a hole is someone else's munmap,
+	// perhaps still zapping under its downgraded mmap_lock).
 	var zapped [][2]int
 	for _, v := range m.overlapping(start, end) {
-		s, e := max(start, v.start), min(end, v.end)
-		k.zapSingle(t, v, s, e)
-		zapped = append(zapped, [2]int{s, e})
+		zs, ze := max(start, v.start), min(end, v.end)
+		k.zapSingle(t, v, zs, ze)
+		zapped = append(zapped, [2]int{zs, ze})
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")
-	for _, r := range zapped {
-		k.checkTLBCoherence(t, m, r[0], r[1], since, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+	for _, z := range zapped {
+		k.checkTLBCoherence(t, m, z[0], z[1], since, true, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 	}
 	if covered < end {
 		return fmt.Errorf("madvise: ENOMEM: [%#x,%#x) is not fully mapped", start, end)

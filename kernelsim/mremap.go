@@ -26,7 +26,7 @@ type MremapArgs struct {
 // shrink, which drops mmap_lock itself, in-place expansion through
 // vma_merge_extend, or with MREMAP_MAYMOVE a move to a new address).
 func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
-	since := t.Step() // for tlb-coherence: the translations cached before this call
+	since := k.stamp(t) // for tlb-coherence: the translations cached before this call
 	const site = "do_mremap"
 	pages := k.Geo.Pages()
 	switch {
@@ -65,7 +65,7 @@ func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
 		}
 	}
 	if err == nil {
-		k.checkTLBCoherence(t, m, a.Old, a.Old+a.OldLen, since, fmt.Sprintf("mremap of %s [%#x,%#x)", m.name, a.Old, a.Old+a.OldLen))
+		k.checkTLBCoherence(t, m, a.Old, a.Old+a.OldLen, since, false, fmt.Sprintf("mremap of %s [%#x,%#x)", m.name, a.Old, a.Old+a.OldLen))
 	}
 	m.lock.WriteUnlock(t, site)
 	return err

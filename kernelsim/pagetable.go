@@ -304,6 +304,9 @@ func (k *Kernel) setPTE(t *sched.Task, m *MM, tbl *PTETable, i, addr int, v *PTE
 	if v != nil && v.Kind == PTENone {
 		v = nil
 	}
+	if reducesTranslation(old, v) {
+		k.tlbPending(t, m, addr, addr+1) // until this task's flush of addr
+	}
 	tbl.e[i].Store(v)
 }
 

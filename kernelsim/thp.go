@@ -28,6 +28,20 @@ func (k *Kernel) setPMD(t *sched.Task, m *MM, pmd *PMDTable, slot *atomic.Pointe
 	if e != nil && e.Leaf != nil {
 		k.noteWrite(t, e.Leaf.ID)
 	}
+	reduces := false
+	switch {
+	case old == nil:
+	case old.Leaf != nil:
+		// A leaf made a table (a split) maps the same pages the same way.
+		reduces = e == nil || (e.Leaf != nil && reducesTranslation(old.Leaf, e.Leaf))
+	default:
+		reduces = e == nil || e.Table != old.Table // the table's PTEs detached
+	}
+	if reduces {
+		// The range's translations, until this task's flush of it.
+		base := k.Geo.pmdBase(addr)
+		k.tlbPending(t, m, base, base+k.Geo.PTEs)
+	}
 	slot.Store(e)
 }
 
