@@ -261,6 +261,7 @@ func (k *Kernel) pteOffsetMapLock(t *sched.Task, m *MM, addr int, site string) (
 			return nil, 0
 		}
 		tbl.ptl.Lock(t, site)
+		k.use(t, &tbl.Obj, site+": spin_lock of the PTL in the table's ptdesc")
 		if k.Variants.Has("pte_offset_map_lock-no-pmd-recheck") || m.pteTable(addr) == tbl {
 			return tbl, k.Geo.pteIndex(addr)
 		}
