@@ -188,7 +188,12 @@ func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio, flags ttuFlags) {
 // setPMDMigrationEntry mirrors mm/huge_memory.c set_pmd_migration_entry():
 // under the PMD lock pvmw holds, the THP's PMD leaf becomes a PMD migration
 // entry (pmdp_invalidate with its flush, then set_pmd_at), and the PMD
-// mapping leaves the folio's mapcount.
+// mapping leaves the folio's mapcount. The model writes the migration
+// entry at once, then flushes: between the kernel's two writes the PMD is
+// invalid, and a walker that faults on it finds it huge, waits for the PMD
+// lock and retries into the migration entry, which the model's walker
+// meets directly; a store through a translation still cached before the
+// flush reaches the old folio before it is copied, as in the kernel.
 func (k *Kernel) setPMDMigrationEntry(t *sched.Task, pw *pvmw, w *Walk) {
 	const site = "set_pmd_migration_entry"
 	m := pw.v.mm

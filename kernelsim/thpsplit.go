@@ -116,8 +116,13 @@ func (k *Kernel) splitHugePMDLockedLeaf(t *sched.Task, v *VMA, addr int, e *PMDE
 	}
 	migration := leaf.Kind == PTEMigration
 	if !migration {
-		// pmdp_invalidate: no new TLB entry for the THP from here; the
-		// leaf stays in the PMD, not present, until the table replaces it.
+		// pmdp_invalidate: the leaf is made invalid and its translations
+		// flushed, then the table replaces it. The model keeps the leaf in
+		// place until pmd_populate and flushes: a lockless walk in between
+		// (the MMU, GUP-fast) that the kernel would send into a fault —
+		// which finds the PMD still huge, waits for the PMD lock and
+		// retries — reaches the very page the new PTE will map, with the
+		// same permission, so no outcome is lost.
 		k.flushTLBRange(t, m, haddr, haddr+g.PTEs, "pmdp_invalidate")
 		if !freeze {
 			f.mapcount.Add(int32(g.PTEs)) // folio_add_anon_rmap_ptes
