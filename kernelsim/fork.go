@@ -53,9 +53,11 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 	// through a writable one into a page the child now shares, so the
 	// child's memory is the parent's as of this point.
 	k.flushTLBMM(t, m, "dup_mmap: flush_tlb_mm")
-	for _, a := range copied {
-		k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: m.name, SrcAddr: a, Addr: a})
-	}
+	k.afterFlush(t, func() { // with the flush, wherever a mutant puts it
+		for _, a := range copied {
+			k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: m.name, SrcAddr: a, Addr: a})
+		}
+	})
 	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, false, "fork of "+m.name)
 	m.lock.WriteUnlock(t, site)
 	k.publishMM(cm) // the child process starts running only now

@@ -185,15 +185,14 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) {
 		// flushed while the PTLs are still held, so that no CPU can keep
 		// using the old address once another path (reclaim, truncation,
 		// migration of the new mapping) frees the page.
-		lateFlush := forceFlush && k.Variants.Has("move_ptes-flush-after-unlock")
-		if forceFlush && !lateFlush {
+		if forceFlush && !k.Variants.Has("move_ptes-flush-after-unlock") {
 			k.flushTLBRange(t, om, oa, oa+n, site)
 		}
 		if ntbl != otbl {
 			ntbl.ptl.Unlock(t, site)
 		}
 		otbl.ptl.Unlock(t, site)
-		if lateFlush {
+		if forceFlush && k.Variants.Has("move_ptes-flush-after-unlock") {
 			k.flushTLBRange(t, om, oa, oa+n, site+" (after the PTLs)")
 		}
 	}

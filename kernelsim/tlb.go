@@ -106,6 +106,14 @@ func (k *Kernel) tlbFill(t *sched.Task, m *MM, addr int, f *Folio, write bool) {
 // the flush is a step of its own, ordered against the page-table locks by
 // where its caller puts it.
 func (k *Kernel) flushTLBRange(t *sched.Task, m *MM, start, end int, site string) {
+	if k.Env.Mutant() != nil && k.mutateFlush(t, m, start, end, site) {
+		return // mmrace locks: the flush removed or deferred (flushmutant.go)
+	}
+	k.flushTLBRangeNow(t, m, start, end, site)
+}
+
+// flushTLBRangeNow is the flush itself.
+func (k *Kernel) flushTLBRangeNow(t *sched.Task, m *MM, start, end int, site string) {
 	t.Point(sched.KindWrite, m.name+" tlb", site, fmt.Sprintf("flush_tlb_range [%#x,%#x)", start, end))
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
@@ -147,6 +155,10 @@ func (k *Kernel) flushTLBMM(t *sched.Task, m *MM, site string) {
 // where the zap found the PTE already cleared by a concurrent zap, skipped
 // its flush and returned while the other zap's flush was still to come.
 func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end, since int, zapped bool, op string) {
+	if k.flushDeferred(t) { // after the deferred flush (flushmutant.go)
+		k.afterFlush(t, func() { k.checkTLBCoherence(t, m, start, end, since, zapped, op) })
+		return
+	}
 	if msg := k.staleTLBEntry(t, m, start, end, since, zapped); msg != "" {
 		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: op + " is done, but " + msg})
 	}
@@ -176,6 +188,10 @@ func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end, since int, zapp
 // has removed and flushed (the old folio of a finished migration): no TLB
 // may still translate a page to it.
 func (k *Kernel) checkNoTLBMaps(t *sched.Task, f *Folio, op string) {
+	if k.flushDeferred(t) { // after the deferred flush (flushmutant.go)
+		k.afterFlush(t, func() { k.checkNoTLBMaps(t, f, op) })
+		return
+	}
 	k.tlb.mu.Lock()
 	var msg string
 	for i, es := range k.tlb.per {

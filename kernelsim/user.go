@@ -59,6 +59,9 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 				where = f.name
 				if write {
 					f.data.Store(val)
+					if via == " (tlb)" {
+						k.noteTLBStore(m, f, val) // wp_page_copy's deferred lost-store compare (flushmutant.go)
+					}
 					k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f)})
 				} else {
 					got = f.data.Load()

@@ -78,6 +78,10 @@ var kernelFiles = map[string]string{
 	"vms_gather_munmap_vmas":   "mm/vma.c",
 	"wp_can_reuse_anon_folio":  "mm/memory.c",
 	"wp_page_copy":             "mm/memory.c",
+
+	// The kernel functions of TLB flush sites not listed above.
+	"do_vmi_align_munmap":         "mm/vma.c",
+	"madvise_dontneed_single_vma": "mm/madvise.c",
 }
 
 // KernelFile returns the kernel source file of a site's kernel function,

@@ -123,7 +123,7 @@ var Catalogue = []Entry{
 		[]string{"invariants/invariants.go"}},
 	{MemoryContents, Semantic,
 		"Every successful load returns what the program's semantics say: the last value stored at that address of that mm (fresh memory is zero), the parent's value at the moment fork copied the page, the value carried along by mremap or exec's stack move, the last value stored through any shared mapping of a file page, the file's own content for a private file page never written. Checked over the memory log after the concurrent phase, in controlled mode only; and at wp_page_copy, where a store that reached the old anon page after the copy (through a stale writable translation, D.12c) is lost.",
-		[]string{"invariants/memory.go", "kernelsim/fault.go"}},
+		[]string{"invariants/memory.go", "kernelsim/fault.go", "kernelsim/flushmutant.go"}},
 	{TLBCoherence, Semantic,
 		"When an operation reaches the point where the kernel promises its TLB flush has happened (the end of munmap, mprotect, mremap, MADV_DONTNEED and fork; a finished migration, for the old folio), no task's TLB still translates a page of the range, cached before the operation began, to a folio its PTE no longer maps, or allows a store its PTE no longer allows (reference I5).",
 		[]string{"kernelsim/tlb.go"}},
