@@ -52,13 +52,14 @@ type tlbSet struct {
 type flushRange struct {
 	mm         *MM
 	start, end int
+	memAt      int // the memory log's length when the translations were reduced (tlbrace.go)
 }
 
 // tlbPending records that t reduced the translations of [start, end) of m
 // and owes them a flush.
 func (k *Kernel) tlbPending(t *sched.Task, m *MM, start, end int) {
 	k.tlb.mu.Lock()
-	k.tlb.pending[t.ID()] = append(k.tlb.pending[t.ID()], flushRange{mm: m, start: start, end: end})
+	k.tlb.pending[t.ID()] = append(k.tlb.pending[t.ID()], flushRange{mm: m, start: start, end: end, memAt: k.memLen()})
 	k.tlb.mu.Unlock()
 }
 

@@ -62,13 +62,13 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 					if via == " (tlb)" {
 						k.noteTLBStore(m, f, val) // wp_page_copy's deferred lost-store compare (flushmutant.go)
 					}
-					k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f)})
+					k.logUserMem(t, via == " (tlb)", m, addr, f, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f)})
 				} else {
 					got = f.data.Load()
 				}
 			}
 			if !write {
-				k.logMem(t, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(f)})
+				k.logUserMem(t, via == " (tlb)", m, addr, f, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(f)})
 			}
 			rcu.ReadUnlock(t, "user "+verb)
 			if write {
