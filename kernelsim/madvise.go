@@ -37,11 +37,13 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 		}
 		covered = v.end
 	}
+	var zapped [][2]int
 	for _, v := range m.overlapping(start, end) {
 		k.zapSingle(t, v, max(start, v.start), min(end, v.end))
+		zapped = append(zapped, [2]int{max(start, v.start), min(end, v.end)})
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")
-	k.checkTLBCoherence(t, m, start, end, since, true, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+	k.checkZapCoherence(t, m, start, end, since, zapped, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 	if covered < end {
 		return fmt.Errorf("madvise: ENOMEM: [%#x,%#x) is not fully mapped", start, end)
 	}

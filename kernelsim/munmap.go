@@ -65,10 +65,11 @@ func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrad
 	}
 	k.freePgtables(t, m, vs, floor, ceiling, "free_pgtables")
 	k.tlbFinishMMU(t, "tlb_finish_mmu")
+	zapped := vmaRanges(vs) // before the VMA objects are freed (and reused)
 	for _, v := range vs {
 		k.removeVMA(t, v, "remove_vma")
 	}
-	k.checkTLBCoherence(t, m, start, end, since, true, fmt.Sprintf("munmap of %s [%#x,%#x)", m.name, start, end))
+	k.checkZapCoherence(t, m, start, end, since, zapped, fmt.Sprintf("munmap of %s [%#x,%#x)", m.name, start, end))
 	// I14: once the VMAs and their tables are gone, nothing maps the range.
 	for a := start; a < end; a++ {
 		if p := m.Walk(a); p != nil {

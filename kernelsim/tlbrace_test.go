@@ -70,3 +70,41 @@ t2: load mm1 0x30
 		})
 	}
 }
+
+// TestZapAnswersForWhatItZapped: a MADV_DONTNEED that finds no VMA over
+// its range (a concurrent munmap has detached it and still owes the
+// flush) promises nothing about the range's translations; the faithful
+// kernel passes. The schedule was found by mmrace locks as a "kill" that
+// reproduced without the mutant (tlbzap.go); the test checks that the
+// madvise still ends, with ENOMEM, before the munmap's flush.
+func TestZapAnswersForWhatItZapped(t *testing.T) {
+	p, err := kernelsim.Parse("zap", `mm mm1
+file file1 16
+setup: mmap mm1 0x8+16 anon rw
+setup: store mm1 0x10 2
+t1: munmap mm1 0x8+8
+t2: store mm1 0x8 14
+t2: madvise mm1 0x8+1 dontneed
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Schedule = "v1.wgSgBYIBLXCpbQ"
+	rep := harness.Run(p, harness.Options{SemanticOnly: true, MaxSteps: 10000})
+	if rep.Verdict.Outcome != sched.OK {
+		t.Fatalf("the faithful kernel fails:\n%s", rep.Summary())
+	}
+	madviseDone, flushed := -1, -1
+	for i, e := range rep.RunTrace.Events {
+		s := e.String()
+		if strings.Contains(s, "t2") && strings.Contains(s, "ENOMEM") && madviseDone < 0 {
+			madviseDone = i
+		}
+		if strings.Contains(s, "mm1 tlb @tlb_finish_mmu") && strings.Contains(s, "t1") && flushed < 0 {
+			flushed = i
+		}
+	}
+	if madviseDone < 0 || flushed < 0 || madviseDone > flushed {
+		t.Fatalf("the schedule no longer ends the madvise (event %d) before the munmap's flush (event %d):\n%s", madviseDone, flushed, rep.RunTrace.String())
+	}
+}
