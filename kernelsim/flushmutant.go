@@ -45,6 +45,10 @@ import (
 type flushMutants struct {
 	late  [maxTLBTasks][]*lateFlush // each task's deferred flushes, in order
 	armed [maxTLBTasks]bool         // a poll is queued at the task's next point
+	busy  [maxTLBTasks]bool         // the task is performing a deferred flush
+	// removed are each task's removed flushes in its current op (their
+	// range and lock class: see debtPastUnlock).
+	removed [maxTLBTasks][]*lateFlush
 	// watches are wp_page_copy's lost-store compares waiting for a
 	// deferred flush; watching counts them (the store path's fast check).
 	watches  []*cowWatch
@@ -67,6 +71,11 @@ func (k *Kernel) mutateFlush(t *sched.Task, m *MM, start, end int, site string) 
 	obj := m.name + " tlb"
 	switch k.Env.FlushMutation(obj) {
 	case ksync.MutantRemove:
+		class, _, _ := k.Env.InnermostHeld(t)
+		id := t.ID()
+		k.tlb.mu.Lock()
+		k.flushMut.removed[id] = append(k.flushMut.removed[id], &lateFlush{mm: m, start: start, end: end, site: site, class: class})
+		k.tlb.mu.Unlock()
 		k.Env.FlushApplied(t, obj, site, fmt.Sprintf("remove: flush_tlb_range [%#x,%#x) removed", start, end))
 		return true
 	case ksync.MutantFlushAfterUnlock:
@@ -76,7 +85,9 @@ func (k *Kernel) mutateFlush(t *sched.Task, m *MM, start, end int, site string) 
 			what = fmt.Sprintf("flush-after-unlock: flush_tlb_range [%#x,%#x) deferred to the end of the op (no lock held)", start, end)
 		}
 		id := t.ID()
+		k.tlb.mu.Lock()
 		k.flushMut.late[id] = append(k.flushMut.late[id], &lateFlush{mm: m, start: start, end: end, site: site, class: class})
+		k.tlb.mu.Unlock()
 		k.Env.FlushApplied(t, obj, site, what)
 		k.armLateFlush(t)
 		return true
@@ -103,24 +114,31 @@ func (k *Kernel) armLateFlush(t *sched.Task) {
 // each a step of its own before the step t was about to announce.
 func (k *Kernel) pollLateFlushes(t *sched.Task) {
 	id := t.ID()
-	for {
+	for !k.flushMut.busy[id] {
 		ls := k.flushMut.late[id]
 		if len(ls) == 0 {
 			return
 		}
 		lf := ls[0]
-		if lf.class == "" || k.Env.HoldsClass(t, lf.class) {
+		if lf.class == "" || k.Env.HoldsClass(id, lf.class) {
 			break
 		}
-		k.flushMut.late[id] = ls[1:]
-		k.performLateFlush(t, lf, "after the unlock")
+		k.performLateFlush(t, "after the unlock")
 	}
 	k.armLateFlush(t)
 }
 
-// performLateFlush does a deferred flush, then the checks that judge it.
-func (k *Kernel) performLateFlush(t *sched.Task, lf *lateFlush, when string) {
+// performLateFlush does t's first deferred flush (it is owed until the
+// flush is done), then the checks that judge it.
+func (k *Kernel) performLateFlush(t *sched.Task, when string) {
+	id := t.ID()
+	lf := k.flushMut.late[id][0]
+	k.flushMut.busy[id] = true // its own scheduling point polls no deferred flush
 	k.flushTLBRangeNow(t, lf.mm, lf.start, lf.end, lf.site+" (mutant flush-after-unlock: "+when+")")
+	k.flushMut.busy[id] = false
+	k.tlb.mu.Lock()
+	k.flushMut.late[id] = k.flushMut.late[id][1:]
+	k.tlb.mu.Unlock()
 	for _, fn := range lf.after {
 		fn()
 	}
@@ -136,15 +154,33 @@ func (k *Kernel) endOpFlushes(t *sched.Task) {
 	}
 	id := t.ID()
 	for len(k.flushMut.late[id]) > 0 {
-		lf := k.flushMut.late[id][0]
-		k.flushMut.late[id] = k.flushMut.late[id][1:]
-		k.performLateFlush(t, lf, "at the end of the op")
+		k.performLateFlush(t, "at the end of the op")
 	}
 	if k.Env.Mutant() != nil {
 		k.tlb.mu.Lock()
 		k.tlb.pending[id] = nil
+		k.flushMut.removed[id] = nil
 		k.tlb.mu.Unlock()
 	}
+}
+
+// debtPastUnlock reports whether task id owes m's page addr a flush that a
+// mutant removed or deferred and has since released the locks the flush
+// was due under. Another op's tlb-coherence check excuses a stale
+// translation that a task still owes a flush (otherOwesFlush): in the
+// kernel that task is still inside the critical section that orders its
+// flush. A debt carried past the release of that lock is no such promise:
+// whoever takes the lock next may rely on the flush. The caller holds
+// k.tlb.mu.
+func (k *Kernel) debtPastUnlock(id int, m *MM, addr int) bool {
+	for _, ls := range [][]*lateFlush{k.flushMut.late[id], k.flushMut.removed[id]} {
+		for _, lf := range ls {
+			if lf.mm == m && lf.start <= addr && addr < lf.end && lf.class != "" && !k.Env.HoldsClass(id, lf.class) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // afterFlush runs fn, a check that judges the flush t has just reached

@@ -197,7 +197,10 @@ func (k *Kernel) checkNoTLBMaps(t *sched.Task, f *Folio, op string) {
 	var msg string
 	for i, es := range k.tlb.per {
 		for _, e := range es {
-			if e.folio == f && msg == "" {
+			// An mm with no users left runs no thread: nothing can use its
+			// translations (only a flush a mutant removed at exit_mmap
+			// leaves any).
+			if e.folio == f && msg == "" && e.mm.users.Load() > 0 {
 				msg = fmt.Sprintf("%s's TLB still translates %s %#x to %s (cached at step %d)", sched.TaskName(i), e.mm.name, e.addr, tlbTarget(e), e.step)
 			}
 		}
@@ -216,7 +219,7 @@ func (k *Kernel) otherOwesFlush(t *sched.Task, m *MM, addr int) bool {
 			continue
 		}
 		for _, p := range ps {
-			if p.mm == m && p.start <= addr && addr < p.end {
+			if p.mm == m && p.start <= addr && addr < p.end && !k.debtPastUnlock(i, m, addr) {
 				return true
 			}
 		}

@@ -54,10 +54,11 @@ func (e *Env) InnermostHeld(t *sched.Task) (class, lock string, ok bool) {
 	return "", "", false
 }
 
-// HoldsClass reports whether t holds a lock of the class named class
-// (phantoms excluded).
-func (e *Env) HoldsClass(t *sched.Task, class string) bool {
-	for _, h := range e.held[t.ID()] {
+// HoldsClass reports whether the task with ID id holds a lock of the
+// class named class (phantoms excluded). In controlled mode any task may
+// ask about any other.
+func (e *Env) HoldsClass(id int, class string) bool {
+	for _, h := range e.held[id] {
 		if !h.phantom && h.l.class().Name == class {
 			return true
 		}
