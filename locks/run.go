@@ -28,7 +28,7 @@ func (o *Options) runMutant(ctx context.Context, m mutant) (r Result, ok bool) {
 	r.Params = o.params(m)
 	mut := o.Sites.Mutant(m.site, m.kind)
 	var seen int64
-	res := o.Search(ctx, SearchRequest{Mutant: mut, Runs: o.Runs, Budget: o.Budget, Seed: o.seedOf(m.id), AfterRun: func(*harness.Report) {
+	res := o.Search(ctx, SearchRequest{Mutant: mut, Runs: o.Runs, Budget: o.Budget, Seed: o.seedOf(m.id), Focus: m.site.Kernel, AfterRun: func(*harness.Report) {
 		if a := mut.Applied(); a > seen {
 			r.RunsApplied++
 			seen = a
