@@ -213,3 +213,32 @@ func TestFlushShapesFaithful(t *testing.T) {
 		}
 	}
 }
+
+// TestCOWCompareAfterLateFlush: wp_page_copy's memory-contents compare
+// reaches to its flush when a mutant defers it past the PTL release: a
+// store through a stale writable translation of the copied page, made
+// after the new PTE is in place but before the late flush, is lost and
+// reported as such. The stale writable translation needs a second bug:
+// variant dup_mmap-no-parent-vma-write-lock lets the fault run during the
+// fork, before dup_mmap's flush (D.12c). The schedule was found by a
+// search over hand-written plans.
+func TestCOWCompareAfterLateFlush(t *testing.T) {
+	p := parse(t, `mm mm1
+setup: mmap mm1 0x10+4 anon rw
+setup: store mm1 0x10 1
+t1: fork mm1 mm2
+t2: store mm1 0x10 2
+t2: store mm1 0x10 4
+t2: load mm1 0x10
+t3: store mm1 0x10 3
+`)
+	p.Variants = kernelsim.Variants{"dup_mmap-no-parent-vma-write-lock": true}
+	schedule, err := sched.ParseSchedule("v1.IuAFpAIgpAEiRPDRaqo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := mutantRun(t, p, "wpPageCopy:tlb_flush#1@flush-after-unlock", sched.NewReplay(schedule))
+	if rep.Verdict.Violation.Invariant != "memory-contents" || !strings.Contains(rep.Verdict.Violation.Detail, "before its deferred flush a store through a stale writable translation put 4 into f1") {
+		t.Fatalf("%s%s", rep.Summary(), rep.RunTrace.String())
+	}
+}
