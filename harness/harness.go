@@ -171,6 +171,7 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 			k.Env.AssertNoneHeld(t, "return to user space")
 		})
 	}
+	k.EnterPhase()
 	k.Env.SetMutant(opts.Mutant)
 	res := s.Run()
 	k.Env.SetMutant(nil)
@@ -202,6 +203,7 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 	}
 	// The exit of every process still alive (exit_mmap), then the leak
 	// checks.
+	k.EnterPhase()
 	ex := sched.New(sched.Options{Strategy: sched.NewBytes(nil)})
 	ex.Spawn(func(t *sched.Task) {
 		for _, m := range k.MMs() {

@@ -51,7 +51,10 @@ func (r *Report) Narrative(limit int) string {
 			continue
 		}
 		text := e.Obj + " " + e.Detail
-		hit := len(tokens) == 0
+		// A stale translation is told with every flush and whole-table
+		// move: which address each flushed is the story.
+		hit := len(tokens) == 0 || (strings.HasPrefix(v.Invariant, "tlb-") && e.Kind == sched.KindWrite &&
+			(strings.HasSuffix(e.Obj, " tlb") || strings.HasPrefix(e.Obj, "pmd ")))
 		for _, t := range tokenRE.FindAllString(text, -1) {
 			hit = hit || tokens[t]
 		}

@@ -73,7 +73,7 @@ func TestHuntScenarioReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r := harness.Run(p, harness.Options{}); !r.OK() {
-		t.Fatalf("faithful kernel fails the reproducer: %s", r.Summary())
+		t.Fatalf("faithful kernel fails the reproducer: %s\n%s", r.Summary(), b)
 	}
 	p.Variants = kernelsim.Variants{row.Name: true}
 	r := harness.Run(p, harness.Options{SemanticOnly: true})

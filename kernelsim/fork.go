@@ -11,7 +11,7 @@ import (
 // child gets a copy of every VMA of m; anon VMAs get their page tables
 // copied with COW.
 func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
-	since := t.Step() // for tlb-coherence: the translations cached before this call
+	since := k.stamp(t) // for tlb-coherence: the translations cached before this call
 	const site = "dup_mmap"
 	if k.MM(child) != nil {
 		return nil, fmt.Errorf("fork: %s already exists", child)

@@ -69,6 +69,7 @@ type Kernel struct {
 	// tlb is every task's TLB; gather each task's mmu_gather in progress.
 	tlb    tlbSet
 	gather [maxTLBTasks]*mmuGather
+	phase  int // EnterPhase: which phase of the run this is
 	mem    []MemEvent
 	mapIDs atomic.Uint64
 	// written maps a mapping identity to the step of the last write of an

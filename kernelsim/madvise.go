@@ -15,7 +15,7 @@ import (
 // pages refault fresh. A hole in the range gives ENOMEM after the VMAs
 // that exist were zapped.
 func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
-	since := t.Step() // for tlb-coherence: the translations cached before this call
+	since := k.stamp(t) // for tlb-coherence: the translations cached before this call
 	end := start + n
 	if n <= 0 || start < 0 || end > k.Geo.Pages() {
 		return fmt.Errorf("madvise: EINVAL: range outside the address space")
@@ -37,13 +37,19 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 		}
 		covered = v.end
 	}
+	// The promise of tlb-coherence covers what this call zapped: the parts
+	// of the range that had a VMA (a hole is someone else's munmap,
+	// perhaps still zapping under its downgraded mmap_lock).
 	var zapped [][2]int
 	for _, v := range m.overlapping(start, end) {
-		k.zapSingle(t, v, max(start, v.start), min(end, v.end))
-		zapped = append(zapped, [2]int{max(start, v.start), min(end, v.end)})
+		zs, ze := max(start, v.start), min(end, v.end)
+		k.zapSingle(t, v, zs, ze)
+		zapped = append(zapped, [2]int{zs, ze})
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")
-	k.checkZapCoherence(t, m, start, end, since, zapped, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+	for _, z := range zapped {
+		k.checkTLBCoherence(t, m, z[0], z[1], since, true, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+	}
 	if covered < end {
 		return fmt.Errorf("madvise: ENOMEM: [%#x,%#x) is not fully mapped", start, end)
 	}

@@ -132,10 +132,14 @@ func (k *Kernel) moveNormalPMD(t *sched.Task, pmc *pagetableMove, oa, na int) bo
 			oslot.Store(nil)
 			nslot.Store(tbl)
 			k.tlbPending(t, om, oa, oa+g.PTEs) // the old range's translations, until the flush
+			// Every page of the table moves, whatever its entry is now:
+			// move_normal_pmd holds no PTL, so an entry may be none only
+			// for the moment (try_to_migrate_one between its
+			// ptep_clear_flush and the migration entry, under the PTL that
+			// moves with the table) while its contents still belong here.
+			// A truly none entry moves fresh memory, which changes nothing.
 			for i := range tbl.e {
-				if tbl.e[i].Load() != nil {
-					k.logMove(t, om, oa+i, nm, na+i)
-				}
+				k.logMove(t, om, oa+i, nm, na+i)
 			}
 			// flush_tlb_range of the old PMD's range, under both PMD locks.
 			k.flushTLBRange(t, om, oa, oa+g.PTEs, site)

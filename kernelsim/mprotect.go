@@ -17,7 +17,7 @@ import (
 // splitting; the resulting layout is the same, the lock sequence around
 // the merge differs.)
 func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error {
-	since := t.Step() // for tlb-coherence: the translations cached before this call
+	since := k.stamp(t) // for tlb-coherence: the translations cached before this call
 	end := start + n
 	if n <= 0 || start < 0 || end > k.Geo.Pages() {
 		return fmt.Errorf("mprotect: range %#x+%d outside the address space", start, n)

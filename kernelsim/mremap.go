@@ -26,7 +26,7 @@ type MremapArgs struct {
 // shrink, which drops mmap_lock itself, in-place expansion through
 // vma_merge_extend, or with MREMAP_MAYMOVE a move to a new address).
 func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
-	since := t.Step() // for tlb-coherence: the translations cached before this call
+	since := k.stamp(t) // for tlb-coherence: the translations cached before this call
 	const site = "do_mremap"
 	pages := k.Geo.Pages()
 	switch {

@@ -28,7 +28,7 @@ func (k *Kernel) Munmap(t *sched.Task, m *MM, start, n int) error {
 // doVMIAlignMunmap mirrors do_vmi_align_munmap() (reference C.4). With
 // downgrade set it returns holding mmap_lock for read, else for write.
 func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrade bool) {
-	since := t.Step() // for tlb-coherence: the translations cached before the unmap
+	since := k.stamp(t) // for tlb-coherence: the translations cached before the unmap
 	// vms_gather_munmap_vmas: split the boundary VMAs, write-lock and detach
 	// every VMA in the range.
 	if vs := m.overlapping(start, end); len(vs) > 0 {
@@ -65,11 +65,10 @@ func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrad
 	}
 	k.freePgtables(t, m, vs, floor, ceiling, "free_pgtables")
 	k.tlbFinishMMU(t, "tlb_finish_mmu")
-	zapped := vmaRanges(vs) // before the VMA objects are freed (and reused)
 	for _, v := range vs {
 		k.removeVMA(t, v, "remove_vma")
 	}
-	k.checkZapCoherence(t, m, start, end, since, zapped, fmt.Sprintf("munmap of %s [%#x,%#x)", m.name, start, end))
+	k.checkTLBCoherence(t, m, start, end, since, true, fmt.Sprintf("munmap of %s [%#x,%#x)", m.name, start, end))
 	// I14: once the VMAs and their tables are gone, nothing maps the range.
 	for a := start; a < end; a++ {
 		if p := m.Walk(a); p != nil {

@@ -36,7 +36,37 @@ type tlbEntry struct {
 	addr  int
 	folio *Folio // nil: the shared zero page
 	write bool   // filled by a store (the dirty bit): stores may use it
-	step  int    // when it was filled
+	step  int    // when it was filled: the step of its phase
+	phase int    // the phase (Kernel.EnterPhase) it was filled in
+}
+
+// tlbStamp orders TLB events across the phases of a run (setup, the
+// concurrent phase, exit), whose steps each count from zero.
+type tlbStamp struct{ phase, step int }
+
+func (a tlbStamp) before(b tlbStamp) bool {
+	return a.phase < b.phase || (a.phase == b.phase && a.step < b.step)
+}
+
+// stamp is the current point of t's run for tlbStamp comparisons.
+func (k *Kernel) stamp(t *sched.Task) tlbStamp { return tlbStamp{k.phase, t.Step()} }
+
+// EnterPhase tells the kernel that a new phase of the run begins (the
+// harness calls it before the concurrent phase and before exit): TLB
+// entries cached before are told apart from the steps of the new phase.
+func (k *Kernel) EnterPhase() { k.phase++ }
+
+// cachedAt says when e was filled, for reports.
+func (k *Kernel) cachedAt(e tlbEntry) string {
+	if e.phase != k.phase {
+		names := []string{"the setup", "the concurrent phase"}
+		name := "an earlier phase"
+		if e.phase < len(names) {
+			name = names[e.phase]
+		}
+		return fmt.Sprintf("cached at step %d of %s", e.step, name)
+	}
+	return fmt.Sprintf("cached at step %d", e.step)
 }
 
 // tlbSet is every task's TLB, and every task's pending flushes: the pages
@@ -95,11 +125,11 @@ func (k *Kernel) tlbFill(t *sched.Task, m *MM, addr int, f *Folio, write bool) {
 	es := k.tlb.per[t.ID()]
 	for i, e := range es {
 		if e.mm == m && e.addr == addr {
-			es[i] = tlbEntry{mm: m, addr: addr, folio: f, write: write, step: t.Step()}
+			es[i] = tlbEntry{mm: m, addr: addr, folio: f, write: write, step: t.Step(), phase: k.phase}
 			return
 		}
 	}
-	k.tlb.per[t.ID()] = append(es, tlbEntry{mm: m, addr: addr, folio: f, write: write, step: t.Step()})
+	k.tlb.per[t.ID()] = append(es, tlbEntry{mm: m, addr: addr, folio: f, write: write, step: t.Step(), phase: k.phase})
 }
 
 // flushTLBRange is flush_tlb_range / flush_tlb_page: every task's cached
@@ -155,7 +185,7 @@ func (k *Kernel) flushTLBMM(t *sched.Task, m *MM, site string) {
 // whoever cleared the PTE: that is the nested-gather case of 99baac21e458,
 // where the zap found the PTE already cleared by a concurrent zap, skipped
 // its flush and returned while the other zap's flush was still to come.
-func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end, since int, zapped bool, op string) {
+func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end int, since tlbStamp, zapped bool, op string) {
 	if k.flushDeferred(t) { // after the deferred flush (flushmutant.go)
 		k.afterFlush(t, func() { k.checkTLBCoherence(t, m, start, end, since, zapped, op) })
 		return
@@ -165,7 +195,7 @@ func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end, since int, 
 	}
 }
 
-func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end, since int, zapped bool) string {
+func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end int, since tlbStamp, zapped bool) string {
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
 	for i, es := range k.tlb.per {
@@ -173,12 +203,12 @@ func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end, since int, zapp
 			if e.mm != m || e.addr < start || e.addr >= end {
 				continue
 			}
-			if !(zapped && e.step < since) && k.otherOwesFlush(t, m, e.addr) {
+			if !(zapped && (tlbStamp{e.phase, e.step}).before(since)) && k.otherOwesFlush(t, m, e.addr) {
 				continue
 			}
 			p := m.Walk(e.addr)
 			if p == nil || p.Kind != PTEPresent || p.Folio != e.folio || (e.write && !p.Write) {
-				return fmt.Sprintf("%s's TLB still translates %s %#x to %s (cached at step %d), where the page table has %s", sched.TaskName(i), m.name, e.addr, tlbTarget(e), e.step, p)
+				return fmt.Sprintf("%s's TLB still translates %s %#x to %s (%s), where the page table has %s", sched.TaskName(i), m.name, e.addr, tlbTarget(e), k.cachedAt(e), p)
 			}
 		}
 	}
@@ -201,7 +231,7 @@ func (k *Kernel) checkNoTLBMaps(t *sched.Task, f *Folio, op string) {
 			// translations (only a flush a mutant removed at exit_mmap
 			// leaves any).
 			if e.folio == f && msg == "" && e.mm.users.Load() > 0 {
-				msg = fmt.Sprintf("%s's TLB still translates %s %#x to %s (cached at step %d)", sched.TaskName(i), e.mm.name, e.addr, tlbTarget(e), e.step)
+				msg = fmt.Sprintf("%s's TLB still translates %s %#x to %s (%s)", sched.TaskName(i), e.mm.name, e.addr, tlbTarget(e), k.cachedAt(e))
 			}
 		}
 	}

@@ -75,8 +75,9 @@ t2: load mm1 0x30
 // its range (a concurrent munmap has detached it and still owes the
 // flush) promises nothing about the range's translations; the faithful
 // kernel passes. The schedule was found by mmrace locks as a "kill" that
-// reproduced without the mutant (tlbzap.go); the test checks that the
-// madvise still ends, with ENOMEM, before the munmap's flush.
+// reproduced without the mutant (madvise now answers only for the VMAs
+// it zapped); the test checks that the madvise still ends, with ENOMEM,
+// before the munmap's flush.
 func TestZapAnswersForWhatItZapped(t *testing.T) {
 	p, err := kernelsim.Parse("zap", `mm mm1
 file file1 16

@@ -43,7 +43,7 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 			f, via = e.folio, " (tlb)"
 			if f != nil && f.freed {
 				rcu.ReadUnlock(t, "user "+verb)
-				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (cached at step %d), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), f.name, e.step, f.FreedAt())})
+				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), f.name, k.cachedAt(e), f.FreedAt())})
 			}
 		} else if p := m.Walk(addr); p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
 			f, via = p.Folio, " "
