@@ -242,3 +242,18 @@ t3: store mm1 0x10 3
 		t.Fatalf("%s%s", rep.Summary(), rep.RunTrace.String())
 	}
 }
+
+// TestFlushMutantReplaysTheCVEScenario: the corpus scenario of
+// CVE-2018-18281, pinned for variant move_ptes-flush-after-unlock, fails
+// the same way under its own schedule with the mutant instead of the
+// variant.
+func TestFlushMutantReplaysTheCVEScenario(t *testing.T) {
+	p := readScenario(t, "../corpus/move_ptes_flushing_after_the_ptl_leaves_a_stale_tlb_entry.txt")
+	p.Variants = kernelsim.Variants{"move_ptes-flush-after-unlock": true}
+	want := harness.Run(p, harness.Options{SemanticOnly: true, MaxSteps: 10000})
+	p.Variants = nil
+	got := mutantRun(t, p, "movePTEs:tlb_flush#1@flush-after-unlock", nil)
+	if want.Verdict.Violation.Invariant != "tlb-coherence" || got.Verdict.Violation != want.Verdict.Violation {
+		t.Errorf("variant: %smutant: %s", want.Summary(), got.Summary())
+	}
+}
