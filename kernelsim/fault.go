@@ -475,6 +475,7 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 		if now, was := old.page(orig.Page).Load(), nf.data.Load(); now != was {
 			t.Fail(sched.Violation{Invariant: "memory-contents", Detail: fmt.Sprintf("wp_page_copy at %s %#x copied %s = %d into %s at step %d, but %s holds %d when its PTE is replaced: a store reached the old page after the copy (through a stale writable translation) and is lost", m.name, addr, old.name, was, nf.name, copyStep, old.name, now)})
 		}
+		k.watchLostStores(t, m, addr, old, orig.Page, nf, copyStep) // until a deferred flush (flushmutant.go)
 	}
 	k.folioAddNewAnonRmap(t, nf, v, addr)
 	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: true, ID: k.newID()}, site)

@@ -53,11 +53,18 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 	// through a writable one into a page the child now shares, so the
 	// child's memory is the parent's as of this point.
 	k.flushTLBMM(t, m, "dup_mmap: flush_tlb_mm")
-	for _, a := range copied {
-		k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: m.name, SrcAddr: a, Addr: a})
+	// With the flush, wherever a mutant puts it, unless the child runs
+	// first: then as it starts (logCopies runs once).
+	logCopies := func() {
+		for _, a := range copied {
+			k.logMem(t, MemEvent{Kind: MemCopy, MM: cm.name, SrcMM: m.name, SrcAddr: a, Addr: a})
+		}
+		copied = nil
 	}
+	k.afterFlush(t, logCopies)
 	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, false, "fork of "+m.name)
 	m.lock.WriteUnlock(t, site)
+	logCopies()
 	k.publishMM(cm) // the child process starts running only now
 	cm.running.Store(true)
 	return cm, nil

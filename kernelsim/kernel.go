@@ -94,6 +94,9 @@ type Kernel struct {
 	// Hooks are the dynamic checkers (set by the harness from package
 	// invariants); nil hooks check nothing.
 	Hooks Hooks
+
+	// flushMut is the state of mmrace locks' TLB flush mutants.
+	flushMut flushMutants
 }
 
 // New returns an empty kernel with the given lock checks and variants.

@@ -56,7 +56,7 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 	return nil
 }
 
-// zapSingle is madvise_dontneed_single_vma → zap_page_range_single: a
+// zapSingle mirrors madvise_dontneed_single_vma() → zap_page_range_single(): a
 // gather of its own around the zap of one VMA's part of the range.
 func (k *Kernel) zapSingle(t *sched.Task, v *VMA, start, end int) {
 	k.tlbGatherMMU(t, v.mm)

@@ -267,18 +267,22 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) bool
 	// flushed while the PTLs are still held, so that no CPU can keep
 	// using the old address once another path (reclaim, truncation,
 	// migration of the new mapping) frees the page.
-	lateFlush := forceFlush && k.Variants.Has("move_ptes-flush-after-unlock")
-	if forceFlush && !lateFlush {
+	if forceFlush && !k.Variants.Has("move_ptes-flush-after-unlock") {
 		k.flushTLBRange(t, om, oa, oa+n, site)
 	}
 	if ntbl != otbl {
 		ntbl.ptl.Unlock(t, site)
 	}
 	k.pteUnmap(t, site)
-	k.pteUnmapUnlock(t, otbl, site)
-	if lateFlush {
+	// pte_unmap_unlock of the old table, spelled out: the variant's flush
+	// comes right after the last PTL is released, as the
+	// flush-after-unlock mutant puts it; the RCU read section that ends
+	// after it protects only the table, not the translations.
+	otbl.ptl.Unlock(t, site)
+	if forceFlush && k.Variants.Has("move_ptes-flush-after-unlock") {
 		k.flushTLBRange(t, om, oa, oa+n, site+" (after the PTLs)")
 	}
+	k.pteUnmap(t, site)
 	return true
 }
 

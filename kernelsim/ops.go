@@ -10,6 +10,7 @@ import (
 // outside the address space, an unknown mm) returns an error that the
 // program records as the op's result; it is not a violation.
 func (k *Kernel) Exec(t *sched.Task, o Op) error {
+	defer k.endOpFlushes(t) // flush mutants: what the op still defers or owes (flushmutant.go)
 	t.Record(sched.KindOp, o.MM, o.Verb.String(), o.String())
 	if o.Verb == OpExec {
 		return k.ExecStack(t, o.MM, o.Addr, o.Len, o.Shift)

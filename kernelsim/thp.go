@@ -28,19 +28,33 @@ func (k *Kernel) setPMD(t *sched.Task, m *MM, pmd *PMDTable, slot *atomic.Pointe
 	if e != nil && e.Leaf != nil {
 		k.noteWrite(t, e.Leaf.ID)
 	}
-	reduces := false
+	// The translations this write takes away, owed a flush by this task
+	// until it flushes them.
+	base := k.Geo.pmdBase(addr)
 	switch {
 	case old == nil:
 	case old.Leaf != nil:
 		// A leaf made a table (a split) maps the same pages the same way.
-		reduces = e == nil || (e.Leaf != nil && reducesTranslation(old.Leaf, e.Leaf))
-	default:
-		reduces = e == nil || e.Table != old.Table // the table's PTEs detached
-	}
-	if reduces {
-		// The range's translations, until this task's flush of it.
-		base := k.Geo.pmdBase(addr)
-		k.tlbPending(t, m, base, base+k.Geo.PTEs)
+		if e == nil || (e.Leaf != nil && reducesTranslation(old.Leaf, e.Leaf)) {
+			k.tlbPending(t, m, base, base+k.Geo.PTEs)
+		}
+	case e == nil || e.Table != old.Table:
+		// The table detached (moved, retracted, reclaimed): the range of
+		// its present PTEs. An empty table (PT reclaim, retract after
+		// collapse_file's unmap) takes nothing away; its zap, if any, owed
+		// the flush already.
+		lo, hi := -1, -1
+		for i := range old.Table.e {
+			if p := old.Table.e[i].Load(); p != nil && p.Kind == PTEPresent {
+				if lo < 0 {
+					lo = i
+				}
+				hi = i
+			}
+		}
+		if lo >= 0 {
+			k.tlbPending(t, m, base+lo, base+hi+1)
+		}
 	}
 	slot.Store(e)
 }

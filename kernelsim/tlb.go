@@ -83,13 +83,14 @@ type tlbSet struct {
 type flushRange struct {
 	mm         *MM
 	start, end int
+	memAt      int // the memory log's length when the translations were reduced (tlbrace.go)
 }
 
 // tlbPending records that t reduced the translations of [start, end) of m
 // and owes them a flush.
 func (k *Kernel) tlbPending(t *sched.Task, m *MM, start, end int) {
 	k.tlb.mu.Lock()
-	k.tlb.pending[t.ID()] = append(k.tlb.pending[t.ID()], flushRange{mm: m, start: start, end: end})
+	k.tlb.pending[t.ID()] = append(k.tlb.pending[t.ID()], flushRange{mm: m, start: start, end: end, memAt: k.memLen()})
 	k.tlb.mu.Unlock()
 }
 
@@ -138,6 +139,14 @@ func (k *Kernel) tlbFill(t *sched.Task, m *MM, addr int, f *Folio, page int, wri
 // the flush is a step of its own, ordered against the page-table locks by
 // where its caller puts it.
 func (k *Kernel) flushTLBRange(t *sched.Task, m *MM, start, end int, site string) {
+	if k.Env.Mutant() != nil && k.mutateFlush(t, m, start, end, site) {
+		return // mmrace locks: the flush removed or deferred (flushmutant.go)
+	}
+	k.flushTLBRangeNow(t, m, start, end, site)
+}
+
+// flushTLBRangeNow is the flush itself.
+func (k *Kernel) flushTLBRangeNow(t *sched.Task, m *MM, start, end int, site string) {
 	t.Point(sched.KindWrite, m.name+" tlb", site, fmt.Sprintf("flush_tlb_range [%#x,%#x)", start, end))
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
@@ -179,6 +188,10 @@ func (k *Kernel) flushTLBMM(t *sched.Task, m *MM, site string) {
 // where the zap found the PTE already cleared by a concurrent zap, skipped
 // its flush and returned while the other zap's flush was still to come.
 func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end int, since tlbStamp, zapped bool, op string) {
+	if k.flushDeferred(t) { // after the deferred flush (flushmutant.go)
+		k.afterFlush(t, func() { k.checkTLBCoherence(t, m, start, end, since, zapped, op) })
+		return
+	}
 	if msg := k.staleTLBEntry(t, m, start, end, since, zapped); msg != "" {
 		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: op + " is done, but " + msg})
 	}
@@ -208,11 +221,18 @@ func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end int, since tlbSt
 // has removed and flushed (the old folio of a finished migration): no TLB
 // may still translate a page to it.
 func (k *Kernel) checkNoTLBMaps(t *sched.Task, f *Folio, op string) {
+	if k.flushDeferred(t) { // after the deferred flush (flushmutant.go)
+		k.afterFlush(t, func() { k.checkNoTLBMaps(t, f, op) })
+		return
+	}
 	k.tlb.mu.Lock()
 	var msg string
 	for i, es := range k.tlb.per {
 		for _, e := range es {
-			if e.folio == f && msg == "" {
+			// An mm with no users left runs no thread: nothing can use its
+			// translations (only a flush a mutant removed at exit_mmap
+			// leaves any).
+			if e.folio == f && msg == "" && e.mm.users.Load() > 0 {
 				msg = fmt.Sprintf("%s's TLB still translates %s %#x to %s (%s)", sched.TaskName(i), e.mm.name, e.addr, tlbTarget(e), k.cachedAt(e))
 			}
 		}
@@ -231,7 +251,7 @@ func (k *Kernel) otherOwesFlush(t *sched.Task, m *MM, addr int) bool {
 			continue
 		}
 		for _, p := range ps {
-			if p.mm == m && p.start <= addr && addr < p.end {
+			if p.mm == m && p.start <= addr && addr < p.end && !k.debtPastUnlock(i, m, addr) {
 				return true
 			}
 		}

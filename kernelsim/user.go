@@ -63,13 +63,16 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 				}
 				if write {
 					f.page(pg).Store(val)
-					k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f, pg)})
+					if via == " (tlb)" {
+						k.noteTLBStore(m, f, pg, val) // wp_page_copy's deferred lost-store compare (flushmutant.go)
+					}
+					k.logUserMem(t, via == " (tlb)", m, addr, f, pg, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f, pg)})
 				} else {
 					got = f.page(pg).Load()
 				}
 			}
 			if !write {
-				k.logMem(t, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(f, pg)})
+				k.logUserMem(t, via == " (tlb)", m, addr, f, pg, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(f, pg)})
 			}
 			rcu.ReadUnlock(t, "user "+verb)
 			if write {

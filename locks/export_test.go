@@ -2,3 +2,6 @@ package locks
 
 // ParseArgumentsForTest parses an arguments file's text.
 var ParseArgumentsForTest = parseArguments
+
+// ShapeSearchForTest is the flush search's program shapes alone.
+var ShapeSearchForTest = shapeSearch

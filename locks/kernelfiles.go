@@ -73,17 +73,20 @@ var kernelFiles = map[string]string{
 	"vma_prepare":              "mm/vma.c",
 	"vma_shrink":               "mm/vma.c",
 	// vma_start_write_killable is written in dup_mmap.
-	"vma_start_write_killable":     "kernel/fork.c",
-	"vmf_anon_prepare":             "mm/memory.c",
-	"vms_gather_munmap_vmas":       "mm/vma.c",
-	"wp_can_reuse_anon_folio":      "mm/memory.c",
-	"wp_page_copy":                 "mm/memory.c",
+	"vma_start_write_killable": "kernel/fork.c",
+	"vmf_anon_prepare":         "mm/memory.c",
+	"vms_gather_munmap_vmas":   "mm/vma.c",
+	"wp_can_reuse_anon_folio":  "mm/memory.c",
+	"wp_page_copy":             "mm/memory.c",
+
+	// Large folios, THP, khugepaged and PT reclaim (issue 14).
 	"__collapse_huge_page_copy":    "mm/khugepaged.c",
 	"__collapse_huge_page_isolate": "mm/khugepaged.c",
 	"__do_huge_pmd_anonymous_page": "mm/huge_memory.c",
 	"__folio_set_locked":           "include/linux/page-flags.h",
 	"__split_huge_page_tail":       "mm/huge_memory.c",
 	"__split_huge_pmd":             "mm/huge_memory.c",
+	"__split_huge_pmd_locked":      "mm/huge_memory.c",
 	"anon_vma_lock_write":          "include/linux/rmap.h",
 	"change_huge_pmd":              "mm/huge_memory.c",
 	"collapse_file":                "mm/khugepaged.c",
@@ -100,10 +103,16 @@ var kernelFiles = map[string]string{
 	"page_vma_mapped_walk":         "mm/page_vma_mapped.c",
 	"pmd_migration_entry_wait":     "mm/huge_memory.c",
 	"retract_page_tables":          "mm/khugepaged.c",
+	"set_pmd_migration_entry":      "mm/huge_memory.c",
 	"try_get_and_clear_pmd":        "mm/pt_reclaim.c",
 	"try_to_free_pte":              "mm/pt_reclaim.c",
+	"try_to_unmap_one":             "mm/rmap.c",
 	"zap_huge_pmd":                 "mm/huge_memory.c",
 	"zap_pte_range":                "mm/memory.c",
+
+	// The kernel functions of TLB flush sites not listed above.
+	"do_vmi_align_munmap":         "mm/vma.c",
+	"madvise_dontneed_single_vma": "mm/madvise.c",
 }
 
 // KernelFile returns the kernel source file of a site's kernel function,

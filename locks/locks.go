@@ -2,9 +2,10 @@
 // lock acquisition site of the faithful model (internal/locksites finds
 // them in the source) and every mutant kind that applies to it — the
 // acquisition removed with its release, a trylock's failure ignored, the
-// lock released at the end of the first step it protects — it runs the
-// faithful search semantic-only with the mutant for a fixed budget and
-// reports per mutant:
+// lock released at the end of the first step it protects — and for every
+// TLB flush site (class tlb_flush) — the flush removed, or moved after the
+// unlock (kernelsim/flushmutant.go) — it runs the faithful search
+// semantic-only with the mutant for a fixed budget and reports per mutant:
 //
 //   - killed: a semantic invariant (or a deadlock) broke; the first
 //     counterexample is minimized and written as a scenario, a replay
@@ -119,6 +120,7 @@ func (r *Result) Exercised() bool { return r.Verdict == Killed || r.Verdict == N
 // Report is a whole run.
 type Report struct {
 	Sites       int      `json:"sites"`        // statically found
+	FlushSites  int      `json:"flush_sites"`  // of which TLB flush sites
 	VariantOnly []string `json:"variant_only"` // sites only variants reach: not mutated
 	Mutants     int      `json:"mutants"`      // selected
 	Results     []Result `json:"results"`      // finished, in site order
@@ -158,7 +160,11 @@ func ParseID(ss *locksites.Sites, id string) (*locksites.Site, ksync.MutantKind,
 		return nil, 0, fmt.Errorf("mutant %q: no site %q (mmrace locks -list lists them)", id, key)
 	}
 	if !slices.Contains(s.Kinds(), kind) {
-		return nil, 0, fmt.Errorf("mutant %q: %s does not apply to %s (not a trylock)", id, kind, key)
+		var ks []string
+		for _, k := range s.Kinds() {
+			ks = append(ks, k.String())
+		}
+		return nil, 0, fmt.Errorf("mutant %q: %s does not apply to %s (its kinds: %s)", id, kind, key, strings.Join(ks, ", "))
 	}
 	if s.Variant != "" {
 		return nil, 0, fmt.Errorf("mutant %q: the site is only reached under variant %s", id, s.Variant)
@@ -240,6 +246,9 @@ func Run(o Options) (*Report, error) {
 	}
 	rep := &Report{Sites: len(o.Sites.List), Mutants: len(ms), Workers: o.Workers, Runs: o.Runs, Budget: o.Budget.Seconds(), Seed: o.Seed}
 	for _, s := range o.Sites.List {
+		if s.IsFlush() {
+			rep.FlushSites++
+		}
 		if s.Variant != "" {
 			rep.VariantOnly = append(rep.VariantOnly, s.Key+" ("+s.Variant+")")
 		}

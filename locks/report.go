@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mmrace/internal/atomicfile"
+	"mmrace/kernelsim/ksync"
 )
 
 // Tally counts the verdicts of a group of mutants.
@@ -59,9 +60,12 @@ func (t Tally) Rate() string {
 }
 
 // Summary is the report's totals, per lock class (family), per kernel
-// file and per mutant kind.
+// file and per mutant kind; Locks and Flushes split All between the lock
+// acquisition sites and the TLB flush sites.
 type Summary struct {
 	All     Tally            `json:"all"`
+	Locks   Tally            `json:"lock_sites"`
+	Flushes Tally            `json:"flush_sites"`
 	ByClass map[string]Tally `json:"by_class"`
 	ByFile  map[string]Tally `json:"by_kernel_file"`
 	ByKind  map[string]Tally `json:"by_kind"`
@@ -71,6 +75,11 @@ func summarize(rs []Result) Summary {
 	s := Summary{ByClass: map[string]Tally{}, ByFile: map[string]Tally{}, ByKind: map[string]Tally{}}
 	for _, r := range rs {
 		s.All.add(r)
+		if r.Class == ksync.FlushClass {
+			s.Flushes.add(r)
+		} else {
+			s.Locks.add(r)
+		}
 		for _, g := range []struct {
 			m map[string]Tally
 			k string
@@ -118,6 +127,8 @@ func noEffect(kind string) string {
 		return "the trylock never failed"
 	case "release-early":
 		return "the lock was never held past the first step it protects"
+	case "flush-after-unlock":
+		return "the flush was never deferred"
 	}
 	return "the acquisition never mattered (already write-locked in the epoch, or nested)"
 }
@@ -139,8 +150,8 @@ func (rep *Report) WriteTable(w io.Writer) {
 	tw.Flush()
 	s := rep.Summary
 	fmt.Fprintf(w, "\nsummary (semantic-only; a kill is a semantic invariant or a deadlock, never a rule check or an internal error):\n")
-	fmt.Fprintf(w, "  %d sites found in the source (%d only reached under a variant, not mutated), %d mutants selected, %d finished\n",
-		rep.Sites, len(rep.VariantOnly), rep.Mutants, len(rep.Results))
+	fmt.Fprintf(w, "  %d sites found in the source (%d lock acquisitions, %d TLB flushes; %d only reached under a variant, not mutated), %d mutants selected, %d finished\n",
+		rep.Sites, rep.Sites-rep.FlushSites, rep.FlushSites, len(rep.VariantOnly), rep.Mutants, len(rep.Results))
 	never := 0
 	for _, r := range rep.Results {
 		if r.Verdict == NotExercised && r.Reached == 0 {
@@ -150,6 +161,11 @@ func (rep *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "  killed %d, no consequence %d (%d argued, %d open gaps), not exercised %d (%d: the site never ran; %d: it ran, the mutation never applied), internal errors %d\n",
 		s.All.Killed, s.All.NoConsequence, s.All.Argued, s.All.OpenGaps, s.All.NotExercised, never, s.All.NotExercised-never, s.All.Internal)
 	fmt.Fprintf(w, "  kill rate over exercised mutants: %s\n", s.All.Rate())
+	if s.Flushes.Mutants > 0 {
+		fmt.Fprintf(w, "  kill rate over exercised lock-site mutants: %s\n", s.Locks.Rate())
+		fmt.Fprintf(w, "  kill rate over exercised TLB flush-site mutants: %s (killed %d, no consequence %d (%d argued, %d open gaps), not exercised %d)\n",
+			s.Flushes.Rate(), s.Flushes.Killed, s.Flushes.NoConsequence, s.Flushes.Argued, s.Flushes.OpenGaps, s.Flushes.NotExercised)
+	}
 	budget := []string{}
 	if rep.Runs > 0 {
 		budget = append(budget, fmt.Sprintf("%d executions", rep.Runs))

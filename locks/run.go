@@ -12,6 +12,7 @@ import (
 	"mmrace/internal/atomicfile"
 	"mmrace/internal/timeline"
 	"mmrace/kernelsim/invnames"
+	"mmrace/kernelsim/ksync"
 	"mmrace/minimize"
 )
 
@@ -27,7 +28,7 @@ func (o *Options) runMutant(ctx context.Context, m mutant) (r Result, ok bool) {
 	r.Params = o.params(m)
 	mut := o.Sites.Mutant(m.site, m.kind)
 	var seen int64
-	res := o.Search(ctx, SearchRequest{Mutant: mut, Runs: o.Runs, Budget: o.Budget, Seed: o.seedOf(m.id), AfterRun: func(*harness.Report) {
+	res := o.Search(ctx, SearchRequest{Mutant: mut, Runs: o.Runs, Budget: o.Budget, Seed: o.seedOf(m.id), Focus: m.site.Kernel, AfterRun: func(*harness.Report) {
 		if a := mut.Applied(); a > seen {
 			r.RunsApplied++
 			seen = a
@@ -83,7 +84,11 @@ func (o *Options) counterexample(ctx context.Context, r *Result, m mutant, rep *
 	r.Replay = fmt.Sprintf("go run ./cmd/mmrace replay %s -rules=false -mutant '%s' -schedule %s", r.Scenario, m.id, min.Schedule)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Found by mmrace locks: mutant %s.\n", m.id)
-	fmt.Fprintf(&b, "# %s of %s in %s (%s, Go %s at %s).\n", kindPhrase(m.kind.String()), m.site.Lock(), m.site.Kernel, KernelFile(m.site.Kernel), m.site.Func, m.site.Where())
+	phrase := kindPhrase(m.kind.String())
+	if m.site.IsFlush() && m.kind == ksync.MutantRemove {
+		phrase = "Removing the flush"
+	}
+	fmt.Fprintf(&b, "# %s of %s in %s (%s, Go %s at %s).\n", phrase, m.site.Lock(), m.site.Kernel, KernelFile(m.site.Kernel), m.site.Func, m.site.Where())
 	fmt.Fprintf(&b, "# Semantic-only, the mutant breaks %s. Replay string: %s\n#\n", r.Invariant, min.Schedule)
 	for _, l := range strings.Split(strings.TrimRight(r.Narrative, "\n"), "\n") {
 		fmt.Fprintf(&b, "# %s\n", l)
@@ -121,6 +126,8 @@ func kindPhrase(kind string) string {
 		return "Ignoring a failure of the trylock"
 	case "release-early":
 		return "Releasing at the end of the first step it protects"
+	case "flush-after-unlock":
+		return "Deferring the flush past the release of the locks it was due under"
 	}
 	return kind
 }

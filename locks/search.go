@@ -20,6 +20,9 @@ type SearchRequest struct {
 	// AfterRun must be called after every run with its report: mmrace
 	// locks counts the runs in which the mutation took effect.
 	AfterRun func(rep *harness.Report)
+	// Focus is the kernel function of the mutated site: a search may aim
+	// its programs at it.
+	Focus string
 }
 
 // SearchFunc searches for a run that fails (a finding) under a request.
@@ -30,7 +33,12 @@ type SearchFunc func(ctx context.Context, req SearchRequest) hunt.SearchResult
 
 // DefaultSearch is hunt's search (hunt.Search): a small coverage-guided
 // mutation loop over fuzz.Decode inputs alternating byte and PCT
-// schedules, semantic-only, on the faithful kernel.
+// schedules, semantic-only, on the faithful kernel. For a TLB flush
+// mutant, half of the budget first goes to programs shaped for flush
+// windows (flushsearch.go).
 func DefaultSearch(ctx context.Context, req SearchRequest) hunt.SearchResult {
+	if isFlush(req.Mutant) {
+		return flushSearch(ctx, req)
+	}
 	return hunt.Search(ctx, hunt.SearchOptions{SemanticOnly: true, Budget: req.Budget, Runs: req.Runs, Seed: req.Seed, Mutant: req.Mutant, AfterRun: req.AfterRun})
 }

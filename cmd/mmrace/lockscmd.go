@@ -28,14 +28,20 @@ built from, and the go command) and, for each site and each mutant kind that
 applies — remove (the acquisition and its release vanish),
 ignore-trylock-failure (a failed trylock proceeds holding nothing),
 release-early (the lock is released at the end of the first step it
-protects) — runs the faithful search semantic-only with the mutant for
--budget, on every core. Per mutant it prints killed (the semantic
+protects) — and every TLB flush site (lock class tlb_flush: each call of
+flush_tlb_range, flush_tlb_mm or tlb_finish_mmu, see kernelsim/flushmutant.go)
+with its two mutant kinds — remove (the flush does not happen; tlb_finish_mmu
+still frees its pages) and flush-after-unlock (the flush is deferred past
+the release of the innermost lock it was due under, and of the other locks
+of its class held) — runs the faithful search semantic-only with the mutant
+for -budget, on every core. Per mutant it prints killed (the semantic
 invariant, executions, seconds; the minimized counterexample is written
 under -out as a scenario and an HTML timeline, with the command that
 replays it), no consequence in N executions (with how often the mutation
 took effect, and the written argument from locks/arguments.txt or "open
 gap"), or not exercised (the mutation never took effect). Then the kill
-rate over exercised mutants, per lock class and per kernel file. A kill is
+rate over exercised mutants, over the lock sites and the flush sites
+apart, per lock class, per kernel file and per mutant kind. A kill is
 a semantic invariant or a deadlock, never a rule check; internal errors of
 the harness are never kills.
 
@@ -45,7 +51,8 @@ the scenarios, the timelines and index.html. A rerun with the same -out,
 stops and prints what was found so far. -list prints the sites and runs
 nothing. -sites keeps the sites named by a site key (or a glob of keys), a
 kernel function or kernel file ("mm/memory.c"), a Go function, a lock
-class or a kernelsim file ("fault.go", "fault.go:249"), comma-separated.
+class ("tlb_flush": the flush sites) or a kernelsim file ("fault.go",
+"fault.go:249"), comma-separated.
 
 Exit status 0 means the run completed or was interrupted (survivors are
 information, not failures); 3 that the harness failed in some search, or
@@ -95,10 +102,10 @@ func locksCmd(e *env, args []string) (int, error) {
 	outDir := fs.String("out", "locks-out", "`directory` for the state, the scenarios, the timelines and index.html")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	sites := fs.String("sites", "", "comma-separated `sites` to mutate: keys or globs of keys, kernel functions or files, Go functions, lock classes, kernelsim files or file:line (default: all)")
-	kinds := fs.String("kinds", "", "comma-separated mutant `kinds`: remove, ignore-trylock-failure, release-early (default: all)")
+	kinds := fs.String("kinds", "", "comma-separated mutant `kinds`: remove, ignore-trylock-failure, release-early, flush-after-unlock (default: all)")
 	seed := fs.Uint64("seed", 1, "search `seed` (each mutant's search derives its own from it)")
 	minb := fs.Duration("minimize", 10*time.Second, "minimization `budget` per killed mutant")
-	list := fs.Bool("list", false, "list the acquisition sites found in the source and exit")
+	list := fs.Bool("list", false, "list the acquisition and flush sites found in the source and exit")
 	if err := e.parseNoArgs(args); err != nil {
 		return exitUsage, err
 	}

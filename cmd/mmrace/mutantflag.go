@@ -16,7 +16,7 @@ type mutantFlag struct{ id string }
 
 func newMutantFlag(fs *flag.FlagSet) *mutantFlag {
 	f := &mutantFlag{}
-	fs.StringVar(&f.id, "mutant", "", "apply the lock mutant `SITE@KIND` (as mmrace locks prints it: remove, ignore-trylock-failure or release-early at a site) to the concurrent phase")
+	fs.StringVar(&f.id, "mutant", "", "apply the lock mutant `SITE@KIND` (as mmrace locks prints it: remove, ignore-trylock-failure or release-early at a lock site, remove or flush-after-unlock at a flush site) to the concurrent phase")
 	return f
 }
 

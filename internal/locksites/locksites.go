@@ -95,6 +95,9 @@ type Site struct {
 	Chain []Pos `json:"chain"`
 	// Via names the delegating functions, innermost first.
 	Via []string `json:"via,omitempty"`
+	// Flush is, for a TLB flush site (class ksync.FlushClass), the kernel's
+	// name of the flush called ("flush_tlb_range", "tlb_finish_mmu").
+	Flush string `json:"flush,omitempty"`
 }
 
 // Pos is the outermost line of the site: where its critical section opens.
@@ -116,6 +119,9 @@ func (s *Site) Where() string {
 
 // Lock is the class with its mode, for tables: "mmap_lock(read)", "ptl".
 func (s *Site) Lock() string {
+	if s.IsFlush() {
+		return "tlb:" + s.Flush
+	}
 	switch s.Primitive {
 	case "Rwsem.DownRead", "Rwsem.DownReadTrylock", "MmapLock.ReadLock", "MmapLock.ReadTrylock", "VMALock.StartRead":
 		return s.Class + "(read)"
@@ -126,8 +132,12 @@ func (s *Site) Lock() string {
 }
 
 // Kinds returns the mutant kinds that apply to the site: remove and
-// release-early always, ignore-trylock-failure for trylocks.
+// release-early always, ignore-trylock-failure for trylocks; remove and
+// flush-after-unlock for a TLB flush site.
 func (s *Site) Kinds() []ksync.MutantKind {
+	if s.IsFlush() {
+		return []ksync.MutantKind{ksync.MutantRemove, ksync.MutantFlushAfterUnlock}
+	}
 	if s.Trylock {
 		return []ksync.MutantKind{ksync.MutantRemove, ksync.MutantIgnoreTrylockFailure, ksync.MutantReleaseEarly}
 	}

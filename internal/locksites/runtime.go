@@ -49,13 +49,17 @@ func (ss *Sites) Mutant(site *Site, kind ksync.MutantKind) *ksync.Mutant {
 	want := chainKey(site.Chain)
 	var mu sync.Mutex
 	cache := map[string]bool{}
+	identify := ss.Identify
+	if site.IsFlush() {
+		identify = identifyFlushChain
+	}
 	return &ksync.Mutant{Kind: kind, Class: site.Class, Match: func(_ ksync.Acquisition, pcs []uintptr) bool {
 		key := pcsKey(pcs)
 		mu.Lock()
 		v, ok := cache[key]
 		mu.Unlock()
 		if !ok {
-			v = chainKey(ss.Identify(pcs)) == want
+			v = chainKey(identify(pcs)) == want
 			mu.Lock()
 			cache[key] = v
 			mu.Unlock()
@@ -99,7 +103,13 @@ func (c *Census) Mutant() *ksync.Mutant {
 		s, ok := c.cache[key]
 		if !ok {
 			chain := c.ss.Identify(pcs)
+			if a.Class == ksync.FlushClass {
+				chain = identifyFlushChain(pcs)
+			}
 			s = c.ss.Lookup(chain)
+			if s != nil && s.IsFlush() != (a.Class == ksync.FlushClass) {
+				s = nil
+			}
 			c.cache[key] = s
 			if s == nil {
 				c.Unknown[chainKey(chain)] = a

@@ -37,6 +37,11 @@ func (l *loader) sites() (*Sites, error) {
 			}
 		}
 	}
+	fs, err := l.flushSites() // flushsites.go
+	if err != nil {
+		return nil, err
+	}
+	ss.List = append(ss.List, fs...)
 	return ss, ss.index()
 }
 

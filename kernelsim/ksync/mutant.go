@@ -28,12 +28,17 @@ const (
 	// scheduling point after the acquisition); the later real release
 	// pairs with the phantom left behind and is a no-op.
 	MutantReleaseEarly
+	// MutantFlushAfterUnlock applies to TLB flush sites only (FlushClass):
+	// the flush is deferred past the release of the locks under which it
+	// was due (see flushmutant.go). At a flush site, MutantRemove deletes
+	// the flush.
+	MutantFlushAfterUnlock
 )
 
-var mutantKindNames = [...]string{"", "remove", "ignore-trylock-failure", "release-early"}
+var mutantKindNames = [...]string{"", "remove", "ignore-trylock-failure", "release-early", "flush-after-unlock"}
 
 // MutantKinds lists every mutant kind.
-var MutantKinds = []MutantKind{MutantRemove, MutantIgnoreTrylockFailure, MutantReleaseEarly}
+var MutantKinds = []MutantKind{MutantRemove, MutantIgnoreTrylockFailure, MutantReleaseEarly, MutantFlushAfterUnlock}
 
 func (k MutantKind) String() string {
 	if int(k) < len(mutantKindNames) && k != 0 {

@@ -1,0 +1,111 @@
+package kernelsim_test
+
+import (
+	"strings"
+	"testing"
+
+	"mmrace/harness"
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
+)
+
+// TestStaleAccessInsideTheFlushWindow: a store through a translation
+// cached before MADV_DONTNEED's zap, or before move_ptes moved the PTE,
+// and made between the PTE change and the flush, is part of the race with
+// the operation: the faithful kernel passes (the memory log puts the
+// access where the race does, tlbrace.go). Each schedule was found by
+// mmrace run as a memory-contents failure of the faithful kernel before
+// that; the test checks that it still puts the store inside the window.
+func TestStaleAccessInsideTheFlushWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name, prog, schedule string
+		change, flush        string // the PTE change and the flush that bound the window
+	}{
+		{"madvise", `mm mm1
+setup: mmap mm1 0x10+4 anon rw
+setup: store mm1 0x10 1
+t1: madvise mm1 0x10+4 dontneed
+t2: store mm1 0x10 2
+t2: store mm1 0x10 3
+t2: store mm1 0x10 4
+t2: load mm1 0x10
+t2: load mm1 0x10
+`, "v1.ogGAAoIBSBmQ_A", "pte mm1 0x10 @zap_page_range_single", "mm1 tlb @tlb_finish_mmu"},
+		{"mremap", `mm mm1
+setup: mmap mm1 0x10+4 anon rw
+setup: store mm1 0x10 1
+t1: mremap mm1 0x10+4 -> 0x30
+t2: store mm1 0x10 2
+t2: store mm1 0x10 3
+t2: store mm1 0x10 4
+t2: load mm1 0x30
+t2: load mm1 0x30
+`, "v1.QqAEIoAECzDM2Q", "pte mm1 0x10 @move_ptes", "mm1 tlb @move_ptes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := kernelsim.Parse(tc.name, tc.prog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Schedule = tc.schedule
+			rep := harness.Run(p, harness.Options{SemanticOnly: true, MaxSteps: 10000})
+			if rep.Verdict.Outcome != sched.OK {
+				t.Fatalf("the faithful kernel fails:\n%s", rep.Summary())
+			}
+			state := 0 // 1: after the change, 2: a stale store inside the window
+			for _, e := range rep.RunTrace.Events {
+				s := e.String()
+				switch {
+				case state == 0 && strings.Contains(s, tc.change):
+					state = 1
+				case state == 1 && strings.Contains(s, "via f1 (tlb)") && strings.Contains(s, "store 0x10"):
+					state = 2
+				case state == 1 && strings.Contains(s, tc.flush):
+					state = 3
+				}
+			}
+			if state != 2 {
+				t.Fatalf("the schedule no longer stores through the stale translation between %q and %q:\n%s", tc.change, tc.flush, rep.RunTrace.String())
+			}
+		})
+	}
+}
+
+// TestZapAnswersForWhatItZapped: a MADV_DONTNEED that finds no VMA over
+// its range (a concurrent munmap has detached it and still owes the
+// flush) promises nothing about the range's translations; the faithful
+// kernel passes. The schedule was found by mmrace locks as a "kill" that
+// reproduced without the mutant (madvise now answers only for the VMAs
+// it zapped); the test checks that the madvise still ends, with ENOMEM,
+// before the munmap's flush.
+func TestZapAnswersForWhatItZapped(t *testing.T) {
+	p, err := kernelsim.Parse("zap", `mm mm1
+file file1 16
+setup: mmap mm1 0x8+16 anon rw
+setup: store mm1 0x10 2
+t1: munmap mm1 0x8+8
+t2: store mm1 0x8 14
+t2: madvise mm1 0x8+1 dontneed
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Schedule = "v1.wgSgBYIBLXCpbQ"
+	rep := harness.Run(p, harness.Options{SemanticOnly: true, MaxSteps: 10000})
+	if rep.Verdict.Outcome != sched.OK {
+		t.Fatalf("the faithful kernel fails:\n%s", rep.Summary())
+	}
+	madviseDone, flushed := -1, -1
+	for i, e := range rep.RunTrace.Events {
+		s := e.String()
+		if strings.Contains(s, "t2") && strings.Contains(s, "ENOMEM") && madviseDone < 0 {
+			madviseDone = i
+		}
+		if strings.Contains(s, "mm1 tlb @tlb_finish_mmu") && strings.Contains(s, "t1") && flushed < 0 {
+			flushed = i
+		}
+	}
+	if madviseDone < 0 || flushed < 0 || madviseDone > flushed {
+		t.Fatalf("the schedule no longer ends the madvise (event %d) before the munmap's flush (event %d):\n%s", madviseDone, flushed, rep.RunTrace.String())
+	}
+}

@@ -1,0 +1,259 @@
+package locks_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"mmrace/harness"
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+	"mmrace/locks"
+)
+
+func parse(t *testing.T, text string) *kernelsim.Program {
+	t.Helper()
+	p, err := kernelsim.Parse("test", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// mremapProg moves a faulted page; t2 holds its translation; t3 migrates
+// the page where it went.
+const mremapProg = `mm mm1
+setup: mmap mm1 0x10+4 anon rw
+setup: store mm1 0x10 1
+t1: mremap mm1 0x10+4 -> 0x30
+t2: load mm1 0x10
+t2: load mm1 0x10
+t3: migrate mm1 0x30
+t2: load mm1 0x10
+`
+
+func mutantRun(t *testing.T, p *kernelsim.Program, id string, st sched.Strategy) *harness.Report {
+	t.Helper()
+	ss := sites(t)
+	site, kind, err := locks.ParseID(ss, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return harness.Run(p, harness.Options{Strategy: st, SemanticOnly: true, MaxSteps: 10000, Mutant: ss.Mutant(site, kind)})
+}
+
+// events returns the concurrent phase's events of task t1 as strings.
+func events(rep *harness.Report, task int) []string {
+	var out []string
+	for _, e := range rep.RunTrace.Events {
+		if e.Task == task {
+			out = append(out, e.String())
+		}
+	}
+	return out
+}
+
+func index(es []string, sub string) int {
+	for i, e := range es {
+		if strings.Contains(e, sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestFlushMutantTrace: the two flush mutants of move_ptes, under the
+// non-preemptive schedule: remove leaves no flush of the old range and
+// notes the removal; flush-after-unlock flushes it as a step of its own
+// after both PTLs are released, where it noted the deferral.
+func TestFlushMutantTrace(t *testing.T) {
+	p := parse(t, mremapProg)
+	const flush = "write    mm1 tlb @move_ptes"
+	faithful := events(harness.Run(p, harness.Options{SemanticOnly: true, MaxSteps: 10000}), 0)
+	if i, j := index(faithful, flush), index(faithful, "release  ptl(pt#1) @move_ptes"); i < 0 || j < 0 || i > j {
+		t.Fatalf("faithful: the flush (%d) does not come before the PTL release (%d):\n%s", i, j, strings.Join(faithful, "\n"))
+	}
+	removed := events(mutantRun(t, p, "movePTEs:tlb_flush#1@remove", nil), 0)
+	if index(removed, flush) >= 0 || index(removed, "remove: flush_tlb_range [0x10,0x14) removed") < 0 {
+		t.Errorf("remove: the flush is still there, or the removal is not noted:\n%s", strings.Join(removed, "\n"))
+	}
+	late := events(mutantRun(t, p, "movePTEs:tlb_flush#1@flush-after-unlock", nil), 0)
+	note := index(late, "flush-after-unlock: flush_tlb_range [0x10,0x14) deferred past the release of ptl(pt#2)")
+	rel1, rel2 := index(late, "release  ptl(pt#2) @move_ptes"), index(late, "release  ptl(pt#1) @move_ptes")
+	done := index(late, "mm1 tlb @move_ptes (mutant flush-after-unlock: after the unlock): flush_tlb_range [0x10,0x14)")
+	if note < 0 || rel1 < note || rel2 < rel1 || done != rel2+1 {
+		t.Errorf("flush-after-unlock: note %d, PTL releases %d %d, flush %d (want right after the second release):\n%s", note, rel1, rel2, done, strings.Join(late, "\n"))
+	}
+}
+
+// TestFlushMutantIsTheVariant: move_ptes' flush-after-unlock mutant does
+// what variant move_ptes-flush-after-unlock does: under the same
+// schedules the same verdicts, and the same events but for the mutant's
+// notes and the flush's site label.
+func TestFlushMutantIsTheVariant(t *testing.T) {
+	p := parse(t, mremapProg)
+	v := *p
+	v.Variants = kernelsim.Variants{"move_ptes-flush-after-unlock": true}
+	norm := func(rep *harness.Report) string {
+		var b strings.Builder
+		for _, e := range rep.RunTrace.Events {
+			if e.Kind == sched.KindNote && strings.Contains(e.Detail, "mutant") {
+				continue
+			}
+			e.Site = strings.TrimSuffix(strings.TrimSuffix(e.Site, " (after the PTLs)"), " (mutant flush-after-unlock: after the unlock)")
+			b.WriteString(e.String() + "\n")
+		}
+		return b.String()
+	}
+	failed := 0
+	for seed := range uint64(300) {
+		st := func() sched.Strategy { return sched.NewPCT(seed, 3, 60+12*p.Ops()) }
+		want := harness.Run(&v, harness.Options{Strategy: st(), SemanticOnly: true, MaxSteps: 10000})
+		got := mutantRun(t, p, "movePTEs:tlb_flush#1@flush-after-unlock", st())
+		if want.Verdict.Violation.Invariant != got.Verdict.Violation.Invariant || norm(want) != norm(got) {
+			t.Fatalf("seed %d: variant %s, mutant %s\nvariant:\n%s\nmutant:\n%s", seed, want.Summary(), got.Summary(), norm(want), norm(got))
+		}
+		if want.Verdict.Outcome != sched.OK {
+			failed++
+		}
+	}
+	if failed == 0 {
+		t.Error("no schedule of the 300 fails: the comparison says nothing about the consequence")
+	}
+}
+
+// TestLateFlushJudgedAfterIt: with nothing running in the window a late
+// flush opens, the checks that judge the flush see it done: the
+// non-preemptive run of an mprotect, a fork, a migration and a munmap
+// with the flush deferred past the unlock passes; with the flush removed
+// it fails.
+func TestLateFlushJudgedAfterIt(t *testing.T) {
+	for _, tc := range []struct{ site, prog string }{
+		{"Mprotect:tlb_flush#1", "t2: store mm1 0x10 5\nt1: mprotect mm1 0x10+4 r\n"},
+		{"Fork:tlb_flush#1", "t2: store mm1 0x10 5\nt1: fork mm1 mm2\n"},
+		{"tryToMigrate.func3:tlb_flush#1", "t2: store mm1 0x10 5\nt1: migrate mm1 0x10\n"},
+		{"doVMIAlignMunmap:tlb_flush#1", "t2: store mm1 0x10 5\nt1: munmap mm1 0x10+4\n"},
+		{"zapSingle:tlb_flush#1", "t2: store mm1 0x10 5\nt1: madvise mm1 0x10+4 dontneed\n"},
+	} {
+		p := parse(t, "mm mm1\nsetup: mmap mm1 0x10+4 anon rw\nsetup: store mm1 0x10 1\n"+tc.prog)
+		serial := func() sched.Strategy { return sched.NewBytes(nil) }
+		late := mutantRun(t, p, tc.site+"@flush-after-unlock", serial())
+		if late.Verdict.Outcome != sched.OK || !strings.Contains(late.RunTrace.String(), "(mutant flush-after-unlock:") {
+			t.Errorf("%s@flush-after-unlock, nothing in the window: %s", tc.site, late.Summary())
+		}
+		if rm := mutantRun(t, p, tc.site+"@remove", serial()); rm.Verdict.Outcome == sched.OK {
+			t.Errorf("%s@remove: no consequence in the run that judged the late flush", tc.site)
+		}
+	}
+}
+
+// TestMovePTEsFlushAfterUnlockKilled: the CVE-2018-18281 mutant is killed
+// semantic-only (the page moved away is migrated and freed while another
+// task still translates the old address to it), and its counterexample
+// replays with the printed command.
+func TestMovePTEsFlushAfterUnlockKilled(t *testing.T) {
+	ss := sites(t)
+	id := "movePTEs:tlb_flush#1@flush-after-unlock"
+	rep, err := locks.Run(locks.Options{Sites: ss, Keep: keys("movePTEs:tlb_flush#1"), Kinds: []ksync.MutantKind{ksync.MutantFlushAfterUnlock},
+		Runs: 10000, Workers: 1, Seed: 1, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resultOf(t, rep, id)
+	if r.Verdict != locks.Killed || (r.Invariant != "tlb-coherence" && r.Invariant != "tlb-use-after-free") {
+		t.Fatalf("%+v", r)
+	}
+	if rep.Summary.Flushes.Killed != 1 || rep.Summary.Locks.Mutants != 0 {
+		t.Errorf("flush summary %+v, lock summary %+v", rep.Summary.Flushes, rep.Summary.Locks)
+	}
+	var b bytes.Buffer
+	rep.WriteTable(&b)
+	if !strings.Contains(b.String(), "kill rate over exercised TLB flush-site mutants: 1/1 = 100%") {
+		t.Errorf("the table has no flush-site kill rate line:\n%s", b.String())
+	}
+	f := strings.Fields(r.Replay)
+	schedule, err := sched.ParseSchedule(f[len(f)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, kind, err := locks.ParseID(ss, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := harness.Run(readScenario(t, r.Scenario), harness.Options{Strategy: sched.NewReplay(schedule), SemanticOnly: true, Mutant: ss.Mutant(site, kind)})
+	if again.Verdict.Violation.Invariant != r.Invariant {
+		t.Errorf("replay: %s, want %s", again.Summary(), r.Invariant)
+	}
+	idx, err := os.ReadFile(r.Scenario)
+	if err != nil || !strings.Contains(string(idx), "-mutant '"+id+"'") {
+		t.Errorf("the scenario does not say how to replay it (%v)", err)
+	}
+}
+
+// TestFlushShapesFaithful: the programs the flush search draws find
+// nothing on the faithful kernel (they race user accesses against every
+// flush window: a false positive there would be a "kill" of every flush
+// mutant).
+func TestFlushShapesFaithful(t *testing.T) {
+	n := 1500
+	if testing.Short() {
+		n = 300
+	}
+	for _, focus := range []string{"", "wp_page_copy", "dup_mmap", "move_normal_pmd", "move_ptes", "try_to_migrate_one", "do_mprotect_pkey", "exit_mmap", "madvise_dontneed_single_vma", "do_vmi_align_munmap"} {
+		r := locks.ShapeSearchForTest(context.Background(), locks.SearchRequest{Runs: n, Seed: 3, Focus: focus})
+		if r.Detected || r.InternalErrors > 0 || r.Executions != n {
+			msg := r.FirstInternal
+			if r.Report != nil {
+				msg = r.Report.Summary() + r.Program.String() + "schedule " + r.Report.Schedule
+			}
+			t.Errorf("focus %q: %+v\n%s", focus, r.Detection, msg)
+		}
+	}
+}
+
+// TestCOWCompareAfterLateFlush: wp_page_copy's memory-contents compare
+// reaches to its flush when a mutant defers it past the PTL release: a
+// store through a stale writable translation of the copied page, made
+// after the new PTE is in place but before the late flush, is lost and
+// reported as such. The stale writable translation needs a second bug:
+// variant dup_mmap-no-parent-vma-write-lock lets the fault run during the
+// fork, before dup_mmap's flush (D.12c). The schedule was found by a
+// search over hand-written plans.
+func TestCOWCompareAfterLateFlush(t *testing.T) {
+	p := parse(t, `mm mm1
+setup: mmap mm1 0x10+4 anon rw
+setup: store mm1 0x10 1
+t1: fork mm1 mm2
+t2: store mm1 0x10 2
+t2: store mm1 0x10 4
+t2: load mm1 0x10
+t3: store mm1 0x10 3
+`)
+	p.Variants = kernelsim.Variants{"dup_mmap-no-parent-vma-write-lock": true}
+	schedule, err := sched.ParseSchedule("v1.IoAGxAIgBCCkASJE0gvgqw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := mutantRun(t, p, "wpPageCopy:tlb_flush#1@flush-after-unlock", sched.NewReplay(schedule))
+	if rep.Verdict.Violation.Invariant != "memory-contents" || !strings.Contains(rep.Verdict.Violation.Detail, "before its deferred flush a store through a stale writable translation put 4 into f1") {
+		t.Fatalf("%s%s", rep.Summary(), rep.RunTrace.String())
+	}
+}
+
+// TestFlushMutantReplaysTheCVEScenario: the corpus scenario of
+// CVE-2018-18281, pinned for variant move_ptes-flush-after-unlock, fails
+// the same way under its own schedule with the mutant instead of the
+// variant.
+func TestFlushMutantReplaysTheCVEScenario(t *testing.T) {
+	p := readScenario(t, "../corpus/move_ptes_flushing_after_the_ptl_leaves_a_stale_tlb_entry.txt")
+	p.Variants = kernelsim.Variants{"move_ptes-flush-after-unlock": true}
+	want := harness.Run(p, harness.Options{SemanticOnly: true, MaxSteps: 10000})
+	p.Variants = nil
+	got := mutantRun(t, p, "movePTEs:tlb_flush#1@flush-after-unlock", nil)
+	if want.Verdict.Violation.Invariant != "tlb-coherence" || got.Verdict.Violation != want.Verdict.Violation {
+		t.Errorf("variant: %smutant: %s", want.Summary(), got.Summary())
+	}
+}
