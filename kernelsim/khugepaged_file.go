@@ -263,7 +263,7 @@ func (k *Kernel) retractPageTables(t *sched.Task, f *File, pgoff int) {
 		}
 		pmd.ptl.Lock(t, site)
 		e := slot.Load()
-		if !k.Variants.Has("retract_page_tables-no-pmd-recheck") && (e == nil || e.Table == nil) {
+		if (e == nil || e.Table == nil) && !k.Variants.Has("retract_page_tables-no-pmd-recheck") {
 			// check_pmd_state under the PMD lock.
 			t.Record(sched.KindNote, pmd.name, site, fmt.Sprintf("check_pmd_state: %s %#x is %s now; skip", m.name, addr, e))
 			pmd.ptl.Unlock(t, site)

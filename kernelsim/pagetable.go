@@ -262,7 +262,7 @@ func (k *Kernel) pteOffsetMapLock(t *sched.Task, m *MM, addr int, site string) (
 		}
 		tbl.ptl.Lock(t, site)
 		k.use(t, &tbl.Obj, site+": spin_lock of the PTL in the table's ptdesc")
-		if k.Variants.Has("pte_offset_map_lock-no-pmd-recheck") || m.pteTable(addr) == tbl {
+		if m.pteTable(addr) == tbl || k.Variants.Has("pte_offset_map_lock-no-pmd-recheck") {
 			return tbl, k.Geo.pteIndex(addr)
 		}
 		t.Record(sched.KindNote, tbl.name, site, fmt.Sprintf("!pmd_same: %s no longer maps %s %#x; map again", tbl.name, m.name, addr))

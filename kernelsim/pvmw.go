@@ -227,7 +227,7 @@ func (w *pvmw) mapPTE() int {
 		}
 		tbl.ptl.Lock(t, w.site)
 		k.use(t, &tbl.Obj, w.site+": spin_lock of the PTL in the table's ptdesc")
-		if k.Variants.Has("pte_offset_map_lock-no-pmd-recheck") || m.pteTable(w.addr) == tbl {
+		if m.pteTable(w.addr) == tbl || k.Variants.Has("pte_offset_map_lock-no-pmd-recheck") {
 			w.locked = true
 			return mapMatch
 		}

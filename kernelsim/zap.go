@@ -125,7 +125,7 @@ func (k *Kernel) doZapPTERange(t *sched.Task, v *VMA, tbl *PTETable, addr, end i
 	p := tbl.e[i].Load()
 	batch := 1
 	if p.Kind == PTEPresent && p.Folio != nil && p.Folio.Large() && maxNr != 1 {
-		if k.Variants.Has("zap-batch-crosses-table-end") {
+		if p.Folio.Nr()-p.Page > maxNr && k.Variants.Has("zap-batch-crosses-table-end") {
 			// N5: the batch assumes the rest of the folio lies in this table.
 			maxNr = p.Folio.Nr() - p.Page
 		}
