@@ -3,7 +3,8 @@
 // kebab-case identifiers used in corpus expectations.
 //
 // Quiescent checks run when every task has finished: rmap-complete,
-// mapcount-rss, vma-tree, anon-vma-hierarchy and page-table-lifetime.
+// mapcount-rss, vma-tree, anon-vma-hierarchy, page-table-lifetime and
+// pte-prot-within-vma.
 // MemoryContents replays the memory log against the program's semantics.
 // Leaks runs after exit_mmap of every mm.
 package invariants
@@ -24,7 +25,7 @@ func violation(name, format string, args ...any) sched.Violation {
 func Quiescent(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	for _, c := range []func(*kernelsim.Kernel) []sched.Violation{
-		PageTableLifetime, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS,
+		PageTableLifetime, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS, PTEProtWithinVMA,
 	} {
 		out = append(out, c(k)...)
 	}
@@ -43,8 +44,8 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 		}
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
 			f := p.Folio
-			if f == nil {
-				return // the zero page has no rmap
+			if f == nil || p.Kind == kernelsim.PTESwap {
+				return // the zero page has no rmap; rmap does not look for swap entries
 			}
 			v := findVMA(m, addr)
 			if v == nil {
@@ -78,16 +79,52 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 	return out
 }
 
+// PTEProtWithinVMA is pte-prot-within-vma at a quiescent point: no entry
+// allows more than its VMA's vm_flags: no present or migration entry is
+// writable in a VMA without VM_WRITE (remove_migration_pte would restore a
+// writable migration entry writable), and no present entry is readable in
+// a PROT_NONE VMA. (mprotect checks it for its VMA when change_protection
+// ends; this catches an entry made from flags read before they changed.)
+func PTEProtWithinVMA(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	for _, m := range k.MMs() {
+		if m.Exited() {
+			continue
+		}
+		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
+			if p.Kind == kernelsim.PTESwap {
+				return
+			}
+			v := findVMA(m, addr)
+			if v == nil {
+				return // rmap-complete reports an entry outside every VMA
+			}
+			fl := v.Flags()
+			if (p.Write && fl&kernelsim.VMWrite == 0) || (p.Kind == kernelsim.PTEPresent && p.Read && fl&(kernelsim.VMRead|kernelsim.VMWrite) == 0) {
+				out = append(out, violation("pte-prot-within-vma", "%s %#x is %s in %s (%s): more permissive than the VMA", m.Name(), addr, p, v.Describe(), fl))
+			}
+		})
+	}
+	return out
+}
+
 // MapcountRSS is invariant I3: each folio's mapcount equals the present
-// entries mapping it, and each mm's rss counters equal its scanned present
-// entries ("Bad page map" / "Bad rss-counter state").
+// entries mapping it and its swap count the swap entries naming it, and
+// each mm's rss counters equal its scanned entries ("Bad page map" / "Bad
+// rss-counter state").
 func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	count := map[*kernelsim.Folio]int{}
+	swapped := map[*kernelsim.Folio]int{}
 	for _, m := range k.MMs() {
-		anon, file := 0, 0
+		anon, file, swap := 0, 0, 0
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
 			if p.Folio == nil {
+				return
+			}
+			if p.Kind == kernelsim.PTESwap {
+				swap++
+				swapped[p.Folio]++
 				return
 			}
 			if p.Kind == kernelsim.PTEPresent {
@@ -99,19 +136,22 @@ func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 				file++
 			}
 		})
-		if ra, rf := m.RSS(); ra != anon || rf != file {
-			out = append(out, violation("mapcount-rss", "Bad rss-counter state: %s rss anon %d file %d, page tables map anon %d file %d", m.Name(), ra, rf, anon, file))
+		if ra, rf := m.RSS(); ra != anon || rf != file || m.SwapEnts() != swap {
+			out = append(out, violation("mapcount-rss", "Bad rss-counter state: %s rss anon %d file %d swap %d, page tables map anon %d file %d swap %d", m.Name(), ra, rf, m.SwapEnts(), anon, file, swap))
 		}
 	}
 	for _, f := range k.Folios() {
 		if f.Freed() {
-			if count[f] > 0 {
+			if count[f]+swapped[f] > 0 {
 				out = append(out, violation("use-after-free", "%s is mapped %d times but %s", f.Name(), count[f], f.FreedAt()))
 			}
 			continue
 		}
 		if f.Mapcount() != count[f] {
 			out = append(out, violation("mapcount-rss", "Bad page map: %s mapcount %d, page tables map it %d times", f.Name(), f.Mapcount(), count[f]))
+		}
+		if f.Swapped() != swapped[f] {
+			out = append(out, violation("mapcount-rss", "Bad swap count: %s has swap count %d, page tables hold %d swap entries for it", f.Name(), f.Swapped(), swapped[f]))
 		}
 	}
 	return out

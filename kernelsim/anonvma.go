@@ -96,13 +96,17 @@ func (k *Kernel) anonVMAChainLink(t *sched.Task, v *VMA, avc *AVC, a *AnonVMA, s
 // write (reference A.2).
 func (k *Kernel) anonTreeInsert(t *sched.Task, avc *AVC, site string) {
 	k.anonRwsem(avc.av).AssertHeld(t, true, site+": the anon_vma tree is changed without its lock held for write")
+	treeCorrupt(t, avc.av.tree.Contains(avc), avc.name, avc.av.name, site, "inserts", "already in")
 	v := avc.vma
-	avc.av.tree.Insert(avc, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*AVC](k, t, avc.av.name, site))
+	treeOp(t, avc.av.name, site, func() {
+		avc.av.tree.Insert(avc, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*AVC](k, t, avc.av.name, site))
+	})
 }
 
 func (k *Kernel) anonTreeRemove(t *sched.Task, avc *AVC, site string) {
 	k.anonRwsem(avc.av).AssertHeld(t, true, site+": the anon_vma tree is changed without its lock held for write")
-	avc.av.tree.Remove(avc, treeWrite[*AVC](k, t, avc.av.name, site))
+	treeCorrupt(t, !avc.av.tree.Contains(avc), avc.name, avc.av.name, site, "removes", "not in")
+	treeOp(t, avc.av.name, site, func() { avc.av.tree.Remove(avc, treeWrite[*AVC](k, t, avc.av.name, site)) })
 }
 
 // getAnonVMA and putAnonVMA are get_anon_vma()/put_anon_vma(): a root

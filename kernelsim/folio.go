@@ -31,6 +31,11 @@ type Folio struct {
 	// isolated is !PG_lru: the folio was taken off the LRU by a migrator or
 	// by reclaim (folio_isolate_lru); under refMu.
 	isolated bool
+	// swapped counts the swap entries that name the folio (the swap
+	// slot's swap_map count); swapCache says the swap cache holds it (with
+	// a pin). Both under refMu (swap.go).
+	swapped   int
+	swapCache bool
 }
 
 // Lock returns the folio lock.
@@ -174,6 +179,10 @@ const (
 	PTENone PTEKind = iota
 	PTEPresent
 	PTEMigration
+	// PTESwap is a swap entry left by reclaim's try_to_unmap of an anon
+	// folio: the data stays in the folio, which the swap cache holds until
+	// its last swap entry goes (see swap.go).
+	PTESwap
 )
 
 // PTE is the value of a page-table entry; entries are immutable and replaced
@@ -201,6 +210,8 @@ func (p *PTE) String() string {
 	switch p.Kind {
 	case PTEMigration:
 		return "migration(" + target + ")"
+	case PTESwap:
+		return "swap(" + target + ")"
 	}
 	prot := "r"
 	if p.Write {

@@ -33,6 +33,18 @@ type Walk struct {
 type Hooks struct {
 	WalkDone      func(t *sched.Task, w *Walk)
 	MigrationDone func(t *sched.Task, src *Folio)
+	// Checked, when not nil, is told each time the model evaluates one of
+	// its inline invariants (move-fidelity, zap-postcondition, ...), by
+	// name: mmrace check counts which invariants looked at the state a
+	// variant changed.
+	Checked func(invariant string)
+}
+
+// checked tells Hooks.Checked that invariant inv was evaluated.
+func (k *Kernel) checked(inv string) {
+	if k.Hooks.Checked != nil {
+		k.Hooks.Checked(inv)
+	}
 }
 
 // Mappings scans every live mm for entries satisfying pred, in mm and

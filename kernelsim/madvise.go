@@ -21,7 +21,9 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 	}
 	if v := k.lockVMAUnderRCU(t, m, start); v != nil {
 		if end <= v.end {
+			t.SetWatch(func() { k.useVMA(t, v, "zap_page_range_single") })
 			k.zapPTERange(t, v, start, end, "zap_page_range_single", true)
+			t.SetWatch(nil)
 			v.lock.EndRead(t, "madvise_unlock")
 			return nil
 		}
@@ -36,7 +38,9 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 		covered = v.end
 	}
 	for _, v := range m.overlapping(start, end) {
+		t.SetWatch(func() { k.useVMA(t, v, "zap_page_range_single") })
 		k.zapPTERange(t, v, max(start, v.start), min(end, v.end), "zap_page_range_single", true)
+		t.SetWatch(nil)
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")
 	if covered < end {

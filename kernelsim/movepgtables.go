@@ -89,9 +89,9 @@ func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 // page-table moves (NORMAL_PMD), else pmc->need_rmap_locks.
 func (k *Kernel) needRmapLocksFor(pmc *pagetableMove, normalPMD bool) bool {
 	if normalPMD {
-		return !k.Variants.Has("move_normal_pmd-skip-rmap-locks")
+		return pmc.needRmapLocks || !k.Variants.Has("move_normal_pmd-skip-rmap-locks")
 	}
-	if !normalPMD && k.Variants.Has("move_ptes-skip-rmap-locks") {
+	if pmc.needRmapLocks && k.Variants.Has("move_ptes-skip-rmap-locks") {
 		return false
 	}
 	return pmc.needRmapLocks
@@ -169,6 +169,7 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) {
 			if p == nil {
 				continue
 			}
+			k.checked("move-fidelity")
 			if q := ntbl.e[g.pteIndex(na+i)].Load(); q != nil {
 				t.Fail(sched.Violation{Invariant: "move-fidelity", Detail: fmt.Sprintf("%s: destination %s %#x is not none (%s) before the move", site, nm.name, na+i, q)})
 			}

@@ -65,6 +65,7 @@ func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrad
 		k.removeVMA(t, v, "remove_vma")
 	}
 	// I14: once the VMAs and their tables are gone, nothing maps the range.
+	k.checked("zap-postcondition")
 	for a := start; a < end; a++ {
 		if p := m.Walk(a); p != nil {
 			t.Fail(sched.Violation{Invariant: "zap-postcondition", Detail: fmt.Sprintf("munmap of %s [%#x,%#x) leaves %s at %#x", m.name, start, end, p, a)})

@@ -24,7 +24,7 @@ type rmapWalkControl struct {
 // anonRwsem is the lock anon_vma_lock_* take: the root's (012f18004da3), or
 // with anon_vma-lock-not-root the anon_vma's own, as before that commit.
 func (k *Kernel) anonRwsem(a *AnonVMA) *ksync.Rwsem {
-	if k.Variants.Has("anon_vma-lock-not-root") && a.own != nil {
+	if a.root != a && a.own != nil && k.Variants.Has("anon_vma-lock-not-root") {
 		return a.own
 	}
 	return a.root.rwsem
@@ -70,6 +70,9 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 					return
 				}
 			} else {
+				// The trylock took root->rwsem of an anon_vma found through
+				// folio->mapping: memory the read section keeps valid.
+				k.use(t, &a.Obj, folioLockAnonVMARead(rwc))
 				rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
 			}
 		} else {

@@ -1,6 +1,8 @@
 package kernelsim
 
 import (
+	"fmt"
+
 	"mmrace/kernelsim/ivtree"
 	"mmrace/kernelsim/sched"
 )
@@ -57,4 +59,32 @@ func iterate[T any](t *sched.Task, tree, site string, call func() *ivtree.Node[T
 		}
 	}()
 	return call()
+}
+
+// treeOp runs one mutation of an interval tree by t and turns the endless
+// descent a corrupted tree makes (ivtree.Lockup) into the soft lockup the
+// kernel would hit.
+func treeOp(t *sched.Task, tree, site string, op func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			l, ok := r.(*ivtree.Lockup)
+			if !ok {
+				panic(r)
+			}
+			t.Fail(sched.Violation{Invariant: "kernel-oops", Detail: site + ": soft lockup changing " + tree + ": " + l.Error() + ": two writers changed the tree at once"})
+		}
+	}()
+	op()
+}
+
+// treeCorrupt reports the rbtree corruption that an insert of a node already
+// in the tree, or a remove of one that is not, is in the kernel (its
+// rb_insert_color / rb_erase rewrite links that belong to other nodes): two
+// writers changed one tree at once, or one changed a node another had
+// already taken out. A finding about the kernel, not the harness's bug: the
+// faithful kernel's rmap locks make it impossible.
+func treeCorrupt(t *sched.Task, bad bool, node, tree, site, what, state string) {
+	if bad {
+		t.Fail(sched.Violation{Invariant: "vma-tree", Detail: fmt.Sprintf("%s %s %s %s, which is %s the tree: the rbtree is corrupted (two writers changed it at once)", site, what, node, tree, state)})
+	}
 }

@@ -33,7 +33,23 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 	}
 	for try := 0; try < maxFaultRetries; try++ {
 		rcu.ReadLock(t, "user "+verb)
-		p := m.Walk(addr)
+		// The hardware walk: the upper levels, then (a separate access, a
+		// scheduling point) the PTE, read together with the page it maps
+		// as one step (the model has no TLB). The read section keeps the
+		// table walked from being freed under the walk. A table moved or
+		// cleared from its PMD meanwhile makes the access start again, as
+		// the instruction does once the TLB flush's IPI has run: so an
+		// access is linearized at its PTE read.
+		var p *PTE
+		if tbl := m.pteTable(addr); tbl != nil {
+			t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), "user "+verb, "hardware walk: pte")
+			k.use(t, &tbl.Obj, "user "+verb)
+			if m.pteTable(addr) != tbl {
+				rcu.ReadUnlock(t, "user "+verb)
+				continue
+			}
+			p = tbl.e[k.Geo.pteIndex(addr)].Load()
+		}
 		if p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
 			var got uint64
 			where := "zero-page"
