@@ -248,7 +248,7 @@ var templates = []template{
 		ranges: [][2]int{{0x10, 4}, {0x10, 2}},
 		dests:  []int{0x20, 0x30},
 		mms:    []string{"mm1", "mm2"},
-		hot:    []string{"fault mm1 0x11 write", "munmap mm1 0x10+4", "mmap mm2 0x10+4 anon rw"},
+		hot:    []string{"fault mm1 0x11 write", "munmap mm1 0x10+4; mmap mm2 0x10+4 anon rw", "load mm2 0x10"},
 	},
 	{name: "one file page first touched through two mappings at once",
 		setup:  []string{"mmap mm1 0x10+4 file1@0x4 shared rw", "mmap mm1 0x18+4 file1@0x4 private rw"},

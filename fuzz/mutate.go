@@ -34,6 +34,27 @@ func Mutate(rng *rand.Rand, data []byte) []byte {
 	return out
 }
 
+// MutateSchedule returns a copy of data with its program part kept and
+// 1-4 edits of its schedule part: replace or append bytes. The same
+// program under another interleaving.
+func MutateSchedule(rng *rand.Rand, data []byte) []byte {
+	out := append([]byte(nil), data...)
+	prog := 1
+	if len(out) > 0 {
+		prog = min(1+int(out[0]), len(out))
+	}
+	for n := 1 + rng.IntN(4); n > 0; n-- {
+		if len(out) > prog && rng.IntN(2) == 0 {
+			out[prog+rng.IntN(len(out)-prog)] = byte(rng.UintN(256))
+			continue
+		}
+		for j := rng.IntN(8); j >= 0; j-- {
+			out = append(out, byte(rng.UintN(256)))
+		}
+	}
+	return out
+}
+
 // RandomInput draws a fuzz input: a template with random program choices
 // after it (up to 64 bytes: enough for every task and op decision of a
 // program) and random schedule bytes.

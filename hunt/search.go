@@ -72,7 +72,9 @@ func countBranches(bs map[string]Branch, rep *harness.Report) {
 // run replaces the byte schedule by PCT. The change under search gets the
 // search's attention: an input whose run exercised it (a variant's branch
 // ran, the mutant's mutation took effect) joins a focus corpus, from which
-// half the inputs are drawn once it is not empty. It stops at the first finding;
+// half the inputs are drawn once it is not empty, half of those with only
+// their schedule changed (more interleavings of a program that reaches the
+// change). It stops at the first finding;
 // internal errors are counted (Detection.InternalErrors), never findings.
 // Deterministic for a seed and a run count (hunt, mmrace locks); the end
 // of ctx stops it, marked Interrupted.
@@ -93,11 +95,19 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			d.Interrupted = true
 			break
 		}
-		from := corpus
-		if len(focus) > 0 && rng.IntN(2) == 0 {
-			from = focus
+		var data []byte
+		switch {
+		case len(focus) > 0 && rng.IntN(2) == 0:
+			// A program that exercised the change: half the time under
+			// another schedule only.
+			if in := focus[rng.IntN(len(focus))]; rng.IntN(2) == 0 {
+				data = fuzz.MutateSchedule(rng, in)
+			} else {
+				data = fuzz.Mutate(rng, in)
+			}
+		default:
+			data = fuzz.Mutate(rng, corpus[rng.IntN(len(corpus))])
 		}
-		data := fuzz.Mutate(rng, from[rng.IntN(len(from))])
 		p, sb := fuzz.Decode(data)
 		p.Variants = o.Variants
 		var st sched.Strategy = sched.NewBytes(sb)

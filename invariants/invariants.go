@@ -73,6 +73,17 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 			}
 			if !f.File().Tree().Contains(v) {
 				out = append(out, violation("rmap-complete", "%s %#x maps %s of %s, but %s is not in its i_mmap", m.Name(), addr, f.Name(), f.File().Name(), v.Describe()))
+				return
+			}
+			if c := f.File().CachedFolio(f.Index()); c != f {
+				// folio->mapping and ->index name a page-cache slot that holds
+				// another folio: the mapping is of an orphan, which no lookup of
+				// the file finds (two folios were added for one index).
+				held := "nothing"
+				if c != nil {
+					held = c.Name()
+				}
+				out = append(out, violation("rmap-complete", "%s %#x maps %s as %s page %#x, but the page cache holds %s there: an orphaned page-cache folio", m.Name(), addr, f.Name(), f.File().Name(), f.Index(), held))
 			}
 		})
 	}

@@ -36,6 +36,23 @@ type Folio struct {
 	// a pin). Both under refMu (swap.go).
 	swapped   int
 	swapCache bool
+	// frozen is folio_ref_freeze's refcount of zero: migration froze the
+	// folio (it held the only reference), and folio_try_get fails from
+	// then on (the folio is replaced and dies); under refMu.
+	frozen bool
+}
+
+// freeze is folio_ref_freeze(folio, expected) with the isolation
+// reference as the one expected: it succeeds when nobody else holds a
+// reference, and then every folio_try_get fails.
+func (f *Folio) freeze() bool {
+	f.refMu.Lock()
+	defer f.refMu.Unlock()
+	if f.pins != 1 {
+		return false
+	}
+	f.frozen = true
+	return true
 }
 
 // Lock returns the folio lock.
@@ -108,7 +125,7 @@ func (k *Kernel) freeFolioRCU(t *sched.Task, f *Folio, where string) {
 func (f *Folio) tryPin() bool {
 	f.refMu.Lock()
 	defer f.refMu.Unlock()
-	if f.dying || f.freed {
+	if f.dying || f.freed || f.frozen {
 		return false
 	}
 	f.pins++
@@ -120,7 +137,7 @@ func (f *Folio) tryPin() bool {
 func (f *Folio) tryIsolate() bool {
 	f.refMu.Lock()
 	defer f.refMu.Unlock()
-	if f.dying || f.freed || f.isolated {
+	if f.dying || f.freed || f.isolated || f.frozen {
 		return false
 	}
 	f.pins++

@@ -76,7 +76,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		if src.file != nil {
 			src.file.xa.Lock(t, "folio_migrate_mapping")
 		}
-		if src.pinCount() == 1 && (src.file == nil || src.file.pages[src.index] == src) {
+		if (src.file == nil || src.file.pages[src.index] == src) && src.freeze() {
 			break // frozen; a file folio's xa_lock stays held
 		}
 		if src.file != nil {

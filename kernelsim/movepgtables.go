@@ -89,7 +89,7 @@ func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 // page-table moves (NORMAL_PMD), else pmc->need_rmap_locks.
 func (k *Kernel) needRmapLocksFor(pmc *pagetableMove, normalPMD bool) bool {
 	if normalPMD {
-		return pmc.needRmapLocks || !k.Variants.Has("move_normal_pmd-skip-rmap-locks")
+		return !k.Variants.Has("move_normal_pmd-skip-rmap-locks")
 	}
 	if pmc.needRmapLocks && k.Variants.Has("move_ptes-skip-rmap-locks") {
 		return false

@@ -2,6 +2,8 @@ package kernelsim
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 
 	"mmrace/kernelsim/ivtree"
 	"mmrace/kernelsim/sched"
@@ -61,18 +63,30 @@ func iterate[T any](t *sched.Task, tree, site string, call func() *ivtree.Node[T
 	return call()
 }
 
-// treeOp runs one mutation of an interval tree by t and turns the endless
-// descent a corrupted tree makes (ivtree.Lockup) into the soft lockup the
-// kernel would hit.
+// treeOp runs one mutation of an interval tree by t and turns what a tree
+// corrupted by another writer makes the mutation do into what the kernel
+// would hit: an endless descent (ivtree.Lockup) is a soft lockup, a NULL
+// link followed is an oops. A tree only its lock's holders change is never
+// corrupted, so neither happens in the faithful kernel.
 func treeOp(t *sched.Task, tree, site string, op func()) {
 	defer func() {
-		if r := recover(); r != nil {
-			l, ok := r.(*ivtree.Lockup)
-			if !ok {
+		r := recover()
+		if r == nil {
+			return
+		}
+		what := ""
+		switch e := r.(type) {
+		case *ivtree.Lockup:
+			what = "soft lockup changing " + tree + ": " + e.Error()
+		case runtime.Error:
+			if !strings.Contains(e.Error(), "nil pointer dereference") {
 				panic(r)
 			}
-			t.Fail(sched.Violation{Invariant: "kernel-oops", Detail: site + ": soft lockup changing " + tree + ": " + l.Error() + ": two writers changed the tree at once"})
+			what = "NULL pointer dereference changing " + tree
+		default:
+			panic(r)
 		}
+		t.Fail(sched.Violation{Invariant: "kernel-oops", Detail: site + ": " + what + ": two writers changed the tree at once"})
 	}()
 	op()
 }

@@ -85,7 +85,7 @@ var AllVariants = []Variant{
 		Name:      "move_normal_pmd-skip-rmap-locks",
 		Function:  "mm/mremap.c move_pgt_entry() / should_take_rmap_locks()",
 		KernelRef: "the D.1 race at page-table granularity (97113eb39fa7 made NORMAL_PMD moves always lock; D.5's stale-TLB race needs a TLB model)",
-		Removes:   "the unconditional rmap locks of whole-PTE-table moves: they follow need_rmap_locks",
+		Removes:   "the unconditional rmap locks of whole-PTE-table moves: they are skipped, even where need_rmap_locks asks for them (the destination is visited before the source)",
 		Paths:     []string{"take_rmap_locks", "move_normal_pmd"},
 	},
 	{
@@ -125,7 +125,9 @@ var AllVariants = []Variant{
 		Function:  "mm/memory.c lock_vma_under_rcu() and do_anonymous_page()",
 		KernelRef: "D.12b, 657b5146955e \"mm: lock_vma_under_rcu() must check vma->anon_vma under vma lock\" (with MREMAP_DONTUNMAP)",
 		Removes:   "the check of vma->anon_vma after taking the VMA lock: it is checked before, and the fault then prepares an anon_vma without mmap_lock",
-		Paths:     []string{"lock_vma_under_rcu", "vmf_anon_prepare", "__anon_vma_prepare", "move_vma(MREMAP_DONTUNMAP)"},
+
+		SemanticOnly: "beyond the search: the consequence (find_mergeable_anon_vma reading a neighbour freed by a munmap, without mmap_lock) needs four ordering constraints (the fault's check, mremap DONTUNMAP unlinking the anon_vma, the munmap, then the prepare's read), one more than the search's PCT depth; the corpus scenario anon_vma_check_before_the_vma_lock_races_with_mremap_dontunmap.txt shows it semantic-only under its pinned schedule, and the search finds it in some seeds",
+		Paths:        []string{"lock_vma_under_rcu", "vmf_anon_prepare", "__anon_vma_prepare", "move_vma(MREMAP_DONTUNMAP)"},
 	},
 	{
 		Name:      "vma_start_read-no-vm_mm-check",

@@ -92,6 +92,18 @@ func (m *Matrix) List() []CellCount {
 	return out
 }
 
+// FromList rebuilds a matrix of runs runs from its list (JSON).
+func FromList(cells []CellCount, runs int64) *Matrix {
+	m := New()
+	m.Runs = int(runs)
+	for _, c := range cells {
+		if c.Runs > 0 {
+			m.Cells[c.Cell] += c.Runs
+		}
+	}
+	return m
+}
+
 // Involving returns the cells (with their counts) one of whose paths is in
 // paths, reached or not, impossible ones left out.
 func (m *Matrix) Involving(paths []string) []CellCount {
