@@ -21,6 +21,7 @@ type Walk struct {
 	Visited   map[uint64]bool // identities the walk examined under the PTL
 	VMAs      []string        // the VMAs visited, in order, for reports
 	Skipped   []*VMA          // VMAs the walk skips by design (rwc->invalid_vma)
+	MayMiss   []*VMA          // VMAs visited where the caller tolerates a miss
 	StartStep int
 	Aborted   bool // gave up (trylock contention): no coverage promise
 	// NonSync says the walk peeks at entries without the PTL: it may miss

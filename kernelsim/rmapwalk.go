@@ -19,6 +19,9 @@ type rmapWalkControl struct {
 	target     func(*PTE) bool
 	contended  bool
 	nonSync    bool // rmap_one peeks without the PTL (page_vma_mapped_walk without PVMW_SYNC)
+	// mayMiss, when not nil, names the VMAs the walk visits but in which
+	// its caller tolerates a miss (try_to_unmap in exec's temporary stack).
+	mayMiss func(v *VMA) bool
 }
 
 // anonRwsem is the lock anon_vma_lock_* take: the root's (012f18004da3), or
@@ -124,6 +127,9 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 		if rwc.invalidVMA != nil && rwc.invalidVMA(v) {
 			w.Skipped = append(w.Skipped, v)
 			continue
+		}
+		if rwc.mayMiss != nil && rwc.mayMiss(v) {
+			w.MayMiss = append(w.MayMiss, v)
 		}
 		w.VMAs = append(w.VMAs, v.Describe())
 		if !rwc.rmapOne(t, v, addr, w) {

@@ -24,7 +24,8 @@ When no PCT run fails, it states what the runs support for this program:
 by PCT's guarantee (one run of depth d hits a given bug of depth d with
 probability at least 1/(n*k^(d-1)), n tasks, runs of at most k steps), the
 probability that the runs would have hit a bug of depth 1, 2, ... up to
--depth, counting the runs whose steps stayed within k. It is a statement
+-depth, counting the runs whose steps stayed within k; a run of depth D is
+counted for every depth up to D with its own, smaller, bound 1/(n*k^(D-1)). It is a statement
 about this program's schedules only, and not about data choices (injected
 allocation failures are drawn at random).`,
 	run: runCmd,
@@ -132,7 +133,7 @@ func pctConfidence(r *sched.PCTRuns, depth, k int, dataChoices bool) *pctJSON {
 
 func (c *pctJSON) text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "no violation in %d PCT runs of depth %d (n=%d tasks, k=%d steps; a run hits a given bug of depth d with probability >= 1/(n*k^(d-1))):\n", c.Runs, c.Depth, c.Tasks, c.K)
+	fmt.Fprintf(&b, "no violation in %d PCT runs of depth %d (n=%d tasks, k=%d steps; a run of depth D hits a given bug of depth d <= D with probability >= 1/(n*k^(D-1))):\n", c.Runs, c.Depth, c.Tasks, c.K)
 	for d := 1; d <= c.Depth; d++ {
 		fmt.Fprintf(&b, "  a bug of depth %d would have been hit with probability >= %.4f (%d runs within k)\n", d, c.Confidence[d-1], c.Covered[d-1])
 	}
