@@ -76,16 +76,28 @@ func (c *chooser) biased(k int) int {
 // template is an address space worth racing on, and the addresses and
 // ranges its ops should aim at.
 type template struct {
+	name   string
 	setup  []string
 	addrs  []int    // pages that are mapped (targets of faults, loads, stores, migrations)
 	ranges [][2]int // [start, len] ranges (sources of mremap, munmap, mprotect, madvise)
-	dests  []int    // mremap destinations
+	dests  []int    // mremap destinations (and faults aimed where a move lands)
 	mms    []string
-	hot    []string // the ops whose race the template is for, task by task
+	hot    []string // the ops whose race the template is for, task by task ("a; b": two ops of the task)
+	// extra are ops only this template has a use for ("a; b": two ops of
+	// a task), drawn now and then instead of the general ones (the THP
+	// templates: collapse, split, whole-THP ranges).
+	extra []string
 }
 
+// templates are the address spaces programs start from. Together they put
+// every kernel path the model has next to every other one it can race
+// with (the reach matrix of mmrace stress -reach shows how well): anon and
+// file mappings, faulted and not, forked three levels deep, split, moved
+// away so that a move back merges into the VMA before or after, whole page
+// tables, read-only PTEs a write reuses, a VMA object freed and reused by
+// another mm, exec's temporary stack.
 var templates = []template{
-	{ // a faulted anonymous range
+	{name: "a faulted anonymous range",
 		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x15 3", "store mm1 0x16 4"},
 		addrs:  []int{0x10, 0x11, 0x15, 0x16},
 		ranges: [][2]int{{0x10, 8}, {0x14, 4}, {0x10, 4}, {0x15, 2}},
@@ -93,7 +105,7 @@ var templates = []template{
 		mms:    []string{"mm1"},
 		hot:    []string{"mremap mm1 0x14+4 -> 0x26", "migrate mm1 0x15", "load mm1 0x14"},
 	},
-	{ // the upper half moved away, so that moving it back merges
+	{name: "the upper half moved away, so that moving it back merges into prev",
 		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x15 3", "mremap mm1 0x14+4 -> 0x20"},
 		addrs:  []int{0x21, 0x10, 0x11, 0x15},
 		ranges: [][2]int{{0x20, 4}, {0x10, 4}, {0x21, 2}},
@@ -101,7 +113,7 @@ var templates = []template{
 		mms:    []string{"mm1"},
 		hot:    []string{"mremap mm1 0x20+4 -> 0x14", "migrate mm1 0x21", "load mm1 0x15"},
 	},
-	{ // split by mprotect
+	{name: "split by mprotect",
 		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x14 2", "store mm1 0x17 3", "mprotect mm1 0x13+2 r"},
 		addrs:  []int{0x10, 0x14, 0x17, 0x13},
 		ranges: [][2]int{{0x13, 2}, {0x10, 8}, {0x15, 3}},
@@ -109,7 +121,7 @@ var templates = []template{
 		mms:    []string{"mm1"},
 		hot:    []string{"mprotect mm1 0x13+2 rw", "migrate mm1 0x14", "fault mm1 0x13 write"},
 	},
-	{ // a fork: pages shared copy-on-write
+	{name: "a fork: pages shared copy-on-write",
 		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x15 2", "fork mm1 mm2"},
 		addrs:  []int{0x10, 0x15, 0x11},
 		ranges: [][2]int{{0x10, 4}, {0x14, 4}, {0x10, 8}},
@@ -117,7 +129,7 @@ var templates = []template{
 		mms:    []string{"mm1", "mm2"},
 		hot:    []string{"munmap mm1 0x10+4", "migrate mm2 0x10", "store mm1 0x15 9"},
 	},
-	{ // a fork whose child moved part of its copy away
+	{name: "a fork whose child moved part of its copy away",
 		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x15 2", "fork mm1 mm2", "mremap mm2 0x14+4 -> 0x20"},
 		addrs:  []int{0x15, 0x10, 0x21},
 		ranges: [][2]int{{0x20, 4}, {0x10, 4}},
@@ -125,15 +137,16 @@ var templates = []template{
 		mms:    []string{"mm2", "mm1"},
 		hot:    []string{"mremap mm2 0x20+4 -> 0x14", "migrate mm1 0x15", "load mm2 0x15"},
 	},
-	{ // whole page tables: an aligned table moved away
-		setup:  []string{"mmap mm1 0x8+16 anon rw", "store mm1 0x8 1", "store mm1 0x10 2", "store mm1 0x11 3", "mremap mm1 0x10+8 -> 0x28"},
-		addrs:  []int{0x29, 0x8, 0x28, 0x11},
-		ranges: [][2]int{{0x28, 8}, {0x8, 8}},
-		dests:  []int{0x10, 0x38},
+	{name: "whole page tables: an aligned table moved away, next to a table not populated yet",
+		setup: []string{"mmap mm1 0x8+16 anon rw", "store mm1 0x8 1", "store mm1 0x10 2", "store mm1 0x11 3", "mremap mm1 0x10+8 -> 0x28",
+			"mmap mm1 0x38+8 anon rw"},
+		addrs:  []int{0x29, 0x8, 0x28, 0x3a},
+		ranges: [][2]int{{0x28, 8}, {0x8, 8}, {0x38, 8}},
+		dests:  []int{0x10, 0x48},
 		mms:    []string{"mm1"},
-		hot:    []string{"mremap mm1 0x28+8 -> 0x10", "migrate mm1 0x29", "load mm1 0x11"},
+		hot:    []string{"mremap mm1 0x28+8 -> 0x10", "migrate mm1 0x29", "fault mm1 0x3a write"},
 	},
-	{ // file mappings, shared and private
+	{name: "file mappings, shared and private",
 		setup:  []string{"mmap mm1 0x10+4 file1@0x0 shared rw", "mmap mm1 0x18+4 file1@0x0 private rw", "store mm1 0x10 1", "load mm1 0x19"},
 		addrs:  []int{0x10, 0x11, 0x18, 0x19},
 		ranges: [][2]int{{0x10, 4}, {0x18, 4}},
@@ -141,7 +154,7 @@ var templates = []template{
 		mms:    []string{"mm1"},
 		hot:    []string{"munmap mm1 0x10+4", "migrate mm1 0x18", "madvise mm1 0x18+4 dontneed"},
 	},
-	{ // neighbouring VMAs with different protections, not faulted alike
+	{name: "neighbouring VMAs with different protections, not faulted alike",
 		setup:  []string{"mmap mm1 0x10+4 anon r", "mmap mm1 0x14+4 anon rw", "store mm1 0x14 2"},
 		addrs:  []int{0x16, 0x14, 0x10},
 		ranges: [][2]int{{0x14, 4}, {0x10, 4}},
@@ -149,15 +162,15 @@ var templates = []template{
 		mms:    []string{"mm1"},
 		hot:    []string{"fault mm1 0x16 write", "mremap mm1 0x14+4 -> 0x30 dontunmap", "munmap mm1 0x10+4"},
 	},
-	{ // nothing faulted yet: first faults prepare anon_vmas
+	{name: "nothing faulted yet: two first touches of one page prepare anon_vmas",
 		setup:  []string{"mmap mm1 0x10+4 anon rw"},
 		addrs:  []int{0x10, 0x12},
 		ranges: [][2]int{{0x12, 2}, {0x10, 4}},
 		dests:  []int{0x20, 0x14},
 		mms:    []string{"mm1"},
-		hot:    []string{"fault mm1 0x10 write", "mprotect mm1 0x12+2 r", "fault mm1 0x11 write"},
+		hot:    []string{"fault mm1 0x10 write", "store mm1 0x10 5", "mprotect mm1 0x12+2 r"},
 	},
-	{ // exec: the temporary stack relocated while its pages migrate
+	{name: "exec: the temporary stack relocated while its pages migrate",
 		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1"},
 		addrs:  []int{0x10},
 		ranges: [][2]int{{0x10, 4}},
@@ -165,15 +178,290 @@ var templates = []template{
 		mms:    []string{"mm1"},
 		hot:    []string{"exec mmx 0x30+2 shift 8", "migrate mmx 0x30", "load mmx 0x28"},
 	},
-	{ // a THP mapped by a PMD leaf: moved off its alignment, split, zapped
+	{name: "a fork tree three levels deep sharing pages",
+		setup: []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x14 2", "fork mm1 mm2", "store mm2 0x11 3",
+			"fork mm2 mm3", "store mm3 0x15 4"},
+		addrs:  []int{0x10, 0x14, 0x11, 0x15},
+		ranges: [][2]int{{0x12, 2}, {0x10, 4}, {0x14, 4}, {0x10, 8}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm2", "mm3", "mm1"},
+		hot:    []string{"migrate mm1 0x10", "fork mm2 mm4", "fork mm3 mm9"},
+	},
+	{name: "a fork tree three levels deep, split in the middle while its pages migrate",
+		setup: []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x14 2", "fork mm1 mm2", "store mm2 0x11 3",
+			"fork mm2 mm3", "store mm3 0x15 4"},
+		addrs:  []int{0x14, 0x10, 0x15, 0x11},
+		ranges: [][2]int{{0x12, 2}, {0x13, 3}, {0x10, 4}, {0x14, 4}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm3", "mm2", "mm1"},
+		hot:    []string{"migrate mm2 0x14", "munmap mm3 0x12+2", "mprotect mm1 0x13+3 r"},
+	},
+	{name: "a private file mapping of a whole page table, faulted and written",
+		setup:  []string{"mmap mm1 0x10+8 file1@0x0 private rw", "load mm1 0x10", "load mm1 0x13", "store mm1 0x15 5"},
+		addrs:  []int{0x13, 0x10, 0x15, 0x11},
+		ranges: [][2]int{{0x10, 8}, {0x12, 4}, {0x10, 4}},
+		dests:  []int{0x28, 0x30, 0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"mremap mm1 0x10+8 -> 0x28", "migrate mm1 0x13", "load mm1 0x11"},
+	},
+	{name: "a shared file mapping whose upper half moved away, so that moving it back merges into prev",
+		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw", "load mm1 0x11", "store mm1 0x15 6", "mremap mm1 0x14+4 -> 0x20"},
+		addrs:  []int{0x21, 0x11, 0x10, 0x22},
+		ranges: [][2]int{{0x20, 4}, {0x10, 4}, {0x21, 2}},
+		dests:  []int{0x14, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"mremap mm1 0x20+4 -> 0x14", "migrate mm1 0x21", "load mm1 0x15"},
+	},
+	{name: "a middle part moved away and the part before it unmapped, so that moving it back merges into next",
+		setup: []string{"mmap mm1 0x10+12 anon rw", "store mm1 0x14 1", "store mm1 0x15 2", "store mm1 0x18 3", "mremap mm1 0x14+4 -> 0x30",
+			"munmap mm1 0x10+4"},
+		addrs:  []int{0x31, 0x30, 0x18, 0x19},
+		ranges: [][2]int{{0x30, 4}, {0x18, 4}, {0x31, 2}},
+		dests:  []int{0x14, 0x24},
+		mms:    []string{"mm1"},
+		hot:    []string{"mremap mm1 0x30+4 -> 0x14", "migrate mm1 0x31", "load mm1 0x15"},
+	},
+	{name: "a shared file mapping whose middle moves back into the VMA after it",
+		setup: []string{"mmap mm1 0x10+12 file1@0x0 shared rw", "load mm1 0x11", "load mm1 0x14", "store mm1 0x18 7", "mremap mm1 0x14+4 -> 0x30",
+			"munmap mm1 0x10+4"},
+		addrs:  []int{0x30, 0x31, 0x18, 0x1a},
+		ranges: [][2]int{{0x30, 4}, {0x18, 4}, {0x30, 2}},
+		dests:  []int{0x14, 0x24},
+		mms:    []string{"mm1"},
+		hot:    []string{"mremap mm1 0x30+4 -> 0x14", "migrate mm1 0x30", "fault mm1 0x31 write"},
+	},
+	{name: "a child whose parent exited: its pages are mapped once but read-only, so a write reuses them",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "fork mm1 mm2", "exit mm1"},
+		addrs:  []int{0x10, 0x11},
+		ranges: [][2]int{{0x10, 4}, {0x10, 2}, {0x11, 2}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm2"},
+		hot:    []string{"store mm2 0x10 7", "migrate mm2 0x10", "reclaim mm2 0x11"},
+	},
+	{name: "read-only PTEs of private pages in a writable VMA (mprotect r, then rw)",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x14 3", "mprotect mm1 0x10+8 r", "mprotect mm1 0x10+8 rw"},
+		addrs:  []int{0x10, 0x11, 0x14},
+		ranges: [][2]int{{0x10, 4}, {0x10, 8}, {0x11, 2}},
+		dests:  []int{0x20, 0x28},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x10 7", "mremap mm1 0x10+4 -> 0x20", "migrate mm1 0x10"},
+	},
+	{name: "two mms: one unmaps a VMA the other maps again at once (the object is reused)",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "fork mm1 mm2", "munmap mm2 0x10+4"},
+		addrs:  []int{0x11, 0x10},
+		ranges: [][2]int{{0x10, 4}, {0x10, 2}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"fault mm1 0x11 write", "munmap mm1 0x10+4; mmap mm2 0x10+4 anon rw", "load mm2 0x10"},
+	},
+	{name: "one file page first touched through two mappings at once",
+		setup:  []string{"mmap mm1 0x10+4 file1@0x4 shared rw", "mmap mm1 0x18+4 file1@0x4 private rw"},
+		addrs:  []int{0x10, 0x18, 0x11, 0x19},
+		ranges: [][2]int{{0x10, 4}, {0x18, 4}, {0x11, 2}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x10 5", "fault mm1 0x18 write", "load mm1 0x10"},
+	},
+	{name: "a shared file mapped by two processes (a fork), both moving a whole page table (move_normal_pmd takes the rmap locks)",
+		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw", "load mm1 0x11", "store mm1 0x14 3", "fork mm1 mm2"},
+		addrs:  []int{0x11, 0x14, 0x29},
+		ranges: [][2]int{{0x10, 8}, {0x12, 2}},
+		dests:  []int{0x28, 0x48},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"mremap mm1 0x10+8 -> 0x28", "mremap mm2 0x10+8 -> 0x28", "migrate mm1 0x11"},
+	},
+	{name: "a shared file mapped by two processes (a fork), both changing their layouts",
+		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw", "load mm1 0x11", "store mm1 0x14 3", "fork mm1 mm2"},
+		addrs:  []int{0x11, 0x14, 0x12, 0x16},
+		ranges: [][2]int{{0x10, 8}, {0x12, 2}, {0x14, 4}},
+		dests:  []int{0x28, 0x48, 0x30},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"mremap mm1 0x10+8 -> 0x28", "munmap mm2 0x12+2", "fork mm2 mm4"},
+	},
+	{name: "two processes sharing anon pages, both changing their layouts",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x14 2", "fork mm1 mm2", "store mm2 0x11 3"},
+		addrs:  []int{0x10, 0x14, 0x11, 0x15},
+		ranges: [][2]int{{0x14, 4}, {0x10, 8}, {0x12, 2}},
+		dests:  []int{0x30, 0x48, 0x20},
+		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"mremap mm1 0x14+4 -> 0x30", "mremap mm2 0x10+8 -> 0x48", "munmap mm2 0x12+2"},
+	},
+	{name: "pages swapped out after a fork, one swapped in again",
+		setup: []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "fork mm1 mm2", "reclaim mm1 0x10",
+			"reclaim mm1 0x11", "load mm1 0x11"},
+		addrs:  []int{0x10, 0x11},
+		ranges: [][2]int{{0x10, 4}, {0x10, 2}, {0x11, 1}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"load mm2 0x10", "load mm2 0x10", "store mm1 0x10 7"},
+	},
+	{name: "a faulted VMA moved away, an untouched one mapped before its old place: moving it back merges and hands the untouched one its anon_vma",
+		setup: []string{"mmap mm1 0x14+8 anon rw", "store mm1 0x15 1", "mremap mm1 0x14+8 -> 0x30", "mmap mm1 0x10+4 anon rw",
+			"fork mm1 mm2"},
+		addrs:  []int{0x31, 0x30, 0x10, 0x15},
+		ranges: [][2]int{{0x30, 8}, {0x10, 4}},
+		dests:  []int{0x14, 0x48},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"mremap mm1 0x30+8 -> 0x14", "mremap mm2 0x30+8 -> 0x48", "migrate mm2 0x31"},
+	},
+	{name: "a move across a page-table boundary whose allocation may fail, so that it is reverted",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x14 1", "store mm1 0x15 2", "store mm1 0x16 3", "store mm1 0x17 4"},
+		addrs:  []int{0x26, 0x14, 0x16, 0x27},
+		ranges: [][2]int{{0x14, 4}, {0x10, 8}},
+		dests:  []int{0x26, 0x2e},
+		mms:    []string{"mm1"},
+		hot:    []string{"mremap mm1 0x14+4 -> 0x26", "migrate mm1 0x26", "load mm1 0x14"},
+	},
+	{name: "one page table shared by a shared file VMA, a private one of the same pages and an anon VMA with a swapped page",
+		setup: []string{"mmap mm1 0x10+2 file1@0x0 shared rw", "mmap mm1 0x12+2 file1@0x0 private rw", "mmap mm1 0x14+4 anon rw",
+			"store mm1 0x14 1", "store mm1 0x15 2", "reclaim mm1 0x15", "load mm1 0x10"},
+		addrs:  []int{0x10, 0x13, 0x15, 0x16, 0x11, 0x14},
+		ranges: [][2]int{{0x10, 8}, {0x12, 2}, {0x14, 4}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x11 5", "fault mm1 0x13 write", "store mm1 0x15 9"},
+	},
+	{name: "untouched VMAs around a read-only one that has an anon_vma: two first writes share it",
+		setup: []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "mprotect mm1 0x10+4 r", "mmap mm1 0x14+4 anon rw",
+			"mmap mm1 0xc+4 anon rw"},
+		addrs:  []int{0x14, 0xc, 0x10, 0x15},
+		ranges: [][2]int{{0x14, 4}, {0xc, 4}, {0x10, 4}},
+		dests:  []int{0x30, 0x48},
+		mms:    []string{"mm1"},
+		hot:    []string{"fault mm1 0x14 write", "fault mm1 0xc write", "mremap mm1 0x10+4 -> 0x30"},
+	},
+	{name: "two processes with split VMAs: restoring the protection merges in one while the other moves pages back",
+		setup: []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x14 2", "fork mm1 mm2", "mprotect mm1 0x12+2 r",
+			"mremap mm2 0x14+2 -> 0x20"},
+		addrs:  []int{0x10, 0x14, 0x21, 0x12},
+		ranges: [][2]int{{0x12, 2}, {0x20, 2}, {0x14, 4}},
+		dests:  []int{0x14, 0x30},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"mprotect mm1 0x12+2 rw", "mremap mm2 0x20+2 -> 0x14", "mremap mm1 0x14+4 -> 0x30 dontunmap"},
+	},
+	{name: "a VMA object freed by one mm and reused by another's fork or exec, under a fault's lockless lookup",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "fork mm1 mm2", "munmap mm2 0x10+4", "mmap mm2 0x30+2 anon rw", "mmap mm2 0x34+2 anon r", "mmap mm2 0x38+2 file1@0x0 shared rw"},
+		addrs:  []int{0x11, 0x10},
+		ranges: [][2]int{{0x10, 4}, {0x30, 2}},
+		dests:  []int{0x20, 0x38},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"fault mm1 0x11 write", "munmap mm1 0x10+4; fork mm2 mm4", "load mm1 0x10"},
+	},
+	{name: "a VMA object freed by one mm and reused by another, which exits (free_pgtables), under a fault's lockless lookup",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "fork mm1 mm2", "munmap mm2 0x10+4", "mmap mm2 0x30+2 anon rw", "mmap mm2 0x34+2 anon r", "store mm2 0x30 3"},
+		addrs:  []int{0x11, 0x10},
+		ranges: [][2]int{{0x10, 4}, {0x30, 2}},
+		dests:  []int{0x20, 0x38},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"fault mm1 0x11 write", "munmap mm1 0x10+4; mmap mm2 0x10+4 anon rw; exit mm2", "load mm2 0x30"},
+	},
+	{name: "a VMA object freed by one mm and reused by exec's stack, under a fault's lockless lookup",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1"},
+		addrs:  []int{0x11, 0x10},
+		ranges: [][2]int{{0x10, 4}},
+		dests:  []int{0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"fault mm1 0x11 write", "munmap mm1 0x10+4; exec mmx 0x30+2 shift 8", "load mmx 0x28"},
+	},
+	{name: "a VMA object freed by one mm and reused by the stack of an exec that does not shift it, under a fault's lockless lookup",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1"},
+		addrs:  []int{0x11, 0x10},
+		ranges: [][2]int{{0x10, 4}},
+		dests:  []int{0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"fault mm1 0x11 write", "munmap mm1 0x10+4; exec mmx 0x30+2 shift 0", "load mmx 0x30"},
+	},
+	{name: "a forked anon_vma root: the parent merges its untouched VMA with a written one (dup_anon_vma) while the child splits and merges its copy (anon_vma_merge)",
+		setup:  []string{"mmap mm1 0x14+4 anon rw", "store mm1 0x14 1", "mprotect mm1 0x14+4 r", "mmap mm1 0x10+4 anon rw", "fork mm1 mm2"},
+		addrs:  []int{0x14, 0x10, 0x15},
+		ranges: [][2]int{{0x14, 4}, {0x14, 2}, {0x10, 8}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"mprotect mm1 0x14+4 rw", "mprotect mm2 0x14+2 rw; mprotect mm2 0x14+2 r", "migrate mm1 0x14"},
+	},
+	{name: "a private file page migrating while its table's next page is first written (do_cow_fault)",
+		setup:  []string{"mmap mm1 0x10+4 file1@0x0 private rw", "load mm1 0x10"},
+		addrs:  []int{0x10, 0x11, 0x12},
+		ranges: [][2]int{{0x10, 4}, {0x11, 2}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"migrate mm1 0x10", "load mm1 0x10", "store mm1 0x11 5"},
+	},
+	{name: "two processes of a fork each moving a whole VMA away with MREMAP_DONTUNMAP",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "store mm1 0x12 2", "fork mm1 mm2"},
+		addrs:  []int{0x10, 0x12, 0x30},
+		ranges: [][2]int{{0x10, 4}, {0x30, 4}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"mremap mm1 0x10+4 -> 0x30 dontunmap", "mremap mm2 0x10+4 -> 0x30 dontunmap", "migrate mm1 0x10"},
+	},
+	{name: "a COW-shared page migrating while both processes touch it (a write may reuse it once the other mapping became a migration entry)",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "fork mm1 mm2"},
+		addrs:  []int{0x10, 0x11},
+		ranges: [][2]int{{0x10, 4}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"migrate mm1 0x10", "store mm2 0x10 5", "load mm1 0x10"},
+	},
+	{name: "a page-cache page migrating while faulted through a shared and a private mapping",
+		setup:  []string{"mmap mm1 0x10+4 file1@0x0 shared rw", "load mm1 0x10", "mmap mm1 0x18+4 file1@0x0 private rw"},
+		addrs:  []int{0x10, 0x18, 0x11},
+		ranges: [][2]int{{0x10, 4}, {0x18, 4}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"migrate mm1 0x10", "load mm1 0x10", "fault mm1 0x18 write"},
+	},
+	{name: "a swapped page shared by a fork, swapped in by one and migrating",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "fork mm1 mm2", "reclaim mm1 0x10", "load mm1 0x10"},
+		addrs:  []int{0x10, 0x11},
+		ranges: [][2]int{{0x10, 4}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"migrate mm1 0x10", "load mm2 0x10", "load mm1 0x10"},
+	},
+	{name: "a page table shared by an anon VMA and a shared file VMA while the process forks",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "mmap mm1 0x14+4 file1@0x4 shared rw", "load mm1 0x14"},
+		addrs:  []int{0x15, 0x10, 0x11, 0x14},
+		ranges: [][2]int{{0x10, 4}, {0x14, 4}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"fork mm1 mm2", "store mm1 0x15 5", "fault mm1 0x11 write"},
+	},
+	{name: "a shared file mapping of whole page tables: the upper table moved away, so that moving it back merges into prev",
+		setup:  []string{"mmap mm1 0x8+16 file1@0x0 shared rw", "load mm1 0x8", "load mm1 0x10", "store mm1 0x11 4", "mremap mm1 0x10+8 -> 0x28"},
+		addrs:  []int{0x29, 0x28, 0x8, 0x11},
+		ranges: [][2]int{{0x28, 8}, {0x8, 8}},
+		dests:  []int{0x10, 0x48},
+		mms:    []string{"mm1"},
+		hot:    []string{"mremap mm1 0x28+8 -> 0x10", "migrate mm1 0x29", "load mm1 0x11"},
+	},
+	{name: "a COW-shared page written twice at once by one process",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "fork mm1 mm2"},
+		addrs:  []int{0x10, 0x11},
+		ranges: [][2]int{{0x10, 4}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"store mm2 0x10 5", "store mm2 0x10 6", "migrate mm1 0x10"},
+	},
+	{name: "MADV_DONTNEED under the per-VMA lock, racing faults",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x12 3"},
+		addrs:  []int{0x11, 0x10, 0x12},
+		ranges: [][2]int{{0x10, 4}, {0x10, 8}, {0x11, 2}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"madvise mm1 0x10+4 dontneed", "store mm1 0x11 9", "migrate mm1 0x12"},
+	},
+	{name: "a THP mapped by a PMD leaf: moved off its alignment, split, zapped, shared by fork",
 		setup:  []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "store mm1 0x13 4"},
 		addrs:  []int{0x10, 0x13, 0x24, 0x25},
 		ranges: [][2]int{{0x10, 8}, {0x24, 8}, {0x10, 4}, {0x14, 4}},
 		dests:  []int{0x30, 0x24, 0x21, 0x28},
 		mms:    []string{"mm1"},
 		hot:    []string{"mremap mm1 0x10+8 -> 0x30", "split mm1 0x10", "madvise mm1 0x10+4 dontneed"},
+		extra: []string{"munmap mm1 0x10+8", "migrate mm1 0x10", "store mm1 0x11 5", "mprotect mm1 0x10+8 r",
+			"split mm1 0x10", "mremap mm1 0x10+8 -> 0x24 dontunmap"},
 	},
-	{ // a THP mapped by PTEs after fork and exit: one page reused writable, the others read-only
+	{name: "a THP mapped by PTEs after fork and exit: one page reused writable, the others read-only",
 		setup: []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "fork mm1 mm2", "exit mm2",
 			"munmap mm1 0x17+1", "store mm1 0x10 5"},
 		addrs:  []int{0x11, 0x12, 0x10, 0x21},
@@ -181,8 +469,9 @@ var templates = []template{
 		dests:  []int{0x30, 0x21, 0x24},
 		mms:    []string{"mm1"},
 		hot:    []string{"migrate mm1 0x11", "store mm1 0x12 6", "load mm1 0x13"},
+		extra:  []string{"split mm1 0x11", "madvise mm1 0x10+4 dontneed", "migrate mm1 0x12"},
 	},
-	{ // a THP shared with a child, which faulted a THP of its own at the same address; the parent's moved away
+	{name: "a THP shared with a child, which faulted a THP of its own at the same address; the parent's moved away",
 		setup: []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "fork mm1 mm2", "madvise mm2 0x10+8 dontneed", "store mm2 0x10 2",
 			"mremap mm1 0x10+8 -> 0x30"},
 		addrs:  []int{0x10, 0x30, 0x11, 0x31},
@@ -190,55 +479,83 @@ var templates = []template{
 		dests:  []int{0x20, 0x24},
 		mms:    []string{"mm2", "mm1"},
 		hot:    []string{"migrate mm2 0x10", "split mm1 0x30", "load mm2 0x11"},
+		extra:  []string{"split mm1 0x30", "migrate mm2 0x10", "split mm2 0x10"},
 	},
-	{ // a shared file mapping of a whole THP's range, its page table emptied: khugepaged collapses it and retracts the table
+	{name: "a shared file mapping of a whole THP's range, its page table emptied: khugepaged collapses it and retracts the table",
 		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw thp", "store mm1 0x10 1", "madvise mm1 0x10+1 dontneed"},
 		addrs:  []int{0x10, 0x13, 0x11},
 		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
 		dests:  []int{0x30, 0x38, 0x28},
 		mms:    []string{"mm1"},
 		hot:    []string{"collapse mm1 0x10", "mremap mm1 0x10+8 -> 0x30", "madvise mm1 0x10+8 dontneed"},
+		extra:  []string{"collapse mm1 0x10", "munmap mm1 0x10+8", "store mm1 0x11 5", "migrate mm1 0x10", "exit mm1"},
 	},
-	{ // a whole PTE table of anonymous pages: MADV_DONTNEED frees the table (PT reclaim) while faults refill it
+	{name: "a whole PTE table of anonymous pages: MADV_DONTNEED frees the table (PT reclaim) while faults refill it",
 		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x12 3"},
 		addrs:  []int{0x10, 0x13, 0x11, 0x12},
 		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
 		dests:  []int{0x30, 0x20},
 		mms:    []string{"mm1"},
 		hot:    []string{"madvise mm1 0x10+8 dontneed", "store mm1 0x10 9", "store mm1 0x13 4"},
+		extra:  []string{"madvise mm1 0x10+8 dontneed", "migrate mm1 0x11", "mremap mm1 0x10+8 -> 0x30", "reclaim mm1 0x12"},
+	},
+	{name: "small anonymous pages in a THP range (faulted while mprotect split the VMA, merged again): khugepaged collapses them",
+		setup: []string{"mmap mm1 0x10+8 anon rw thp", "mprotect mm1 0x10+1 r", "store mm1 0x11 2", "store mm1 0x12 3",
+			"mprotect mm1 0x10+1 rw"},
+		addrs:  []int{0x11, 0x12, 0x13, 0x10},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}, {0x12, 2}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"collapse mm1 0x10", "store mm1 0x13 5", "migrate mm1 0x11"},
+		extra: []string{"collapse mm1 0x10", "madvise mm1 0x10+8 dontneed", "madvise mm1 0x10+4 dontneed", "mremap mm1 0x10+8 -> 0x30",
+			"store mm1 0x11 7"},
+	},
+	{name: "a THP shared copy-on-write by a fork: both write it, one splits or moves it",
+		setup:  []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "fork mm1 mm2"},
+		addrs:  []int{0x11, 0x10, 0x12},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
+		dests:  []int{0x30, 0x24},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"store mm1 0x11 5", "store mm2 0x12 6", "migrate mm1 0x10"},
+		extra:  []string{"split mm2 0x10", "munmap mm2 0x10+8", "madvise mm1 0x10+4 dontneed", "mremap mm2 0x10+8 -> 0x30"},
 	},
 }
 
-// generate builds a program from choices: a template, then 2-4 tasks of 1-3
+// generate builds a program from choices: a template, then 2-3 tasks of 1-2
 // ops aimed at the template's pages and VMAs.
 func generate(c *chooser) *kernelsim.Program {
 	tp := templates[c.n(len(templates))]
-	text := "mm mm1\nfile file1 16\ninject alloc-failures\n"
+	text := "mm mm1\nfile file1 32\ninject alloc-failures\n"
 	for _, s := range tp.setup {
 		text += "setup: " + s + "\n"
 	}
+	st := &genState{mms: tp.mms}
 	tasks := 2 + c.n(2)
-	execs := 0
 	for t := 1; t <= tasks; t++ {
 		for i, n := 0, 1+c.n(2); i < n; i++ {
-			o := ""
+			var ops []string
 			if i == 0 && t <= len(tp.hot) && c.biased(2) == 0 {
-				h := tp.hot[t-1] // the template's own race, most of the time
-				switch {
-				case strings.HasPrefix(h, "exec "):
-					if execs == 0 {
-						o, execs = h, 1
+				// The template's own race, most of the time.
+				for _, h := range strings.Split(tp.hot[t-1], "; ") {
+					switch {
+					case strings.HasPrefix(h, "exec "):
+						if !st.exec {
+							ops, st.exec = append(ops, h), true
+							st.mms = append(st.mms, "mmx")
+						}
+					case strings.Contains(h, " mmx ") && !st.exec:
+						// exec's mm does not exist in this program
+					default:
+						ops = append(ops, h)
 					}
-				case strings.Contains(h, " mmx ") && execs == 0:
-					// exec's mm does not exist in this program
-				default:
-					o = h
 				}
 			}
-			if o == "" {
-				o = op(c, &tp, &execs)
+			if len(ops) == 0 {
+				ops = strings.Split(op(c, &tp, st), "; ")
 			}
-			text += fmt.Sprintf("t%d: %s\n", t, o)
+			for _, o := range ops {
+				text += fmt.Sprintf("t%d: %s\n", t, o)
+			}
 		}
 	}
 	p, err := kernelsim.Parse("fuzz", text)
@@ -248,19 +565,28 @@ func generate(c *chooser) *kernelsim.Program {
 	return p
 }
 
-func op(c *chooser, tp *template, execs *int) string {
-	m := tp.mms[c.n(len(tp.mms))]
+// genState is what the ops generated so far created: the mms a later op
+// may name (children of forks, exec's mm) and whether exec was used.
+type genState struct {
+	mms      []string
+	children int
+	exec     bool
+}
+
+func op(c *chooser, tp *template, st *genState) string {
+	if len(tp.extra) > 0 && c.n(3) == 0 {
+		// Only templates with ops of their own read this choice, so the
+		// programs of the others decode as before.
+		return tp.extra[c.n(len(tp.extra))]
+	}
+	m := st.mms[c.n(len(st.mms))]
 	a := c.pick(tp.addrs)
 	r := tp.ranges[c.biased(len(tp.ranges))]
 	prot := []string{"r", "rw", "none"}[c.n(3)]
-	switch c.n(20) {
-	case 18:
-		return fmt.Sprintf("collapse %s %#x", m, a)
-	case 19:
-		return fmt.Sprintf("split %s %#x", m, a)
-	case 0, 1, 2, 16:
+	switch c.n(24) {
+	case 0, 1, 2, 3:
 		return fmt.Sprintf("migrate %s %#x", m, a)
-	case 3, 4, 17:
+	case 4, 5, 6:
 		d := c.pick(tp.dests)
 		if d < r[0]+r[1] && r[0] < d+r[1] {
 			d = 0x30
@@ -270,35 +596,60 @@ func op(c *chooser, tp *template, execs *int) string {
 			extra = " dontunmap"
 		}
 		return fmt.Sprintf("mremap %s %#x+%d -> %#x%s", m, r[0], r[1], d, extra)
-	case 5:
-		return fmt.Sprintf("store %s %#x %d", m, a, 10+c.n(90))
-	case 6:
-		return fmt.Sprintf("load %s %#x", m, a)
 	case 7:
-		return fmt.Sprintf("fault %s %#x %s", m, a, []string{"write", "read"}[c.n(2)])
+		return fmt.Sprintf("store %s %#x %d", m, a, 10+c.n(90))
 	case 8:
-		return fmt.Sprintf("munmap %s %#x+%d", m, r[0], r[1])
-	case 9:
-		return fmt.Sprintf("mprotect %s %#x+%d %s", m, r[0], r[1], prot)
-	case 10:
-		return fmt.Sprintf("madvise %s %#x+%d dontneed", m, r[0], r[1])
+		return fmt.Sprintf("load %s %#x", m, a)
+	case 9, 10:
+		return fmt.Sprintf("fault %s %#x %s", m, a, []string{"write", "read"}[c.n(2)])
 	case 11:
-		return fmt.Sprintf("reclaim %s %#x", m, a)
+		return fmt.Sprintf("munmap %s %#x+%d", m, r[0], r[1])
 	case 12:
-		if *execs == 0 {
-			*execs = 1
-			return fmt.Sprintf("exec mmx 0x%x+%d shift %d", 0x30+c.n(4), 1+c.n(3), 4+c.n(8))
-		}
-		return fmt.Sprintf("migrate %s %#x", m, a)
+		return fmt.Sprintf("mprotect %s %#x+%d %s", m, r[0], r[1], prot)
 	case 13:
-		if *execs == 1 { // exec's mm exists in the text above
-			return fmt.Sprintf("migrate mmx %#x", 0x30+c.n(4))
-		}
-		return fmt.Sprintf("migrate %s %#x", m, a)
+		return fmt.Sprintf("madvise %s %#x+%d dontneed", m, r[0], r[1])
 	case 14:
+		return fmt.Sprintf("reclaim %s %#x", m, a)
+	case 15:
+		if !st.exec {
+			st.exec = true
+			st.mms = append(st.mms, "mmx")
+			return fmt.Sprintf("exec mmx 0x%x+%d shift %d", 0x30+c.n(4), 1+c.n(3), []int{4, 5, 6, 7, 8, 9, 10, 0}[c.n(8)])
+		}
+		return fmt.Sprintf("%s mmx 0x%x", []string{"migrate", "reclaim"}[c.n(2)], 0x28+c.n(12))
+	case 16:
+		// A fault aimed where a concurrent move lands.
+		return fmt.Sprintf("fault %s %#x %s", m, c.pick(tp.dests)+c.n(2), []string{"write", "read"}[c.n(2)])
+	case 17:
 		return fmt.Sprintf("mmap %s %#x+%d anon %s", m, r[0], r[1], prot)
+	case 18:
+		// A file mapping next to (or over) the template's, at an offset
+		// that may make it mergeable.
+		start := []int{0x20 + 4*c.n(4), r[0], r[0] + r[1]}[c.n(3)]
+		return fmt.Sprintf("mmap %s %#x+4 file1@0x%x %s rw", m, start, c.n(16), []string{"shared", "private"}[c.n(2)])
+	case 19, 20:
+		if st.children < 4 {
+			st.children++
+			child := fmt.Sprintf("mm%d", 4+st.children)
+			st.mms = append(st.mms, child)
+			return fmt.Sprintf("fork %s %s", m, child)
+		}
+		return fmt.Sprintf("store %s %#x %d", m, a, 10+c.n(90))
+	case 21:
+		return fmt.Sprintf("exit %s", m)
+	case 22:
+		// A split in the middle of a range: two __split_vma.
+		if r[1] >= 3 {
+			return fmt.Sprintf("mprotect %s %#x+%d %s", m, r[0]+1, r[1]-2, prot)
+		}
+		return fmt.Sprintf("munmap %s %#x+1", m, r[0])
 	default:
-		return fmt.Sprintf("mmap %s 0x%x+4 file1@0x%x shared rw", m, 0x20+4*c.n(4), c.n(8))
+		nl := 1 + c.n(8)
+		may := ""
+		if c.n(2) == 0 {
+			may = " maymove"
+		}
+		return fmt.Sprintf("mremap %s %#x+%d resize %d%s", m, r[0], r[1], nl, may)
 	}
 }
 

@@ -9,8 +9,9 @@ import (
 
 // Generate returns a random program of the ops kernelsim models: a setup
 // that maps anonymous and file regions in a small window, touches them and
-// maybe forks, then tasks whose ops (faults, loads, stores, mmap, munmap,
-// mprotect, fork) hit the same VMAs and pages, so they race.
+// maybe forks (a child, sometimes a grandchild), then tasks whose ops
+// (faults, loads, stores, mmap, munmap, mprotect, mremap, madvise, fork,
+// exit, exec, migrate, reclaim) hit the same VMAs and pages, so they race.
 func Generate(rng *rand.Rand, tasks int) *kernelsim.Program {
 	p := &kernelsim.Program{MMs: []string{"mm1"}, Files: []kernelsim.FileDecl{{Name: "file1", Pages: 32}}, Variants: kernelsim.Variants{}, InjectAllocFailures: true}
 	mms := []string{"mm1"}
@@ -112,10 +113,18 @@ func Generate(rng *rand.Rand, tasks int) *kernelsim.Program {
 		p.Setup = append(p.Setup, kernelsim.Op{Task: -1, Verb: kernelsim.OpStore, MM: "mm1", Addr: targets[rng.IntN(len(targets))], Value: uint64(100 + i)})
 	}
 	if rng.IntN(3) == 0 {
-		children++
-		c := fmt.Sprintf("mm%d", children)
-		p.Setup = append(p.Setup, kernelsim.Op{Task: -1, Verb: kernelsim.OpFork, MM: "mm1", Child: c})
-		mms = append(mms, c)
+		// A fork, and sometimes a fork of the child: with the tasks' own
+		// forks, fork trees three or four levels deep.
+		for parent := "mm1"; ; {
+			children++
+			c := fmt.Sprintf("mm%d", children)
+			p.Setup = append(p.Setup, kernelsim.Op{Task: -1, Verb: kernelsim.OpFork, MM: parent, Child: c})
+			mms = append(mms, c)
+			if parent != "mm1" || rng.IntN(2) == 0 {
+				break
+			}
+			parent = c
+		}
 	}
 	p.Tasks = make([][]kernelsim.Op, tasks)
 	for t := 0; t < tasks; t++ {

@@ -32,6 +32,9 @@ type Options struct {
 	// Want makes Search skip failures whose invariant and detail do not
 	// contain it.
 	Want string
+	// OnRun, when not nil, is called by Search after every run with the
+	// strategy it ran under and its report.
+	OnRun func(st sched.Strategy, rep *Report)
 	// Mutant mutates one lock acquisition site of the model (mmrace
 	// locks) during the concurrent phase; setup, checks and exit run
 	// unmutated: they are single-threaded, so a mutation there could have
@@ -51,6 +54,51 @@ type Report struct {
 	Errors   []string // ops the kernel refused (EINVAL, SIGSEGV), in order
 	Kernel   *kernelsim.Kernel
 	Layout   []MMLayout // the VMAs of every mm when the concurrent phase ended
+	// Observed counts, for a run under variants (controlled mode), the
+	// evaluations of each invariant made after a variant's branch had run:
+	// the checks that looked at the state the change could have affected
+	// (mmrace check). Nil for the faithful kernel.
+	Observed map[string]int
+}
+
+// QuiescentInvariants are the checks run once the concurrent phase ended,
+// and EndInvariants the ones after exit.
+var (
+	QuiescentInvariants = []string{"page-table-lifetime", "vma-tree", "anon-vma-hierarchy", "rmap-complete", "mapcount-rss", "pte-prot-within-vma", "memory-contents"}
+	EndInvariants       = []string{"leak"}
+)
+
+// observe makes the dynamic and inline checks of a run under variants
+// count, in rep.Observed, the evaluations made after a variant's branch
+// ran.
+func observe(k *kernelsim.Kernel, rep *Report) {
+	rep.Observed = map[string]int{}
+	after := func(inv string) {
+		if k.Variants.Total() > 0 {
+			rep.Observed[inv]++
+		}
+	}
+	walk, done := k.Hooks.WalkDone, k.Hooks.MigrationDone
+	k.Hooks.WalkDone = func(t *sched.Task, w *kernelsim.Walk) {
+		if w.Target != nil && !w.Aborted {
+			after("rmap-walk-coverage")
+		}
+		walk(t, w)
+	}
+	k.Hooks.MigrationDone = func(t *sched.Task, src *kernelsim.Folio) {
+		after("no-straggling-migration-entry")
+		done(t, src)
+	}
+	k.Hooks.Checked = after
+}
+
+// observeAll counts invs as evaluated once (after a variant's branch ran).
+func observeAll(k *kernelsim.Kernel, rep *Report, invs []string) {
+	if rep.Observed != nil && k.Variants.Total() > 0 {
+		for _, inv := range invs {
+			rep.Observed[inv]++
+		}
+	}
 }
 
 // MMLayout is one mm's VMAs at a point of the run.
@@ -107,6 +155,9 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		invariants.Install(k)
 	}
 	rep := &Report{Program: p, Kernel: k}
+	if opts.Mode == sched.Controlled && len(p.Variants) > 0 {
+		observe(k, rep)
+	}
 	record := func(res sched.Result, phase string) bool {
 		rep.Trace.Events = append(rep.Trace.Events, res.Trace.Events...)
 		if res.Verdict.Outcome != sched.OK {
@@ -181,6 +232,7 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 	if !record(res, "run") {
 		return rep
 	}
+	observeAll(k, rep, QuiescentInvariants)
 	if v := invariants.Quiescent(k); len(v) > 0 {
 		rep.Verdict, rep.Phase = sched.Verdict{Outcome: sched.Failed, Violation: v[0]}, "quiescent"
 		return rep
@@ -209,10 +261,12 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		for _, m := range k.MMs() {
 			k.ExitProcess(t, m)
 		}
+		k.DrainSwapCache(t)
 	})
 	if !record(ex.Run(), "exit") {
 		return rep
 	}
+	observeAll(k, rep, EndInvariants)
 	if v := invariants.Leaks(k); len(v) > 0 {
 		rep.Verdict, rep.Phase = sched.Verdict{Outcome: sched.Failed, Violation: v[0]}, "exit"
 	}
@@ -247,6 +301,9 @@ func Search(p *kernelsim.Program, opts Options, mk func(i int) sched.Strategy, r
 	for i := 0; i < runs; i++ {
 		opts.Strategy = mk(i)
 		rep = Run(p, opts)
+		if opts.OnRun != nil {
+			opts.OnRun(opts.Strategy, rep)
+		}
 		if rep.InternalError() {
 			return rep, i + 1
 		}

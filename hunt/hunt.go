@@ -9,11 +9,9 @@ package hunt
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
 	"mmrace/minimize"
+	"mmrace/reach"
 )
 
 // Options configure a hunt.
@@ -55,6 +54,33 @@ type Detection struct {
 	// Interrupted says the search was stopped (Options.Context) before it
 	// detected the variant or spent its budget.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// BranchHits counts how often the variant's branch ran during the
+	// search (its decision points answering yes), BranchRuns in how many
+	// runs. Zero means the search never exercised the change.
+	BranchHits int64 `json:"branch_hits"`
+	BranchRuns int   `json:"branch_runs"`
+}
+
+// Exercised reports whether the search ran the variant's branch at all.
+func (d *Detection) Exercised() bool { return d.BranchHits > 0 }
+
+// Word is the verdict of one search in the words mmrace check uses:
+// "detected", "interrupted", "not exercised" (the variant's branch never
+// ran), "not observable: ..." or "beyond the search: ..." (what the
+// catalogue says of a variant undetected semantic-only), or "no violation"
+// (the branch ran, nothing broke).
+func (d *Detection) Word(expect string) string {
+	switch {
+	case d.Detected:
+		return "detected"
+	case d.Interrupted:
+		return "interrupted"
+	case !d.Exercised():
+		return "not exercised"
+	case expect != "":
+		return expect
+	}
+	return "no violation"
 }
 
 // internal records an internal error of the harness met during a search.
@@ -81,18 +107,38 @@ type VariantResult struct {
 	// Interrupted says one of the row's searches was stopped: the row is
 	// partial, and an undetected variant is not counted as a failure.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// SemanticOnly is the catalogue's reason why the semantic-only search
+	// may not detect the variant (Variant.SemanticOnly), "" when it must.
+	SemanticOnly string `json:"semantic_only_reason,omitempty"`
 }
 
-// Faithful is the faithful kernel's row.
+// Expected reports whether the row is what the catalogue expects: detected
+// with rule checks on, and semantic-only unless the catalogue gives a
+// reason it may not be. (An interrupted row is judged by what finished.)
+func (r VariantResult) Expected() bool {
+	if r.Interrupted {
+		return true
+	}
+	return r.Rules.Detected && (r.Semantic.Detected || r.SemanticOnly != "")
+}
+
+// Faithful is the faithful kernel's row. It states what the runs covered,
+// not a probability: PCT's bound holds per program, and each of these runs
+// is a different random program (mmrace run and mmrace check on given
+// programs state it per program).
 type Faithful struct {
 	Executions int     `json:"executions"`
 	Violations int     `json:"violations"`
 	Seconds    float64 `json:"seconds"`
-	N          int     `json:"pct_n"`
-	K          int     `json:"pct_k"`
-	ConfD2     float64 `json:"pct_confidence_d2"`
-	ConfD3     float64 `json:"pct_confidence_d3"`
-	First      string  `json:"first_violation,omitempty"`
+	// Programs counts the distinct programs run; MaxSchedules is the most
+	// schedules any one of them got.
+	Programs     int `json:"programs"`
+	MaxSchedules int `json:"max_schedules_per_program"`
+	// Reached and Possible are the reach matrix's cells the runs reached
+	// and the cells the kernel allows (reach.Summary).
+	Reached  int    `json:"reach_cells_reached"`
+	Possible int    `json:"reach_cells_possible"`
+	First    string `json:"first_violation,omitempty"`
 	// InternalErrors counts runs in which the harness failed on the
 	// faithful kernel: never violations, always a failed hunt.
 	InternalErrors int    `json:"internal_errors,omitempty"`
@@ -113,12 +159,14 @@ type Result struct {
 	NotSearched []string `json:"not_searched,omitempty"`
 }
 
-// OK reports whether every variant searched to the end was detected, the
-// faithful kernel is clean, and the harness never failed. An interrupted
-// hunt judges what it finished.
+// OK reports whether every variant searched to the end was detected as
+// the catalogue expects (with rule checks on, and semantic-only unless
+// the catalogue says why not: VariantResult.Expected), the faithful kernel
+// is clean, and the harness never failed. An interrupted hunt judges what
+// it finished.
 func (r *Result) OK() bool {
 	for _, v := range r.Variants {
-		if !v.Detected && !v.Interrupted {
+		if !v.Expected() {
 			return false
 		}
 	}
@@ -159,41 +207,12 @@ func searchMode(ctx context.Context, v kernelsim.Variant, semantic bool, mode sc
 	return r.Detection, r.Program, r.Report
 }
 
-// mutate returns a copy of data with 1-4 random byte edits: replace, insert,
-// delete, or append schedule bytes.
-func mutate(rng *rand.Rand, data []byte) []byte {
-	out := append([]byte(nil), data...)
-	for n := 1 + rng.IntN(4); n > 0; n-- {
-		switch op := rng.IntN(4); {
-		case op == 0 && len(out) > 1:
-			out[1+rng.IntN(len(out)-1)] = byte(rng.UintN(256))
-		case op == 1 && len(out) > 1:
-			i := 1 + rng.IntN(len(out)-1)
-			out = append(out[:i], append([]byte{byte(rng.UintN(256))}, out[i:]...)...)
-			if int(out[0]) >= i && out[0] < 255 { // inside the program part: it grows
-				out[0]++
-			}
-		case op == 2 && len(out) > 2:
-			i := 1 + rng.IntN(len(out)-1)
-			out = append(out[:i], out[i+1:]...)
-			if int(out[0]) >= i && out[0] > 0 {
-				out[0]--
-			}
-		default:
-			for j := rng.IntN(8); j >= 0; j-- {
-				out = append(out, byte(rng.UintN(256)))
-			}
-		}
-	}
-	return out
-}
-
 // faithfulCandidate draws a random program for the faithful kernel's run.
 func faithfulCandidate(rng *rand.Rand) (*kernelsim.Program, sched.Strategy) {
 	seeds := fuzz.Seeds()
 	data := seeds[rng.IntN(len(seeds))]
 	for j := 1 + rng.IntN(8); j > 0; j-- {
-		data = mutate(rng, data)
+		data = fuzz.Mutate(rng, data)
 	}
 	p, _ := fuzz.Decode(data)
 	return p, sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
@@ -217,7 +236,7 @@ func Run(o Options) (*Result, error) {
 			}
 			break
 		}
-		row := VariantResult{Name: v.Name, KernelRef: v.KernelRef}
+		row := VariantResult{Name: v.Name, KernelRef: v.KernelRef, SemanticOnly: v.SemanticOnly}
 		var p *kernelsim.Program
 		var rep *harness.Report
 		var semP *kernelsim.Program
@@ -273,20 +292,34 @@ func (r VariantResult) cell() string {
 	if r.Interrupted {
 		return "interrupted"
 	}
-	if !r.Detected {
-		return "not found in budget"
+	sem := r.Semantic.Word(r.SemanticOnly)
+	if r.Semantic.Detected {
+		sem = r.Semantic.Invariant
 	}
-	return fmt.Sprintf("%s after %d executions, %.1fs", r.Invariant, r.Executions, r.Seconds)
+	rules := r.Rules.Word("")
+	if r.Rules.Detected {
+		rules = r.Rules.Invariant
+	}
+	s := fmt.Sprintf("semantic-only %s, rules on %s", sem, rules)
+	if r.Detected {
+		s += fmt.Sprintf(" (%d executions, %.1fs)", r.Executions, r.Seconds)
+	}
+	if !r.Expected() {
+		s += ": NOT AS EXPECTED"
+	}
+	return s
 }
 
 // faithful runs random programs under PCT on the faithful kernel and
-// computes the PCT confidence 1-(1-1/(n*k^(d-1)))^N for the largest n and
-// the median k of the runs. The end of ctx stops it, marked Interrupted.
+// reports what they covered: executions, distinct programs, schedules per
+// program, reach cells (no probability: PCT's bound is per program). The
+// end of ctx stops it, marked Interrupted.
 func faithful(ctx context.Context, budget time.Duration, seed uint64) Faithful {
 	rng := rand.New(rand.NewPCG(seed, 0x66616974))
 	start := time.Now()
 	f := Faithful{}
-	var ks []int
+	programs := map[string]int{}
+	rm := reach.New()
 	for i := 0; time.Since(start) < budget; i++ {
 		if ctx.Err() != nil {
 			f.Interrupted = true
@@ -295,8 +328,8 @@ func faithful(ctx context.Context, budget time.Duration, seed uint64) Faithful {
 		p, st := faithfulCandidate(rng)
 		rep := harness.Run(p, harness.Options{Strategy: st, MaxSteps: fuzz.MaxSteps})
 		f.Executions++
-		ks = append(ks, rep.Steps)
-		f.N = max(f.N, len(p.Tasks))
+		programs[p.String()]++
+		rm.Add(&rep.RunTrace)
 		if rep.InternalError() {
 			f.InternalErrors++
 			if f.FirstInternal == "" {
@@ -312,21 +345,13 @@ func faithful(ctx context.Context, budget time.Duration, seed uint64) Faithful {
 		}
 	}
 	f.Seconds = time.Since(start).Seconds()
-	if len(ks) > 0 {
-		f.K = median(ks)
-		N := float64(f.Executions)
-		n, k := float64(f.N), float64(max(f.K, 1))
-		f.ConfD2 = 1 - math.Pow(1-1/(n*k), N)
-		f.ConfD3 = 1 - math.Pow(1-1/(n*k*k), N)
+	f.Programs = len(programs)
+	for _, n := range programs {
+		f.MaxSchedules = max(f.MaxSchedules, n)
 	}
+	s := rm.Summarize()
+	f.Reached, f.Possible = s.Reached, s.Possible()
 	return f
-}
-
-// median returns the upper median of xs (which it leaves unchanged).
-func median(xs []int) int {
-	c := slices.Clone(xs)
-	slices.Sort(c)
-	return c[len(c)/2]
 }
 
 // writeScenario writes the minimized failure as a corpus scenario, atomically.

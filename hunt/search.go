@@ -24,6 +24,11 @@ type SearchOptions struct {
 	Mutant *ksync.Mutant
 	// AfterRun, when not nil, is called after every run with its report.
 	AfterRun func(rep *harness.Report)
+	// OnFinding, when not nil, is called with every failing run; the
+	// search goes on when it returns true (mmrace check collects distinct
+	// counterexamples), and stops at this one otherwise. nil stops at the
+	// first.
+	OnFinding func(p *kernelsim.Program, rep *harness.Report) bool
 }
 
 // SearchResult is what Search found.
@@ -34,13 +39,42 @@ type SearchResult struct {
 	// HarnessLimits counts runs cut short by the step limit or the
 	// watchdog: neither findings nor clean runs.
 	HarnessLimits int
+	// Branches says, per variant searched, how often its branch ran.
+	Branches map[string]Branch
+}
+
+// Branch is how often a variant's branch ran in a search: its decision
+// points answered yes Hits times, in Runs runs.
+type Branch struct {
+	Hits int64 `json:"hits"`
+	Runs int   `json:"runs"`
+}
+
+// countBranches adds one run's variant hits to bs.
+func countBranches(bs map[string]Branch, rep *harness.Report) {
+	if rep.Kernel == nil {
+		return
+	}
+	for n, h := range rep.Kernel.Variants.Hits() {
+		b := bs[n]
+		b.Hits += h
+		if h > 0 {
+			b.Runs++
+		}
+		bs[n] = b
+	}
 }
 
 // Search looks for a failure within the budget, as a small
 // coverage-guided fuzzer would: start from the seed corpus (fuzz.Seeds),
 // mutate an input (its program choices or its schedule bytes), run it,
 // keep it when it shows interleaving pairs never seen before. Every other
-// run replaces the byte schedule by PCT. It stops at the first finding;
+// run replaces the byte schedule by PCT. The change under search gets the
+// search's attention: an input whose run exercised it (a variant's branch
+// ran, the mutant's mutation took effect) joins a focus corpus, from which
+// half the inputs are drawn once it is not empty, half of those with only
+// their schedule changed (more interleavings of a program that reaches the
+// change). It stops at the first finding;
 // internal errors are counted (Detection.InternalErrors), never findings.
 // Deterministic for a seed and a run count (hunt, mmrace locks); the end
 // of ctx stops it, marked Interrupted.
@@ -48,15 +82,32 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 	rng := rand.New(rand.NewPCG(o.Seed, 0x68756e74))
 	start := time.Now()
 	corpus := fuzz.Seeds()
+	var focus [][]byte
+	var applied int64
 	seen := map[uint32]bool{}
-	var r SearchResult
+	r := SearchResult{Branches: map[string]Branch{}}
+	for n := range o.Variants {
+		r.Branches[n] = Branch{}
+	}
 	d := &r.Detection
 	for i := 0; (o.Budget <= 0 || time.Since(start) < o.Budget) && (o.Runs <= 0 || i < o.Runs); i++ {
 		if ctx.Err() != nil {
 			d.Interrupted = true
 			break
 		}
-		data := mutate(rng, corpus[rng.IntN(len(corpus))])
+		var data []byte
+		switch {
+		case len(focus) > 0 && rng.IntN(2) == 0:
+			// A program that exercised the change: half the time under
+			// another schedule only.
+			if in := focus[rng.IntN(len(focus))]; rng.IntN(2) == 0 {
+				data = fuzz.MutateSchedule(rng, in)
+			} else {
+				data = fuzz.Mutate(rng, in)
+			}
+		default:
+			data = fuzz.Mutate(rng, corpus[rng.IntN(len(corpus))])
+		}
 		p, sb := fuzz.Decode(data)
 		p.Variants = o.Variants
 		var st sched.Strategy = sched.NewBytes(sb)
@@ -65,6 +116,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		}
 		rep := harness.Run(p, harness.Options{Mode: o.Mode, Strategy: st, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: 3, Mutant: o.Mutant})
 		d.Executions++
+		countBranches(r.Branches, rep)
 		if o.AfterRun != nil {
 			o.AfterRun(rep)
 		}
@@ -76,10 +128,16 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			r.HarnessLimits++
 		}
 		if rep.Finding() {
-			d.Detected, d.Invariant = true, rep.Verdict.Violation.Invariant
-			d.Seconds = time.Since(start).Seconds()
-			r.Program, r.Report = p, rep
-			return r
+			if !d.Detected {
+				d.Detected, d.Invariant = true, rep.Verdict.Violation.Invariant
+				d.Seconds = time.Since(start).Seconds()
+				r.Program, r.Report = p, rep
+			}
+			if o.OnFinding == nil || !o.OnFinding(p, rep) {
+				r.fillBranch()
+				return r
+			}
+			continue
 		}
 		fresh := false
 		for _, h := range fuzz.InterleavingPairs(&rep.RunTrace) {
@@ -90,7 +148,28 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		if fresh && len(corpus) < 4096 {
 			corpus = append(corpus, data)
 		}
+		exercised := rep.Kernel != nil && rep.Kernel.Variants.Total() > 0
+		if o.Mutant != nil {
+			a := o.Mutant.Applied()
+			exercised = exercised || a > applied
+			applied = a
+		}
+		if exercised && len(focus) < 1024 {
+			focus = append(focus, data)
+		}
 	}
-	d.Seconds = time.Since(start).Seconds()
+	if !d.Detected {
+		d.Seconds = time.Since(start).Seconds()
+	}
+	r.fillBranch()
 	return r
+}
+
+// fillBranch copies the branch counts into the Detection (summed over the
+// variants searched).
+func (r *SearchResult) fillBranch() {
+	for _, b := range r.Branches {
+		r.BranchHits += b.Hits
+		r.BranchRuns = max(r.BranchRuns, b.Runs)
+	}
 }

@@ -36,7 +36,9 @@ func Install(k *kernelsim.Kernel) {
 // between get_and_clear and set at the destination), and the kernel
 // accepts that miss (try_to_migrate's caller sees the folio still mapped
 // and aborts the migration). SYNC walks (remove_migration_ptes) must find
-// every mapping, moved ones included.
+// every mapping, moved ones included. Mappings inside a VMA the walk skips
+// by design (Walk.Skipped) or in which its caller tolerates a miss
+// (Walk.MayMiss) are not held to it.
 func RmapWalkCoverage(k *kernelsim.Kernel, w *kernelsim.Walk) *sched.Violation {
 	if w.Aborted || w.Target == nil {
 		return nil
@@ -46,9 +48,11 @@ func RmapWalkCoverage(k *kernelsim.Kernel, w *kernelsim.Walk) *sched.Violation {
 		now[m.ID] = m
 	}
 	skipped := func(mm *kernelsim.MM, addr int) bool {
-		for _, v := range w.Skipped {
-			if v.MM() == mm && v.Start() <= addr && addr < v.End() {
-				return true
+		for _, vs := range [][]*kernelsim.VMA{w.Skipped, w.MayMiss} {
+			for _, v := range vs {
+				if v.MM() == mm && v.Start() <= addr && addr < v.End() {
+					return true
+				}
 			}
 		}
 		return false

@@ -3,7 +3,8 @@
 // kebab-case identifiers used in corpus expectations.
 //
 // Quiescent checks run when every task has finished: rmap-complete,
-// mapcount-rss, vma-tree, anon-vma-hierarchy and page-table-lifetime.
+// mapcount-rss, vma-tree, anon-vma-hierarchy, page-table-lifetime and
+// pte-prot-within-vma.
 // MemoryContents replays the memory log against the program's semantics.
 // Leaks runs after exit_mmap of every mm.
 package invariants
@@ -25,7 +26,7 @@ func violation(name, format string, args ...any) sched.Violation {
 func Quiescent(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	for _, c := range []func(*kernelsim.Kernel) []sched.Violation{
-		PageTableLifetime, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS,
+		PageTableLifetime, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS, PTEProtWithinVMA,
 	} {
 		out = append(out, c(k)...)
 	}
@@ -45,8 +46,8 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 		}
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
 			f := p.PageFolio()
-			if f == nil {
-				return // the zero page has no rmap
+			if f == nil || p.Kind == kernelsim.PTESwap {
+				return // the zero page has no rmap; rmap does not look for swap entries
 			}
 			idx := f.Index() // the page's index: the folio's first page, plus the page
 			if f == p.Folio {
@@ -82,6 +83,46 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 			}
 			if !f.File().Tree().Contains(v) {
 				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s of %s, but %s is not in its i_mmap", m.Name(), addr, f.Name(), f.File().Name(), v.Describe()))
+				return
+			}
+			if c := f.File().CachedFolio(idx); c != f {
+				// folio->mapping and ->index name a page-cache slot that holds
+				// another folio: the mapping is of an orphan, which no lookup of
+				// the file finds (two folios were added for one index).
+				held := "nothing"
+				if c != nil {
+					held = c.Name()
+				}
+				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s as %s page %#x, but the page cache holds %s there: an orphaned page-cache folio", m.Name(), addr, f.Name(), f.File().Name(), idx, held))
+			}
+		})
+	}
+	return out
+}
+
+// PTEProtWithinVMA is pte-prot-within-vma at a quiescent point: no entry
+// allows more than its VMA's vm_flags: no present or migration entry is
+// writable in a VMA without VM_WRITE (remove_migration_pte would restore a
+// writable migration entry writable), and no present entry is readable in
+// a PROT_NONE VMA. (mprotect checks it for its VMA when change_protection
+// ends; this catches an entry made from flags read before they changed.)
+func PTEProtWithinVMA(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	for _, m := range k.MMs() {
+		if m.Exited() {
+			continue
+		}
+		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
+			if p.Kind == kernelsim.PTESwap {
+				return
+			}
+			v := findVMA(m, addr)
+			if v == nil {
+				return // rmap-complete reports an entry outside every VMA
+			}
+			fl := v.Flags()
+			if (p.Write && fl&kernelsim.VMWrite == 0) || (p.Kind == kernelsim.PTEPresent && p.Read && fl&(kernelsim.VMRead|kernelsim.VMWrite) == 0) {
+				out = append(out, violation("pte-prot-within-vma", "%s %#x is %s in %s (%s): more permissive than the VMA", m.Name(), addr, p, v.Describe(), fl))
 			}
 		})
 	}
@@ -91,18 +132,25 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 // MapcountRSS is invariant I3: each folio's mapcount equals the present
 // entries mapping it (a PTE mapping one of its pages and a PMD leaf mapping
 // all of them count one each), its entire mapcount the PMD leaves among
-// them, and each mm's rss counters equal the pages its page tables map (a
-// PMD leaf maps all its folio's pages; migration entries count in rss)
+// them, its swap count the swap entries naming it, and each mm's rss
+// counters equal the pages its page tables map (a PMD leaf maps all its
+// folio's pages; migration entries count in rss) and its swap entries
 // ("Bad page map" / "Bad rss-counter state").
 func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	count := map[*kernelsim.Folio]int{}
 	entire := map[*kernelsim.Folio]int{}
+	swapped := map[*kernelsim.Folio]int{}
 	for _, m := range k.MMs() {
-		anon, file := 0, 0
+		anon, file, swap := 0, 0, 0
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
 			f := p.PageFolio()
 			if f == nil {
+				return
+			}
+			if p.Kind == kernelsim.PTESwap {
+				swap++
+				swapped[p.Folio]++
 				return
 			}
 			if p.Kind == kernelsim.PTEPresent {
@@ -121,13 +169,13 @@ func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 				file += pages
 			}
 		})
-		if ra, rf := m.RSS(); ra != anon || rf != file {
-			out = append(out, violation(invnames.MapcountRSS, "Bad rss-counter state: %s rss anon %d file %d, page tables map anon %d file %d", m.Name(), ra, rf, anon, file))
+		if ra, rf := m.RSS(); ra != anon || rf != file || m.SwapEnts() != swap {
+			out = append(out, violation(invnames.MapcountRSS, "Bad rss-counter state: %s rss anon %d file %d swap %d, page tables map anon %d file %d swap %d", m.Name(), ra, rf, m.SwapEnts(), anon, file, swap))
 		}
 	}
 	for _, f := range k.Folios() {
 		if f.Freed() {
-			if count[f] > 0 {
+			if count[f]+swapped[f] > 0 {
 				out = append(out, violation(invnames.UseAfterFree, "%s is mapped %d times but %s", f.Name(), count[f], f.FreedAt()))
 			}
 			continue
@@ -137,6 +185,9 @@ func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 		}
 		if f.EntireMapcount() != entire[f] {
 			out = append(out, violation(invnames.MapcountRSS, "Bad page map: %s entire mapcount %d, %d PMD leaves map it", f.Name(), f.EntireMapcount(), entire[f]))
+		}
+		if f.Swapped() != swapped[f] {
+			out = append(out, violation(invnames.MapcountRSS, "Bad swap count: %s has swap count %d, page tables hold %d swap entries for it", f.Name(), f.Swapped(), swapped[f]))
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package kernelsim
 
 import (
+	"fmt"
 	"sync/atomic"
 
 	"mmrace/kernelsim/ivtree"
@@ -96,13 +97,26 @@ func (k *Kernel) anonVMAChainLink(t *sched.Task, v *VMA, avc *AVC, a *AnonVMA, s
 // write (reference A.2).
 func (k *Kernel) anonTreeInsert(t *sched.Task, avc *AVC, site string) {
 	k.anonRwsem(avc.av).AssertHeld(t, true, site+": the anon_vma tree is changed without its lock held for write")
+	treeCorrupt(t, avc.av.tree.Contains(avc), avc.name, avc.av.name, site, "inserts", "already in")
 	v := avc.vma
-	avc.av.tree.Insert(avc, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*AVC](k, t, avc.av.name, site))
+	treeOp(t, avc.av.name, site, func() {
+		avc.av.tree.Insert(avc, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*AVC](k, t, avc.av.name, site))
+	})
 }
 
 func (k *Kernel) anonTreeRemove(t *sched.Task, avc *AVC, site string) {
 	k.anonRwsem(avc.av).AssertHeld(t, true, site+": the anon_vma tree is changed without its lock held for write")
-	avc.av.tree.Remove(avc, treeWrite[*AVC](k, t, avc.av.name, site))
+	treeCorrupt(t, !avc.av.tree.Contains(avc), avc.name, avc.av.name, site, "removes", "not in")
+	treeOp(t, avc.av.name, site, func() { avc.av.tree.Remove(avc, treeWrite[*AVC](k, t, avc.av.name, site)) })
+}
+
+// counterAdd adds delta to one of an anon_vma's counters (num_children,
+// num_active_vmas) as the kernel's non-atomic ++ and -- do it: a load and a
+// store, separate scheduling points, under the root's lock held for write.
+func counterAdd(t *sched.Task, c *int, delta int, a *AnonVMA, what, site string) {
+	n := *c
+	t.Point(sched.KindWrite, a.name, site, fmt.Sprintf("%s %+d", what, delta))
+	*c = n + delta
 }
 
 // getAnonVMA and putAnonVMA are get_anon_vma()/put_anon_vma(): a root
@@ -143,7 +157,7 @@ func (k *Kernel) anonVMAPrepare(t *sched.Task, v *VMA) {
 		t.Point(sched.KindWrite, v.name, site, "vma->anon_vma = "+a.name)
 		v.anonVMA = a
 		k.anonVMAChainLink(t, v, avc, a, site)
-		a.numActiveVMAs++
+		counterAdd(t, &a.numActiveVMAs, 1, a, "num_active_vmas", site)
 		allocated, avc = false, nil
 	}
 	v.mm.ptlock.Unlock(t, site)
@@ -190,10 +204,14 @@ func (k *Kernel) anonVMAClone(t *sched.Task, dst, src *VMA, site string) {
 			k.use(t, &pavc.Obj, site)
 			k.anonVMAChainLink(t, dst, k.avcAlloc(), pavc.av, site)
 		}
+		if dst.anonVMA != nil {
+			counterAdd(t, &dst.anonVMA.numActiveVMAs, 1, dst.anonVMA, "num_active_vmas", site)
+		}
 		lock.UpWrite(t, site)
+		return
 	}
 	if dst.anonVMA != nil {
-		dst.anonVMA.numActiveVMAs++
+		dst.anonVMA.numActiveVMAs++ // no chain: an anon_vma no one else shares
 	}
 }
 
@@ -218,8 +236,8 @@ func (k *Kernel) anonVMAFork(t *sched.Task, v, pv *VMA) {
 	avc := k.avcAlloc()
 	a.lockWrite(t, site)
 	k.anonVMAChainLink(t, v, avc, a, site)
-	a.parent.numChildren++
-	a.numActiveVMAs++
+	counterAdd(t, &a.parent.numChildren, 1, a.parent, "num_children", site)
+	counterAdd(t, &a.numActiveVMAs, 1, a, "num_active_vmas", site)
 	a.unlockWrite(t, site)
 }
 
@@ -243,19 +261,19 @@ func (k *Kernel) unlinkAnonVMAs(t *sched.Task, v *VMA, site string) {
 		k.anonTreeRemove(t, avc, site)
 		if a.tree.Len() == 0 {
 			empty = append(empty, a)
+			if a.parent != nil && a.parent != a {
+				counterAdd(t, &a.parent.numChildren, -1, a.parent, "num_children", site)
+			}
 		}
 		k.free(t, &avc.Obj, site)
 	}
 	if v.anonVMA != nil {
-		v.anonVMA.numActiveVMAs--
+		counterAdd(t, &v.anonVMA.numActiveVMAs, -1, v.anonVMA, "num_active_vmas", site)
 	}
 	lock.UpWrite(t, site)
 	v.chain = nil
 	v.anonVMA = nil
 	for _, a := range empty {
-		if a.parent != nil && a.parent != a {
-			a.parent.numChildren--
-		}
 		k.putAnonVMA(t, a, site)
 	}
 }

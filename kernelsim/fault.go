@@ -32,6 +32,7 @@ const (
 // releaseFaultLock is release_fault_lock(vmf): the VMA read lock or
 // mmap_lock for read, whichever the fault holds.
 func releaseFaultLock(t *sched.Task, v *VMA, ff faultFlags, site string) {
+	t.SetWatch(nil) // from here the fault relies on nothing about the VMA
 	if ff&faultVMALock != 0 {
 		v.lock.EndRead(t, site)
 	} else {
@@ -49,6 +50,7 @@ func (k *Kernel) Fault(t *sched.Task, m *MM, addr int, write bool) FaultResult {
 	}
 	// C.1.a: lock_vma_under_rcu, handle_mm_fault with FAULT_FLAG_VMA_LOCK.
 	if v := k.lockVMAUnderRCU(t, m, addr); v != nil {
+		k.checked("fault-wrong-mm")
 		if v.mm != m {
 			// The object was reused by another mm: the fault would be
 			// handled in (and install this process's page into) that mm.
@@ -114,7 +116,7 @@ func (k *Kernel) lockVMAUnderRCU(t *sched.Task, m *MM, addr int) *VMA {
 			rcu.ReadUnlock(t, site)
 			return nil
 		}
-		if k.Variants.Has("lock_vma_under_rcu-anon_vma-check-before-lock") && v.isAnon() {
+		if v.isAnon() && k.Variants.Has("lock_vma_under_rcu-anon_vma-check-before-lock") {
 			// D.12b: the v6.4 check, made before the VMA lock is taken.
 			t.Point(sched.KindRead, v.name, site, "vma->anon_vma before vma_start_read")
 			if v.anonVMA == nil {
@@ -122,7 +124,12 @@ func (k *Kernel) lockVMAUnderRCU(t *sched.Task, m *MM, addr int) *VMA {
 				return nil
 			}
 		}
-		switch v.lock.StartRead(t, m.lock, !k.Variants.Has("vma_start_read-no-vm_mm-check"), site) {
+		res := v.lock.StartRead(t, m.lock, !k.Variants.Enabled("vma_start_read-no-vm_mm-check"), site)
+		// vma_start_read read the object's vm_lock_seq and vm_refcnt: memory
+		// that stays a VMA (SLAB_TYPESAFE_BY_RCU) only inside the read
+		// section.
+		k.useVMA(t, v, "vma_start_read")
+		switch res {
 		case ksync.ReadOK:
 			rcu.ReadUnlock(t, site)
 			// The VMA may have been shrunk, moved or reused (in this mm)
@@ -130,6 +137,11 @@ func (k *Kernel) lockVMAUnderRCU(t *sched.Task, m *MM, addr int) *VMA {
 			if addr < v.start || addr >= v.end {
 				v.lock.EndRead(t, site)
 				return nil
+			}
+			if v.mm != m {
+				// Only without the vm_mm check: the variant's branch made a
+				// difference.
+				k.Variants.Hit("vma_start_read-no-vm_mm-check")
 			}
 			return v
 		case ksync.ReadDetached: // -EAGAIN: walk the tree again
@@ -166,6 +178,11 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 	const site = "handle_pte_fault"
 	m := v.mm
 	k.useVMA(t, v, site)
+	// The fault relies on its VMA (flags, anon_vma, pgoff) at every step
+	// until it returns, which the VMA read lock or mmap_lock guarantees: a
+	// VMA freed meanwhile is a use-after-free at its next access.
+	t.SetWatch(func() { k.useVMA(t, v, site) })
+	defer t.SetWatch(nil)
 	k.pmdAlloc(t, m, addr, "__handle_mm_fault")
 	t.Point(sched.KindRead, m.name+" pmd", "__handle_mm_fault", fmt.Sprintf("pmd for %#x (lockless)", addr))
 	switch e := m.pmdEntry(addr); {
@@ -193,6 +210,8 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 	case orig.Kind == PTEMigration:
 		k.migrationEntryWait(t, m, addr, orig)
 		return FaultDone
+	case orig.Kind == PTESwap:
+		return k.doSwapPage(t, v, addr, ff, orig)
 	}
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
 	if tbl == nil {
@@ -239,7 +258,7 @@ func (k *Kernel) vmfAnonPrepare(t *sched.Task, v *VMA, ff faultFlags) FaultResul
 		if k.Variants.Has("vmf_anon_prepare-blocking-mmap-lock") {
 			m.lock.ReadLock(t, site) // D.11b: sleeps on mmap_lock under the VMA read lock
 		} else if !m.lock.ReadTrylock(t, site) {
-			v.lock.EndRead(t, site)
+			releaseFaultLock(t, v, ff, site) // vma_end_read
 			return FaultRetry
 		}
 	}
@@ -265,6 +284,9 @@ func (k *Kernel) doAnonymousPage(t *sched.Task, v *VMA, addr int, ff faultFlags)
 	if write {
 		f = k.allocFolio(true)
 	}
+	// The entry is built before the PTL is taken (mk_pte with
+	// vma->vm_page_prot, pte_mkwrite if VM_WRITE).
+	writable := v.flags&VMWrite != 0
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
 	if tbl == nil {
 		k.discardFolio(f)
@@ -283,7 +305,7 @@ func (k *Kernel) doAnonymousPage(t *sched.Task, v *VMA, addr int, ff faultFlags)
 	}
 	k.folioAddNewAnonRmap(t, f, v, addr)
 	m.rssAnon.Add(1)
-	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: v.flags&VMWrite != 0, ID: k.newID()}, site)
+	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: writable, ID: k.newID()}, site)
 	k.pteUnmapUnlock(t, tbl, site)
 	return FaultDone
 }
@@ -398,7 +420,10 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 		// (trylock under the PTL) and reuse it, moving its rmap to this VMA's
 		// anon_vma (folio_move_anon_rmap).
 		if f.lock.Trylock(t, "wp_can_reuse_anon_folio") {
-			if f.mapcount.Load() == 1 {
+			// folio_free_swap, then the refcount check: a folio other
+			// processes still reach through swap entries is not reused.
+			k.swapCacheTrim(t, f, "wp_can_reuse_anon_folio")
+			if f.mapcount.Load() == 1 && f.Swapped() == 0 {
 				if f.anonVMA != v.anonVMA {
 					t.Point(sched.KindWrite, f.name, "folio_move_anon_rmap", "mapping "+f.anonVMA.name+" -> "+v.anonVMA.name)
 					f.anonVMA = v.anonVMA
@@ -497,8 +522,13 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 }
 
 // migrationEntryWait mirrors migration_entry_wait(): re-check the entry
-// under the PTL (the table unmapped, the PTL kept), then sleep until the
-// folio is unlocked; the access retries.
+// under the PTL (the table unmapped, the PTL kept), then
+// (migration_entry_wait_on_locked) look at the folio the entry names and
+// queue on its lock bit — still under the PTL, which is what keeps the
+// folio valid: the migrator must take it to remove the entry — then drop
+// the PTL and sleep until the folio is unlocked; the access retries. The
+// re-check and the folio access are separate scheduling points, as they
+// are separate accesses in the kernel.
 func (k *Kernel) migrationEntryWait(t *sched.Task, m *MM, addr int, orig *PTE) {
 	const site = "migration_entry_wait"
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)

@@ -1,6 +1,8 @@
 package kernelsim
 
 import (
+	"fmt"
+
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
@@ -42,8 +44,13 @@ func (f *File) Pages() int { return f.npages }
 func (f *File) CachedFolio(index int) *Folio { return f.pages[index] }
 
 // filemapFault is filemap_fault()'s lookup and lock (mm/filemap.c): find
-// or create the page-cache folio at index and take a reference, then lock
-// it through lock_folio_maybe_drop_mmap(). A contended folio lock on a
+// the page-cache folio at index and take a reference (filemap_get_folio: a
+// lockless lookup under RCU with folio_try_get), or create one and insert
+// it (__filemap_get_folio(FGP_CREAT) → filemap_add_folio: under the i_pages
+// xa_lock, the slot re-checked before the store, -EEXIST sending the
+// lookup round again), then lock it through lock_folio_maybe_drop_mmap().
+// The lookup, the re-check and the store are separate scheduling points,
+// as they are separate accesses in the kernel. A contended folio lock on a
 // first attempt (fault_flag_allow_retry_first) drops the fault lock —
 // the VMA read lock or mmap_lock — before sleeping on the folio
 // (maybe_unlock_mmap_for_io / __folio_lock_or_retry), then unlocks it and
@@ -55,15 +62,10 @@ func (f *File) CachedFolio(index int) *Folio { return f.pages[index] }
 func (f *File) filemapFault(t *sched.Task, v *VMA, index int, ff faultFlags) *Folio {
 	const site = "filemap_fault"
 	for {
-		f.xa.Lock(t, site)
-		fo := f.pages[index]
+		fo := f.lookup(t, index)
 		if fo == nil {
-			fo = f.k.allocFolio(false)
-			fo.file, fo.index = f, index
-			f.pages[index] = fo
+			continue // -EEXIST, or the folio found was dying: look again
 		}
-		fo.pin()
-		f.xa.Unlock(t, site)
 		if !fo.lock.Trylock(t, "lock_folio_maybe_drop_mmap") {
 			if ff&faultTried == 0 {
 				releaseFaultLock(t, v, ff, "maybe_unlock_mmap_for_io")
@@ -80,6 +82,42 @@ func (f *File) filemapFault(t *sched.Task, v *VMA, index int, ff faultFlags) *Fo
 		fo.lock.Unlock(t, site) // replaced while we waited: look again
 		f.k.unpin(t, fo, site)
 	}
+}
+
+// lookup finds the page-cache folio at index and pins it, or adds a new
+// one: nil when the caller must look again.
+func (f *File) lookup(t *sched.Task, index int) *Folio {
+	const site = "filemap_fault"
+	rcu := f.k.Env.RCU()
+	rcu.ReadLock(t, "filemap_get_folio")
+	t.Point(sched.KindRead, f.name+" i_pages", "filemap_get_folio", fmt.Sprintf("lookup %#x (lockless)", index))
+	if fo := f.pages[index]; fo != nil {
+		// folio_try_get, a separate access: the folio may have left the
+		// page cache and be on its way to being freed meanwhile.
+		t.Point(sched.KindRead, fo.name, "filemap_get_folio", "folio_try_get")
+		f.k.useRCU(t, &fo.Obj, "filemap_get_folio")
+		ok := fo.tryPin() // fails on a folio being freed
+		rcu.ReadUnlock(t, "filemap_get_folio")
+		if !ok {
+			return nil
+		}
+		return fo
+	}
+	rcu.ReadUnlock(t, "filemap_get_folio")
+	fo := f.k.allocFolio(false)
+	fo.file, fo.index = f, index
+	f.xa.Lock(t, site) // filemap_add_folio → __filemap_add_folio
+	t.Point(sched.KindRead, f.name+" i_pages", "__filemap_add_folio", fmt.Sprintf("slot %#x", index))
+	if f.pages[index] != nil {
+		f.xa.Unlock(t, site) // -EEXIST: someone added one first
+		f.k.discardFolio(fo)
+		return nil
+	}
+	t.Point(sched.KindWrite, f.name+" i_pages", "__filemap_add_folio", fmt.Sprintf("store %s at %#x", fo.name, index))
+	f.pages[index] = fo
+	fo.pin()
+	f.xa.Unlock(t, site)
+	return fo
 }
 
 // vmaLinkFile is vma_link_file(): insert the VMA into i_mmap.
@@ -112,17 +150,24 @@ func (k *Kernel) unlinkFileVMA(t *sched.Task, v *VMA, site string) {
 // (the rule of reference A.5, asserted as the anon side asserts its lock).
 func (f *File) insert(t *sched.Task, v *VMA, site string) {
 	f.immap.AssertHeld(t, true, "vma_interval_tree_insert: i_mmap is changed without i_mmap_rwsem held for write")
-	f.tree.Insert(v, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*VMA](f.k, t, f.name+" i_mmap", site))
+	treeCorrupt(t, f.tree.Contains(v), v.name, f.name+" i_mmap", site, "inserts", "already in")
+	treeOp(t, f.name+" i_mmap", site, func() {
+		f.tree.Insert(v, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*VMA](f.k, t, f.name+" i_mmap", site))
+	})
 }
 
 // insertAfter is vma_interval_tree_insert_after() (fork).
 func (f *File) insertAfter(t *sched.Task, v, prev *VMA, site string) {
 	f.immap.AssertHeld(t, true, "vma_interval_tree_insert_after: i_mmap is changed without i_mmap_rwsem held for write")
-	f.tree.InsertAfter(v, prev, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*VMA](f.k, t, f.name+" i_mmap", site))
+	treeCorrupt(t, f.tree.Contains(v) || !f.tree.Contains(prev), v.name, f.name+" i_mmap", site, "inserts after "+prev.name, "already in (or its prev not in)")
+	treeOp(t, f.name+" i_mmap", site, func() {
+		f.tree.InsertAfter(v, prev, v.pgoff, v.pgoff+v.Pages()-1, treeWrite[*VMA](f.k, t, f.name+" i_mmap", site))
+	})
 }
 
 // remove is vma_interval_tree_remove().
 func (f *File) remove(t *sched.Task, v *VMA, site string) {
 	f.immap.AssertHeld(t, true, "vma_interval_tree_remove: i_mmap is changed without i_mmap_rwsem held for write")
-	f.tree.Remove(v, treeWrite[*VMA](f.k, t, f.name+" i_mmap", site))
+	treeCorrupt(t, !f.tree.Contains(v), v.name, f.name+" i_mmap", site, "removes", "not in")
+	treeOp(t, f.name+" i_mmap", site, func() { f.tree.Remove(v, treeWrite[*VMA](f.k, t, f.name+" i_mmap", site)) })
 }

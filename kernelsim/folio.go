@@ -45,6 +45,28 @@ type Folio struct {
 	// isolated is !PG_lru: the folio was taken off the LRU by a migrator or
 	// by reclaim (folio_isolate_lru); under refMu.
 	isolated bool
+	// swapped counts the swap entries that name the folio (the swap
+	// slot's swap_map count); swapCache says the swap cache holds it (with
+	// a pin). Both under refMu (swap.go).
+	swapped   int
+	swapCache bool
+	// frozen is folio_ref_freeze's refcount of zero: migration froze the
+	// folio (it held the only reference), and folio_try_get fails from
+	// then on (the folio is replaced and dies); under refMu.
+	frozen bool
+}
+
+// freeze is folio_ref_freeze(folio, expected) with the isolation
+// reference as the one expected: it succeeds when nobody else holds a
+// reference, and then every folio_try_get fails.
+func (f *Folio) freeze() bool {
+	f.refMu.Lock()
+	defer f.refMu.Unlock()
+	if f.pins != 1 {
+		return false
+	}
+	f.frozen = true
+	return true
 }
 
 // Lock returns the folio lock.
@@ -164,7 +186,7 @@ func (k *Kernel) freeFolioRCU(t *sched.Task, f *Folio, where string) {
 func (f *Folio) tryPin() bool {
 	f.refMu.Lock()
 	defer f.refMu.Unlock()
-	if f.dying || f.freed {
+	if f.dying || f.freed || f.frozen {
 		return false
 	}
 	f.pins++
@@ -176,7 +198,7 @@ func (f *Folio) tryPin() bool {
 func (f *Folio) tryIsolate() bool {
 	f.refMu.Lock()
 	defer f.refMu.Unlock()
-	if f.dying || f.freed || f.isolated {
+	if f.dying || f.freed || f.isolated || f.frozen {
 		return false
 	}
 	f.pins++
@@ -235,6 +257,10 @@ const (
 	PTENone PTEKind = iota
 	PTEPresent
 	PTEMigration
+	// PTESwap is a swap entry left by reclaim's try_to_unmap of an anon
+	// folio: the data stays in the folio, which the swap cache holds until
+	// its last swap entry goes (see swap.go).
+	PTESwap
 )
 
 // PTE is the value of a page-table entry; entries are immutable and replaced
@@ -277,6 +303,8 @@ func (p *PTE) String() string {
 			return "migration(" + target + ")/w" // a writable migration entry
 		}
 		return "migration(" + target + ")"
+	case PTESwap:
+		return "swap(" + target + ")"
 	}
 	prot := "r"
 	if p.Write {

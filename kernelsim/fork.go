@@ -118,6 +118,10 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA, copied []int) []int
 			}
 			np := *p
 			switch {
+			case p.Kind == PTESwap:
+				// copy_nonpresent_pte: swap_duplicate, MM_SWAPENTS.
+				p.Folio.swapDup()
+				cm.rssSwap.Add(1)
 			case p.Kind == PTEMigration:
 				// copy_nonpresent_pte: a writable migration entry becomes
 				// readable in both; rss counts it.

@@ -21,6 +21,7 @@ type Walk struct {
 	Visited   map[uint64]bool // identities the walk examined under the PTL
 	VMAs      []string        // the VMAs visited, in order, for reports
 	Skipped   []*VMA          // VMAs the walk skips by design (rwc->invalid_vma)
+	MayMiss   []*VMA          // VMAs visited where the caller tolerates a miss
 	StartStep int
 	Aborted   bool // gave up (trylock contention): no coverage promise
 	// NonSync says the walk peeks at entries without the PTL: it may miss
@@ -33,6 +34,18 @@ type Walk struct {
 type Hooks struct {
 	WalkDone      func(t *sched.Task, w *Walk)
 	MigrationDone func(t *sched.Task, src *Folio)
+	// Checked, when not nil, is told each time the model evaluates one of
+	// its inline invariants (move-fidelity, zap-postcondition, ...), by
+	// name: mmrace check counts which invariants looked at the state a
+	// variant changed.
+	Checked func(invariant string)
+}
+
+// checked tells Hooks.Checked that invariant inv was evaluated.
+func (k *Kernel) checked(inv string) {
+	if k.Hooks.Checked != nil {
+		k.Hooks.Checked(inv)
+	}
 }
 
 // Mappings scans every live mm for entries satisfying pred, in mm and

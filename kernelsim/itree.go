@@ -78,14 +78,19 @@ func (it *ITree[T]) insertAt(i int, n itNode[T]) {
 // Remove deletes item (interval_tree_remove); it reports whether it was
 // there.
 func (it *ITree[T]) Remove(item T, step ivtree.Step[T]) bool {
+	if !it.Contains(item) {
+		return false
+	}
+	it.phys.Remove(it.node(item), step)
+	// Look again: the step hook may have let another writer change the
+	// logical order meanwhile (only where the tree's lock was left out).
 	for i, o := range it.order {
 		if o.item == item {
-			it.phys.Remove(it.node(item), step)
 			it.order = append(it.order[:i], it.order[i+1:]...)
-			return true
+			break
 		}
 	}
-	return false
+	return true
 }
 
 // IterFirst is interval_tree_iter_first on the physical tree: the first

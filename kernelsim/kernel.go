@@ -59,12 +59,18 @@ func (g Geometry) hpageOrder() int {
 // Kernel is the simulated kernel of one program: its mms, files and every
 // object ever allocated (freed ones stay, poisoned).
 type Kernel struct {
-	Env      *ksync.Env
-	Geo      Geometry
-	Variants Variants
+	Env *ksync.Env
+	Geo Geometry
+	// Variants are the variants in force; their decision points count
+	// their hits (VariantSwitch).
+	Variants VariantSwitch
 	// InjectAllocFailures lets page-table allocations of mremap fail, as a
 	// data choice of the strategy (the program's "inject alloc-failures").
 	InjectAllocFailures bool
+	// ReclaimInspectOnly makes reclaim stop after folio_referenced, as the
+	// model's reclaim once did: for the oracle, whose host does not
+	// reclaim.
+	ReclaimInspectOnly bool
 	// TreeSteps makes every store and every iterator read of the interval
 	// trees a scheduling point (see treestep.go); the harness sets it when a
 	// variant or a lock mutant may let a reader in without the tree's lock.
@@ -101,7 +107,7 @@ type Kernel struct {
 
 // New returns an empty kernel with the given lock checks and variants.
 func New(cfg ksync.Config, v Variants) *Kernel {
-	return &Kernel{Env: ksync.NewEnv(cfg), Geo: DefaultGeometry, Variants: v}
+	return &Kernel{Env: ksync.NewEnv(cfg), Geo: DefaultGeometry, Variants: newVariantSwitch(v)}
 }
 
 // objKind numbers object kinds for their printed ids (vma#3, f#7, ...).

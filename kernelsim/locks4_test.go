@@ -417,7 +417,7 @@ var lockNotes4 = map[string][][]string{
 	"exec_relocate.txt": {nil, nil},
 	"migrate.txt":       {nil, nil, nil},
 	"reclaim.txt": {
-		nil, nil,
+		{"f1 in the swap cache"}, nil,
 		{"f1 rmap lock contended: gave up"},
 		nil, // t2's view
 		{"f1 rmap lock contended: gave up"},

@@ -22,7 +22,9 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 	}
 	if v := k.lockVMAUnderRCU(t, m, start); v != nil {
 		if end <= v.end {
+			t.SetWatch(func() { k.useVMA(t, v, "zap_page_range_single") })
 			k.zapSingle(t, v, start, end)
+			t.SetWatch(nil)
 			v.lock.EndRead(t, "madvise_unlock")
 			k.checkTLBCoherence(t, m, start, end, since, true, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 			return nil
@@ -43,7 +45,9 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 	var zapped [][2]int
 	for _, v := range m.overlapping(start, end) {
 		zs, ze := max(start, v.start), min(end, v.end)
+		t.SetWatch(func() { k.useVMA(t, v, "zap_page_range_single") })
 		k.zapSingle(t, v, zs, ze)
+		t.SetWatch(nil)
 		zapped = append(zapped, [2]int{zs, ze})
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")

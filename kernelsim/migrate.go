@@ -55,6 +55,9 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 			k.putAnonVMA(t, av, "migrate_folio_undo_src")
 		}
 		k.migrationDone(t, src)
+		if src.anon {
+			k.swapCacheTrim(t, src, "migrate_folio_undo_src")
+		}
 		src.lock.Unlock(t, "migrate_folio_undo_src")
 		return fmt.Errorf("migrate %s %#x: EAGAIN: %s %s", m.name, addr, src.name, why)
 	}
@@ -73,7 +76,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		if src.file != nil {
 			src.file.xa.Lock(t, "folio_migrate_mapping")
 		}
-		if src.pinCount() == 1 && (src.file == nil || src.file.pages[src.index] == src) {
+		if (src.file == nil || src.file.pages[src.index] == src) && src.freeze() {
 			break // frozen; a file folio's xa_lock stays held
 		}
 		if src.file != nil {
@@ -108,6 +111,9 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		k.putAnonVMA(t, av, "migrate_folio_done")
 	}
 	k.migrationDone(t, src)
+	if src.anon {
+		k.swapCacheTrim(t, src, "migrate_folio_done")
+	}
 	src.lock.Unlock(t, "migrate_folio_done")
 	src.markDead() // freed when the isolation pin goes
 	return nil
@@ -150,8 +156,8 @@ func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio, flags ttuFlags) {
 		target:  func(p *PTE) bool { return p.Kind == PTEPresent && p.PageFolio() == src },
 		done:    func() bool { return src.mapcount.Load() == 0 },
 	}
-	if !k.Variants.Has("try_to_migrate-no-temp-stack-skip") {
-		rwc.invalidVMA = vmaIsTemporaryStack
+	rwc.invalidVMA = func(v *VMA) bool {
+		return vmaIsTemporaryStack(v) && !k.Variants.Has("try_to_migrate-no-temp-stack-skip")
 	}
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
 		const site = "try_to_migrate_one"
@@ -298,37 +304,6 @@ func (k *Kernel) removeMigrationPTEIntoNone(t *sched.Task, src, dst *Folio, v *V
 	k.pteUnmapUnlock(t, tbl, site)
 }
 
-// Reclaim mirrors the folio_referenced() walk of shrink_folio_list for the
-// folio mapped at addr: an rmap walk with try_lock that gives up when the
-// rmap lock is contended; it only inspects (the young bit is not modelled).
-func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
-	f := k.isolate(t, m, addr, "shrink_folio_list")
-	if f == nil {
-		return nil
-	}
-	defer k.putback(t, f)
-	if !f.lock.Trylock(t, "shrink_folio_list") {
-		return nil // folio_trylock failed: keep it for later
-	}
-	referenced := 0
-	rwc := &rmapWalkControl{kind: "folio_referenced", tryLock: true, nonSync: true}
-	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
-		pw := k.newPVMW(t, f, v, addr, false, false, "folio_referenced_one")
-		for pw.next() {
-			referenced++ // the young bit is not modelled: every mapping counts
-		}
-		return true
-	}
-	if !f.freed {
-		k.rmapWalk(t, f, rwc)
-	}
-	f.lock.Unlock(t, "shrink_folio_list")
-	if rwc.contended {
-		t.Record(sched.KindNote, f.name, "folio_referenced", "rmap lock contended: gave up")
-	}
-	return nil
-}
-
 // isolate finds the folio mapped at addr through the page tables, inside an
 // RCU read section, takes a reference (folio_try_get) and isolates it from
 // the LRU (folio_isolate_lru: only one isolator wins, so two migrations, or
@@ -342,11 +317,16 @@ func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, site string) *Folio {
 	if p == nil || p.Kind != PTEPresent || p.Folio == nil {
 		return nil
 	}
-	k.use(t, &p.Folio.Obj, site)
-	if !p.Folio.tryIsolate() {
+	// folio_try_get reads the folio's refcount: a separate access after the
+	// walk, on a folio that may have been unmapped meanwhile (the read
+	// section keeps its memory from being freed).
+	f := p.Folio
+	t.Point(sched.KindRead, f.name, site, "folio_try_get")
+	k.use(t, &f.Obj, site)
+	if !f.tryIsolate() {
 		return nil
 	}
-	return p.Folio
+	return f
 }
 
 // putback is folio_putback_lru plus the put of the isolation reference.

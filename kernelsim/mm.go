@@ -20,6 +20,7 @@ type MM struct {
 	pud      []atomic.Pointer[PMDTable] // the top-level table, under page_table_lock
 	rssAnon  atomic.Int64
 	rssFile  atomic.Int64
+	rssSwap  atomic.Int64 // MM_SWAPENTS
 	mapCount int
 	users    atomic.Int32 // mm_users: the process's reference and each op's
 	running  atomic.Bool  // its process runs: the program's ops may use it
@@ -93,6 +94,9 @@ func (m *MM) MapCount() int { return m.mapCount }
 
 // RSS returns the anon and file rss counters.
 func (m *MM) RSS() (anon, file int) { return int(m.rssAnon.Load()), int(m.rssFile.Load()) }
+
+// SwapEnts returns the MM_SWAPENTS counter: the swap entries of the mm.
+func (m *MM) SwapEnts() int { return int(m.rssSwap.Load()) }
 
 // findVMA is find_vma_intersection(mm, addr, addr+1) under mmap_lock.
 func (m *MM) findVMA(addr int) *VMA {

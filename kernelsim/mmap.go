@@ -91,7 +91,7 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 func (k *Kernel) mmapNewVMA(t *sched.Task, m *MM, start, end, pgoff int, flags Flags, file *File) *VMA {
 	const site = "__mmap_new_vma"
 	v := k.newVMA(t, m, start, end, pgoff, flags, file)
-	if !k.Variants.Has("mmap-vma-lock-after-i_mmap") || file == nil {
+	if file == nil || !k.Variants.Has("mmap-vma-lock-after-i_mmap") {
 		v.lock.StartWrite(t, site)
 		v.lock.MarkAttached(t, site)
 		m.vmaIterStore(t, v, site)

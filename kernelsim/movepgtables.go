@@ -119,7 +119,7 @@ func (k *Kernel) needRmapLocksFor(pmc *pagetableMove, kind moveKind) bool {
 	switch {
 	case kind == moveNormalPMD:
 		return !k.Variants.Has("move_normal_pmd-skip-rmap-locks")
-	case kind == movePTEs && k.Variants.Has("move_ptes-skip-rmap-locks"):
+	case kind == movePTEs && pmc.needRmapLocks && k.Variants.Has("move_ptes-skip-rmap-locks"):
 		return false
 	}
 	return pmc.needRmapLocks
@@ -251,6 +251,7 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) bool
 			k.logMove(t, om, oa+i+j, nm, na+i+j)
 		}
 		for j := 0; j < nr; j++ {
+			k.checked("move-fidelity")
 			if q := ntbl.e[ni+j].Load(); q != nil {
 				t.Fail(sched.Violation{Invariant: "move-fidelity", Detail: fmt.Sprintf("%s: destination %s %#x is not none (%s) before the move", site, nm.name, na+i+j, q)})
 			}

@@ -160,6 +160,7 @@ func ptePerms(v *VMA, f *Folio, wasWritable bool) (read, write bool) {
 // vm_flags, and no migration entry in it is writable unless the VMA is
 // (remove_migration_pte would restore it writable).
 func (k *Kernel) checkProtWithinVMA(t *sched.Task, v *VMA) {
+	k.checked("pte-prot-within-vma")
 	for a := v.start; a < v.end; a++ {
 		p := v.mm.Walk(a)
 		if p == nil {

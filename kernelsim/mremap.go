@@ -229,7 +229,7 @@ func (k *Kernel) moveVMA(t *sched.Task, v *VMA, old, n, newAddr, newLen int, don
 		// The source now sits after the destination, so the revert always
 		// takes the rmap locks.
 		rev := &pagetableMove{old: nv, new: v, oldAddr: newAddr, newAddr: old, len: moved, needRmapLocks: true, revert: true, site: "move_page_tables(revert)"}
-		if k.Variants.Has("mremap-revert-skips-rmap-locks") {
+		if !need && k.Variants.Has("mremap-revert-skips-rmap-locks") {
 			rev.needRmapLocks = need // D.2 regression: the revert reuses the forward decision
 		}
 		k.movePageTables(t, rev)
@@ -295,7 +295,7 @@ func (k *Kernel) copyVMA(t *sched.Task, v *VMA, addr, n, pgoff int) (nv, src *VM
 			v = nv
 		}
 		needRmapLocks = nv.pgoff <= v.pgoff
-		if k.Variants.Has("copy_vma-merge-skips-rmap-locks") {
+		if needRmapLocks && k.Variants.Has("copy_vma-merge-skips-rmap-locks") {
 			needRmapLocks = false // D.2: a merged destination treated like a fresh one
 		}
 		t.Record(sched.KindNote, nv.name, site, fmt.Sprintf("merged into %s: need_rmap_locks=%v", nv.Describe(), needRmapLocks))

@@ -70,6 +70,7 @@ func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrad
 	}
 	k.checkTLBCoherence(t, m, start, end, since, true, fmt.Sprintf("munmap of %s [%#x,%#x)", m.name, start, end))
 	// I14: once the VMAs and their tables are gone, nothing maps the range.
+	k.checked("zap-postcondition")
 	for a := start; a < end; a++ {
 		if p := m.Walk(a); p != nil {
 			t.Fail(sched.Violation{Invariant: "zap-postcondition", Detail: fmt.Sprintf("munmap of %s [%#x,%#x) leaves %s at %#x", m.name, start, end, p, a)})

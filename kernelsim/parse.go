@@ -273,8 +273,11 @@ func parseOp(f []string, known map[string]bool, files map[string]int) (Op, error
 		if f[3] != "shift" {
 			return Op{}, fmt.Errorf("exec: expected %q", usage)
 		}
-		if op.Shift, err = parseLen(f[4], math.MaxInt); err != nil {
-			return Op{}, fmt.Errorf("exec: expected a positive shift in pages, got %q", f[4])
+		// stack_shift 0: the stack stays where it is (no relocate_vma_down).
+		if f[4] != "0" {
+			if op.Shift, err = parseLen(f[4], math.MaxInt); err != nil {
+				return Op{}, fmt.Errorf("exec: expected a shift in pages (0 or more), got %q", f[4])
+			}
 		}
 	case OpMadvise:
 		if f[3] != "dontneed" {

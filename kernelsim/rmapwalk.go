@@ -18,12 +18,15 @@ type rmapWalkControl struct {
 	contended  bool
 	nonSync    bool // rmap_one peeks without the PTL (page_vma_mapped_walk without PVMW_SYNC)
 	locked     bool // the caller holds the rmap lock (rmap_walk_locked: TTU_RMAP_LOCKED, RMP_LOCKED)
+	// mayMiss, when not nil, names the VMAs the walk visits but in which
+	// its caller tolerates a miss (try_to_unmap in exec's temporary stack).
+	mayMiss func(v *VMA) bool
 }
 
 // anonRwsem is the lock anon_vma_lock_* take: the root's (012f18004da3), or
 // with anon_vma-lock-not-root the anon_vma's own, as before that commit.
 func (k *Kernel) anonRwsem(a *AnonVMA) *ksync.Rwsem {
-	if k.Variants.Has("anon_vma-lock-not-root") && a.own != nil {
+	if a.root != a && a.own != nil && k.Variants.Has("anon_vma-lock-not-root") {
 		return a.own
 	}
 	return a.root.rwsem
@@ -82,6 +85,9 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 					return
 				}
 			} else {
+				// The trylock took root->rwsem of an anon_vma found through
+				// folio->mapping: memory the read section keeps valid.
+				k.use(t, &a.Obj, folioLockAnonVMARead(rwc))
 				rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
 			}
 		} else {
@@ -133,6 +139,9 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 		if rwc.invalidVMA != nil && rwc.invalidVMA(v) {
 			w.Skipped = append(w.Skipped, v)
 			continue
+		}
+		if rwc.mayMiss != nil && rwc.mayMiss(v) {
+			w.MayMiss = append(w.MayMiss, v)
 		}
 		w.VMAs = append(w.VMAs, v.Describe())
 		if !rwc.rmapOne(t, v, addr, w) {

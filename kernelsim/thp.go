@@ -207,10 +207,14 @@ func (k *Kernel) pmdMigrationEntryWait(t *sched.Task, m *MM, addr int) {
 	f.lock.WaitUnlocked(t, "migration_entry_wait_on_locked")
 }
 
-// checkMigrationEntryOwner is migration_entry_to_page()'s
-// BUG_ON(!PageLocked): a migration entry is only there while its folio is
-// locked by its migrator; unlock releases what the caller holds first.
+// checkMigrationEntryOwner is migration_entry_wait_on_locked()'s look at
+// the folio an entry names, under the PTL (a scheduling point of its own),
+// with migration_entry_to_page()'s BUG_ON(!PageLocked): a migration entry
+// is only there while its folio is locked by its migrator; unlock releases
+// what the caller holds first.
 func (k *Kernel) checkMigrationEntryOwner(t *sched.Task, m *MM, addr int, f *Folio, unlock func()) {
+	t.Point(sched.KindRead, f.name, "migration_entry_wait_on_locked", "pfn_swap_entry_folio: the folio must be locked")
+	k.checked("no-straggling-migration-entry")
 	if !f.freed && f.lock.IsLocked() {
 		return
 	}

@@ -1,6 +1,10 @@
 package kernelsim
 
 import (
+	"fmt"
+	"runtime"
+	"strings"
+
 	"mmrace/kernelsim/ivtree"
 	"mmrace/kernelsim/sched"
 )
@@ -57,4 +61,44 @@ func iterate[T any](t *sched.Task, tree, site string, call func() *ivtree.Node[T
 		}
 	}()
 	return call()
+}
+
+// treeOp runs one mutation of an interval tree by t and turns what a tree
+// corrupted by another writer makes the mutation do into what the kernel
+// would hit: an endless descent (ivtree.Lockup) is a soft lockup, a NULL
+// link followed is an oops. A tree only its lock's holders change is never
+// corrupted, so neither happens in the faithful kernel.
+func treeOp(t *sched.Task, tree, site string, op func()) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		what := ""
+		switch e := r.(type) {
+		case *ivtree.Lockup:
+			what = "soft lockup changing " + tree + ": " + e.Error()
+		case runtime.Error:
+			if !strings.Contains(e.Error(), "nil pointer dereference") {
+				panic(r)
+			}
+			what = "NULL pointer dereference changing " + tree
+		default:
+			panic(r)
+		}
+		t.Fail(sched.Violation{Invariant: "kernel-oops", Detail: site + ": " + what + ": two writers changed the tree at once"})
+	}()
+	op()
+}
+
+// treeCorrupt reports the rbtree corruption that an insert of a node already
+// in the tree, or a remove of one that is not, is in the kernel (its
+// rb_insert_color / rb_erase rewrite links that belong to other nodes): two
+// writers changed one tree at once, or one changed a node another had
+// already taken out. A finding about the kernel, not the harness's bug: the
+// faithful kernel's rmap locks make it impossible.
+func treeCorrupt(t *sched.Task, bad bool, node, tree, site, what, state string) {
+	if bad {
+		t.Fail(sched.Violation{Invariant: "vma-tree", Detail: fmt.Sprintf("%s %s %s %s, which is %s the tree: the rbtree is corrupted (two writers changed it at once)", site, what, node, tree, state)})
+	}
 }

@@ -36,7 +36,13 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 		rcu.ReadLock(t, "user "+verb)
 		// The CPU uses its cached translation when it has one that allows
 		// the access (a store needs one filled by a store); else it walks
-		// the page tables and caches what it found.
+		// the page tables and caches what it found: the upper levels, then
+		// (a separate access, a scheduling point) the PTE, read together
+		// with the page it maps as one step. The read section keeps the
+		// table walked from being freed under the walk. A table moved or
+		// cleared from its PMD meanwhile makes the access start again, as
+		// the instruction does once the TLB flush's IPI has run. A PMD leaf
+		// is the walk's last level.
 		var f *Folio
 		pg := 0
 		via := "" // "" no translation, " (tlb)" a TLB hit, " " a walk
@@ -46,12 +52,28 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 				rcu.ReadUnlock(t, "user "+verb)
 				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), f.name, k.cachedAt(e), f.FreedAt())})
 			}
-		} else if p := m.Walk(addr); p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
-			f, pg, via = p.Folio, p.Page, " "
-			if f != nil {
-				k.use(t, &f.Obj, "user "+verb)
+		} else {
+			var p *PTE
+			switch e := m.pmdEntry(addr); {
+			case e != nil && e.Leaf != nil:
+				p = e.Leaf.pageOf(addr - k.Geo.pmdBase(addr))
+			case e != nil:
+				tbl := e.Table
+				t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), "user "+verb, "hardware walk: pte")
+				k.use(t, &tbl.Obj, "user "+verb)
+				if m.pteTable(addr) != tbl {
+					rcu.ReadUnlock(t, "user "+verb)
+					continue
+				}
+				p = tbl.e[k.Geo.pteIndex(addr)].Load()
 			}
-			k.tlbFill(t, m, addr, f, pg, write)
+			if p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
+				f, pg, via = p.Folio, p.Page, " "
+				if f != nil {
+					k.use(t, &f.Obj, "user "+verb)
+				}
+				k.tlbFill(t, m, addr, f, pg, write)
+			}
 		}
 		if via != "" {
 			var got uint64

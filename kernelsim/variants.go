@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Variant is one historical bug or plausible regression, switched on at the
@@ -19,6 +20,17 @@ type Variant struct {
 	// harness makes the trees' stores and reads scheduling points
 	// (Kernel.TreeSteps).
 	UnlockedTrees bool `json:"unlocked_trees,omitempty"`
+	// SemanticOnly says why a semantic-only search may not detect the
+	// variant, "" when it must: "not observable: ..." when no invariant of
+	// the model can see its consequence (the rule check still reports the
+	// breach), "beyond the search: ..." when the consequence is shown by a
+	// corpus scenario but needs more ordering constraints than the search
+	// reaches. mmrace hunt fails a variant that goes undetected
+	// semantic-only without such a reason.
+	SemanticOnly string `json:"semantic_only,omitempty"`
+	// Paths are the kernel paths (reach.Paths names) whose races the
+	// variant changes: mmrace check reports the reach cells of these.
+	Paths []string `json:"paths,omitempty"`
 }
 
 // AllVariants lists every variant the model knows, in a stable order.
@@ -28,48 +40,60 @@ var AllVariants = []Variant{
 		Function:  "kernel/fork.c dup_mmap()",
 		KernelRef: "D.12c, fb49c455323f \"fork: lock VMAs of the parent process when forking\" (bugzilla 217624)",
 		Removes:   "vma_start_write() of each parent VMA, so a VMA-lock fault in the parent runs concurrently with the copy",
+
+		SemanticOnly: "not observable: the harm is a parent thread writing through a stale writable TLB entry into the page COW-shared with the child (the model has no TLB yet); the first write fault that could set the parent VMA's anon_vma under the copy still needs mmap_lock (vmf_anon_prepare trylocks it), and page tables, rmap and contents stay consistent",
+		Paths:        []string{"vma_start_write_killable", "copy_pte_range", "lock_vma_under_rcu"},
 	},
 	{
 		Name:      "mmap-vma-lock-after-i_mmap",
 		Function:  "mm/vma.c __mmap_new_vma() / vma_link_file()",
 		KernelRef: "D.11a, 1c7873e33645 \"mm: lock newly mapped VMA with corrected ordering\"",
 		Removes:   "the order vma_start_write(new) before i_mmap_lock_write(): the new VMA is write-locked under i_mmap_rwsem",
+
+		SemanticOnly: "not observable: a lock-order inversion only: vma_start_write on a VMA nobody can read yet never waits, and the deadlock needs a path that takes i_mmap_rwsem under a VMA read lock (hugetlb's huge_pmd_share), which the model does not have",
+		Paths:        []string{"vma_link_file", "__mmap_new_vma"},
 	},
 	{
 		Name:      "vmf_anon_prepare-blocking-mmap-lock",
 		Function:  "mm/memory.c vmf_anon_prepare()",
 		KernelRef: "D.11b, B.2: a VMA-locked fault may only trylock mmap_lock",
 		Removes:   "the mmap_read_trylock(): the fault blocks on mmap_lock while holding the VMA read lock",
+		Paths:     []string{"vmf_anon_prepare"},
 	},
 	{
 		Name:      "move_ptes-skip-rmap-locks",
 		Function:  "mm/mremap.c move_ptes()",
 		KernelRef: "D.1, 38a76013ad80 \"mm: avoid taking rmap locks in move_ptes()\"; Harry Yoo's 2025 documentation of need_rmap_locks",
 		Removes:   "take_rmap_locks() in move_ptes even when the destination may be visited before the source",
+		Paths:     []string{"take_rmap_locks", "move_ptes"},
 	},
 	{
 		Name:      "copy_vma-merge-skips-rmap-locks",
 		Function:  "mm/vma.c copy_vma()",
 		KernelRef: "D.2, Andrea Arcangeli 2011 \"mremap: enforce rmap src/dst vma ordering in case of vma_merge() succeeding in copy_vma()\"; 38a76013ad80",
 		Removes:   "need_rmap_locks = (new_vma->vm_pgoff <= vma->vm_pgoff) for a merged destination: merges are treated like fresh VMAs",
+		Paths:     []string{"take_rmap_locks", "move_ptes", "copy_vma"},
 	},
 	{
 		Name:      "mremap-revert-skips-rmap-locks",
 		Function:  "mm/mremap.c move_vma() / copy_vma_and_data()",
 		KernelRef: "D.2 regression: the revert of a partial move must always take the rmap locks",
 		Removes:   "need_rmap_locks = true on the revert path: it reuses the forward move's decision",
+		Paths:     []string{"take_rmap_locks", "move_ptes"},
 	},
 	{
 		Name:      "move_normal_pmd-skip-rmap-locks",
 		Function:  "mm/mremap.c move_pgt_entry() / should_take_rmap_locks()",
 		KernelRef: "the D.1 race at page-table granularity (97113eb39fa7 made NORMAL_PMD moves always lock; D.5's stale-TLB race needs a TLB model)",
-		Removes:   "the unconditional rmap locks of whole-PTE-table moves: they follow need_rmap_locks",
+		Removes:   "the unconditional rmap locks of whole-PTE-table moves: they are skipped, even where need_rmap_locks asks for them (the destination is visited before the source)",
+		Paths:     []string{"take_rmap_locks", "move_normal_pmd"},
 	},
 	{
 		Name:      "try_to_migrate-no-temp-stack-skip",
 		Function:  "mm/rmap.c try_to_migrate() (invalid_migration_vma)",
 		KernelRef: "D.3, a8bef8ff6ea1 \"mm: migration: avoid race between shift_arg_pages() and rmap_walk() during migration by not migrating temporary stacks\"",
 		Removes:   "rwc.invalid_vma = invalid_migration_vma: migration entries may be installed in exec's temporary stack",
+		Paths:     []string{"try_to_migrate_one", "vma_expand", "vma_shrink"},
 	},
 	{
 		Name:      "rmap_walk_anon-no-anon_vma-lock",
@@ -78,6 +102,7 @@ var AllVariants = []Variant{
 		Removes:   "the anon_vma read lock around the interval-tree walk",
 
 		UnlockedTrees: true,
+		Paths:         []string{"folio_lock_anon_vma_read", "rmap_walk_anon_lock"},
 	},
 	{
 		Name:      "anon_vma-lock-not-root",
@@ -86,24 +111,30 @@ var AllVariants = []Variant{
 		Removes:   "locking the root anon_vma: each path locks the anon_vma at hand, so a walker of an ancestor and a writer of a child's bounds hold different locks",
 
 		UnlockedTrees: true,
+		Paths:         []string{"folio_lock_anon_vma_read", "rmap_walk_anon_lock", "anon_vma_fork", "vma_prepare", "__split_vma"},
 	},
 	{
 		Name:      "remove_migration_pte-installs-into-none",
 		Function:  "mm/migrate.c remove_migration_pte()",
 		KernelRef: "D.9, Documentation/mm/process_addrs.rst: rmap-side code may only change entries it found under the PTL",
 		Removes:   "the rule: it also fills empty entries of VMAs found in the rmap tree, including VMAs between unmap_vmas and free_pgtables",
+		Paths:     []string{"remove_migration_pte", "unmap_vmas"},
 	},
 	{
 		Name:      "lock_vma_under_rcu-anon_vma-check-before-lock",
 		Function:  "mm/memory.c lock_vma_under_rcu() and do_anonymous_page()",
 		KernelRef: "D.12b, 657b5146955e \"mm: lock_vma_under_rcu() must check vma->anon_vma under vma lock\" (with MREMAP_DONTUNMAP)",
 		Removes:   "the check of vma->anon_vma after taking the VMA lock: it is checked before, and the fault then prepares an anon_vma without mmap_lock",
+
+		SemanticOnly: "beyond the search: the consequence (find_mergeable_anon_vma reading a neighbour freed by a munmap, without mmap_lock) needs four ordering constraints (the fault's check, mremap DONTUNMAP unlinking the anon_vma, the munmap, then the prepare's read), one more than the search's PCT depth; the corpus scenario anon_vma_check_before_the_vma_lock_races_with_mremap_dontunmap.txt shows it semantic-only under its pinned schedule, and the search finds it in some seeds",
+		Paths:        []string{"lock_vma_under_rcu", "vmf_anon_prepare", "__anon_vma_prepare", "move_vma(MREMAP_DONTUNMAP)"},
 	},
 	{
 		Name:      "vma_start_read-no-vm_mm-check",
 		Function:  "include/linux/mmap_lock.h vma_start_read()",
 		KernelRef: "B.2; the vm_mm check that SLAB_TYPESAFE_BY_RCU VMAs need (v6.15, Suren Baghdasaryan's \"mm: make vma cache SLAB_TYPESAFE_BY_RCU\" series)",
 		Removes:   "the check that the VMA found by a lockless lookup still belongs to the reader's mm after vma_start_read: a VMA object freed and reused by another mm is locked and used",
+		Paths:     []string{"lock_vma_under_rcu", "__mmap_new_vma", "vms_gather_munmap_vmas"},
 	},
 	{
 		Name:      "move_ptes-flush-after-unlock",
@@ -186,6 +217,13 @@ var TestOnlyVariants = []Variant{
 		Removes:   "the rewrite of a writable migration entry as a readable one: a page under migration keeps its write permission through mprotect(PROT_READ)",
 	},
 	{
+		Name:      "test-relocate_vma_down-ignores-overlap",
+		Function:  "mm/vma_exec.c relocate_vma_down()",
+		KernelRef: "none (test only)",
+		Removes:   "the -EFAULT when something is mapped below the stack: a branch no program reaches (exec's new mm has only the stack), to check that mmrace check calls such a change not exercised",
+		Paths:     []string{"relocate_vma_down"},
+	},
+	{
 		Name:      "test-harness-internal-error",
 		Function:  "none: migrate_pages() of the model",
 		KernelRef: "none (test only)",
@@ -195,6 +233,81 @@ var TestOnlyVariants = []Variant{
 
 // Variants is a set of variant names.
 type Variants map[string]bool
+
+// VariantSwitch is the set of variants in force in one kernel, as its
+// decision points read it (k.Variants.Has("name") where the safeguard
+// lives). It counts, per variant, how often a decision point answered yes:
+// how often the variant's branch ran in the run. Decision points are
+// written so that the question is asked only where the answer changes what
+// the model does (the other conditions first), so a count of zero means the
+// change was never exercised. For the faithful kernel (no variant) Has is
+// one map lookup on an empty map.
+type VariantSwitch struct {
+	hits map[string]*atomic.Int64 // the variants on, each with its count
+}
+
+func newVariantSwitch(v Variants) VariantSwitch {
+	var s VariantSwitch
+	for _, n := range v.Names() {
+		if s.hits == nil {
+			s.hits = map[string]*atomic.Int64{}
+		}
+		s.hits[n] = new(atomic.Int64)
+	}
+	return s
+}
+
+// Has reports whether variant name is on, and counts a hit when it is: the
+// caller is about to run the variant's branch.
+func (s *VariantSwitch) Has(name string) bool {
+	c, ok := s.hits[name]
+	if ok {
+		c.Add(1)
+	}
+	return ok
+}
+
+// Enabled reports whether variant name is on without counting: for a
+// decision whose effect is known only later, where Hit counts it.
+func (s *VariantSwitch) Enabled(name string) bool {
+	_, ok := s.hits[name]
+	return ok
+}
+
+// Hit counts a hit of variant name (on) where its changed branch is known
+// to have made a difference (see Enabled).
+func (s *VariantSwitch) Hit(name string) {
+	if c, ok := s.hits[name]; ok {
+		c.Add(1)
+	}
+}
+
+// Set returns the variants on.
+func (s *VariantSwitch) Set() Variants {
+	v := Variants{}
+	for n := range s.hits {
+		v[n] = true
+	}
+	return v
+}
+
+// Total returns how often any variant's branch ran.
+func (s *VariantSwitch) Total() int64 {
+	var n int64
+	for _, c := range s.hits {
+		n += c.Load()
+	}
+	return n
+}
+
+// Hits returns how often each variant on had its branch run, by name.
+func (s *VariantSwitch) Hits() map[string]int64 {
+	out := make(map[string]int64, len(s.hits))
+	for n, c := range s.hits {
+		out[n] = c.Load()
+	}
+	return out
+}
 
 // Has reports whether variant name is on.
 func (v Variants) Has(name string) bool { return v[name] }

@@ -163,6 +163,17 @@ func (k *Kernel) useVMA(t *sched.Task, v *VMA, where string) {
 	}
 }
 
+// useRCU checks an access to an object the caller found without a
+// reference, whose memory a read section keeps valid (a folio found in the
+// page cache or swap cache, freed only after a grace period): freed, it may
+// be looked at inside the section (the lookup then fails), and is a
+// use-after-free outside it.
+func (k *Kernel) useRCU(t *sched.Task, o *Obj, where string) {
+	if o.freed && !k.Env.RCU().InReadSection(t) {
+		k.use(t, o, where)
+	}
+}
+
 // setBounds writes vm_start, vm_end and vm_pgoff. The field-write rule of
 // reference A.2: mmap_lock W, the VMA write lock, and the rmap locks in W
 // (i_mmap if file-backed, anon_vma root if anon_vma is set).
@@ -175,8 +186,22 @@ func (k *Kernel) setBounds(t *sched.Task, v *VMA, start, end, pgoff int, site st
 	if v.anonVMA != nil {
 		v.anonVMA.root.rwsem.AssertHeld(t, true, site)
 	}
-	t.Point(sched.KindWrite, v.name, site, fmt.Sprintf("[%#x,%#x) pgoff %#x -> [%#x,%#x) pgoff %#x", v.start, v.end, v.pgoff, start, end, pgoff))
-	v.start, v.end, v.pgoff = start, end, pgoff
+	// vma_set_range (and __split_vma's own assignments) store the fields
+	// one by one, each a scheduling point: a reader that does not
+	// exclude the writer can see the VMA half changed.
+	what := fmt.Sprintf("[%#x,%#x) pgoff %#x -> [%#x,%#x) pgoff %#x", v.start, v.end, v.pgoff, start, end, pgoff)
+	if v.start != start {
+		t.Point(sched.KindWrite, v.name, site, "vm_start: "+what)
+		v.start = start
+	}
+	if v.end != end {
+		t.Point(sched.KindWrite, v.name, site, "vm_end: "+what)
+		v.end = end
+	}
+	if v.pgoff != pgoff {
+		t.Point(sched.KindWrite, v.name, site, "vm_pgoff: "+what)
+		v.pgoff = pgoff
+	}
 }
 
 // thpSuitable is thp_vma_suitable_order(vma, addr, HPAGE_PMD_ORDER): the

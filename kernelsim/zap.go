@@ -172,6 +172,12 @@ func (k *Kernel) zapRmap(t *sched.Task, m *MM, addr int, p *PTE, site string) {
 		}
 		return // the zero page
 	}
+	if p.Kind == PTESwap {
+		// zap_nonpresent_ptes → free_swap_and_cache.
+		m.rssSwap.Add(-1)
+		k.swapFree(t, f, false, site)
+		return
+	}
 	if p.Kind == PTEMigration {
 		// zap_nonpresent_ptes: a migration entry still counts in rss; its
 		// rmap was removed when it was installed.
@@ -272,6 +278,7 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 // checkEmptyOnFree is the page-table lifetime rule: a table is freed only
 // when every entry is none.
 func (k *Kernel) checkEmptyOnFree(t *sched.Task, m *MM, tbl *PTETable, base int, site string) {
+	k.checked("page-table-lifetime")
 	for i := range tbl.e {
 		if p := tbl.e[i].Load(); p != nil {
 			t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s: frees %s (%s %#x) with a live entry at %#x: %s", site, tbl.name, m.name, base, base+i, p)})

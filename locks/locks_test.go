@@ -96,7 +96,8 @@ func resultOf(t *testing.T, rep *locks.Report, id string) locks.Result {
 }
 
 // TestRun: the anon_vma read lock of the rmap walk removed is killed
-// semantic-only (rmap-walk-coverage), its counterexample written and its
+// semantic-only (the walk misses a moved entry, rmap-walk-coverage, or
+// follows a node freed under it, use-after-free), its counterexample written and its
 // replay command reproducing it exactly; a site no program reaches is
 // not exercised, never a survivor; a rerun reuses the state file.
 func TestRun(t *testing.T) {

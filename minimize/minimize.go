@@ -26,6 +26,10 @@ type Options struct {
 	// Context, when it ends, ends the minimization as the budget does
 	// (with the smallest failure found so far); nil never ends.
 	Context context.Context
+	// Also, when not nil, is a further condition a candidate's failure
+	// must meet to count as the same (mmrace check keeps the ops that
+	// raced with the failing task).
+	Also func(rep *harness.Report) bool
 }
 
 // Result is a minimized failure.
@@ -42,6 +46,11 @@ type Result struct {
 func same(rep, want *harness.Report) bool {
 	return rep.Finding() && want.Finding() && rep.Verdict.Outcome == want.Verdict.Outcome &&
 		rep.Verdict.Violation.Invariant == want.Verdict.Violation.Invariant
+}
+
+// same is same with the caller's further condition.
+func (s *state) same(rep *harness.Report) bool {
+	return same(rep, s.want) && (s.opts.Also == nil || s.opts.Also(rep))
 }
 
 type state struct {
@@ -62,7 +71,7 @@ func (s *state) reproduce(p *kernelsim.Program, hint string) *harness.Report {
 		o := s.opts.Run
 		o.Strategy = st
 		rep := harness.Run(p, o)
-		if same(rep, s.want) {
+		if s.same(rep) {
 			return rep
 		}
 		return nil
@@ -76,7 +85,7 @@ func (s *state) reproduce(p *kernelsim.Program, hint string) *harness.Report {
 	o.Strategy = nil // the non-preemptive schedule
 	base := harness.Run(p, o)
 	s.runs++
-	if same(base, s.want) {
+	if s.same(base) {
 		return base
 	}
 	k := base.Steps*5/4 + 10
@@ -133,7 +142,7 @@ func Minimize(p *kernelsim.Program, failing *harness.Report, opts Options) Resul
 				s.runs++
 				o := opts.Run
 				o.Strategy = sched.NewLenientReplay(cand)
-				if r := harness.Run(best, o); same(r, failing) {
+				if r := harness.Run(best, o); same(r, failing) && (s.opts.Also == nil || s.opts.Also(r)) {
 					rs, err := sched.ParseSchedule(r.Schedule)
 					if err == nil && switches(rs) < switches(sc) {
 						sc, rep, changed = rs, r, true

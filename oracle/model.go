@@ -15,6 +15,7 @@ import (
 // op where it did gets the result "violation" and the run ends there.
 func runModel(p *kernelsim.Program, pl *plan) []Obs {
 	k := kernelsim.New(ksync.Config{SemanticOnly: true}, p.Variants)
+	k.ReclaimInspectOnly = true // the host does not reclaim (LIMITS.md)
 	kernelsim.Build(p, k)
 	obs := make([]Obs, 0, len(pl.steps))
 	s := sched.New(sched.Options{Strategy: sched.NewBytes(nil), MaxSteps: 1 << 24, Timeout: time.Minute})

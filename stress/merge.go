@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"mmrace/reach"
 )
 
 // Merge combines the results of shards of one run (same mode, strategy,
@@ -15,9 +17,9 @@ import (
 // summed; findings by signature, counts summed, example and reproducer
 // those of the lowest execution index; Seconds the longest shard's (the
 // shards run side by side), PerSecond the executions over it; goroutine
-// and RSS figures the largest. Reproducer paths are kept as they are (see
-// MergeFiles). Merging all N shards of a controlled-mode run gives that
-// run's result.
+// and RSS figures the largest; reach cells (-reach) summed. Reproducer
+// paths are kept as they are (see MergeFiles). Merging all N shards of a
+// controlled-mode run gives that run's result.
 func Merge(results ...*Result) (*Result, error) {
 	if len(results) == 0 {
 		return nil, fmt.Errorf("no results to merge")
@@ -27,6 +29,7 @@ func Merge(results ...*Result) (*Result, error) {
 	count := 0
 	seen := map[int]bool{}
 	found := map[string]*Finding{}
+	var rm *reach.Matrix
 	for _, r := range results {
 		if r.Mode != out.Mode || r.Strategy != out.Strategy || r.Variants != out.Variants || r.Rules != out.Rules || r.Seed != out.Seed || r.Runs != out.Runs {
 			return nil, fmt.Errorf("results of different runs: %s and %s", r.run(), out.run())
@@ -63,6 +66,16 @@ func Merge(results ...*Result) (*Result, error) {
 		out.RSSStartKB = max(out.RSSStartKB, r.RSSStartKB)
 		out.RSSEndKB = max(out.RSSEndKB, r.RSSEndKB)
 		out.Interrupted = out.Interrupted || r.Interrupted
+		if len(r.ReachCells) > 0 || r.Reach != nil {
+			if rm == nil {
+				rm = reach.New()
+			}
+			if r.Reach != nil {
+				rm.Merge(r.Reach)
+			} else {
+				rm.Merge(reach.FromList(r.ReachCells, r.Executions))
+			}
+		}
 		for _, f := range r.Findings {
 			m, ok := found[f.Signature]
 			if !ok {
@@ -86,6 +99,9 @@ func Merge(results ...*Result) (*Result, error) {
 	}
 	for _, f := range found {
 		out.Findings = append(out.Findings, *f)
+	}
+	if rm != nil {
+		out.Reach, out.ReachCells = rm, rm.List()
 	}
 	slices.SortFunc(out.Findings, func(a, b Finding) int { return cmp.Compare(a.Signature, b.Signature) })
 	return out, nil

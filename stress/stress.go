@@ -24,6 +24,7 @@ import (
 	"mmrace/internal/atomicfile"
 	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
+	"mmrace/reach"
 )
 
 // Options configure a stress run.
@@ -42,6 +43,9 @@ type Options struct {
 	Runs int64
 	// Shard is the part of the run this process does (zero: all of it).
 	Shard Shard
+	// Reach measures the reach matrix of the run (Result.Reach): which
+	// kernel paths ran concurrently on the same lock (controlled mode).
+	Reach bool
 }
 
 // Finding is one distinct failure signature.
@@ -81,13 +85,17 @@ type Result struct {
 	Findings   []Finding `json:"findings"`
 	// InternalErrors are runs in which the harness itself failed: never
 	// findings, always reported loudly (the first one in full).
-	InternalErrors  int64  `json:"internal_errors"`
-	FirstInternal   string `json:"first_internal_error,omitempty"`
-	GoroutinesStart int    `json:"goroutines_start"`
-	GoroutinesEnd   int    `json:"goroutines_end"`
-	RSSStartKB      int    `json:"rss_start_kb"`
-	RSSEndKB        int    `json:"rss_end_kb"`
-	Interrupted     bool   `json:"interrupted"`
+	InternalErrors int64 `json:"internal_errors"`
+	// Reach is the reach matrix (Options.Reach), its cells with their
+	// runs in ReachCells.
+	Reach           *reach.Matrix     `json:"-"`
+	ReachCells      []reach.CellCount `json:"reach,omitempty"`
+	FirstInternal   string            `json:"first_internal_error,omitempty"`
+	GoroutinesStart int               `json:"goroutines_start"`
+	GoroutinesEnd   int               `json:"goroutines_end"`
+	RSSStartKB      int               `json:"rss_start_kb"`
+	RSSEndKB        int               `json:"rss_end_kb"`
+	Interrupted     bool              `json:"interrupted"`
 }
 
 var numRE = regexp.MustCompile(`0x[0-9a-f]+|\b(f|vma#|av#|avc#|pt#|pmd#|mm)\d+|\b\d+\b`)
@@ -131,23 +139,29 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 	start := time.Now()
 	var wg sync.WaitGroup
 	var werr error
-	seeds := fuzz.Seeds()
+	if o.Reach {
+		res.Reach = reach.New()
+	}
 	for w := 0; w < o.Workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var rm *reach.Matrix
+			if o.Reach {
+				rm = reach.New()
+				defer func() {
+					mu.Lock()
+					res.Reach.Merge(rm)
+					mu.Unlock()
+				}()
+			}
 			for ctx.Err() == nil {
 				index := int64(o.Shard.Index) + (next.Add(1)-1)*int64(o.Shard.Count)
 				if o.Runs > 0 && index >= o.Runs {
 					return
 				}
 				rng := rand.New(rand.NewPCG(o.Seed, uint64(index)))
-				data := seeds[rng.IntN(len(seeds))]
-				data = append(append([]byte(nil), data...), randBytes(rng, 8+rng.IntN(24))...)
-				for j := rng.IntN(6); j > 0; j-- {
-					data[1+rng.IntN(len(data)-1)] = byte(rng.UintN(256))
-				}
-				p, sb := fuzz.Decode(data)
+				p, sb := fuzz.Decode(fuzz.RandomInput(rng))
 				p.Variants = o.Variants
 				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: o.YieldOneIn}
 				if o.Mode == sched.Controlled {
@@ -162,6 +176,9 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 				}
 				rep := harness.Run(p, ho)
 				execs.Add(1)
+				if rm != nil {
+					rm.Add(&rep.RunTrace)
+				}
 				if rep.InternalError() {
 					if internals.Add(1) == 1 {
 						mu.Lock()
@@ -221,6 +238,9 @@ loop:
 	res.Executions, res.Failures, res.InternalErrors = execs.Load(), fails.Load(), internals.Load()
 	res.Seconds = time.Since(start).Seconds()
 	res.PerSecond = float64(res.Executions) / res.Seconds
+	if res.Reach != nil {
+		res.ReachCells = res.Reach.List()
+	}
 	sort.Strings(keys)
 	for _, k := range keys {
 		res.Findings = append(res.Findings, *found[k])
@@ -229,14 +249,6 @@ loop:
 	res.GoroutinesEnd, res.RSSEndKB = runtime.NumGoroutine(), rssKB()
 	res.Interrupted = ctx.Err() == context.Canceled
 	return res, werr
-}
-
-func randBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.UintN(256))
-	}
-	return b
 }
 
 // writeReproducer writes the failing program, its schedule pinned, into

@@ -225,7 +225,7 @@ func TestHuntProgressAndInterrupt(t *testing.T) {
 func TestHuntTableInterrupted(t *testing.T) {
 	res := &hunt.Result{
 		Variants: []hunt.VariantResult{
-			{Name: "a-done", Detected: true, Semantic: hunt.Detection{Detected: true, Invariant: "inv", Executions: 3}, Rules: hunt.Detection{Executions: 10}},
+			{Name: "a-done", Detected: true, Semantic: hunt.Detection{Detected: true, Invariant: "inv", Executions: 3}, Rules: hunt.Detection{Detected: true, Invariant: "rule", Executions: 10}},
 			{Name: "b-partial", Interrupted: true, Semantic: hunt.Detection{Executions: 7, Interrupted: true}, Rules: hunt.Detection{Interrupted: true}},
 		},
 		Faithful:    hunt.Faithful{Executions: 5, Interrupted: true},

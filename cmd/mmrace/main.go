@@ -62,7 +62,7 @@ type command struct {
 
 // commands is the one table of commands: dispatch, mmrace help and the
 // error for an unknown command all read it.
-var commands = []*command{&huntCommand, &locksCommand, &stressCommand, &mergeCommand, &runCommand, &replayCommand, &minimizeCommand, &diffCommand, &variantsCommand, &demoCommand}
+var commands = []*command{&huntCommand, &checkCommand, &locksCommand, &stressCommand, &mergeCommand, &runCommand, &replayCommand, &minimizeCommand, &diffCommand, &variantsCommand, &demoCommand}
 
 func lookup(name string) *command {
 	for _, c := range commands {

@@ -27,7 +27,16 @@ mode (every run replayable) or free mode (truly parallel, not
 replayable), deduplicates what fails by invariant signature and writes one
 reproducer per distinct finding under -out. Progress goes to stderr, the
 summary (or -json) to stdout. Ctrl-C (SIGINT) ends it early with the
-summary.`,
+summary.
+
+-reach (controlled mode) also measures the reach matrix: for every lock
+class and every pair of kernel paths that take a lock of that class, in
+how many runs two tasks ran the two paths on one lock concurrently (the
+second came to the lock while the op of the first, which had taken it,
+was still at work). It prints the
+matrix per class, the empty cells the kernel allows (what the search never
+tried), and the cells judged impossible with the reason of each; -json
+lists every cell.`,
 	run: stressCmd,
 }
 
@@ -56,16 +65,20 @@ func stressCmd(e *env, args []string) (int, error) {
 	runs := fs.Int64("runs", 0, "stop after the executions 0..`N`-1 of the run (this shard's share; 0: no budget, only -duration)")
 	shard := fs.String("shard", "", "run shard `i/N` of the run: the executions whose index is i mod N (merge shards with mmrace merge)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	measureReach := fs.Bool("reach", false, "measure and print the reach matrix (controlled mode)")
 	cpuprof := fs.String("cpuprofile", "", "write a CPU profile to `file`")
 	memprof := fs.String("memprofile", "", "write a heap profile to `file` at the end")
 	if err := e.parseNoArgs(args); err != nil {
 		return exitUsage, err
 	}
 	out := e.stdout
-	o := stress.Options{Strategy: *strategy, SemanticOnly: !*rules, Workers: *workers, OutDir: *outDir, Seed: *seed}
+	o := stress.Options{Strategy: *strategy, SemanticOnly: !*rules, Workers: *workers, OutDir: *outDir, Seed: *seed, Reach: *measureReach}
 	switch *mode {
 	case "controlled":
 	case "free":
+		if *measureReach {
+			return exitUsage, fmt.Errorf("%w: stress: -reach needs controlled mode", errUsage)
+		}
 		o.Mode, o.YieldOneIn = sched.Free, 4
 	default:
 		return exitUsage, fmt.Errorf("%w: stress: -mode must be controlled or free, got %q", errUsage, *mode)
@@ -155,6 +168,10 @@ func stressCmd(e *env, args []string) (int, error) {
 		}
 		if res.InternalErrors > 0 {
 			fmt.Fprintf(out, "MMRACE INTERNAL ERROR in %d runs (the harness failed; not findings). The first:\n%s\n", res.InternalErrors, res.FirstInternal)
+		}
+		if res.Reach != nil {
+			fmt.Fprintln(out)
+			res.Reach.Write(out)
 		}
 	}
 	switch {

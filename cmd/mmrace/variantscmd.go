@@ -39,10 +39,13 @@ func variantsCmd(e *env, args []string) (int, error) {
 			Function  string `json:"function"`
 			KernelRef string `json:"kernel_ref"`
 			Removes   string `json:"removes"`
+			// SemanticOnly is why a semantic-only search may not detect it.
+			SemanticOnly string   `json:"semantic_only,omitempty"`
+			Paths        []string `json:"paths,omitempty"`
 		}
 		list := make([]variant, 0, len(kernelsim.AllVariants))
 		for _, v := range kernelsim.AllVariants {
-			list = append(list, variant{Name: v.Name, Function: v.Function, KernelRef: v.KernelRef, Removes: v.Removes})
+			list = append(list, variant{Name: v.Name, Function: v.Function, KernelRef: v.KernelRef, Removes: v.Removes, SemanticOnly: v.SemanticOnly, Paths: v.Paths})
 		}
 		return exitClean, writeJSON(out, list)
 	}
@@ -53,13 +56,13 @@ func variantsCmd(e *env, args []string) (int, error) {
 	fmt.Fprintf(out, "%-*s  %s\n", w, "VARIANT", "KERNEL FUNCTION")
 	for _, v := range kernelsim.AllVariants {
 		fmt.Fprintf(out, "\n%-*s  %s\n", w, v.Name, v.Function)
-		for _, f := range []struct{ label, text string }{{"bug", v.KernelRef}, {"removes", v.Removes}} {
-			for i, l := range wrap(f.text, 88) {
+		for _, f := range []struct{ label, text string }{{"bug", v.KernelRef}, {"removes", v.Removes}, {"semantic-only", v.SemanticOnly}, {"paths", strings.Join(v.Paths, ", ")}} {
+			for i, l := range wrap(f.text, 82) {
 				label := ""
 				if i == 0 {
 					label = f.label + ":"
 				}
-				fmt.Fprintf(out, "    %-9s%s\n", label, l)
+				fmt.Fprintf(out, "    %-15s%s\n", label, l)
 			}
 		}
 	}

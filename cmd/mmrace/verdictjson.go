@@ -53,7 +53,8 @@ func reportOf(rep *harness.Report, rules bool, reproduce string) report {
 // runJSON is run -json: the verdict and the runs it took to find it.
 type runJSON struct {
 	report
-	Runs int `json:"runs"`
+	Runs int      `json:"runs"`
+	PCT  *pctJSON `json:"pct,omitempty"` // what the runs support for this program, when none failed
 }
 
 // minimizeJSON is minimize -json: the minimized failure's verdict and how

@@ -91,7 +91,7 @@ func (w *writer[T]) eraseAugmented(node *Node[T]) (rebalance *Node[T]) {
 			//  (s)          (c)
 			//    \
 			//    (c)
-			for {
+			for steps := 0; ; spin(&steps, "__rb_erase_augmented: the successor search") {
 				parent = successor
 				successor = tmp
 				tmp = tmp.left
@@ -148,7 +148,7 @@ func rbNext[T any](node *Node[T]) *Node[T] {
 	// can.
 	if node.right != nil {
 		node = node.right
-		for node.left != nil {
+		for steps := 0; node.left != nil; spin(&steps, "rb_next: the descent") {
 			node = node.left
 		}
 		return node
@@ -160,7 +160,7 @@ func rbNext[T any](node *Node[T]) *Node[T] {
 	// of its parent, keep going up. First time it's a left-hand child of
 	// its parent, said parent is our 'next' node.
 	var parent *Node[T]
-	for {
+	for steps := 0; ; spin(&steps, "rb_next: the climb") {
 		parent = node.pc.parent
 		if parent == nil || node != parent.right {
 			break

@@ -17,7 +17,7 @@ func (t *Tree[T]) Insert(node *Node[T], step Step[T]) {
 	start, last := node.Start, node.Last
 	leftmost := true
 
-	for *link != nil {
+	for steps := 0; *link != nil; spin(&steps, "interval_tree_insert: the descent") {
 		rbParent = *link
 		parent := rbParent
 		if parent.subtreeLast < last {
@@ -84,7 +84,7 @@ func (t *Tree[T]) InsertAfter(node, prev *Node[T], step Step[T]) {
 		if parent.subtreeLast < last {
 			w.setSubtreeLast(parent, last, "vma_interval_tree_insert_after: parent->shared.rb_subtree_last = last")
 		}
-		for parent.left != nil {
+		for steps := 0; parent.left != nil; spin(&steps, "vma_interval_tree_insert_after: the descent") {
 			parent = parent.left
 			if parent.subtreeLast < last {
 				w.setSubtreeLast(parent, last, "vma_interval_tree_insert_after: parent->shared.rb_subtree_last = last")

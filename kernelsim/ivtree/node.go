@@ -59,6 +59,29 @@ func (n *Node[T]) InTree() bool { return n.inTree }
 // Len returns the number of nodes in the tree.
 func (t *Tree[T]) Len() int { return t.n }
 
+// Lockup is the panic value of a writer's descent (or climb) through the
+// tree that does not end: only a tree another writer corrupted has the
+// cycle that makes it go round, where the kernel would spin until the
+// soft-lockup watchdog fires. Such a descent reads without announcing, so
+// it is bounded instead: maxSpin steps, far more than any tree of the
+// model has nodes.
+type Lockup struct {
+	What string
+}
+
+// Error returns the loop that did not end.
+func (l *Lockup) Error() string { return "ivtree: " + l.What + " does not end (a cycle in the tree)" }
+
+const maxSpin = 1 << 12
+
+// spin counts one step of a descent and panics with a *Lockup past
+// maxSpin.
+func spin(n *int, what string) {
+	if *n++; *n > maxSpin {
+		panic(&Lockup{What: what})
+	}
+}
+
 // NullDeref is the panic value of an iterator that dereferences a NULL node
 // pointer, where the kernel would oops. Only a reader racing a writer can get
 // there.

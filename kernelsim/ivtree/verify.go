@@ -12,7 +12,7 @@ func (t *Tree[T]) InOrder() []*Node[T] {
 	if n == nil {
 		return out
 	}
-	for n.left != nil { // rb_first
+	for steps := 0; n.left != nil && steps <= t.n; steps++ { // rb_first
 		n = n.left
 	}
 	for ; n != nil && len(out) <= t.n; n = rbNext(n) {

@@ -177,8 +177,10 @@ func (v *VMALock) StartRead(t *sched.Task, mm *MmapLock, checkMM bool, site stri
 			return ReadOK
 		}
 	}
-	t.Point(sched.KindTrylock, v.name, site, "vma read")
+	found := v.name
+	t.Point(sched.KindTrylock, found, site, "vma read")
 	v.mu.Lock()
+	now := v.name
 	var res ReadResult
 	switch {
 	case v.lockSeq.Load() == mm.seq.Load():
@@ -195,6 +197,12 @@ func (v *VMALock) StartRead(t *sched.Task, mm *MmapLock, checkMM bool, site stri
 	}
 	v.mu.Unlock()
 	t.Amend("vma read " + res.String())
+	if now != found {
+		// The object was freed and reused (Reinit) between the lookup and
+		// this trylock: the lock tried is the new VMA's. Recorded under
+		// its name too, for reach's "same object".
+		t.Record(sched.KindTrylock, now, site, "vma read "+res.String()+": "+found+" was reused as "+now)
+	}
 	if res == ReadOK {
 		v.env.push(t, v, false, true, 0, site)
 		if mk == MutantReleaseEarly {

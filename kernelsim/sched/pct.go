@@ -19,6 +19,22 @@ type PCT struct {
 	prio   []int
 	change []int  // change[i] = step of change point i+1
 	fired  []bool // a change point lowers one task once: after a switch the next task reaches the same step
+	// draw, when set, replaces the random draw of priorities and change
+	// points (NewPCTDraw).
+	draw *pctDraw
+}
+
+type pctDraw struct{ prio, change []int }
+
+// NewPCTDraw returns a PCT strategy whose random draw is given: prio is
+// the tasks' initial priorities (a permutation of depth..depth+n-1), change
+// the depth-1 change points (steps in [1, k]). Enumerating every draw gives
+// PCT's exact probability of hitting a bug (the tests compare it with the
+// guarantee).
+func NewPCTDraw(depth, k int, prio, change []int) *PCT {
+	p := NewPCT(0, depth, k)
+	p.draw = &pctDraw{prio: prio, change: change}
+	return p
 }
 
 // NewPCT returns a PCT strategy of depth d for runs of at most k steps.
@@ -47,6 +63,10 @@ func (p *PCT) Reset(n int) {
 	for i := 0; i < p.Depth-1; i++ {
 		p.change = append(p.change, 1+p.rng.IntN(p.K))
 		p.fired = append(p.fired, false)
+	}
+	if p.draw != nil {
+		copy(p.prio, p.draw.prio)
+		copy(p.change, p.draw.change)
 	}
 }
 

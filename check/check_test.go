@@ -1,0 +1,86 @@
+package check_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"mmrace/check"
+	"mmrace/kernelsim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestNotExercised: a variant whose branch no generated program reaches is
+// reported not exercised, never as safe.
+func TestNotExercised(t *testing.T) {
+	res, err := check.Run(check.Options{Variants: kernelsim.Variants{"test-relocate_vma_down-ignores-overlap": true}, SemanticOnly: true, Runs: 2000, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != check.NotExercised || res.Branches[0].Hits != 0 || res.Executions != 2000 {
+		t.Fatalf("verdict %q, branches %+v, %d executions", res.Verdict, res.Branches, res.Executions)
+	}
+	var b strings.Builder
+	res.Write(&b)
+	if !strings.Contains(b.String(), "VERDICT: not exercised") {
+		t.Fatalf("report:\n%s", b.String())
+	}
+}
+
+// TestCounterexamplesByRace: the rmap walk without the anon_vma lock breaks
+// racing a fork, a split and an exit, each a distinct minimized
+// counterexample that keeps its race.
+func TestCounterexamplesByRace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a search of up to 12,000 runs")
+	}
+	res, err := check.Run(check.Options{Variants: kernelsim.Variants{"rmap_walk_anon-no-anon_vma-lock": true}, SemanticOnly: true,
+		Runs: 12000, Budget: time.Minute, Seed: 1, MaxCounterexamples: 40, MinimizeBudget: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != check.Found {
+		t.Fatalf("verdict %q after %d executions", res.Verdict, res.Executions)
+	}
+	has := func(word string) bool {
+		return slices.ContainsFunc(res.Counterexamples, func(c check.Counterexample) bool {
+			return slices.ContainsFunc(c.Racing, func(r string) bool { return strings.Contains(r, word) })
+		})
+	}
+	for _, race := range []string{"fork", "splits", "exit_mmap"} {
+		if !has(race) {
+			t.Errorf("no counterexample racing %s in %d executions", race, res.Executions)
+		}
+	}
+	for _, c := range res.Counterexamples {
+		if c.Ops == 0 || c.Replay == "" {
+			t.Errorf("counterexample %+v not minimized", c)
+		}
+		t.Logf("%s racing %v: %d ops", c.Invariant, c.Racing, c.Ops)
+	}
+}
+
+// TestGivenProgram: a given program gets PCT's per-program confidence,
+// and its branch counts.
+func TestGivenProgram(t *testing.T) {
+	p, err := kernelsim.Parse("prog", "mm mm1\nsetup: mmap mm1 0x10+4 anon rw\nsetup: store mm1 0x10 1\nt1: migrate mm1 0x10\nt2: load mm1 0x10\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := check.Run(check.Options{Variants: kernelsim.Variants{"rmap_walk_anon-no-anon_vma-lock": true}, SemanticOnly: true, Runs: 200, Seed: 1,
+		Programs: []check.NamedProgram{{Name: "prog", Program: p}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != check.NoViolation || len(res.PerProgram) != 1 || res.Branches[0].Hits == 0 {
+		t.Fatalf("%+v", res)
+	}
+	pc := res.PerProgram[0]
+	if pc.Runs != 200 || len(pc.Confidence) != 3 || pc.Confidence[2] <= 0 || pc.Confidence[2] >= 1 {
+		t.Fatalf("per program %+v", pc)
+	}
+}

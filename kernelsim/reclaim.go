@@ -1,0 +1,137 @@
+package kernelsim
+
+import (
+	"mmrace/kernelsim/sched"
+)
+
+// Reclaim mirrors shrink_folio_list() for the folio mapped at addr of m, as
+// kswapd or direct reclaim takes it off the LRU: isolate it, trylock it
+// (a locked folio is kept for later), folio_referenced (an rmap walk with
+// try_lock that gives up when the rmap lock is contended: the folio is kept
+// too), then add an anon folio to the swap cache (add_to_swap) and unmap it
+// from every page table (try_to_unmap): anon mappings become swap entries,
+// file mappings go (the page refaults from the page cache).
+//
+// Simplifications, none of which removes an interleaving of the locks and
+// page tables: young bits are not modelled, so every mapping is old and
+// folio_referenced decides only by its contention; there is no I/O: the
+// anon folio keeps its data as the swap cache's page until its last swap
+// entry goes (pageout and the later swap-in of a fresh folio are left out),
+// and a file folio stays in the page cache. Kernel.ReclaimInspectOnly stops
+// after folio_referenced (the oracle's runs: the host does not reclaim).
+func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
+	const site = "shrink_folio_list"
+	f := k.isolate(t, m, addr, site)
+	if f == nil {
+		return nil
+	}
+	defer k.putback(t, f)
+	if !f.lock.Trylock(t, site) {
+		return nil // folio_trylock failed: keep it for later
+	}
+	referenced := 0
+	rwc := &rmapWalkControl{kind: "folio_referenced", tryLock: true, nonSync: true}
+	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
+		pw := k.newPVMW(t, f, v, addr, false, false, "folio_referenced_one")
+		for pw.next() {
+			referenced++ // the young bit is not modelled: every mapping counts
+		}
+		return true
+	}
+	if !f.freed {
+		k.rmapWalk(t, f, rwc)
+	}
+	if rwc.contended {
+		t.Record(sched.KindNote, f.name, "folio_referenced", "rmap lock contended: gave up")
+	}
+	if f.Large() && !rwc.contended && !k.ReclaimInspectOnly && f.mapcount.Load() > 0 {
+		// A large folio is not swapped out whole in the model: an anon one
+		// takes the kernel's fallback when add_to_swap finds no cluster of
+		// its size (split_folio_to_list, then the head page goes on as a
+		// small folio; the tails are put back on the LRU); a file one is
+		// kept (activate_locked: the model does not unmap file THPs).
+		if !f.anon || k.splitHugePage(t, f) != nil {
+			t.Record(sched.KindNote, f.name, site, "large folio not split: activated")
+			f.lock.Unlock(t, site)
+			return nil
+		}
+	}
+	if !rwc.contended && !k.ReclaimInspectOnly && f.mapcount.Load() > 0 {
+		if f.anon {
+			k.addToSwap(t, f)
+		}
+		k.tryToUnmap(t, f)
+		if f.mapcount.Load() > 0 {
+			t.Record(sched.KindNote, f.name, "shrink_folio_list", "still mapped after try_to_unmap: activated")
+		}
+	}
+	if f.anon {
+		k.swapCacheTrim(t, f, site)
+	}
+	f.lock.Unlock(t, site)
+	return nil
+}
+
+// tryToUnmap mirrors try_to_unmap(folio, TTU_BATCH_FLUSH): an rmap walk
+// (page_vma_mapped_walk without PVMW_SYNC, like try_to_migrate's, pvmw.go) that
+// clears every present PTE of f, leaving a swap entry for an anon folio
+// (try_to_unmap_one: ptep_clear_flush, swap_duplicate, set_pte_at of the
+// swap PTE, MM_ANONPAGES down and MM_SWAPENTS up, folio_remove_rmap_pte),
+// until f is not mapped. It is held to rmap-walk-coverage as migration's
+// walks are: every mapping of f that nobody changed during the walk must be
+// found.
+func (k *Kernel) tryToUnmap(t *sched.Task, f *Folio) {
+	rwc := &rmapWalkControl{
+		kind:    "try_to_unmap",
+		nonSync: true,
+		target:  func(p *PTE) bool { return p.Kind == PTEPresent && p.PageFolio() == f },
+		done:    func() bool { return f.mapcount.Load() == 0 },
+		// try_to_unmap has no invalid_vma: it walks exec's temporary stack,
+		// where relocate_vma_down has lowered vm_start with vm_pgoff kept
+		// (vma_expand) and moves the PTEs down afterwards without rmap
+		// locks, so that vma_address points at the new place before the
+		// PTE is there and the walk misses it. The kernel tolerates that:
+		// shrink_folio_list sees the folio still mapped and keeps it
+		// (Reclaim's "activated"). Not a bug, so not held to coverage.
+		mayMiss: vmaIsTemporaryStack,
+	}
+	// TTU_BATCH_FLUSH: the cleared PTEs' flushes are owed until
+	// try_to_unmap_flush, after the walk.
+	type owed struct {
+		m    *MM
+		addr int
+	}
+	var flushes []owed
+	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
+		const site = "try_to_unmap_one"
+		pw := k.newPVMW(t, f, v, addr, false, false, site)
+		for pw.next() {
+			if pw.pmdHit {
+				// Only small folios reach try_to_unmap in the model
+				// (Reclaim splits or keeps large ones).
+				pw.done()
+				break
+			}
+			tbl, i := pw.pte()
+			p := tbl.e[i].Load()
+			w.Visited[p.ID] = true
+			if f.anon {
+				f.swapDup()
+				k.setPTE(t, v.mm, tbl, i, pw.addr, &PTE{Kind: PTESwap, Folio: f, ID: p.ID}, site)
+				v.mm.rssAnon.Add(-1)
+				v.mm.rssSwap.Add(1)
+				f.mapcount.Add(-1) // folio_remove_rmap_pte: the swap cache's pin keeps it
+			} else {
+				k.setPTE(t, v.mm, tbl, i, pw.addr, nil, site)
+				v.mm.rssFile.Add(-1)
+				k.dropMapping(t, f, site)
+			}
+			flushes = append(flushes, owed{v.mm, pw.addr})
+		}
+		return true
+	}
+	k.rmapWalk(t, f, rwc)
+	for _, o := range flushes {
+		k.flushTLBRange(t, o.m, o.addr, o.addr+1, "try_to_unmap_flush")
+	}
+}

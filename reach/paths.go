@@ -1,0 +1,131 @@
+package reach
+
+import (
+	"slices"
+)
+
+// Paths are the kernel paths of the model that take a lock of each class,
+// by the name the model gives them at the lock operation. A test checks
+// that generated programs show every one of them and no other.
+var Paths = map[string][]string{
+	"mmap_lock": {"__bprm_mm_init", "__vm_munmap", "do_mprotect_pkey", "do_mremap", "dup_mmap", "exit_mmap", "get_arg_page",
+		"lock_mm_and_find_vma", "madvise_lock", "setup_arg_pages", "vm_mmap_pgoff", "vmf_anon_prepare"},
+	"vma_lock": {"__bprm_mm_init", "__mmap_new_vma", "__split_vma", "dup_mmap", "free_pgtables", "lock_vma_under_rcu", "move_vma",
+		"mprotect_fixup", "relocate_vma_down", "setup_arg_pages", "vma_link", "vma_merge_existing_range", "vma_merge_extend",
+		"vma_merge_new_range", "vma_start_write_killable", "vms_gather_munmap_vmas"},
+	"i_mmap_rwsem": {"dup_mmap", "free_pgtables", "rmap_walk_file", "take_rmap_locks", "vma_link", "vma_link_file", "vma_prepare"},
+	"anon_vma->rwsem": {"__anon_vma_prepare", "__split_vma", "anon_vma_fork", "anon_vma_merge", "copy_vma", "dup_anon_vma",
+		"folio_lock_anon_vma_read", "free_pgtables", "move_vma(MREMAP_DONTUNMAP)", "rmap_walk_anon_lock", "take_rmap_locks",
+		"vma_expand", "vma_prepare", "vma_shrink"},
+	"folio_lock": {"__folio_lock", "__folio_lock_or_retry", "__try_to_reclaim_swap", "folio_lock_or_retry", "lock_folio_maybe_drop_mmap",
+		"migrate_folio_unmap", "migration_entry_wait_on_locked", "shrink_folio_list", "wp_can_reuse_anon_folio"},
+	"page_table_lock": {"__anon_vma_prepare", "__handle_mm_fault", "copy_pte_range", "move_page_tables"},
+	"pmd_lock":        {"move_normal_pmd", "pmd_install"},
+	"ptl": {"change_pte_range", "copy_pte_range", "do_anonymous_page", "do_cow_fault", "do_read_fault", "do_shared_fault",
+		"do_swap_page", "folio_referenced_one", "handle_pte_fault", "migration_entry_wait", "move_ptes", "remove_migration_pte",
+		"try_to_migrate_one", "try_to_unmap_one", "unmap_vmas", "wp_page_copy", "zap_page_range_single"},
+	"i_pages": {"filemap_fault", "folio_migrate_mapping"},
+}
+
+// Classes returns the classes of the matrix in a stable order.
+func Classes() []string {
+	var out []string
+	for c := range Paths {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// AllCells returns every cell of the matrix: every pair of paths (a path
+// with itself included) of every class, sorted.
+func AllCells() []Cell {
+	var out []Cell
+	for _, c := range Classes() {
+		ps := slices.Sorted(slices.Values(Paths[c]))
+		for i, a := range ps {
+			for _, b := range ps[i:] {
+				out = append(out, NewCell(c, a, b))
+			}
+		}
+	}
+	return out
+}
+
+// Groups of paths the impossibility rules speak of.
+var (
+	// execPaths run on exec's new mm before exec_mmap: nothing else can
+	// use that mm yet (the model refuses every op on an mm whose process
+	// does not run), except migration and reclaim, which reach its pages
+	// through rmap and never take its mmap_lock or VMA locks.
+	execPaths = []string{"__bprm_mm_init", "get_arg_page", "setup_arg_pages", "relocate_vma_down"}
+	// execRmapPaths take the anon_vma lock of exec's temporary stack,
+	// whose root anon_vma only that stack's VMA uses.
+	execRmapPaths = []string{"vma_expand", "vma_shrink"}
+	// rmapWalkers reach an object through a folio's rmap, holding no
+	// mmap_lock or VMA lock of the mm.
+	rmapWalkers = []string{"folio_lock_anon_vma_read", "rmap_walk_anon_lock", "rmap_walk_file"}
+	// mmapWritePTL are the PTE-table paths whose op holds the mm's
+	// mmap_lock for write (or, for munmap's zap, for read after a
+	// downgrade, still excluding every writer) from before the PTL until
+	// the op ends.
+	mmapWritePTL = []string{"change_pte_range", "move_ptes", "copy_pte_range", "unmap_vmas"}
+	// anonFolioPaths lock only anonymous folios, fileFolioPaths only
+	// page-cache folios.
+	anonFolioPaths = []string{"wp_can_reuse_anon_folio", "folio_lock_or_retry", "__folio_lock_or_retry", "__try_to_reclaim_swap"}
+	fileFolioPaths = []string{"lock_folio_maybe_drop_mmap", "__folio_lock"}
+)
+
+// Impossible says why the kernel never lets cell c's two paths meet on one
+// lock while the first one's op is at work, or "" when it can.
+func Impossible(c Cell) string {
+	in := func(ps []string) (a, b bool) { return slices.Contains(ps, c.A), slices.Contains(ps, c.B) }
+	switch c.Class {
+	case "mmap_lock":
+		if a, b := in(execPaths); a || b {
+			return "exec's new mm is private until exec_mmap: no other task can take its mmap_lock (migration and reclaim reach its pages without it)"
+		}
+		if c.Has("exit_mmap") {
+			return "exit_mmap runs once mm_users dropped to zero: no other op of the mm can run then, and migration and reclaim take no mmap_lock"
+		}
+	case "vma_lock":
+		a, b := c.A == "lock_vma_under_rcu", c.B == "lock_vma_under_rcu"
+		if !a && !b {
+			return "two VMA write locks of one VMA: each is taken under the mm's mmap_lock held for write, which its op keeps until it ends (munmap's downgrade still excludes writers), so the second comes only after the first op ended"
+		}
+	case "anon_vma->rwsem":
+		if c.A == "dup_anon_vma" && c.B == "dup_anon_vma" {
+			return "dup_anon_vma takes the root of a never-forked VMA (one AVC), whose other VMAs with one AVC are all in its mm; two of them are mremaps of that mm, serialised by its mmap_lock held for write"
+		}
+		if a, b := in(execRmapPaths); a || b {
+			if wa, wb := in(rmapWalkers); (a && b) || !(wa || wb) {
+				return "exec's temporary stack has its own root anon_vma, used by no other VMA: only rmap walkers (migration, reclaim) of its pages share it, and exec's two re-keyings are one task's"
+			}
+		}
+	case "ptl":
+		if a, b := in(mmapWritePTL); a && b {
+			return "both paths hold the table's mm's mmap_lock for write (munmap's zap: for read after downgrading, which still excludes writers) from before the PTL until their ops end"
+		}
+	case "page_table_lock":
+		if c.Has("copy_pte_range") {
+			return "copy_pte_range takes the page_table_lock of the child mm, which no one else can use before fork returns"
+		}
+		if c.A == "move_page_tables" && c.B == "move_page_tables" {
+			return "two mremaps of one mm are serialised by its mmap_lock held for write for the whole op"
+		}
+	case "pmd_lock":
+		if c.A == "move_normal_pmd" && c.B == "move_normal_pmd" {
+			return "a PMD table belongs to one mm, whose mremaps are serialised by its mmap_lock held for write for the whole op"
+		}
+	case "folio_lock":
+		if c.A == "shrink_folio_list" && c.B == "shrink_folio_list" {
+			return "reclaim locks only a folio it isolated, and puts it back as the last act of its op: a second reclaim can isolate it only after the first op ended"
+		}
+		aa, ab := in(anonFolioPaths)
+		fa, fb := in(fileFolioPaths)
+		if (aa && fb) || (fa && ab) {
+			return "one path locks only anonymous folios, the other only page-cache folios"
+		}
+	}
+	return ""
+}

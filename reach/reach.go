@@ -1,0 +1,179 @@
+// Package reach measures what a search exercised: for every lock class and
+// every pair of kernel paths that take a lock of that class, in how many
+// runs two tasks ran the two paths on the same lock concurrently: the
+// second came to the lock while the op of the first, which had taken it,
+// was still at work. A cell
+// that stays empty after a long search is a pair of paths whose race the
+// search never tried: either the generators cannot reach it (a gap to
+// close), or the kernel never lets the two paths meet on one lock (the
+// cell is impossible, and Impossible says why).
+//
+// A kernel path is the function the model names at the lock operation (the
+// site of its trace event): "move_ptes", "folio_lock_anon_vma_read",
+// "free_pgtables" (unlink_anon_vmas and unlink_file_vma as free_pgtables
+// calls them). RCU read sections are left out: readers never exclude each
+// other, and what a section protects against is a free after a grace
+// period, not another path's lock.
+package reach
+
+import (
+	"sort"
+	"strings"
+
+	"mmrace/kernelsim/sched"
+)
+
+// Cell is one pair of kernel paths taking locks of one class; A <= B.
+type Cell struct {
+	Class string `json:"class"`
+	A     string `json:"a"`
+	B     string `json:"b"`
+}
+
+// NewCell returns the cell of paths a and b (in either order).
+func NewCell(class, a, b string) Cell {
+	if b < a {
+		a, b = b, a
+	}
+	return Cell{Class: class, A: a, B: b}
+}
+
+func (c Cell) String() string { return c.Class + ": " + c.A + " × " + c.B }
+
+// Has reports whether path p is one of the cell's two paths.
+func (c Cell) Has(p string) bool { return c.A == p || c.B == p }
+
+// Matrix counts, per cell, the runs in which it was reached.
+type Matrix struct {
+	Runs  int          `json:"runs"`
+	Cells map[Cell]int `json:"-"`
+}
+
+// New returns an empty matrix.
+func New() *Matrix { return &Matrix{Cells: map[Cell]int{}} }
+
+// Add counts the cells one run reached, from its concurrent phase's trace.
+func (m *Matrix) Add(tr *sched.Trace) {
+	m.Runs++
+	for _, c := range Reached(tr) {
+		m.Cells[c]++
+	}
+}
+
+// Merge adds the counts of o.
+func (m *Matrix) Merge(o *Matrix) {
+	m.Runs += o.Runs
+	for c, n := range o.Cells {
+		m.Cells[c] += n
+	}
+}
+
+// lockEvent is one lock operation of a run.
+type lockEvent struct {
+	task, op, step int
+	site           string
+}
+
+// Reached returns the cells one run reached, sorted: for every lock, every
+// two acquisitions (or attempts: a failed trylock tried the lock too) by
+// different tasks where the later one happens before the op of the earlier
+// one has ended: the second path came to the lock while the first one's op,
+// which had taken it, was still at work (holding it, waiting for it,
+// between two of its critical sections, or still acting on what it
+// protected). An op runs from its op event to the next op event of its
+// task, or to the task's exit (or the end of the run).
+func Reached(tr *sched.Trace) []Cell {
+	type span struct{ start, end int }
+	var spans [][]span // per task, per op
+	var byLock map[string][]lockEvent
+	last := 0
+	for _, e := range tr.Events {
+		last = e.Step
+		switch e.Kind {
+		case sched.KindOp:
+			for len(spans) <= e.Task {
+				spans = append(spans, nil)
+			}
+			if n := len(spans[e.Task]); n > 0 && spans[e.Task][n-1].end < 0 {
+				spans[e.Task][n-1].end = e.Step
+			}
+			spans[e.Task] = append(spans[e.Task], span{start: e.Step, end: -1})
+		case sched.KindExit:
+			if e.Task >= 0 && e.Task < len(spans) {
+				if n := len(spans[e.Task]); n > 0 && spans[e.Task][n-1].end < 0 {
+					spans[e.Task][n-1].end = e.Step
+				}
+			}
+		case sched.KindAcquire, sched.KindTrylock:
+			if e.Task < 0 || e.Task >= len(spans) || len(spans[e.Task]) == 0 || ClassOf(e.Obj) == "" {
+				continue
+			}
+			if byLock == nil {
+				byLock = map[string][]lockEvent{}
+			}
+			byLock[e.Obj] = append(byLock[e.Obj], lockEvent{task: e.Task, op: len(spans[e.Task]) - 1, step: e.Step, site: e.Site})
+		}
+	}
+	for _, ss := range spans {
+		if n := len(ss); n > 0 && ss[n-1].end < 0 {
+			ss[n-1].end = last + 1
+		}
+	}
+	seen := map[Cell]bool{}
+	for obj, evs := range byLock {
+		class := ClassOf(obj)
+		for i, a := range evs {
+			for _, b := range evs[i+1:] {
+				// Events are in step order: a came first. An event at the
+				// step its op ended came after the op's last point.
+				if a.task != b.task && b.step < spans[a.task][a.op].end {
+					seen[NewCell(class, a.site, b.site)] = true
+				}
+			}
+		}
+	}
+	out := make([]Cell, 0, len(seen))
+	for c := range seen {
+		out = append(out, c)
+	}
+	sortCells(out)
+	return out
+}
+
+func sortCells(cs []Cell) {
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].Class != cs[j].Class {
+			return cs[i].Class < cs[j].Class
+		}
+		if cs[i].A != cs[j].A {
+			return cs[i].A < cs[j].A
+		}
+		return cs[i].B < cs[j].B
+	})
+}
+
+// lockPrefixes maps the names the model gives its locks to their classes
+// (ksync.Class names; a PMD table's split lock, class ptl in the lock
+// order, is its own class here: no PTE-level path takes one).
+var lockPrefixes = []struct{ prefix, class string }{
+	{"mmap_lock(", "mmap_lock"},
+	{"vma#", "vma_lock"},
+	{"i_mmap_rwsem(", "i_mmap_rwsem"},
+	{"anon_vma(", "anon_vma->rwsem"},
+	{"folio_lock(", "folio_lock"},
+	{"page_table_lock(", "page_table_lock"},
+	{"ptl(", "ptl"},
+	{"pmd_lock(", "pmd_lock"},
+	{"i_pages(", "i_pages"},
+}
+
+// ClassOf returns the lock class of a lock named name, or "" for what is
+// not a lock of the matrix (RCU, the grace period).
+func ClassOf(name string) string {
+	for _, p := range lockPrefixes {
+		if strings.HasPrefix(name, p.prefix) {
+			return p.class
+		}
+	}
+	return ""
+}

@@ -1,0 +1,87 @@
+package reach_test
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"mmrace/fuzz"
+	"mmrace/harness"
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
+	"mmrace/reach"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestReached: two tasks on one lock count when the second comes before the
+// first one's op ended, not after; one task alone, and RCU, never count.
+func TestReached(t *testing.T) {
+	ev := func(step, task int, kind sched.Kind, obj, site string) sched.Event {
+		return sched.Event{Step: step, Task: task, Kind: kind, Obj: obj, Site: site}
+	}
+	tr := &sched.Trace{Events: []sched.Event{
+		ev(0, 0, sched.KindOp, "mm1", "mremap"),
+		ev(1, 0, sched.KindAcquire, "ptl(pt#1)", "move_ptes"),
+		ev(2, 1, sched.KindOp, "mm1", "migrate"),
+		ev(3, 1, sched.KindAcquire, "ptl(pt#1)", "try_to_migrate_one"),
+		ev(3, 1, sched.KindAcquire, "ptl(pt#1)", "remove_migration_pte"), // the same task
+		ev(4, 0, sched.KindRelease, "ptl(pt#1)", "move_ptes"),
+		ev(5, 0, sched.KindAcquire, "anon_vma(av#1)", "take_rmap_locks"),
+		ev(6, 0, sched.KindExit, "", ""),
+		ev(6, 1, sched.KindTrylock, "anon_vma(av#1)", "folio_lock_anon_vma_read"), // at the step t1's op ended: after it
+		ev(7, 1, sched.KindRCU, "rcu", "folio_lock_anon_vma_read"),
+	}}
+	got := reach.Reached(tr)
+	want := []reach.Cell{reach.NewCell("ptl", "move_ptes", "remove_migration_pte"), reach.NewCell("ptl", "move_ptes", "try_to_migrate_one")}
+	if !slices.Equal(got, want) {
+		t.Fatalf("reached %v, want %v", got, want)
+	}
+}
+
+// TestCatalogue: the paths generated programs show on the faithful kernel
+// are the catalogue's (reach.Paths), and no cell judged impossible is
+// reached; every variant's paths are in the catalogue.
+func TestCatalogue(t *testing.T) {
+	known := map[string]bool{}
+	for _, ps := range reach.Paths {
+		for _, p := range ps {
+			known[p] = true
+		}
+	}
+	for _, v := range append(kernelsim.AllVariants, kernelsim.TestOnlyVariants...) {
+		for _, p := range v.Paths {
+			if !known[p] {
+				t.Errorf("variant %s: path %q is not in reach.Paths", v.Name, p)
+			}
+		}
+	}
+	n := 6000
+	if testing.Short() {
+		n = 1500
+	}
+	m := reach.New()
+	for i := 0; i < n; i++ {
+		rng := rand.New(rand.NewPCG(7, uint64(i)))
+		p, sb := fuzz.Decode(fuzz.RandomInput(rng))
+		var st sched.Strategy = sched.NewBytes(sb)
+		if i%2 == 1 {
+			st = sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
+		}
+		rep := harness.Run(p, harness.Options{Strategy: st, MaxSteps: fuzz.MaxSteps})
+		if !rep.OK() && !rep.HarnessLimit() {
+			t.Fatalf("the faithful kernel fails:\n%s%s", rep.Summary(), p)
+		}
+		m.Add(&rep.RunTrace)
+	}
+	s := m.Summarize()
+	if len(s.Unknown) > 0 {
+		t.Errorf("cells of paths the catalogue lacks: %v", s.Unknown)
+	}
+	if len(s.ReachedImpossible) > 0 {
+		t.Errorf("cells judged impossible were reached: %v", s.ReachedImpossible)
+	}
+	t.Logf("%d runs: %d cells, %d impossible, %d of %d possible reached", s.Runs, s.Cells, s.Impossible, s.Reached, s.Possible())
+}
