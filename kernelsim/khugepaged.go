@@ -140,8 +140,8 @@ func (k *Kernel) hugepageVMARevalidate(t *sched.Task, m *MM, haddr int) *VMA {
 
 // collapseHugePage mirrors collapse_huge_page() (v6.14), entered with
 // mmap_lock read: drop it and allocate the THP; mmap_lock read again to
-// revalidate, dropped; then mmap_lock write, revalidate, the PMD still a
-// table, vma_start_write, anon_vma_lock_write; under the PMD lock clear the
+// revalidate, dropped; then mmap_lock write, revalidate, vma_start_write,
+// the PMD still a table, anon_vma_lock_write; under the PMD lock clear the
 // PMD (pmdp_collapse_flush, with the flush), then tlb_remove_table_sync_one
 // (wait until no lockless walker — GUP-fast, the MMU's walk — can still be
 // in the detached table); under the detached table's PTL lock and isolate
@@ -170,13 +170,19 @@ func (k *Kernel) collapseHugePage(t *sched.Task, m *MM, haddr int) error {
 		k.discardFolio(nf)
 		return collapseErr(m, haddr, "SCAN_VMA_CHECK")
 	}
-	if e := m.pmdEntry(haddr); e == nil || e.Table == nil { // check_pmd_still_valid
+	// vma_start_write before check_pmd_still_valid, as mainline has it
+	// since page tables can go under the per-VMA lock (PT reclaim, v6.14
+	// era; v6.12 checked first): the VMA write lock waits for a
+	// MADV_DONTNEED that may still be freeing this PMD's table, so the
+	// check sees what it left.
+	v.lock.StartWrite(t, site)
+	t.Point(sched.KindRead, m.name+" pmd", site, fmt.Sprintf("check_pmd_still_valid %#x", haddr))
+	if e := m.pmdEntry(haddr); e == nil || e.Table == nil {
 		k.discardFolio(nf)
 		return collapseErr(m, haddr, "SCAN_PMD_NULL")
 	}
-	v.lock.StartWrite(t, site)
 	av := v.anonVMA
-	av.lockWrite(t, "anon_vma_lock_write")
+	av.lockWrite(t, site) // anon_vma_lock_write
 	pmd := m.pmdOffset(haddr)
 	slot := &pmd.e[g.pmdIndex(haddr)]
 	pmd.ptl.Lock(t, site)
