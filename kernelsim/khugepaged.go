@@ -182,7 +182,7 @@ func (k *Kernel) collapseHugePage(t *sched.Task, m *MM, haddr int) error {
 		return collapseErr(m, haddr, "SCAN_PMD_NULL")
 	}
 	av := v.anonVMA
-	av.lockWrite(t, "anon_vma_lock_write")
+	av.lockWrite(t, site) // anon_vma_lock_write
 	pmd := m.pmdOffset(haddr)
 	slot := &pmd.e[g.pmdIndex(haddr)]
 	pmd.ptl.Lock(t, site)

@@ -224,7 +224,7 @@ func (k *Kernel) retractPageTables(t *sched.Task, f *File, pgoff int) {
 	g := k.Geo
 	unlocked := k.Variants.Has("retract_page_tables-no-rmap-locks")
 	if !unlocked {
-		f.immap.DownRead(t, "i_mmap_lock_read")
+		f.immap.DownRead(t, site) // i_mmap_lock_read
 	}
 	it := &fileIter{k: k, f: f, first: pgoff, last: pgoff, site: site}
 	defer t.SetWatch(nil)

@@ -223,7 +223,7 @@ func (k *Kernel) splitHugePage(t *sched.Task, f *Folio) error {
 	av := f.anonVMA // folio_get_anon_vma
 	k.use(t, &av.Obj, "folio_get_anon_vma")
 	getAnonVMA(av)
-	av.lockWrite(t, "anon_vma_lock_write")
+	av.lockWrite(t, "split_huge_page_to_list_to_order") // anon_vma_lock_write
 	defer func() {
 		av.unlockWrite(t, "anon_vma_unlock_write")
 		k.putAnonVMA(t, av, "put_anon_vma")
