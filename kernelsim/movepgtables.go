@@ -238,7 +238,14 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) bool
 		if p.Kind == PTEPresent {
 			if p.Folio != nil && p.Folio.Large() && n-i > 1 {
 				// mremap_folio_pte_batch
-				nr = k.folioPTEBatch(t, om, otbl, oi, oa+i, p, n-i, !k.Variants.Has("mremap-batch-ignores-writable"), "mremap_folio_pte_batch")
+				ignoreWrite := k.Variants.Enabled("mremap-batch-ignores-writable")
+				nr = k.folioPTEBatch(t, om, otbl, oi, oa+i, p, n-i, !ignoreWrite, "mremap_folio_pte_batch")
+				for j := 1; ignoreWrite && j < nr; j++ {
+					if otbl.e[oi+j].Load().Write != p.Write {
+						k.Variants.Hit("mremap-batch-ignores-writable") // the batch took a PTE FPB_RESPECT_WRITE would have stopped at
+						break
+					}
+				}
 			}
 			forceFlush = true
 		}

@@ -153,6 +153,7 @@ var AllVariants = []Variant{
 		Function:  "mm/mremap.c move_normal_pmd()",
 		KernelRef: "D.7, 6fa1066fc5d0 \"mm/mremap: fix move_normal_pmd/retract_page_tables race\" (Jann Horn, 2024; fixes 1d65b771bc08)",
 		Removes:   "the re-check under the PMD locks that the old PMD still points to a table: a PMD that retract_page_tables cleared after move_page_tables read it is moved as if it were one, and the new PMD points at pmd_pgtable(none), the page at pfn 0",
+		Paths:     []string{"move_normal_pmd", "retract_page_tables"},
 	},
 	{
 		Name:      "retract_page_tables-no-rmap-locks",
@@ -161,42 +162,49 @@ var AllVariants = []Variant{
 		Removes:   "i_mmap_lock_read around the walk of i_mmap: retraction finds VMAs and their page tables with no rmap lock, so munmap or exit can unlink the VMA and free its tables (or the VMA) under it",
 
 		UnlockedTrees: true,
+		Paths:         []string{"retract_page_tables", "free_pgtables"},
 	},
 	{
 		Name:      "pte_offset_map_lock-no-pmd-recheck",
 		Function:  "mm/pgtable-generic.c __pte_offset_map_lock() (and map_pte() in mm/page_vma_mapped.c)",
 		KernelRef: "D.10b, Documentation/mm/process_addrs.rst; Hugh Dickins' 2023 series making pte_offset_map() fallible (\"mm/pgtable: allow pte_offset_map[_lock]() to fail\")",
 		Removes:   "the pmd_same() re-check after taking the PTL: a walker that mapped a table just before PT reclaim or retract_page_tables detached it writes into the detached table, and the write is lost with it",
+		Paths:     []string{"do_anonymous_page", "try_to_free_pte", "retract_page_tables"},
 	},
 	{
 		Name:      "pt_reclaim-no-recheck-after-relock",
 		Function:  "mm/memory.c zap_pte_range()",
 		KernelRef: "D.15, \"mm: pgtable: fix incorrect reclaim of non-empty PTE pages\" (Qi Zheng, 2025; fixes 6375e95f381e)",
 		Removes:   "direct_reclaim = false when zap_pte_range dropped the PTL mid-table (need_resched, force_break): the fast path clears the PMD without re-checking the entries a fault refilled meanwhile, and frees a table with a live PTE",
+		Paths:     []string{"zap_page_range_single", "try_to_free_pte", "do_anonymous_page"},
 	},
 	{
 		Name:      "retract_page_tables-no-pmd-recheck",
 		Function:  "mm/khugepaged.c retract_page_tables()",
 		KernelRef: "N6, \"mm: khugepaged: recheck pmd state in retract_page_tables()\" (Qi Zheng, 2024, the first prerequisite of PT reclaim)",
 		Removes:   "check_pmd_state() under pmd_lock: a PMD that PT reclaim cleared after the lockless find_pmd_or_thp_or_none is taken for a table, its pte_lockptr is pfn 0's and pmd_pgtable(none) is freed",
+		Paths:     []string{"retract_page_tables", "try_get_and_clear_pmd"},
 	},
 	{
 		Name:      "mremap-batch-ignores-writable",
 		Function:  "mm/mremap.c move_ptes() / mremap_folio_pte_batch()",
 		KernelRef: "D.16, 04d1c9d60c6e \"mm/mremap: honor writable bit in mremap pte batching\" (fixes f822a9a81a31)",
 		Removes:   "FPB_RESPECT_WRITE in the batch of a large folio's PTEs: set_ptes() writes the first PTE's value for all of them, so read-only PTEs after a writable one become writable",
+		Paths:     []string{"move_ptes"},
 	},
 	{
 		Name:      "split-misreads-pmd-migration-entry",
 		Function:  "mm/huge_memory.c split_huge_pmd_locked()",
 		KernelRef: "N4, be6e843fc51a \"mm/huge_memory: fix dereferencing invalid pmd migration entry\" (Gavin Guo, 2025; fixes 84c3fc4e9c56)",
 		Removes:   "treating another folio's PMD migration entry as not the splitter's folio: pmd_folio() of the migration entry is dereferenced",
+		Paths:     []string{"__split_huge_pmd", "try_to_migrate_one"},
 	},
 	{
 		Name:      "zap-batch-crosses-table-end",
 		Function:  "mm/memory.c zap_present_ptes() (folio_pte_batch's max_nr)",
 		KernelRef: "N5, \"mm/rmap: fix potential out-of-bounds page table access during batched unmap\" (Lance Yang, 2025; fixes 354dffd29575): the same cap, at pmd_addr_end, in zap_pte_range's batching of a large folio",
 		Removes:   "the cap of a large folio's PTE batch at the end of the range and of the PTE table: the batch takes the rest of the folio, assuming its pages lie in one table",
+		Paths:     []string{"zap_page_range_single", "unmap_vmas"},
 	},
 }
 

@@ -8,23 +8,15 @@ import (
 // by the name the model gives them at the lock operation. A test checks
 // that generated programs show every one of them and no other.
 var Paths = map[string][]string{
-	"mmap_lock": {"__bprm_mm_init", "__vm_munmap", "do_mprotect_pkey", "do_mremap", "dup_mmap", "exit_mmap", "get_arg_page",
-		"lock_mm_and_find_vma", "madvise_lock", "setup_arg_pages", "vm_mmap_pgoff", "vmf_anon_prepare"},
-	"vma_lock": {"__bprm_mm_init", "__mmap_new_vma", "__split_vma", "dup_mmap", "free_pgtables", "lock_vma_under_rcu", "move_vma",
-		"mprotect_fixup", "relocate_vma_down", "setup_arg_pages", "vma_link", "vma_merge_existing_range", "vma_merge_extend",
-		"vma_merge_new_range", "vma_start_write_killable", "vms_gather_munmap_vmas"},
-	"i_mmap_rwsem": {"dup_mmap", "free_pgtables", "rmap_walk_file", "take_rmap_locks", "vma_link", "vma_link_file", "vma_prepare"},
-	"anon_vma->rwsem": {"__anon_vma_prepare", "__split_vma", "anon_vma_fork", "anon_vma_merge", "copy_vma", "dup_anon_vma",
-		"folio_lock_anon_vma_read", "free_pgtables", "move_vma(MREMAP_DONTUNMAP)", "rmap_walk_anon_lock", "take_rmap_locks",
-		"vma_expand", "vma_prepare", "vma_shrink"},
-	"folio_lock": {"__folio_lock", "__folio_lock_or_retry", "__try_to_reclaim_swap", "folio_lock_or_retry", "lock_folio_maybe_drop_mmap",
-		"migrate_folio_unmap", "migration_entry_wait_on_locked", "shrink_folio_list", "wp_can_reuse_anon_folio"},
+	"mmap_lock":       {"__bprm_mm_init", "__vm_munmap", "collapse_huge_page", "do_mprotect_pkey", "do_mremap", "dup_mmap", "exit_mmap", "get_arg_page", "khugepaged_scan_mm_slot", "lock_mm_and_find_vma", "madvise_lock", "setup_arg_pages", "vm_mmap_pgoff", "vmf_anon_prepare"},
+	"vma_lock":        {"__bprm_mm_init", "__mmap_new_vma", "__split_vma", "collapse_huge_page", "dup_mmap", "free_pgtables", "lock_vma_under_rcu", "move_vma", "mprotect_fixup", "relocate_vma_down", "setup_arg_pages", "vma_link", "vma_merge_existing_range", "vma_merge_extend", "vma_merge_new_range", "vma_start_write_killable", "vms_gather_munmap_vmas"},
+	"i_mmap_rwsem":    {"collapse_file", "dup_mmap", "free_pgtables", "retract_page_tables", "rmap_walk_file", "take_rmap_locks", "vma_link", "vma_link_file", "vma_prepare"},
+	"anon_vma->rwsem": {"__anon_vma_prepare", "__split_vma", "anon_vma_fork", "anon_vma_merge", "collapse_huge_page", "copy_vma", "dup_anon_vma", "folio_lock_anon_vma_read", "free_pgtables", "move_vma(MREMAP_DONTUNMAP)", "rmap_walk_anon_lock", "split_huge_page_to_list_to_order", "take_rmap_locks", "vma_expand", "vma_prepare", "vma_shrink"},
+	"folio_lock":      {"__collapse_huge_page_isolate", "__folio_lock", "__folio_lock_or_retry", "__split_huge_page_tail", "__try_to_reclaim_swap", "collapse_file", "deferred_split_scan", "do_huge_pmd_wp_page", "folio_lock_or_retry", "lock_folio_maybe_drop_mmap", "migrate_folio_unmap", "migration_entry_wait_on_locked", "shrink_folio_list", "wp_can_reuse_anon_folio"},
 	"page_table_lock": {"__anon_vma_prepare", "__handle_mm_fault", "copy_pte_range", "move_page_tables"},
-	"pmd_lock":        {"move_normal_pmd", "pmd_install"},
-	"ptl": {"change_pte_range", "copy_pte_range", "do_anonymous_page", "do_cow_fault", "do_read_fault", "do_shared_fault",
-		"do_swap_page", "folio_referenced_one", "handle_pte_fault", "migration_entry_wait", "move_ptes", "remove_migration_pte",
-		"try_to_migrate_one", "try_to_unmap_one", "unmap_vmas", "wp_page_copy", "zap_page_range_single"},
-	"i_pages": {"filemap_fault", "folio_migrate_mapping"},
+	"pmd_lock":        {"__do_huge_pmd_anonymous_page", "__split_huge_pmd", "change_huge_pmd", "collapse_huge_page", "copy_huge_pmd", "do_huge_pmd_wp_page", "folio_referenced_one", "move_huge_pmd", "move_normal_pmd", "pmd_install", "pmd_migration_entry_wait", "remove_migration_pte", "retract_page_tables", "try_get_and_clear_pmd", "try_to_free_pte", "try_to_migrate_one", "try_to_unmap_one", "zap_huge_pmd"},
+	"ptl":             {"__collapse_huge_page_copy", "change_pte_range", "collapse_huge_page", "copy_pte_range", "do_anonymous_page", "do_cow_fault", "do_read_fault", "do_shared_fault", "do_swap_page", "folio_referenced_one", "handle_pte_fault", "hpage_collapse_scan_pmd", "migration_entry_wait", "move_ptes", "remove_migration_pte", "retract_page_tables", "try_to_free_pte", "try_to_migrate_one", "try_to_unmap_one", "unmap_vmas", "wp_page_copy", "zap_page_range_single"},
+	"i_pages":         {"collapse_file", "filemap_fault", "folio_migrate_mapping"},
 }
 
 // Classes returns the classes of the matrix in a stable order.
@@ -85,7 +77,10 @@ func Impossible(c Cell) string {
 		if a, b := in(execPaths); a || b {
 			return "exec's new mm is private until exec_mmap: no other task can take its mmap_lock (migration and reclaim reach its pages without it)"
 		}
-		if c.Has("exit_mmap") {
+		if c.Has("exit_mmap") && !c.Has("khugepaged_scan_mm_slot") && !c.Has("collapse_huge_page") {
+			// khugepaged holds only an mm_count reference (its mm_slot)
+			// and checks mm_users after taking mmap_lock
+			// (hpage_collapse_test_exit), so it can meet exit_mmap.
 			return "exit_mmap runs once mm_users dropped to zero: no other op of the mm can run then, and migration and reclaim take no mmap_lock"
 		}
 	case "vma_lock":
