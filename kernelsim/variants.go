@@ -203,7 +203,7 @@ var AllVariants = []Variant{
 		Name:      "zap-batch-crosses-table-end",
 		Function:  "mm/memory.c zap_present_ptes() (folio_pte_batch's max_nr)",
 		KernelRef: "N5, \"mm/rmap: fix potential out-of-bounds page table access during batched unmap\" (Lance Yang, 2025; fixes 354dffd29575): the same cap, at pmd_addr_end, in zap_pte_range's batching of a large folio",
-		Removes:   "the cap of a large folio's PTE batch at the end of the range and of the PTE table: the batch takes the rest of the folio, assuming its pages lie in one table",
+		Removes:   "the cap of a large folio's PTE batch at the end of the PTE table (pmd_addr_end): the batch takes the rest of the folio up to the end of the range, assuming its pages lie in one table",
 		Paths:     []string{"zap_page_range_single", "unmap_vmas"},
 	},
 }

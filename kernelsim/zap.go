@@ -14,6 +14,9 @@ type zapDetails struct {
 	// reclaimPT (MADV_DONTNEED, CONFIG_PT_RECLAIM, v6.14+): a PTE table the
 	// zap left empty is freed (reclaim_pt).
 	reclaimPT bool
+	// end is the end of the whole zap (unmap_page_range's end), which
+	// zap_pte_range's own end caps at the table's end (pmd_addr_end).
+	end int
 }
 
 // zapPTERange mirrors unmap_vmas() → unmap_page_range() → zap_pmd_range()
@@ -25,6 +28,7 @@ type zapDetails struct {
 func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string, zd zapDetails) {
 	m := v.mm
 	g := k.Geo
+	zd.end = end
 	for a := start; a < end; {
 		next := g.tableEnd(a, end)
 		e := m.pmdEntry(a)
@@ -125,9 +129,11 @@ func (k *Kernel) doZapPTERange(t *sched.Task, v *VMA, tbl *PTETable, addr, end i
 	p := tbl.e[i].Load()
 	batch := 1
 	if p.Kind == PTEPresent && p.Folio != nil && p.Folio.Large() && maxNr != 1 {
-		if p.Folio.Nr()-p.Page > maxNr && k.Variants.Has("zap-batch-crosses-table-end") {
-			// N5: the batch assumes the rest of the folio lies in this table.
-			maxNr = p.Folio.Nr() - p.Page
+		if uncapped := min(p.Folio.Nr()-p.Page, zd.end-addr); uncapped > maxNr && k.Variants.Has("zap-batch-crosses-table-end") {
+			// N5: the batch is capped at the end of the range only, not
+			// at the end of the table: it assumes the rest of the folio
+			// lies in this table.
+			maxNr = uncapped
 		}
 		batch = k.folioPTEBatch(t, m, tbl, i, addr, p, maxNr, false, "folio_pte_batch")
 	}
