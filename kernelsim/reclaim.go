@@ -95,13 +95,8 @@ func (k *Kernel) tryToUnmap(t *sched.Task, f *Folio) {
 		// (Reclaim's "activated"). Not a bug, so not held to coverage.
 		mayMiss: vmaIsTemporaryStack,
 	}
-	// TTU_BATCH_FLUSH: the cleared PTEs' flushes are owed until
-	// try_to_unmap_flush, after the walk.
-	type owed struct {
-		m    *MM
-		addr int
-	}
-	var flushes []owed
+	// TRIAL: flushed at each PTE (TTU_BATCH_FLUSH with its
+	// flush_tlb_batched_pending in zap/mprotect/mremap is not modelled).
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
 		const site = "try_to_unmap_one"
 		pw := k.newPVMW(t, f, v, addr, false, false, site)
@@ -126,12 +121,9 @@ func (k *Kernel) tryToUnmap(t *sched.Task, f *Folio) {
 				v.mm.rssFile.Add(-1)
 				k.dropMapping(t, f, site)
 			}
-			flushes = append(flushes, owed{v.mm, pw.addr})
+			k.flushTLBRange(t, v.mm, pw.addr, pw.addr+1, "try_to_unmap_one")
 		}
 		return true
 	}
 	k.rmapWalk(t, f, rwc)
-	for _, o := range flushes {
-		k.flushTLBRange(t, o.m, o.addr, o.addr+1, "try_to_unmap_flush")
-	}
 }
