@@ -33,7 +33,7 @@ func (r *Report) Narrative(limit int) string {
 		if !matters(e, locks) {
 			continue
 		}
-		text := e.Obj + " " + e.Detail
+		text := e.ObjText() + " " + e.DetailText()
 		hit := len(tokens) == 0
 		for _, t := range tokenRE.FindAllString(text, -1) {
 			hit = hit || tokens[t]
@@ -59,7 +59,7 @@ func matters(e sched.Event, locks bool) bool {
 	case sched.KindWrite, sched.KindNote, sched.KindChoice:
 		return true
 	case sched.KindWalk:
-		return strings.HasPrefix(e.Detail, "looks at")
+		return strings.HasPrefix(e.DetailText(), "looks at")
 	case sched.KindAcquire, sched.KindGranted, sched.KindTrylock, sched.KindRelease, sched.KindBlock:
 		return locks
 	}
@@ -69,15 +69,15 @@ func matters(e sched.Event, locks bool) bool {
 func describe(e sched.Event) string {
 	switch e.Kind {
 	case sched.KindWalk:
-		return "visits " + e.Obj + ", " + e.Detail
+		return "visits " + e.ObjText() + ", " + e.DetailText()
 	case sched.KindWrite:
-		return e.Obj + ": " + e.Detail
+		return e.ObjText() + ": " + e.DetailText()
 	case sched.KindChoice:
-		return e.Obj + ": " + e.Detail
+		return e.ObjText() + ": " + e.DetailText()
 	case sched.KindAcquire, sched.KindGranted, sched.KindTrylock, sched.KindRelease, sched.KindBlock:
-		return e.Kind.String() + " " + e.Obj + " " + e.Detail
+		return e.Kind.String() + " " + e.ObjText() + " " + e.DetailText()
 	}
-	return e.Detail
+	return e.DetailText()
 }
 
 // Diagram draws the VMAs of the mms the tokens name (all mms when none is

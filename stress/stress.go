@@ -56,12 +56,16 @@ type Stats struct {
 
 // Result is the summary of a stress run.
 type Result struct {
-	Mode       string    `json:"mode"`
-	Executions int64     `json:"executions"`
-	Seconds    float64   `json:"seconds"`
-	PerSecond  float64   `json:"executions_per_second"`
-	Failures   int64     `json:"failures"`
-	Findings   []Finding `json:"findings"`
+	Mode       string  `json:"mode"`
+	Workers    int     `json:"workers"`
+	Executions int64   `json:"executions"`
+	Seconds    float64 `json:"seconds"`
+	PerSecond  float64 `json:"executions_per_second"`
+	// PerWorker is PerSecond divided by Workers: executions per second per
+	// worker, the figure to compare between machines and worker counts.
+	PerWorker float64   `json:"executions_per_second_per_worker"`
+	Failures  int64     `json:"failures"`
+	Findings  []Finding `json:"findings"`
 	// InternalErrors are runs in which the harness itself failed: never
 	// findings, always reported loudly (the first one in full).
 	InternalErrors  int64  `json:"internal_errors"`
@@ -87,7 +91,7 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 	if o.Workers <= 0 {
 		o.Workers = runtime.NumCPU()
 	}
-	res := &Result{Mode: o.Mode.String(), GoroutinesStart: runtime.NumGoroutine(), RSSStartKB: rssKB()}
+	res := &Result{Mode: o.Mode.String(), Workers: o.Workers, GoroutinesStart: runtime.NumGoroutine(), RSSStartKB: rssKB()}
 	var execs, fails, internals atomic.Int64
 	var mu sync.Mutex
 	found := map[string]*Finding{}
@@ -101,6 +105,8 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(o.Seed, uint64(w)))
 			seeds := fuzz.Seeds()
+			pool := sched.NewPool() // this worker's task goroutines, reused run after run
+			defer pool.Close()
 			for i := 0; ctx.Err() == nil; i++ {
 				data := seeds[rng.IntN(len(seeds))]
 				data = append(append([]byte(nil), data...), randBytes(rng, 8+rng.IntN(24))...)
@@ -109,7 +115,7 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 				}
 				p, sb := fuzz.Decode(data)
 				p.Variants = o.Variants
-				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: o.YieldOneIn}
+				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: o.YieldOneIn, Pool: pool}
 				if o.Mode == sched.Controlled {
 					switch o.Strategy {
 					case "random":
@@ -175,6 +181,7 @@ loop:
 	res.Executions, res.Failures, res.InternalErrors = execs.Load(), fails.Load(), internals.Load()
 	res.Seconds = time.Since(start).Seconds()
 	res.PerSecond = float64(res.Executions) / res.Seconds
+	res.PerWorker = res.PerSecond / float64(o.Workers)
 	sort.Strings(keys)
 	for _, k := range keys {
 		res.Findings = append(res.Findings, *found[k])

@@ -131,7 +131,7 @@ func (e *Env) beforeAcquire(t *sched.Task, l lockRef, write bool, sub int, site 
 				site, l.Name(), modeName(c, write), r, h.l.Name(), modeName(hc, h.write), hr, h.site, modeName(c, write), modeName(hc, h.write))
 		}
 		if e.dep != nil {
-			if rep := e.dep.addEdge(h.node, n, nodeName(hc, int(h.node)%MaxSubclass), nodeName(c, sub), t.Name()+" in "+site); rep != "" {
+			if rep := e.dep.addEdge(h.node, n, hc, c, t, site); rep != "" {
 				e.fail(t, "lockdep", "%s", rep)
 			}
 		}
@@ -167,6 +167,9 @@ func modeName(c *Class, write bool) string {
 // push records that t now holds l.
 func (e *Env) push(t *sched.Task, l lockRef, write, try bool, sub int, site string) {
 	id := t.ID()
+	if e.held[id] == nil {
+		e.held[id] = make([]held, 0, 8) // deep enough for every path, in one allocation
+	}
 	e.held[id] = append(e.held[id], held{l: l, node: nodeOf(l.class(), sub), write: write, try: try, site: site})
 	if !l.class().Sleeping {
 		e.spin[id]++

@@ -48,7 +48,7 @@ func (m *Mutex) Lock(t *sched.Task, site string) { m.LockNested(t, 0, site) }
 // move_ptes().
 func (m *Mutex) LockNested(t *sched.Task, subclass int, site string) {
 	m.env.beforeAcquire(t, m, true, subclass, site)
-	t.Point(sched.KindAcquire, m.name, site, "")
+	t.PointF(sched.KindAcquire, site, sched.Obj(m.name))
 	m.mu.Lock()
 	if m.owner < 0 && len(m.waiters) == 0 {
 		m.owner = t.ID()
@@ -57,21 +57,21 @@ func (m *Mutex) LockNested(t *sched.Task, subclass int, site string) {
 		m.waiters = append(m.waiters, waiter{t: t, write: true})
 		m.mu.Unlock()
 		t.Park(m)
-		t.Record(sched.KindGranted, m.name, site, "")
+		t.RecordF(sched.KindGranted, site, sched.Obj(m.name))
 	}
 	m.env.push(t, m, true, false, subclass, site)
 }
 
 // Trylock takes the lock if it is free (spin_trylock, folio_trylock).
 func (m *Mutex) Trylock(t *sched.Task, site string) bool {
-	t.Point(sched.KindTrylock, m.name, site, "")
+	t.PointF(sched.KindTrylock, site, sched.Obj(m.name))
 	m.mu.Lock()
 	ok := m.owner < 0 && len(m.waiters) == 0
 	if ok {
 		m.owner = t.ID()
 	}
 	m.mu.Unlock()
-	t.Amend(okWord(ok)[1:])
+	t.AmendF(sched.Detail(okWord(ok)))
 	if ok {
 		m.env.push(t, m, true, true, 0, site)
 	}
@@ -81,7 +81,7 @@ func (m *Mutex) Trylock(t *sched.Task, site string) bool {
 // Unlock releases the lock, wakes every task waiting for it to be unlocked
 // and hands it to the first task queued to take it.
 func (m *Mutex) Unlock(t *sched.Task, site string) {
-	t.Point(sched.KindRelease, m.name, site, "")
+	t.PointF(sched.KindRelease, site, sched.Obj(m.name))
 	m.env.pop(t, m)
 	m.mu.Lock()
 	m.owner = -1
@@ -108,17 +108,17 @@ func (m *Mutex) Unlock(t *sched.Task, site string) {
 // checked like a blocking acquisition (order, lockdep, atomic context).
 func (m *Mutex) WaitUnlocked(t *sched.Task, site string) {
 	m.env.beforeAcquire(t, m, true, 0, site)
-	t.Point(sched.KindAcquire, m.name, site, "wait unlocked")
+	t.PointF(sched.KindAcquire, site, sched.Obj(m.name).Detail("wait unlocked"))
 	m.mu.Lock()
 	if m.owner < 0 {
 		m.mu.Unlock()
-		t.Amend("wait unlocked: was free")
+		t.AmendF(sched.Detail("wait unlocked: was free"))
 		return
 	}
 	m.waiters = append(m.waiters, waiter{t: t, waitOnly: true})
 	m.mu.Unlock()
 	t.Park(m)
-	t.Record(sched.KindGranted, m.name, site, "unlocked")
+	t.RecordF(sched.KindGranted, site, sched.Obj(m.name).Detail("unlocked"))
 }
 
 // IsLocked reports whether the lock is held (spin_is_locked, folio_test_locked).

@@ -67,7 +67,7 @@ func (r *Rwsem) DownWriteNested(t *sched.Task, subclass int, site string) {
 
 func (r *Rwsem) down(t *sched.Task, write bool, sub int, site string) {
 	r.env.beforeAcquire(t, r, write, sub, site)
-	t.Point(sched.KindAcquire, r.name, site, modeWord(write))
+	t.PointF(sched.KindAcquire, site, sched.Obj(r.name).Detail(modeWord(write)))
 	r.mu.Lock()
 	if r.grantable(write) && len(r.waiters) == 0 {
 		r.take(t.ID(), write)
@@ -76,7 +76,7 @@ func (r *Rwsem) down(t *sched.Task, write bool, sub int, site string) {
 		r.waiters = append(r.waiters, waiter{t: t, write: write})
 		r.mu.Unlock()
 		t.Park(r)
-		t.Record(sched.KindGranted, r.name, site, modeWord(write))
+		t.RecordF(sched.KindGranted, site, sched.Obj(r.name).Detail(modeWord(write)))
 	}
 	r.env.push(t, r, write, false, sub, site)
 }
@@ -88,14 +88,14 @@ func (r *Rwsem) DownReadTrylock(t *sched.Task, site string) bool { return r.try(
 func (r *Rwsem) DownWriteTrylock(t *sched.Task, site string) bool { return r.try(t, true, site) }
 
 func (r *Rwsem) try(t *sched.Task, write bool, site string) bool {
-	t.Point(sched.KindTrylock, r.name, site, modeWord(write))
+	t.PointF(sched.KindTrylock, site, sched.Obj(r.name).Detail(modeWord(write)))
 	r.mu.Lock()
 	ok := r.grantable(write) && len(r.waiters) == 0
 	if ok {
 		r.take(t.ID(), write)
 	}
 	r.mu.Unlock()
-	t.Amend(modeWord(write) + okWord(ok))
+	t.AmendF(sched.Detail(tryWord(write, ok)))
 	if ok {
 		r.env.push(t, r, write, true, 0, site)
 	}
@@ -109,7 +109,7 @@ func (r *Rwsem) UpRead(t *sched.Task, site string) { r.up(t, false, site) }
 func (r *Rwsem) UpWrite(t *sched.Task, site string) { r.up(t, true, site) }
 
 func (r *Rwsem) up(t *sched.Task, write bool, site string) {
-	t.Point(sched.KindRelease, r.name, site, modeWord(write))
+	t.PointF(sched.KindRelease, site, sched.Obj(r.name).Detail(modeWord(write)))
 	h := r.env.pop(t, r)
 	if h.write != write {
 		r.env.internal(t, "%s: %s releases %s for %s but holds it for %s", site, t.Name(), r.name, modeWord(write), modeWord(h.write))
@@ -127,7 +127,7 @@ func (r *Rwsem) up(t *sched.Task, write bool, site string) {
 // DowngradeWrite turns t's write hold into a read hold and lets the readers
 // queued at the front in (downgrade_write).
 func (r *Rwsem) DowngradeWrite(t *sched.Task, site string) {
-	t.Point(sched.KindRelease, r.name, site, "downgrade")
+	t.PointF(sched.KindRelease, site, sched.Obj(r.name).Detail("downgrade"))
 	ok, w := r.env.holds(t, r)
 	if !ok || !w {
 		r.env.internal(t, "%s: %s downgrades %s without holding it for write", site, t.Name(), r.name)
@@ -197,9 +197,23 @@ func modeWord(write bool) string {
 
 func okWord(ok bool) string {
 	if ok {
-		return " ok"
+		return "ok"
 	}
-	return " failed"
+	return "failed"
+}
+
+// tryWord is the outcome of a trylock in mode write: "read ok", "write
+// failed", ...
+func tryWord(write, ok bool) string {
+	switch {
+	case write && ok:
+		return "write ok"
+	case write:
+		return "write failed"
+	case ok:
+		return "read ok"
+	}
+	return "read failed"
 }
 
 // AssertHeld checks that t holds the rwsem, for write when write is set

@@ -9,6 +9,38 @@
 //
 // In free mode the same tasks run truly in parallel; scheduling points only
 // count steps, record the trace and optionally yield.
+//
+// # Recording events
+//
+// Every scheduling point and note becomes an Event of the run's Trace, whose
+// object and detail are text. Point, Record and Amend take that text as
+// strings, made by the caller before the call even when nobody will read the
+// trace. PointF, RecordF and AmendF take a Text instead: plain parts cost
+// what strings cost, and formatted parts keep their operands typed and are
+// made into text only when the trace is printed, hashed or shown. Converting
+// a call site keeps its text, so the trace prints and hashes as before:
+//
+//	t.Point(sched.KindWrite, fmt.Sprintf("pte %s %#x", m.name, addr), site, old.String()+" -> "+pte.String())
+//
+// becomes
+//
+//	t.PointF(sched.KindWrite, site, sched.Objf("pte %s %#x").S(m.name).N(addr).Detailf("%v -> %v").V(old).V(pte))
+//
+// and a lock's plain text
+//
+//	t.PointF(sched.KindAcquire, site, sched.Obj(r.name).Detail("write"))
+//
+// Code that reads a trace reads Event.ObjText and Event.DetailText (or
+// AppendObj and AppendDetail, which allocate nothing): Event.Obj and
+// Event.Detail hold only the plain parts. See Text for the verbs and the
+// operand budget.
+//
+// # Reusing goroutines
+//
+// A run starts a goroutine per task, or borrows them from a Pool
+// (Options.Pool), which keeps them, and their grown stacks, for the next run
+// of the same worker. Nothing else carries over: the run's result is the
+// same either way.
 package sched
 
 import (
@@ -48,6 +80,15 @@ type Options struct {
 	YieldOneIn int
 	Seed       uint64 // seeds free-mode yields and data choices
 	NoTrace    bool   // do not record events (benchmarks of the bare mechanism)
+	// Trace, when set, is where the run records its events: it appends
+	// them to Trace.Events (after the events of earlier runs, as a harness
+	// run does with its setup, concurrent and exit phases), and
+	// Result.Trace holds this run's events alone. nil gives the run a
+	// trace of its own.
+	Trace *Trace
+	// Pool, when set, lends the run its task goroutines (see Pool); nil
+	// starts a goroutine per task.
+	Pool *Pool
 	// DeadlockAfter is how long a free-mode run may have every live task
 	// blocked before the watchdog calls it a deadlock; default 20ms.
 	DeadlockAfter time.Duration
@@ -78,7 +119,9 @@ type Sched struct {
 	strat     Strategy
 	step      int
 	runnable  []int
-	trace     []Event
+	tr        *Trace // Options.Trace, or own
+	base      int    // where this run's events begin in tr.Events
+	texts     []Text // the chunk where typed event parts go; see keep
 	decisions Schedule
 	verdict   Verdict
 	aborted   bool // controlled mode: read and written by the baton holder only
@@ -97,6 +140,13 @@ type Sched struct {
 	nblocked  int
 	wg        sync.WaitGroup
 	exited    sync.WaitGroup // every task goroutine, both modes
+
+	// Storage for the common small run, so that it needs no allocation
+	// of its own: tasks, runnable indexes, the trace header.
+	own         Trace
+	taskArr     [4]Task
+	taskPtrs    [4]*Task
+	runnableArr [maxTaskID + 1]int
 }
 
 // New returns a run with the given options and no tasks.
@@ -113,7 +163,12 @@ func New(opts Options) *Sched {
 	if opts.Strategy == nil {
 		opts.Strategy = NewRandom(1)
 	}
-	return &Sched{opts: opts, strat: opts.Strategy, runnerWake: make(chan struct{}, 1), abortCh: make(chan struct{})}
+	s := &Sched{opts: opts, strat: opts.Strategy, runnerWake: make(chan struct{}, 1), tr: opts.Trace}
+	if s.tr == nil {
+		s.tr = &s.own
+	}
+	s.tasks, s.runnable = s.taskPtrs[:0], s.runnableArr[:0]
+	return s
 }
 
 // Mode returns the run's scheduling mode.
@@ -128,7 +183,13 @@ func (s *Sched) Spawn(fn func(*Task)) *Task {
 	if id > maxTaskID {
 		panic(fmt.Sprintf(internalPrefix+"at most %d tasks per run", maxTaskID+1))
 	}
-	t := &Task{s: s, id: id, fn: fn, wake: make(chan struct{}, 1)}
+	var t *Task
+	if id < len(s.taskArr) {
+		t = &s.taskArr[id]
+	} else {
+		t = new(Task)
+	}
+	*t = Task{s: s, id: id, fn: fn}
 	if s.opts.Mode == Free {
 		t.rng = rand.New(rand.NewPCG(s.opts.Seed, uint64(id)))
 	}
@@ -151,10 +212,9 @@ func (s *Sched) Run() Result {
 	}
 	s.ran = true
 	s.start = time.Now()
-	if s.opts.NoTrace {
-		s.trace = nil
-	} else {
-		s.trace = make([]Event, 0, 256)
+	s.base = len(s.tr.Events)
+	if !s.opts.NoTrace && cap(s.tr.Events) == 0 {
+		s.tr.Events = make([]Event, 0, 64)
 	}
 	s.exited.Add(len(s.tasks))
 	if s.opts.Mode == Free {
@@ -163,16 +223,44 @@ func (s *Sched) Run() Result {
 		s.runControlled()
 	}
 	s.exited.Wait()
-	return Result{Verdict: s.verdict, Steps: s.step, Trace: Trace{Events: s.trace}, Schedule: s.decisions}
+	if s.opts.Pool != nil {
+		for _, t := range s.tasks {
+			s.opts.Pool.put(t.w)
+		}
+	}
+	evs := s.tr.Events[s.base:len(s.tr.Events):len(s.tr.Events)]
+	return Result{Verdict: s.verdict, Steps: s.step, Trace: Trace{Events: evs}, Schedule: s.decisions}
+}
+
+// launch starts the goroutines of every task: borrowed from the pool, or
+// fresh. Every task's hand-off channel exists before any task runs.
+func (s *Sched) launch() {
+	if p := s.opts.Pool; p != nil {
+		for _, t := range s.tasks {
+			t.w = p.get()
+			t.wake = t.w.wake
+		}
+		for _, t := range s.tasks {
+			t.w.start <- t
+		}
+		return
+	}
+	for _, t := range s.tasks {
+		t.wake = make(chan struct{}, 1)
+	}
+	for _, t := range s.tasks {
+		go func() {
+			defer s.exited.Done() // last: the goroutine is really gone when Run returns
+			t.main()
+		}()
+	}
 }
 
 func (s *Sched) runControlled() {
 	n := len(s.tasks)
 	s.strat.Reset(n)
 	s.live = n
-	for _, t := range s.tasks {
-		go t.main()
-	}
+	s.launch()
 	if n == 0 {
 		return
 	}
@@ -221,7 +309,7 @@ func (s *Sched) pick(cur int) int {
 			s.fail(Verdict{Outcome: Internal, Violation: Violation{Invariant: InvInternal, Task: cur, Step: s.step, Detail: internalPrefix + detail}})
 			return -2
 		}
-		s.decisions = append(s.decisions, Decision{Value: next})
+		s.decide(Decision{Value: next})
 	}
 	return next
 }
@@ -244,12 +332,86 @@ func (s *Sched) fail(v Verdict) {
 	s.aborted = true
 }
 
-// record appends an event at the current step.
+// decide appends a decision to the run's schedule.
+func (s *Sched) decide(d Decision) {
+	if s.decisions == nil {
+		s.decisions = make(Schedule, 0, 64)
+	}
+	s.decisions = append(s.decisions, d)
+}
+
+// record appends an event at the current step (controlled mode, or free
+// mode under s.mu).
 func (s *Sched) record(t *Task, kind Kind, obj, site, detail string) {
 	if s.opts.NoTrace {
 		return
 	}
-	s.trace = append(s.trace, Event{Step: s.step, Task: t.id, Kind: kind, Obj: obj, Site: site, Detail: detail})
+	s.tr.Events = append(s.tr.Events, Event{Step: s.at(), Task: t.id, Kind: kind, Obj: obj, Site: site, Detail: detail})
+}
+
+// recordText is record for a Text: its plain parts go to Obj and Detail,
+// its typed parts are kept.
+func (s *Sched) recordText(t *Task, kind Kind, site string, x *Text) {
+	if s.opts.NoTrace {
+		return
+	}
+	e := Event{Step: s.at(), Task: t.id, Kind: kind, Site: site}
+	if x.typed() {
+		e.x = s.keep(x)
+	}
+	if !x.objF {
+		e.Obj = x.obj
+	}
+	if !x.detF {
+		e.Detail = x.det
+	}
+	s.tr.Events = append(s.tr.Events, e)
+}
+
+// keep stores the typed parts of an event and returns where they are. They
+// live in chunks that are never moved or reused, so an Event copied out of
+// the trace stays valid; each chunk is twice the size of the last, so the
+// allocations are amortised like a slice's growth.
+func (s *Sched) keep(x *Text) *Text {
+	if len(s.texts) == cap(s.texts) {
+		s.texts = make([]Text, 0, max(2*cap(s.texts), 8))
+	}
+	s.texts = append(s.texts, *x)
+	return &s.texts[len(s.texts)-1]
+}
+
+// at is the step of an event recorded now: the global step in controlled
+// mode, the event's index in free mode.
+func (s *Sched) at() int {
+	if s.opts.Mode == Free {
+		return len(s.tr.Events) - s.base
+	}
+	return s.step
+}
+
+// amend sets the detail of t's most recent event of this run (under s.mu
+// in free mode).
+func (s *Sched) amend(t *Task, detail string, x *Text) {
+	for i := len(s.tr.Events) - 1; i >= s.base; i-- {
+		e := &s.tr.Events[i]
+		if e.Task != t.id {
+			continue
+		}
+		switch {
+		case x != nil && x.detF:
+			if e.x == nil {
+				e.x = s.keep(&Text{obj: e.Obj})
+			}
+			e.x.setDetail(x)
+			e.Detail = ""
+		case e.x != nil:
+			e.x.setDetail(&Text{det: detail, split: true})
+			e.Detail = detail
+		default:
+			e.Detail = detail
+		}
+		return
+	}
 }
 
 // unwind is the panic value that unwinds a task goroutine when its run ends
@@ -269,11 +431,9 @@ func (s *Sched) runFree() {
 	var watch sync.WaitGroup
 	watch.Add(1)
 	go func() { defer watch.Done(); s.watchdog(stop) }()
+	s.abortCh = make(chan struct{})
 	s.wg.Add(len(s.tasks))
-	for _, t := range s.tasks {
-		t.wake = make(chan struct{}, 1)
-		go t.main()
-	}
+	s.launch()
 	s.wg.Wait()
 	close(stop)
 	watch.Wait()
