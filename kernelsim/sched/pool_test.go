@@ -63,7 +63,13 @@ func TestPoolReuse(t *testing.T) {
 	if got := p.Started(); got > 4 {
 		t.Fatalf("the pool started %d goroutines for runs of at most 4 tasks", got)
 	}
-	if n := runtime.NumGoroutine(); n != base+p.Started() {
+	// Like TestNoLeaks, give goroutines that have just returned (of earlier
+	// tests, of free-mode watchdogs) a second to be gone.
+	n := runtime.NumGoroutine()
+	for deadline := time.Now().Add(time.Second); n > base+p.Started() && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(time.Millisecond)
+	}
+	if n > base+p.Started() {
 		t.Fatalf("goroutines: %d before the runs, %d after with %d in the pool", base, n, p.Started())
 	}
 	p.Close()
@@ -128,6 +134,7 @@ func TestPoolGoexit(t *testing.T) {
 	defer p.Close()
 	for i := 0; i < 3; i++ {
 		s := sched.New(sched.Options{Pool: p})
+		s.Spawn(func(t *sched.Task) { pads(t, 4) })
 		s.Spawn(func(t *sched.Task) { pads(t, 2); runtime.Goexit() })
 		s.Spawn(func(t *sched.Task) { pads(t, 4) })
 		if res := s.Run(); res.Verdict.Outcome != sched.OK {
@@ -135,7 +142,41 @@ func TestPoolGoexit(t *testing.T) {
 		}
 	}
 	if got := p.Started(); got != 4 {
-		t.Fatalf("started %d goroutines, want 4 (one lost to Goexit in each of 3 runs, one reused)", got)
+		t.Fatalf("started %d goroutines, want 4 (t2's lost to Goexit in each of 3 runs, t3's reused; t1 runs on the runner)", got)
+	}
+}
+
+// TestRunnerGoexit: task 1 runs on the goroutine that called Run; when it
+// calls runtime.Goexit (as testing.T.FailNow does) that goroutine ends, and
+// the other tasks are unwound first, not left blocked.
+func TestRunnerGoexit(t *testing.T) {
+	p := sched.NewPool()
+	defer p.Close()
+	base := runtime.NumGoroutine()
+	done := make(chan bool)
+	go func() {
+		returned := false
+		defer func() { done <- returned }()
+		s := sched.New(sched.Options{Pool: p, Strategy: sched.NewRandom(3)})
+		s.Spawn(func(t *sched.Task) { pads(t, 3); runtime.Goexit() })
+		spawnN(s, 2, func(t *sched.Task) { pads(t, 6); t.Park(gate{"g"}) })
+		s.Run()
+		returned = true
+	}()
+	if <-done {
+		t.Fatal("Run returned after its runner's goroutine called runtime.Goexit")
+	}
+	n := runtime.NumGoroutine()
+	for deadline := time.Now().Add(time.Second); n > base+p.Started() && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(time.Millisecond)
+	}
+	if n > base+p.Started() {
+		t.Fatalf("goroutines: %d before, %d after with %d in the pool", base, n, p.Started())
+	}
+	s := sched.New(sched.Options{Pool: p}) // the pool still works
+	spawnN(s, 3, func(t *sched.Task) { pads(t, 3) })
+	if res := s.Run(); res.Verdict.Outcome != sched.OK {
+		t.Fatal(res.Verdict)
 	}
 }
 
@@ -149,7 +190,7 @@ func TestPoolClosed(t *testing.T) {
 		}
 	}()
 	s := sched.New(sched.Options{Pool: p})
-	s.Spawn(func(t *sched.Task) {})
+	spawnN(s, 2, func(t *sched.Task) {}) // t1 runs on the runner: t2 needs the pool
 	s.Run()
 }
 

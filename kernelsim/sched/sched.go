@@ -216,7 +216,6 @@ func (s *Sched) Run() Result {
 	if !s.opts.NoTrace && cap(s.tr.Events) == 0 {
 		s.tr.Events = make([]Event, 0, 64)
 	}
-	s.exited.Add(len(s.tasks))
 	if s.opts.Mode == Free {
 		s.runFree()
 	} else {
@@ -225,30 +224,34 @@ func (s *Sched) Run() Result {
 	s.exited.Wait()
 	if s.opts.Pool != nil {
 		for _, t := range s.tasks {
-			s.opts.Pool.put(t.w)
+			if t.w != nil {
+				s.opts.Pool.put(t.w)
+			}
 		}
 	}
 	evs := s.tr.Events[s.base:len(s.tr.Events):len(s.tr.Events)]
 	return Result{Verdict: s.verdict, Steps: s.step, Trace: Trace{Events: evs}, Schedule: s.decisions}
 }
 
-// launch starts the goroutines of every task: borrowed from the pool, or
+// launch starts the goroutines of tasks[from:]: borrowed from the pool, or
 // fresh. Every task's hand-off channel exists before any task runs.
-func (s *Sched) launch() {
+func (s *Sched) launch(from int) {
+	tasks := s.tasks[from:]
+	s.exited.Add(len(tasks))
 	if p := s.opts.Pool; p != nil {
-		for _, t := range s.tasks {
+		for _, t := range tasks {
 			t.w = p.get()
 			t.wake = t.w.wake
 		}
-		for _, t := range s.tasks {
+		for _, t := range tasks {
 			t.w.start <- t
 		}
 		return
 	}
-	for _, t := range s.tasks {
+	for _, t := range tasks {
 		t.wake = make(chan struct{}, 1)
 	}
-	for _, t := range s.tasks {
+	for _, t := range tasks {
 		go func() {
 			defer s.exited.Done() // last: the goroutine is really gone when Run returns
 			t.main()
@@ -256,21 +259,30 @@ func (s *Sched) launch() {
 	}
 }
 
+// runControlled runs a controlled run. The goroutine that called Run is
+// the runner, and it is task 1 (index 0) as well: the runner's wake channel
+// is that task's hand-off channel, so a run of one task (setup, exit) hands
+// the baton to no other goroutine, and a run of several saves the hand-offs
+// to and from a runner that only waits. A token on runnerWake wakes task 1
+// while it has not finished and the runner's own code once it has.
 func (s *Sched) runControlled() {
 	n := len(s.tasks)
 	s.strat.Reset(n)
 	s.live = n
-	s.launch()
 	if n == 0 {
 		return
 	}
+	t0 := s.tasks[0]
+	t0.wake = s.runnerWake
+	s.launch(1)
 	first := s.pick(-1)
 	if first < 0 {
 		s.aborted = true
-	} else {
-		s.tasks[first].wake <- struct{}{}
-		<-s.runnerWake
+		first = 0 // task 1 unwinds at once; the loop below unwinds the others
 	}
+	s.tasks[first].wake <- struct{}{}
+	s.runInline(t0)
+	<-s.runnerWake // the run has ended: every task has returned, or one ended it
 	// Unwind every task that has not returned, one at a time, so that the
 	// unwinding goroutines never run concurrently.
 	if s.live > 0 {
@@ -282,6 +294,35 @@ func (s *Sched) runControlled() {
 			}
 		}
 	}
+}
+
+// runInline runs task t on the runner's goroutine. Should t end that
+// goroutine (runtime.Goexit, as testing.T.FailNow does), the other tasks are
+// unwound before it goes, so that none is left behind.
+func (s *Sched) runInline(t *Task) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		s.aborted = true
+		for _, u := range s.tasks {
+			if u.state != stDone && u != t {
+				u.wake <- struct{}{}
+				<-s.runnerWake
+			}
+		}
+		s.exited.Wait()
+		if s.opts.Pool != nil {
+			for _, u := range s.tasks {
+				if u.w != nil {
+					s.opts.Pool.put(u.w)
+				}
+			}
+		}
+	}()
+	t.main()
+	returned = true
 }
 
 // pick asks the strategy for the next task among the runnable ones. cur is
@@ -433,7 +474,7 @@ func (s *Sched) runFree() {
 	go func() { defer watch.Done(); s.watchdog(stop) }()
 	s.abortCh = make(chan struct{})
 	s.wg.Add(len(s.tasks))
-	s.launch()
+	s.launch(0)
 	s.wg.Wait()
 	close(stop)
 	watch.Wait()
