@@ -52,6 +52,8 @@ type Stats struct {
 	Elapsed    time.Duration
 	Distinct   int
 	Failures   int64
+	Goroutines int // of the process, now
+	RSSKB      int // resident set size of the process, now (0 where /proc is missing)
 }
 
 // Result is the summary of a stress run.
@@ -174,7 +176,8 @@ loop:
 				mu.Lock()
 				n := len(found)
 				mu.Unlock()
-				progress(Stats{Executions: execs.Load(), Elapsed: time.Since(start), Distinct: n, Failures: fails.Load()})
+				progress(Stats{Executions: execs.Load(), Elapsed: time.Since(start), Distinct: n, Failures: fails.Load(),
+					Goroutines: runtime.NumGoroutine(), RSSKB: rssKB()})
 			}
 		}
 	}

@@ -13,6 +13,7 @@ package ksync
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"mmrace/kernelsim/sched"
 )
@@ -36,6 +37,27 @@ type Env struct {
 	held  [maxTasks][]held
 	spin  [maxTasks]int // spinlocks held: atomic context
 	rcu   RCU
+
+	// The lock objects of the run, carved from chunks (see carve).
+	slabMu    sync.Mutex // free mode: tasks create objects concurrently
+	mutexes   []Mutex
+	rwsems    []Rwsem
+	vmaLocks  []VMALock
+	mmapLocks []MmapLock
+}
+
+// carve returns a new zero T from the chunk *s, allocating a chunk twice
+// the size of the last (at most 64) when it is full: a run's locks cost a
+// few allocations instead of one each. Chunks are never moved, and a lock
+// lives as long as the Env that made it, as every lock of a run does.
+func carve[T any](e *Env, s *[]T) *T {
+	e.slabMu.Lock()
+	defer e.slabMu.Unlock()
+	if len(*s) == cap(*s) {
+		*s = make([]T, 0, min(max(2*cap(*s), 4), 64))
+	}
+	*s = (*s)[:len(*s)+1]
+	return &(*s)[len(*s)-1]
 }
 
 const maxTasks = 16

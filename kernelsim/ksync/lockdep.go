@@ -24,12 +24,34 @@ const maxNodes = MaxClasses * MaxSubclass
 type Lockdep struct {
 	mu      sync.Mutex
 	adj     [maxNodes][maxNodes / 64]uint64
-	witness map[[2]node]string
+	edges   []edge // in the order they were added, with their witnesses
+	edgeArr [24]edge
 	classes [MaxClasses]*Class // by ID, for the names of nodes on edges
 }
 
+// edge is a dependency with the task and site that first showed it.
+type edge struct {
+	a, b node
+	task int
+	site string
+}
+
 // NewLockdep returns an empty dependency graph.
-func NewLockdep() *Lockdep { return &Lockdep{witness: make(map[[2]node]string)} }
+func NewLockdep() *Lockdep {
+	g := &Lockdep{}
+	g.edges = g.edgeArr[:0] // the edges of a run fit without another allocation
+	return g
+}
+
+// witness is "tN in site" for the edge a → b.
+func (g *Lockdep) witness(a, b node) string {
+	for _, e := range g.edges {
+		if e.a == a && e.b == b {
+			return sched.TaskName(e.task) + " in " + e.site
+		}
+	}
+	return "?"
+}
 
 func (g *Lockdep) has(a, b node) bool { return g.adj[a][b/64]&(1<<(b%64)) != 0 }
 
@@ -43,11 +65,10 @@ func (g *Lockdep) name(n node) string {
 }
 
 // addEdge records a → b (nodes of classes ac and bc), first seen by task t
-// in site. It returns a report
-// when the edge would close a cycle (the edge is then not added, so every
-// run that takes the inverted order reports it again). An edge seen before
-// costs a lookup and nothing else: the witness text is made for a new edge
-// only.
+// in site. It returns a report when the edge would close a cycle (the edge
+// is then not added, so every run that takes the inverted order reports it
+// again). An edge seen before costs a bit test; the texts of the report are
+// made only for a report.
 func (g *Lockdep) addEdge(a, b node, ac, bc *Class, t *sched.Task, site string) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -58,13 +79,13 @@ func (g *Lockdep) addEdge(a, b node, ac, bc *Class, t *sched.Task, site string) 
 	if path := g.path(b, a); path != nil {
 		var chain []string
 		for i := 0; i+1 < len(path); i++ {
-			chain = append(chain, fmt.Sprintf("%s → %s (%s)", g.name(path[i]), g.name(path[i+1]), g.witness[[2]node{path[i], path[i+1]}]))
+			chain = append(chain, fmt.Sprintf("%s → %s (%s)", g.name(path[i]), g.name(path[i+1]), g.witness(path[i], path[i+1])))
 		}
 		return fmt.Sprintf("possible circular locking dependency: %s in %s takes %s while holding %s; existing chain: %s",
 			t.Name(), site, g.name(b), g.name(a), strings.Join(chain, ", "))
 	}
 	g.adj[a][b/64] |= 1 << (b % 64)
-	g.witness[[2]node{a, b}] = t.Name() + " in " + site
+	g.edges = append(g.edges, edge{a: a, b: b, task: t.ID(), site: site})
 	return ""
 }
 
@@ -114,5 +135,5 @@ func (g *Lockdep) path(from, to node) []node {
 func (g *Lockdep) Edges() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return len(g.witness)
+	return len(g.edges)
 }

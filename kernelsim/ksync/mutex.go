@@ -22,7 +22,9 @@ type Mutex struct {
 
 // NewMutex returns an unlocked exclusive lock of class c named name.
 func (e *Env) NewMutex(name string, c *Class) *Mutex {
-	return &Mutex{env: e, name: name, cls: c, owner: -1}
+	m := carve(e, &e.mutexes)
+	m.env, m.name, m.cls, m.owner = e, name, c, -1
+	return m
 }
 
 // Name implements sched.Waitable.

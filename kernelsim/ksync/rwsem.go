@@ -33,7 +33,9 @@ type Rwsem struct {
 // NewRwsem returns an unlocked rwsem named name (as printed in traces, e.g.
 // "mmap_lock(mm1)") of class c.
 func (e *Env) NewRwsem(name string, c *Class) *Rwsem {
-	return &Rwsem{env: e, name: name, cls: c, writer: -1}
+	r := carve(e, &e.rwsems)
+	r.env, r.name, r.cls, r.writer = e, name, c, -1
+	return r
 }
 
 // Name implements sched.Waitable.

@@ -19,7 +19,9 @@ type MmapLock struct {
 
 // NewMmapLock returns the mmap_lock of the mm named mm ("mm1").
 func (e *Env) NewMmapLock(mm string) *MmapLock {
-	return &MmapLock{rw: e.NewRwsem("mmap_lock("+mm+")", ClassMmapLock)}
+	m := carve(e, &e.mmapLocks)
+	m.rw = e.NewRwsem("mmap_lock("+mm+")", ClassMmapLock)
+	return m
 }
 
 // Name implements sched.Waitable.
@@ -122,7 +124,8 @@ type VMALock struct {
 // NewVMALock returns the lock of a new, detached VMA of the mm whose
 // mmap_lock is mm (vma_lock_init).
 func (e *Env) NewVMALock(name string, mm *MmapLock) *VMALock {
-	v := &VMALock{env: e, name: name, mm: mm}
+	v := carve(e, &e.vmaLocks)
+	v.env, v.name, v.mm = e, name, mm
 	v.lockSeq.Store(-1)
 	return v
 }

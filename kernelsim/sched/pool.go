@@ -3,9 +3,11 @@ package sched
 import "sync"
 
 // Pool keeps task goroutines between runs. A run given a Pool
-// (Options.Pool) borrows one goroutine per task from it and gives them back
-// when it returns, so a goroutine's stack, grown by the deep kernel paths of
-// one run, stays grown for the next instead of growing again in a fresh
+// (Options.Pool) borrows a goroutine from it for every task but the first
+// (a controlled run's task 1 runs on the goroutine that called Run; a
+// free-mode run borrows one for every task) and gives them back when it
+// returns, so a goroutine's stack, grown by the deep kernel paths of one
+// run, stays grown for the next instead of growing again in a fresh
 // goroutine every run. A run without a Pool starts fresh goroutines.
 //
 // Reuse changes nothing a run can see: a borrowed goroutine only runs the

@@ -37,10 +37,12 @@
 //
 // # Reusing goroutines
 //
-// A run starts a goroutine per task, or borrows them from a Pool
-// (Options.Pool), which keeps them, and their grown stacks, for the next run
-// of the same worker. Nothing else carries over: the run's result is the
-// same either way.
+// A controlled run runs task 1 on the goroutine that called Run (a run of
+// one task, such as a harness's setup, hands the baton to no other
+// goroutine) and starts a goroutine for each other task, or borrows them
+// from a Pool (Options.Pool), which keeps them, and their grown stacks, for
+// the next run of the same worker. Nothing else carries over: the run's
+// decisions, trace and verdict are the same either way.
 package sched
 
 import (
