@@ -37,8 +37,9 @@ func standardSet(switching bool) (progs []*kernelsim.Program, scheds [][]byte) {
 // concurrent phase, the quiescent invariants, exit and the leak checks) of
 // the standard program set (standardSet), on the faithful kernel with rule
 // checks and lockdep on, each program under sched.NewBytes of its schedule
-// bytes with fuzz.MaxSteps, taken in turn on one sched.Pool (as a stress
-// worker runs them): one iteration is one execution.
+// bytes with fuzz.MaxSteps, taken in turn on one sched.Pool, each reusing
+// the last one's report (as a stress worker runs them): one iteration is one
+// execution.
 // "seeds" runs the seeds as they are (no context switch but at blocking and
 // exit), "switching" with the fixed schedule bytes appended.
 //
@@ -56,17 +57,19 @@ func BenchmarkExec(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			progs, scheds := standardSet(tc.switching)
 			opts := harness.Options{MaxSteps: fuzz.MaxSteps}
-			opts.Pool = sched.NewPool() // pool: a worker's pool, as stress has (the line scripts/perf-compare.sh drops for older builds)
-			defer opts.Pool.Close()     // pool
+			opts.Pool = sched.NewPool() // not at 0b25a5a: a worker's pool, as stress has (scripts/perf-compare.sh drops these lines for that build)
+			defer opts.Pool.Close()     // not at 0b25a5a
 			points, events := 0, 0
 			var before, after runtime.MemStats
 			b.ReportAllocs()
 			runtime.ReadMemStats(&before)
 			b.ResetTimer()
+			var rep *harness.Report
 			for i := 0; i < b.N; i++ {
 				j := i % len(progs)
 				opts.Strategy = sched.NewBytes(scheds[j])
-				rep := harness.Run(progs[j], opts)
+				opts.Reuse = rep // not at 0b25a5a: the last report's memory, as stress reuses it
+				rep = harness.Run(progs[j], opts)
 				if rep.Verdict.Outcome != sched.OK {
 					b.Fatalf("program %d: %v\n%s", j, rep.Verdict, progs[j])
 				}

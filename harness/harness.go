@@ -36,6 +36,12 @@ type Options struct {
 	// fresh ones. A loop of runs on one goroutine keeps one Pool (Search
 	// makes its own).
 	Pool *sched.Pool
+	// Reuse is a report of an earlier run that the caller is done with:
+	// the run records its trace into that report's trace memory instead of
+	// allocating its own, and Reuse must not be read afterwards. A loop
+	// that keeps no report but the last one passes the previous one
+	// (Search and stress do).
+	Reuse *Report
 }
 
 // Report is the result of one run.
@@ -102,7 +108,13 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		invariants.Install(k)
 	}
 	// Every phase records into rep.Trace, one after the other.
-	rep := &Report{Program: p, Kernel: k, Trace: sched.Trace{Events: make([]sched.Event, 0, 256)}}
+	rep := &Report{Program: p, Kernel: k}
+	if opts.Reuse != nil && cap(opts.Reuse.Trace.Events) > 0 {
+		rep.Trace.Events = opts.Reuse.Trace.Events[:0]
+		opts.Reuse.Trace.Events = nil
+	} else {
+		rep.Trace.Events = make([]sched.Event, 0, 256)
+	}
 	record := func(res sched.Result, phase string) bool {
 		if res.Verdict.Outcome != sched.OK {
 			rep.Verdict, rep.Phase = res.Verdict, phase
@@ -242,7 +254,7 @@ func Search(p *kernelsim.Program, opts Options, mk func(i int) sched.Strategy, r
 	}
 	var rep *Report
 	for i := 0; i < runs; i++ {
-		opts.Strategy = mk(i)
+		opts.Strategy, opts.Reuse = mk(i), rep // the last report is dropped: reuse its memory
 		rep = Run(p, opts)
 		if rep.InternalError() {
 			return rep, i + 1

@@ -36,9 +36,9 @@ func outcomeOf(rep *harness.Report) outcome {
 }
 
 // TestPoolInterleavedDeterminism: executions of different programs
-// interleaved on one sched.Pool (shuffled, with free-mode runs in between)
-// give the same trace hashes, schedules and verdicts as the same executions
-// on fresh goroutines. The mix: the standard program set of BenchmarkExec
+// interleaved on one sched.Pool (shuffled, with free-mode runs in between,
+// each reusing the last one's report) give the same trace hashes, schedules
+// and verdicts as the same executions on fresh goroutines and fresh memory. The mix: the standard program set of BenchmarkExec
 // (both forms), generated programs under PCT on the faithful kernel and with
 // a variant, and the FuzzKernel crashers under fuzz/testdata with their
 // variant, and the corpus scenarios with the variants of their run
@@ -146,6 +146,7 @@ func TestPoolInterleavedDeterminism(t *testing.T) {
 	pool := sched.NewPool()
 	defer pool.Close()
 	rng := rand.New(rand.NewPCG(5, 5))
+	var last *harness.Report // each run reuses the memory of the one before, as stress does
 	for round := 0; round < 2; round++ {
 		for _, i := range rng.Perm(len(mix)) {
 			// A free-mode run of another program in between; not under the
@@ -157,8 +158,9 @@ func TestPoolInterleavedDeterminism(t *testing.T) {
 				harness.Run(mix[(i+1)%len(mix)].p, o)
 			}
 			o := mix[i].opts()
-			o.Pool = pool
-			if got := outcomeOf(harness.Run(mix[i].p, o)); got != fresh[i] {
+			o.Pool, o.Reuse = pool, last
+			last = harness.Run(mix[i].p, o)
+			if got := outcomeOf(last); got != fresh[i] {
 				t.Fatalf("execution %d on the pool differs from a fresh run:\npool:  %+v\nfresh: %+v\nprogram:\n%s", i, got, fresh[i], mix[i].p)
 			}
 		}

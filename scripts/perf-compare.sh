@@ -16,9 +16,9 @@
 #     its JSON too.
 #  3. `-workers 2` against `-workers 1`, each build (acceptance 4).
 #  4. BenchmarkExec of both builds: harness/bench_test.go copied into the old
-#     tree without its sched.Pool lines (the lines marked "// pool"), which
-#     that commit does not have. Medians of ns/exec, allocs/exec,
-#     points/exec and events/exec.
+#     tree without the lines marked "// not at 0b25a5a" (its sched.Pool and
+#     harness.Options.Reuse, which that commit does not have). Medians of
+#     ns/exec, allocs/exec, B/exec, points/exec and events/exec.
 #
 # GOMAXPROCS=1 (set GMP1=0 to skip) repeats 1 with both builds under
 # GOMAXPROCS=1, the setting of a sequential command on an otherwise idle
@@ -70,14 +70,14 @@ corpus() {
   done
   echo
   echo "== mmrace run FILE -rules=false -runs $runs ($label; executions/s, median of $rounds rounds)"
-  printf '%-72s %9s %9s %7s\n' file old new new/old
+  printf '%-76s %9s %9s %7s\n' file old new new/old
   local ratios="$tmp/out/ratios-$label" o n
   : >"$ratios"
   for f in "${files[@]}"; do
     f=$(basename "$f")
     o=$(awk -v f="$f" '$1 == f && $2 == "old" {print $3}' "$rates" | median)
     n=$(awk -v f="$f" '$1 == f && $2 == "new" {print $3}' "$rates" | median)
-    awk -v f="$f" -v o="$o" -v n="$n" 'BEGIN {printf "%-72s %9.0f %9.0f %7.2f\n", f, o, n, n / o}'
+    awk -v f="$f" -v o="$o" -v n="$n" 'BEGIN {printf "%-76s %9.0f %9.0f %7.2f\n", f, o, n, n / o}'
     awk -v o="$o" -v n="$n" 'BEGIN {print n / o}' >>"$ratios"
   done
   echo "median over ${#files[@]} files of new/old: $(median <"$ratios")"
@@ -124,23 +124,23 @@ done
 if [ "${BENCH:-1}" = 1 ]; then
   echo
   echo "== BenchmarkExec (medians of $rounds; the standard program set of each commit's own decoder)"
-  grep -v '// pool' harness/bench_test.go >"$tmp/old/harness/bench_test.go"
+  grep -v '// not at 0b25a5a' harness/bench_test.go >"$tmp/old/harness/bench_test.go"
   for b in old new; do
     dir=.
     if [ "$b" = old ]; then dir=$tmp/old; fi
     (cd "$dir" && go test ./harness -run='^$' -bench='^BenchmarkExec$' -benchtime=2s -count="$rounds") >"$tmp/out/bench-$b" 2>&1 ||
       { echo "BenchmarkExec failed for $b:"; tail -5 "$tmp/out/bench-$b"; }
   done
-  printf '%-22s %-12s %12s %12s %12s %12s\n' benchmark build ns/exec allocs/exec points/exec events/exec
+  printf '%-12s %-6s %10s %12s %10s %12s %12s\n' benchmark build ns/exec allocs/exec B/exec points/exec events/exec
   for sub in seeds switching; do
     for b in old new; do
       vals=""
-      for unit in ns/exec allocs/exec points/exec events/exec; do
+      for unit in ns/exec allocs/exec B/exec points/exec events/exec; do
         v=$(grep "^BenchmarkExec/$sub-" "$tmp/out/bench-$b" | awk -v u="$unit" '{for (i = 2; i < NF; i++) if ($(i+1) == u) print $i}' | median)
         vals="$vals $v"
       done
       # shellcheck disable=SC2086
-      printf '%-22s %-12s %12.0f %12.1f %12.1f %12.1f\n' "$sub" "$b" $vals
+      printf '%-12s %-6s %10.0f %12.1f %10.0f %12.1f %12.1f\n' "$sub" "$b" $vals
     done
   done
 fi

@@ -109,6 +109,7 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 			seeds := fuzz.Seeds()
 			pool := sched.NewPool() // this worker's task goroutines, reused run after run
 			defer pool.Close()
+			var last *harness.Report // dropped after each run: its memory is reused
 			for i := 0; ctx.Err() == nil; i++ {
 				data := seeds[rng.IntN(len(seeds))]
 				data = append(append([]byte(nil), data...), randBytes(rng, 8+rng.IntN(24))...)
@@ -117,7 +118,8 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 				}
 				p, sb := fuzz.Decode(data)
 				p.Variants = o.Variants
-				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: o.YieldOneIn, Pool: pool}
+				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: o.YieldOneIn,
+					Pool: pool, Reuse: last}
 				if o.Mode == sched.Controlled {
 					switch o.Strategy {
 					case "random":
@@ -129,6 +131,7 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 					}
 				}
 				rep := harness.Run(p, ho)
+				last = rep
 				execs.Add(1)
 				if rep.InternalError() {
 					if internals.Add(1) == 1 {
