@@ -28,12 +28,14 @@ type Pool struct {
 	started int // goroutines started in all
 }
 
-// worker is one pooled goroutine: it runs the tasks sent on start, one
-// at a time, until start is closed.
+// worker is one pooled goroutine. Idle, it waits on wake; a run that
+// borrows it sets task and makes wake the task's hand-off channel, so the
+// task's first wake (the baton, or in free mode the start) starts it. A
+// wake with no task ends the goroutine (Close).
 type worker struct {
-	start chan *Task
-	wake  chan struct{} // the task's hand-off channel (Task.wake), kept across runs
-	lost  bool          // the last task ended with runtime.Goexit, which ended the goroutine too
+	wake chan struct{} // the task's hand-off channel (Task.wake), kept across runs
+	task *Task         // set by the borrowing run before any wake
+	lost bool          // the last task ended with runtime.Goexit, which ended the goroutine too
 }
 
 // NewPool returns an empty pool; it starts goroutines as runs need them.
@@ -46,7 +48,8 @@ func (p *Pool) Close() {
 	p.mu.Lock()
 	p.closed = true
 	for _, w := range p.idle {
-		close(w.start)
+		w.task = nil
+		w.wake <- struct{}{} // the end: wake with no task
 	}
 	p.idle = nil
 	p.mu.Unlock()
@@ -72,7 +75,7 @@ func (p *Pool) get() *worker {
 		p.idle = p.idle[:n-1]
 		return w
 	}
-	w := &worker{start: make(chan *Task, 1), wake: make(chan struct{}, 1)}
+	w := &worker{wake: make(chan struct{}, 1)}
 	p.started++
 	p.live.Add(1)
 	go w.loop(&p.live)
@@ -85,12 +88,13 @@ func (p *Pool) put(w *worker) {
 	case <-w.wake: // free mode: an Unpark that raced with the end of the run
 	default:
 	}
+	w.task = nil
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
 	case w.lost:
 	case p.closed:
-		close(w.start)
+		w.wake <- struct{}{} // the end
 	default:
 		p.idle = append(p.idle, w)
 	}
@@ -98,9 +102,13 @@ func (p *Pool) put(w *worker) {
 
 func (w *worker) loop(live *sync.WaitGroup) {
 	defer live.Done()
-	for t := range w.start {
-		w.run(t)
-		if w.lost {
+	for {
+		<-w.wake
+		t := w.task
+		if t == nil {
+			return
+		}
+		if w.run(t); w.lost {
 			return
 		}
 	}

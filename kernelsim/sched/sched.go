@@ -236,17 +236,22 @@ func (s *Sched) Run() Result {
 }
 
 // launch starts the goroutines of tasks[from:]: borrowed from the pool, or
-// fresh. Every task's hand-off channel exists before any task runs.
+// fresh. Every task's hand-off channel exists before any task runs. In
+// controlled mode a task's goroutine waits for its first wake before it
+// runs main; a pooled goroutine waits in the pool's loop, so launching it
+// wakes no goroutine.
 func (s *Sched) launch(from int) {
 	tasks := s.tasks[from:]
 	s.exited.Add(len(tasks))
 	if p := s.opts.Pool; p != nil {
 		for _, t := range tasks {
 			t.w = p.get()
-			t.wake = t.w.wake
+			t.w.task, t.wake = t, t.w.wake
 		}
-		for _, t := range tasks {
-			t.w.start <- t
+		if s.opts.Mode == Free {
+			for _, t := range tasks {
+				t.wake <- struct{}{} // free-mode tasks start at once
+			}
 		}
 		return
 	}
@@ -256,6 +261,9 @@ func (s *Sched) launch(from int) {
 	for _, t := range tasks {
 		go func() {
 			defer s.exited.Done() // last: the goroutine is really gone when Run returns
+			if s.opts.Mode == Controlled {
+				<-t.wake
+			}
 			t.main()
 		}()
 	}
@@ -298,7 +306,8 @@ func (s *Sched) runControlled() {
 	}
 }
 
-// runInline runs task t on the runner's goroutine. Should t end that
+// runInline runs task t on the runner's goroutine, from its first wake on.
+// Should t end that
 // goroutine (runtime.Goexit, as testing.T.FailNow does), the other tasks are
 // unwound before it goes, so that none is left behind.
 func (s *Sched) runInline(t *Task) {
@@ -323,6 +332,7 @@ func (s *Sched) runInline(t *Task) {
 			}
 		}
 	}()
+	<-t.wake // picked, or told to unwind
 	t.main()
 	returned = true
 }

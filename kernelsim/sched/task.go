@@ -56,16 +56,14 @@ func (t *Task) Step() int {
 	return t.s.step
 }
 
-// main is the body of the task's goroutine. Its caller reports the exit to
-// s.exited once main has returned.
+// main is the body of the task's goroutine. In controlled mode its caller
+// has received the task's first wake (the baton, or the order to unwind);
+// it reports the exit to s.exited once main has returned.
 func (t *Task) main() {
 	s := t.s
 	defer func() { t.finish(recover()) }()
-	if s.opts.Mode == Controlled {
-		<-t.wake
-		if s.aborted {
-			panic(unwind{})
-		}
+	if s.opts.Mode == Controlled && s.aborted {
+		panic(unwind{})
 	}
 	t.Record(KindStart, "", "", "")
 	t.fn(t)
