@@ -59,11 +59,10 @@ func runPoints(opts sched.Options, tasks, perTask int, point func(*sched.Task, i
 // program (100 points per task per run, trace recorded, replay decisions
 // kept) and, in the same benchmark run, a bare goroutine hand-off; it
 // reports their quotient as x-handoff. The random strategy switches tasks at
-// about two thirds of the points, PCT rarely: both are reported. Task 1
-// runs on the benchmark's goroutine; "random" and "pct3" start fresh
-// goroutines for tasks 2 and 3 every run, the "pool" cases borrow them from
-// a sched.Pool, and the "pointf" cases record through PointF with plain
-// parts (as ksync does) and with typed ones.
+// about two thirds of the points, PCT rarely: both are reported. "random"
+// and "pct3" start fresh task goroutines every run, the "pool" cases borrow
+// them from a sched.Pool, and the "pointf" cases record through PointF with
+// plain parts (as ksync does) and with typed ones.
 func BenchmarkSchedPoint(b *testing.B) {
 	for _, tc := range []struct {
 		name  string

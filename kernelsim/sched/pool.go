@@ -3,12 +3,12 @@ package sched
 import "sync"
 
 // Pool keeps task goroutines between runs. A run given a Pool
-// (Options.Pool) borrows a goroutine from it for every task but the first
-// (a controlled run's task 1 runs on the goroutine that called Run; a
-// free-mode run borrows one for every task) and gives them back when it
-// returns, so a goroutine's stack, grown by the deep kernel paths of one
-// run, stays grown for the next instead of growing again in a fresh
-// goroutine every run. A run without a Pool starts fresh goroutines.
+// (Options.Pool) borrows a goroutine from it for every task (but for the
+// task of a controlled run of one task, which runs on the goroutine that
+// called Run) and gives them back when it returns, so a goroutine's stack,
+// grown by the deep kernel paths of one run, stays grown for the next
+// instead of growing again in a fresh goroutine every run. A run without a
+// Pool starts fresh goroutines.
 //
 // Reuse changes nothing a run can see: a borrowed goroutine only runs the
 // task it was handed, a task still has exited (returned or been unwound)

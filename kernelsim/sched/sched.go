@@ -37,11 +37,11 @@
 //
 // # Reusing goroutines
 //
-// A controlled run runs task 1 on the goroutine that called Run (a run of
-// one task, such as a harness's setup, hands the baton to no other
-// goroutine) and starts a goroutine for each other task, or borrows them
-// from a Pool (Options.Pool), which keeps them, and their grown stacks, for
-// the next run of the same worker. Nothing else carries over: the run's
+// A run starts a goroutine per task, or borrows them from a Pool
+// (Options.Pool), which keeps them, and their grown stacks, for the next run
+// of the same worker; a controlled run of one task (a harness's setup,
+// check and exit phases) runs it on the goroutine that called Run and hands
+// the baton to no other goroutine. Nothing else carries over: the run's
 // decisions, trace and verdict are the same either way.
 package sched
 
@@ -269,12 +269,14 @@ func (s *Sched) launch(from int) {
 	}
 }
 
-// runControlled runs a controlled run. The goroutine that called Run is
-// the runner, and it is task 1 (index 0) as well: the runner's wake channel
-// is that task's hand-off channel, so a run of one task (setup, exit) hands
-// the baton to no other goroutine, and a run of several saves the hand-offs
-// to and from a runner that only waits. A token on runnerWake wakes task 1
-// while it has not finished and the runner's own code once it has.
+// runControlled runs a controlled run. The goroutine that called Run is the
+// runner; in a run of one task (a harness's setup, check and exit phases)
+// it is that task as well, its wake channel the task's hand-off channel, so
+// the run hands the baton to no other goroutine. A token on runnerWake wakes
+// that task while it has not finished and the runner's own code once it
+// has. In a run of several tasks the runner only starts the run and unwinds
+// it: running task 1 on the runner there too measured no faster in whole
+// executions and about a tenth slower per point in BenchmarkSchedPoint.
 func (s *Sched) runControlled() {
 	n := len(s.tasks)
 	s.strat.Reset(n)
@@ -282,17 +284,29 @@ func (s *Sched) runControlled() {
 	if n == 0 {
 		return
 	}
-	t0 := s.tasks[0]
-	t0.wake = s.runnerWake
-	s.launch(1)
-	first := s.pick(-1)
-	if first < 0 {
-		s.aborted = true
-		first = 0 // task 1 unwinds at once; the loop below unwinds the others
+	inline := n == 1
+	if inline {
+		s.tasks[0].wake = s.runnerWake
+		s.launch(1)
+	} else {
+		s.launch(0)
 	}
-	s.tasks[first].wake <- struct{}{}
-	s.runInline(t0)
-	<-s.runnerWake // the run has ended: every task has returned, or one ended it
+	first := s.pick(-1)
+	switch {
+	case inline:
+		if first < 0 {
+			s.aborted = true
+			first = 0 // the task unwinds at once
+		}
+		s.tasks[first].wake <- struct{}{}
+		s.runInline(s.tasks[0])
+		<-s.runnerWake // the task has returned or unwound
+	case first < 0:
+		s.aborted = true
+	default:
+		s.tasks[first].wake <- struct{}{}
+		<-s.runnerWake // the run has ended: every task has returned, or one ended it
+	}
 	// Unwind every task that has not returned, one at a time, so that the
 	// unwinding goroutines never run concurrently.
 	if s.live > 0 {
@@ -307,34 +321,12 @@ func (s *Sched) runControlled() {
 }
 
 // runInline runs task t on the runner's goroutine, from its first wake on.
-// Should t end that
-// goroutine (runtime.Goexit, as testing.T.FailNow does), the other tasks are
-// unwound before it goes, so that none is left behind.
+// Should t end that goroutine (runtime.Goexit, as testing.T.FailNow does),
+// Run does not return, as for any function that calls runtime.Goexit; t is
+// the run's only task, so no other is left behind.
 func (s *Sched) runInline(t *Task) {
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		s.aborted = true
-		for _, u := range s.tasks {
-			if u.state != stDone && u != t {
-				u.wake <- struct{}{}
-				<-s.runnerWake
-			}
-		}
-		s.exited.Wait()
-		if s.opts.Pool != nil {
-			for _, u := range s.tasks {
-				if u.w != nil {
-					s.opts.Pool.put(u.w)
-				}
-			}
-		}
-	}()
 	<-t.wake // picked, or told to unwind
 	t.main()
-	returned = true
 }
 
 // pick asks the strategy for the next task among the runnable ones. cur is

@@ -28,7 +28,6 @@ type Task struct {
 	blockedOn Waitable  // controlled: baton holder; free: under s.mu
 	rng       *rand.Rand
 	w         *worker // the pooled goroutine running the task, or nil
-	returned  bool    // fn returned (rather than panicking or calling runtime.Goexit)
 }
 
 // Waitable is anything a task can block on. Holders appends the tasks whose
@@ -67,19 +66,10 @@ func (t *Task) main() {
 	}
 	t.Record(KindStart, "", "", "")
 	t.fn(t)
-	t.returned = true
 }
 
 func (t *Task) finish(r any) {
 	s := t.s
-	if r == nil && !t.returned && s.opts.Mode == Controlled && t.wake == s.runnerWake {
-		// runtime.Goexit in the task the runner runs: the runner's
-		// goroutine is ending. runInline unwinds the others.
-		t.state, t.blockedOn = stDone, nil
-		s.live--
-		s.aborted = true
-		return
-	}
 	if r != nil {
 		if _, ok := r.(unwind); !ok {
 			s.fail(internalPanic(t, r))
