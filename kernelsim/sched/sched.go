@@ -216,7 +216,7 @@ func (s *Sched) Run() Result {
 	s.start = time.Now()
 	s.base = len(s.tr.Events)
 	if !s.opts.NoTrace && cap(s.tr.Events) == 0 {
-		s.tr.Events = make([]Event, 0, 64)
+		s.tr.Events = make([]Event, 0, 256) // a run's own trace; a harness run brings one
 	}
 	if s.opts.Mode == Free {
 		s.runFree()
