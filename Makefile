@@ -40,8 +40,12 @@ faithful:
 oracle:
 	$(GO) test ./oracle -run 'TestGenerated|TestSelftests|TestCorpus' -v -count=1
 
+# BenchmarkSchedPoint (ns/point, x-handoff) and BenchmarkExec (ns/exec,
+# allocs/exec, points/exec), in benchstat's format: compare two builds with
+#   make bench BENCHCOUNT=10 > new.txt; benchstat old.txt new.txt
+BENCHCOUNT ?= 1
 bench:
-	$(GO) test -run='^$$' -bench=. ./kernelsim/...
+	$(GO) test -run='^$$' -bench='^Benchmark(SchedPoint|Exec)$$' -count=$(BENCHCOUNT) ./kernelsim/sched ./harness
 
 demo:
 	$(GO) run ./cmd/mmrace demo

@@ -37,12 +37,13 @@ func InterleavingPairs(tr *sched.Trace) []uint32 {
 		default:
 			continue
 		}
-		obj := e.Obj
+		obj := e.ObjText()
 		if e.Kind == sched.KindWalk {
-			if !strings.HasPrefix(e.Detail, "looks at") {
+			d := e.DetailText()
+			if !strings.HasPrefix(d, "looks at") {
 				continue
 			}
-			obj = strings.SplitN(e.Detail, ":", 2)[0] // the address looked at
+			obj, _, _ = strings.Cut(d, ":") // the address looked at
 		}
 		if l, ok := seen[obj]; ok && l.task != e.Task {
 			h := fnv.New32a()

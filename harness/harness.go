@@ -40,6 +40,16 @@ type Options struct {
 	// unmutated: they are single-threaded, so a mutation there could have
 	// no concurrent consequence.
 	Mutant *ksync.Mutant
+	// Pool lends the runs their task goroutines (sched.Pool); nil starts
+	// fresh ones. A loop of runs on one goroutine keeps one Pool (Search
+	// makes its own).
+	Pool *sched.Pool
+	// Reuse is a report of an earlier run that the caller is done with:
+	// the run records its trace into that report's trace memory instead of
+	// allocating its own, and Reuse must not be read afterwards. A loop
+	// that keeps no report but the last one passes the previous one
+	// (Search and stress do).
+	Reuse *Report
 }
 
 // Report is the result of one run.
@@ -154,12 +164,18 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		// moves at a time, makes those well defined.
 		invariants.Install(k)
 	}
+	// Every phase records into rep.Trace, one after the other.
 	rep := &Report{Program: p, Kernel: k}
 	if opts.Mode == sched.Controlled && len(p.Variants) > 0 {
 		observe(k, rep)
 	}
+	if opts.Reuse != nil && cap(opts.Reuse.Trace.Events) > 0 {
+		rep.Trace.Events = opts.Reuse.Trace.Events[:0]
+		opts.Reuse.Trace.Events, opts.Reuse.RunTrace.Events = nil, nil // both views of the memory now reused
+	} else {
+		rep.Trace.Events = make([]sched.Event, 0, 256)
+	}
 	record := func(res sched.Result, phase string) bool {
-		rep.Trace.Events = append(rep.Trace.Events, res.Trace.Events...)
 		if res.Verdict.Outcome != sched.OK {
 			rep.Verdict, rep.Phase = res.Verdict, phase
 			return false
@@ -181,7 +197,7 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 	// fails): reported with its line, never run further.
 	if len(p.Setup) > 0 {
 		var refused *sched.Verdict
-		s := sched.New(sched.Options{Strategy: sched.NewBytes(nil), MaxSteps: opts.MaxSteps})
+		s := sched.New(sched.Options{Strategy: sched.NewBytes(nil), MaxSteps: opts.MaxSteps, Trace: &rep.Trace, Pool: opts.Pool})
 		s.Spawn(func(t *sched.Task) {
 			for _, o := range p.Setup {
 				if err := k.Exec(t, o); err != nil {
@@ -213,7 +229,8 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 			strat = sched.NewLenientReplay(sch)
 		}
 	}
-	s := sched.New(sched.Options{Mode: opts.Mode, Strategy: strat, MaxSteps: opts.MaxSteps, Seed: opts.Seed, YieldOneIn: opts.YieldOneIn})
+	s := sched.New(sched.Options{Mode: opts.Mode, Strategy: strat, MaxSteps: opts.MaxSteps, Seed: opts.Seed, YieldOneIn: opts.YieldOneIn,
+		Trace: &rep.Trace, Pool: opts.Pool})
 	for _, ops := range p.Tasks {
 		s.Spawn(func(t *sched.Task) {
 			for _, o := range ops {
@@ -243,7 +260,8 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 	}
 	if len(p.Checks) > 0 {
 		var failed *sched.Violation
-		cs := sched.New(sched.Options{Strategy: sched.NewBytes(nil), MaxSteps: opts.MaxSteps})
+		k.EnterPhase()
+		cs := sched.New(sched.Options{Strategy: sched.NewBytes(nil), MaxSteps: opts.MaxSteps, Trace: &rep.Trace, Pool: opts.Pool})
 		cs.Spawn(func(t *sched.Task) { failed = runChecks(t, k, p.Checks) })
 		if !record(cs.Run(), "check") {
 			return rep
@@ -256,7 +274,7 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 	// The exit of every process still alive (exit_mmap), then the leak
 	// checks.
 	k.EnterPhase()
-	ex := sched.New(sched.Options{Strategy: sched.NewBytes(nil)})
+	ex := sched.New(sched.Options{Strategy: sched.NewBytes(nil), Trace: &rep.Trace, Pool: opts.Pool})
 	ex.Spawn(func(t *sched.Task) {
 		for _, m := range k.MMs() {
 			k.ExitProcess(t, m)
@@ -295,11 +313,16 @@ func (r *Report) Summary() string {
 // Search runs p under strategies from mk(0), mk(1), ... until a run finds
 // something (matching opts.Want), the harness fails (an internal error ends
 // the search at once: it is never passed over), or runs runs have passed. It
-// returns that report (or the last one) and the number of runs made.
+// returns that report (or the last one) and the number of runs made. Without
+// opts.Pool the runs share a pool of their own.
 func Search(p *kernelsim.Program, opts Options, mk func(i int) sched.Strategy, runs int) (*Report, int) {
+	if opts.Pool == nil {
+		opts.Pool = sched.NewPool()
+		defer opts.Pool.Close()
+	}
 	var rep *Report
 	for i := 0; i < runs; i++ {
-		opts.Strategy = mk(i)
+		opts.Strategy, opts.Reuse = mk(i), rep // the last report is dropped: reuse its memory
 		rep = Run(p, opts)
 		if opts.OnRun != nil {
 			opts.OnRun(opts.Strategy, rep)
@@ -331,7 +354,7 @@ func (r *Report) Story(max int) string {
 				continue // lock traffic matters to lock verdicts only
 			}
 		case sched.KindWalk:
-			if !strings.HasPrefix(e.Detail, "looks at") {
+			if !strings.HasPrefix(e.DetailText(), "looks at") {
 				continue // the step between VMAs; the visit says more
 			}
 		}

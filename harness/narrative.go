@@ -31,7 +31,7 @@ func (r *Report) Narrative(limit int) string {
 	// An AVC is named through what it links: the VMA (and anon_vma) of the
 	// event that unlinked or linked it join the objects of the story.
 	for _, e := range r.RunTrace.Events {
-		text := e.Obj + " " + e.Detail
+		text := e.ObjText() + " " + e.DetailText()
 		found := tokenRE.FindAllString(text, -1)
 		if e.Kind == sched.KindWrite && slices.ContainsFunc(found, func(t string) bool { return strings.HasPrefix(t, "avc#") && tokens[t] }) {
 			for _, t := range found {
@@ -50,11 +50,11 @@ func (r *Report) Narrative(limit int) string {
 		if !matters(e, locks) && !(accesses && userAccess(e)) {
 			continue
 		}
-		text := e.Obj + " " + e.Detail
+		text := e.ObjText() + " " + e.DetailText()
 		// A stale translation is told with every flush and whole-table
 		// move: which address each flushed is the story.
 		hit := len(tokens) == 0 || (strings.HasPrefix(v.Invariant, "tlb-") && e.Kind == sched.KindWrite &&
-			(strings.HasSuffix(e.Obj, " tlb") || strings.HasPrefix(e.Obj, "pmd ")))
+			(strings.HasSuffix(e.ObjText(), " tlb") || strings.HasPrefix(e.ObjText(), "pmd ")))
 		for _, t := range tokenRE.FindAllString(text, -1) {
 			hit = hit || tokens[t]
 		}
@@ -88,13 +88,13 @@ func coalesceTreeStores(steps []sched.Event) []string {
 		j := i
 		for e.Kind == sched.KindWrite && treeStore(e) && j+1 < len(steps) {
 			n := steps[j+1]
-			if n.Kind != sched.KindWrite || n.Task != e.Task || n.Obj != e.Obj || n.Site != e.Site || !treeStore(n) {
+			if n.Kind != sched.KindWrite || n.Task != e.Task || n.Obj != e.ObjText() || n.Site != e.Site || !treeStore(n) {
 				break
 			}
 			j++
 		}
 		if j > i {
-			out = append(out, fmt.Sprintf("%s %s: %s: %d tree stores, %s ... %s", sched.TaskName(e.Task), e.Site, e.Obj, j-i+1, e.Detail, steps[j].Detail))
+			out = append(out, fmt.Sprintf("%s %s: %s: %d tree stores, %s ... %s", sched.TaskName(e.Task), e.Site, e.ObjText(), j-i+1, e.DetailText(), steps[j].Detail))
 			i = j
 			continue
 		}
@@ -106,7 +106,7 @@ func coalesceTreeStores(steps []sched.Event) []string {
 // treeStore reports whether e is a store of an interval-tree mutation
 // (ivtree names them "<kernel function>: <statement>").
 func treeStore(e sched.Event) bool {
-	return strings.Contains(e.Detail, "rb_") || strings.Contains(e.Detail, "__subtree_last") || strings.Contains(e.Detail, "augment_")
+	return strings.Contains(e.DetailText(), "rb_") || strings.Contains(e.DetailText(), "__subtree_last") || strings.Contains(e.DetailText(), "augment_")
 }
 
 func matters(e sched.Event, locks bool) bool {
@@ -114,7 +114,7 @@ func matters(e sched.Event, locks bool) bool {
 	case sched.KindWrite, sched.KindNote, sched.KindChoice:
 		return true
 	case sched.KindWalk:
-		return strings.HasPrefix(e.Detail, "looks at")
+		return strings.HasPrefix(e.DetailText(), "looks at")
 	case sched.KindAcquire, sched.KindGranted, sched.KindTrylock, sched.KindRelease, sched.KindBlock:
 		return locks
 	}
@@ -124,21 +124,21 @@ func matters(e sched.Event, locks bool) bool {
 // userAccess reports whether e is a user load or store (kernelsim's
 // access: the RCU section's end, amended with what the access did).
 func userAccess(e sched.Event) bool {
-	return e.Kind == sched.KindRCU && (strings.HasPrefix(e.Detail, "store ") || strings.HasPrefix(e.Detail, "load ")) && strings.Contains(e.Detail, " via ")
+	return e.Kind == sched.KindRCU && (strings.HasPrefix(e.DetailText(), "store ") || strings.HasPrefix(e.DetailText(), "load ")) && strings.Contains(e.DetailText(), " via ")
 }
 
 func describe(e sched.Event) string {
 	switch e.Kind {
 	case sched.KindWalk:
-		return "visits " + e.Obj + ", " + e.Detail
+		return "visits " + e.ObjText() + ", " + e.DetailText()
 	case sched.KindWrite:
-		return e.Obj + ": " + e.Detail
+		return e.ObjText() + ": " + e.DetailText()
 	case sched.KindChoice:
-		return e.Obj + ": " + e.Detail
+		return e.ObjText() + ": " + e.DetailText()
 	case sched.KindAcquire, sched.KindGranted, sched.KindTrylock, sched.KindRelease, sched.KindBlock:
-		return e.Kind.String() + " " + e.Obj + " " + e.Detail
+		return e.Kind.String() + " " + e.ObjText() + " " + e.DetailText()
 	}
-	return e.Detail
+	return e.DetailText()
 }
 
 // Diagram draws the VMAs of the mms the tokens name (all mms when none is

@@ -110,9 +110,9 @@ func TestCopyVMA(t *testing.T) {
 			var note string
 			for _, e := range evs {
 				if e.Site == "copy_vma" && e.Kind == sched.KindNote {
-					note = strings.TrimPrefix(strings.TrimPrefix(e.Detail, "new "), "")
-					if strings.HasPrefix(e.Detail, "new ") {
-						note = e.Detail
+					note = strings.TrimPrefix(strings.TrimPrefix(e.DetailText(), "new "), "")
+					if strings.HasPrefix(e.DetailText(), "new ") {
+						note = e.DetailText()
 					}
 				}
 			}

@@ -115,9 +115,9 @@ func taskLines(evs []sched.Event, task int, kinds ...sched.Kind) []string {
 		if e.Task != task || !want[e.Kind] {
 			continue
 		}
-		l := e.Kind.String() + " " + e.Obj
-		if e.Detail != "" {
-			l += " " + e.Detail
+		l := e.Kind.String() + " " + e.ObjText()
+		if e.DetailText() != "" {
+			l += " " + e.DetailText()
 		}
 		if e.Site != "" {
 			l += " @" + e.Site
@@ -448,7 +448,7 @@ func TestLockNotes4(t *testing.T) {
 				var notes []string
 				for _, e := range run {
 					if e.Task == a.task && e.Kind == sched.KindNote {
-						notes = append(notes, strings.TrimSpace(e.Obj+" "+e.Detail))
+						notes = append(notes, strings.TrimSpace(e.ObjText()+" "+e.DetailText()))
 					}
 				}
 				got = append(got, notes)

@@ -187,11 +187,11 @@ func lockLines(evs []sched.Event, task int, notes bool) []string {
 
 // flushLine formats a TLB flush event (kernelsim's flushTLBRange).
 func flushLine(e sched.Event) (string, bool) {
-	mm, ok := strings.CutSuffix(e.Obj, " tlb")
+	mm, ok := strings.CutSuffix(e.ObjText(), " tlb")
 	if !ok || e.Kind != sched.KindWrite {
 		return "", false
 	}
-	what := e.Detail
+	what := e.DetailText()
 	if r, ok := strings.CutPrefix(what, "flush_tlb_range "); ok {
 		what = r
 	}

@@ -53,14 +53,14 @@ func (a tlbStamp) before(b tlbStamp) bool {
 func (k *Kernel) stamp(t *sched.Task) tlbStamp { return tlbStamp{k.phase, t.Step()} }
 
 // EnterPhase tells the kernel that a new phase of the run begins (the
-// harness calls it before the concurrent phase and before exit): TLB
+// harness calls it before the concurrent phase, the checks and exit): TLB
 // entries cached before are told apart from the steps of the new phase.
 func (k *Kernel) EnterPhase() { k.phase++ }
 
 // cachedAt says when e was filled, for reports.
 func (k *Kernel) cachedAt(e tlbEntry) string {
 	if e.phase != k.phase {
-		names := []string{"the setup", "the concurrent phase"}
+		names := []string{"the setup", "the concurrent phase", "the checks"}
 		name := "an earlier phase"
 		if e.phase < len(names) {
 			name = names[e.phase]

@@ -100,7 +100,7 @@ func TestFlushMutantIsTheVariant(t *testing.T) {
 	norm := func(rep *harness.Report) string {
 		var b strings.Builder
 		for _, e := range rep.RunTrace.Events {
-			if e.Kind == sched.KindNote && strings.Contains(e.Detail, "mutant") {
+			if e.Kind == sched.KindNote && strings.Contains(e.DetailText(), "mutant") {
 				continue
 			}
 			e.Site = strings.TrimSuffix(strings.TrimSuffix(e.Site, " (after the PTLs)"), " (mutant flush-after-unlock: after the unlock)")

@@ -64,6 +64,8 @@ type Stats struct {
 	Elapsed    time.Duration
 	Distinct   int
 	Failures   int64
+	Goroutines int // of the process, now
+	RSSKB      int // resident set size of the process, now (0 where /proc is missing)
 }
 
 // Result is the summary of a stress run, or of several shards of one run
@@ -77,12 +79,16 @@ type Result struct {
 	Runs     int64  `json:"runs,omitempty"`
 	// Shards are the shards the summary covers, "i/N": one for a run
 	// ("0/1" unsharded), several after Merge.
-	Shards     []string  `json:"shards"`
-	Executions int64     `json:"executions"`
-	Seconds    float64   `json:"seconds"`
-	PerSecond  float64   `json:"executions_per_second"`
-	Failures   int64     `json:"failures"`
-	Findings   []Finding `json:"findings"`
+	Shards     []string `json:"shards"`
+	Workers    int      `json:"workers"`
+	Executions int64    `json:"executions"`
+	Seconds    float64  `json:"seconds"`
+	PerSecond  float64  `json:"executions_per_second"`
+	// PerWorker is PerSecond divided by Workers: executions per second per
+	// worker, the figure to compare between machines and worker counts.
+	PerWorker float64   `json:"executions_per_second_per_worker"`
+	Failures  int64     `json:"failures"`
+	Findings  []Finding `json:"findings"`
 	// InternalErrors are runs in which the harness itself failed: never
 	// findings, always reported loudly (the first one in full).
 	InternalErrors int64 `json:"internal_errors"`
@@ -127,7 +133,7 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 		return nil, err
 	}
 	res := &Result{Mode: o.Mode.String(), Variants: o.Variants.String(), Rules: !o.SemanticOnly, Seed: o.Seed, Runs: o.Runs,
-		Shards: []string{o.Shard.String()}, GoroutinesStart: runtime.NumGoroutine(), RSSStartKB: rssKB()}
+		Shards: []string{o.Shard.String()}, Workers: o.Workers, GoroutinesStart: runtime.NumGoroutine(), RSSStartKB: rssKB()}
 	if o.Mode == sched.Controlled {
 		res.Strategy = cmp.Or(o.Strategy, "pct")
 	}
@@ -146,6 +152,9 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			pool := sched.NewPool() // this worker's task goroutines, reused run after run
+			defer pool.Close()
+			var last *harness.Report // dropped after each run: its memory is reused
 			var rm *reach.Matrix
 			if o.Reach {
 				rm = reach.New()
@@ -163,7 +172,8 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 				rng := rand.New(rand.NewPCG(o.Seed, uint64(index)))
 				p, sb := fuzz.Decode(fuzz.RandomInput(rng))
 				p.Variants = o.Variants
-				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: o.YieldOneIn}
+				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: o.YieldOneIn,
+					Pool: pool, Reuse: last}
 				if o.Mode == sched.Controlled {
 					switch o.Strategy {
 					case "random":
@@ -175,6 +185,7 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 					}
 				}
 				rep := harness.Run(p, ho)
+				last = rep
 				execs.Add(1)
 				if rm != nil {
 					rm.Add(&rep.RunTrace)
@@ -231,13 +242,15 @@ loop:
 				mu.Lock()
 				n := len(found)
 				mu.Unlock()
-				progress(Stats{Executions: execs.Load(), Elapsed: time.Since(start), Distinct: n, Failures: fails.Load()})
+				progress(Stats{Executions: execs.Load(), Elapsed: time.Since(start), Distinct: n, Failures: fails.Load(),
+					Goroutines: runtime.NumGoroutine(), RSSKB: rssKB()})
 			}
 		}
 	}
 	res.Executions, res.Failures, res.InternalErrors = execs.Load(), fails.Load(), internals.Load()
 	res.Seconds = time.Since(start).Seconds()
 	res.PerSecond = float64(res.Executions) / res.Seconds
+	res.PerWorker = res.PerSecond / float64(o.Workers)
 	if res.Reach != nil {
 		res.ReachCells = res.Reach.List()
 	}

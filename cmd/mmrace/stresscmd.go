@@ -161,7 +161,7 @@ func stressCmd(e *env, args []string) (int, error) {
 		if res.Interrupted {
 			how = "interrupted after"
 		}
-		fmt.Fprintf(out, "stress (%s mode, %s, shard %s): %s %.0fs, %d executions (%.0f/s), %d failures, %d distinct\n", res.Mode, o.Variants, res.Shards[0], how, res.Seconds, res.Executions, res.PerSecond, res.Failures, len(res.Findings))
+		fmt.Fprintf(out, "stress (%s mode, %s, shard %s): %s %.0fs, %d executions (%.0f/s; %.0f/s per worker, %d workers), %d failures, %d distinct\n", res.Mode, o.Variants, res.Shards[0], how, res.Seconds, res.Executions, res.PerSecond, res.PerWorker, res.Workers, res.Failures, len(res.Findings))
 		fmt.Fprintf(out, "goroutines %d -> %d; RSS %d kB -> %d kB\n", res.GoroutinesStart, res.GoroutinesEnd, res.RSSStartKB, res.RSSEndKB)
 		for _, f := range res.Findings {
 			fmt.Fprintf(out, "  %5d × %s\n        %s\n", f.Count, f.Signature, f.Reproducer)

@@ -98,16 +98,17 @@ func pairHolds(evs []sched.Event, last int) ([]hold, []failedTry) {
 		if e.Task < 0 {
 			continue
 		}
-		k := key{e.Task, e.Obj}
+		obj, detail := e.ObjText(), e.DetailText()
+		k := key{e.Task, obj}
 		switch e.Kind {
 		case sched.KindAcquire:
-			if strings.HasPrefix(e.Detail, "wait unlocked") {
-				if !strings.Contains(e.Detail, "was free") {
-					push(hold{Task: e.Task, Obj: e.Obj, Start: e.Step, End: -1, Wait: true, WaitOnly: true, From: e.Site})
+			if strings.HasPrefix(detail, "wait unlocked") {
+				if !strings.Contains(detail, "was free") {
+					push(hold{Task: e.Task, Obj: obj, Start: e.Step, End: -1, Wait: true, WaitOnly: true, From: e.Site})
 				}
 				continue
 			}
-			push(hold{Task: e.Task, Obj: e.Obj, Mode: e.Detail, Start: e.Step, End: -1, From: e.Site})
+			push(hold{Task: e.Task, Obj: obj, Mode: detail, Start: e.Step, End: -1, From: e.Site})
 		case sched.KindBlock:
 			// The acquisition just announced blocks: it is a wait until granted.
 			if i := top(k, func(h *hold) bool { return true }); i >= 0 && !holds[i].Wait && holds[i].Start <= e.Step {
@@ -118,15 +119,15 @@ func pairHolds(evs []sched.Event, last int) ([]hold, []failedTry) {
 				w := holds[i]
 				closeAt(i, e.Step, e.Site)
 				if !w.WaitOnly {
-					push(hold{Task: e.Task, Obj: e.Obj, Mode: w.Mode, Start: e.Step, End: -1, From: e.Site})
+					push(hold{Task: e.Task, Obj: obj, Mode: w.Mode, Start: e.Step, End: -1, From: e.Site})
 				}
 			}
 		case sched.KindTrylock:
-			if strings.Contains(e.Detail, "failed") {
-				failed = append(failed, failedTry{Task: e.Task, Obj: e.Obj, Step: e.Step, Text: e.String()})
+			if strings.Contains(detail, "failed") {
+				failed = append(failed, failedTry{Task: e.Task, Obj: obj, Step: e.Step, Text: e.String()})
 				continue
 			}
-			push(hold{Task: e.Task, Obj: e.Obj, Mode: strings.TrimSpace(strings.TrimSuffix(e.Detail, "ok")), Start: e.Step, End: -1, From: e.Site})
+			push(hold{Task: e.Task, Obj: obj, Mode: strings.TrimSpace(strings.TrimSuffix(detail, "ok")), Start: e.Step, End: -1, From: e.Site})
 		case sched.KindRelease:
 			i := top(k, isHold)
 			if i < 0 {
@@ -134,10 +135,10 @@ func pairHolds(evs []sched.Event, last int) ([]hold, []failedTry) {
 			}
 			mode := holds[i].Mode
 			closeAt(i, e.Step, e.Site)
-			if e.Detail == "downgrade" {
-				push(hold{Task: e.Task, Obj: e.Obj, Mode: "read", Start: e.Step, End: -1, From: e.Site + " (downgrade)"})
+			if detail == "downgrade" {
+				push(hold{Task: e.Task, Obj: obj, Mode: "read", Start: e.Step, End: -1, From: e.Site + " (downgrade)"})
 			}
-			if strings.HasPrefix(e.Obj, "mmap_lock(") && mode == "write" {
+			if strings.HasPrefix(obj, "mmap_lock(") && mode == "write" {
 				endVMAWrites(e.Task, e.Step, e.Site)
 			}
 		}

@@ -249,16 +249,16 @@ func buildLane(t int, evs []sched.Event, holds []hold, failed []failedTry, x fun
 			end = e.Step
 		case sched.KindOp:
 			opIdx = append(opIdx, len(ops.Items))
-			ops.Items = append(ops.Items, item{Class: "op", Left: x(e.Step), Title: e.String(), Text: e.Detail})
+			ops.Items = append(ops.Items, item{Class: "op", Left: x(e.Step), Title: e.String(), Text: e.DetailText()})
 		case sched.KindNote:
 			writes.Items = append(writes.Items, item{Class: "mk note", Left: x(e.Step), Width: px, Title: e.String()})
 		case sched.KindWalk:
-			if strings.HasPrefix(e.Detail, "looks at") {
+			if strings.HasPrefix(e.DetailText(), "looks at") {
 				walks.Items = append(walks.Items, item{Class: "mk walk", Left: x(e.Step), Width: px, Title: e.String()})
 			}
 		case sched.KindWrite:
 			c := "mk write"
-			if strings.HasPrefix(e.Obj, "pte ") {
+			if strings.HasPrefix(e.ObjText(), "pte ") {
 				c = "mk pte"
 			}
 			writes.Items = append(writes.Items, item{Class: c, Left: x(e.Step), Width: px, Title: e.String()})

@@ -13,6 +13,7 @@ package ksync
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"mmrace/kernelsim/sched"
 )
@@ -44,6 +45,27 @@ type Env struct {
 	// current scheduling point, kept only while a mutant is set.
 	mut       *Mutant
 	releasing [maxTasks]any
+
+	// The lock objects of the run, carved from chunks (see carve).
+	slabMu    sync.Mutex // free mode: tasks create objects concurrently
+	mutexes   []Mutex
+	rwsems    []Rwsem
+	vmaLocks  []VMALock
+	mmapLocks []MmapLock
+}
+
+// carve returns a new zero T from the chunk *s, allocating a chunk twice
+// the size of the last (at most 64) when it is full: a run's locks cost a
+// few allocations instead of one each. Chunks are never moved, and a lock
+// lives as long as the Env that made it, as every lock of a run does.
+func carve[T any](e *Env, s *[]T) *T {
+	e.slabMu.Lock()
+	defer e.slabMu.Unlock()
+	if len(*s) == cap(*s) {
+		*s = make([]T, 0, min(max(2*cap(*s), 4), 64))
+	}
+	*s = (*s)[:len(*s)+1]
+	return &(*s)[len(*s)-1]
 }
 
 const maxTasks = 16
@@ -149,7 +171,7 @@ func (e *Env) beforeAcquire(t *sched.Task, l lockRef, write bool, sub int, site 
 				site, l.Name(), modeName(c, write), r, h.l.Name(), modeName(hc, h.write), hr, h.site, modeName(c, write), modeName(hc, h.write))
 		}
 		if e.dep != nil {
-			if rep := e.dep.addEdge(h.node, n, nodeName(hc, int(h.node)%MaxSubclass), nodeName(c, sub), t.Name()+" in "+site); rep != "" {
+			if rep := e.dep.addEdge(h.node, n, hc, c, t, site); rep != "" {
 				e.fail(t, "lockdep", "%s", rep)
 			}
 		}
@@ -185,6 +207,9 @@ func modeName(c *Class, write bool) string {
 // push records that t now holds l.
 func (e *Env) push(t *sched.Task, l lockRef, write, try bool, sub int, site string) {
 	id := t.ID()
+	if e.held[id] == nil {
+		e.held[id] = make([]held, 0, 8) // deep enough for every path, in one allocation
+	}
 	e.held[id] = append(e.held[id], held{l: l, node: nodeOf(l.class(), sub), write: write, try: try, site: site})
 	if !l.class().Sleeping {
 		e.spin[id]++

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
+
+	"mmrace/kernelsim/sched"
 )
 
 // node is a lockdep graph vertex: a class and a nesting subclass.
@@ -22,35 +24,68 @@ const maxNodes = MaxClasses * MaxSubclass
 type Lockdep struct {
 	mu      sync.Mutex
 	adj     [maxNodes][maxNodes / 64]uint64
-	witness map[[2]node]string
-	names   [maxNodes]string
+	edges   []edge // in the order they were added, with their witnesses
+	edgeArr [24]edge
+	classes [MaxClasses]*Class // by ID, for the names of nodes on edges
+}
+
+// edge is a dependency with the task and site that first showed it.
+type edge struct {
+	a, b node
+	task int
+	site string
 }
 
 // NewLockdep returns an empty dependency graph.
-func NewLockdep() *Lockdep { return &Lockdep{witness: make(map[[2]node]string)} }
+func NewLockdep() *Lockdep {
+	g := &Lockdep{}
+	g.edges = g.edgeArr[:0] // the edges of a run fit without another allocation
+	return g
+}
+
+// witness is "tN in site" for the edge a → b.
+func (g *Lockdep) witness(a, b node) string {
+	for _, e := range g.edges {
+		if e.a == a && e.b == b {
+			return sched.TaskName(e.task) + " in " + e.site
+		}
+	}
+	return "?"
+}
 
 func (g *Lockdep) has(a, b node) bool { return g.adj[a][b/64]&(1<<(b%64)) != 0 }
 
-// addEdge records a → b, first seen as witness. It returns a report when the
-// edge would close a cycle (the edge is then not added, so every run that
-// takes the inverted order reports it again).
-func (g *Lockdep) addEdge(a, b node, an, bn, witness string) string {
+// name is the lockdep name of node n: its class, and the subclass if any.
+func (g *Lockdep) name(n node) string {
+	c := g.classes[int(n)/MaxSubclass]
+	if c == nil {
+		return fmt.Sprintf("node#%d", n)
+	}
+	return nodeName(c, int(n)%MaxSubclass)
+}
+
+// addEdge records a → b (nodes of classes ac and bc), first seen by task t
+// in site. It returns a report when the edge would close a cycle (the edge
+// is then not added, so every run that takes the inverted order reports it
+// again). An edge seen before costs a bit test; the texts of the report are
+// made only for a report.
+func (g *Lockdep) addEdge(a, b node, ac, bc *Class, t *sched.Task, site string) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.names[a], g.names[b] = an, bn
 	if g.has(a, b) {
 		return ""
 	}
+	g.classes[ac.ID], g.classes[bc.ID] = ac, bc
 	if path := g.path(b, a); path != nil {
 		var chain []string
 		for i := 0; i+1 < len(path); i++ {
-			chain = append(chain, fmt.Sprintf("%s → %s (%s)", g.names[path[i]], g.names[path[i+1]], g.witness[[2]node{path[i], path[i+1]}]))
+			chain = append(chain, fmt.Sprintf("%s → %s (%s)", g.name(path[i]), g.name(path[i+1]), g.witness(path[i], path[i+1])))
 		}
-		return fmt.Sprintf("possible circular locking dependency: %s takes %s while holding %s; existing chain: %s",
-			witness, bn, an, strings.Join(chain, ", "))
+		return fmt.Sprintf("possible circular locking dependency: %s in %s takes %s while holding %s; existing chain: %s",
+			t.Name(), site, g.name(b), g.name(a), strings.Join(chain, ", "))
 	}
 	g.adj[a][b/64] |= 1 << (b % 64)
-	g.witness[[2]node{a, b}] = witness
+	g.edges = append(g.edges, edge{a: a, b: b, task: t.ID(), site: site})
 	return ""
 }
 
@@ -62,7 +97,8 @@ func (g *Lockdep) path(from, to node) []node {
 		prev[i] = -1
 	}
 	prev[from] = int16(from)
-	queue := []node{from}
+	var buf [maxNodes]node // every node is queued at most once
+	queue := append(buf[:0], from)
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
@@ -99,5 +135,5 @@ func (g *Lockdep) path(from, to node) []node {
 func (g *Lockdep) Edges() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return len(g.witness)
+	return len(g.edges)
 }

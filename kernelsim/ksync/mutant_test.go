@@ -56,7 +56,7 @@ func TestMutantRemoveMutex(t *testing.T) {
 		if !rules {
 			mustOK(t, res)
 			for _, ev := range res.Trace.Events {
-				if ev.Obj == "x" && ev.Kind != sched.KindNote {
+				if ev.ObjText() == "x" && ev.Kind != sched.KindNote {
 					t.Errorf("removed lock left a scheduling point: %v", ev)
 				}
 			}

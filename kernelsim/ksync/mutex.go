@@ -22,7 +22,9 @@ type Mutex struct {
 
 // NewMutex returns an unlocked exclusive lock of class c named name.
 func (e *Env) NewMutex(name string, c *Class) *Mutex {
-	return &Mutex{env: e, name: name, cls: c, owner: -1}
+	m := carve(e, &e.mutexes)
+	m.env, m.name, m.cls, m.owner = e, name, c, -1
+	return m
 }
 
 // Name implements sched.Waitable.
@@ -56,7 +58,7 @@ func (m *Mutex) LockNested(t *sched.Task, subclass int, site string) {
 		}
 	}
 	m.env.beforeAcquire(t, m, true, subclass, site)
-	t.Point(sched.KindAcquire, m.name, site, "")
+	t.PointF(sched.KindAcquire, site, sched.Obj(m.name))
 	m.mu.Lock()
 	if m.owner < 0 && len(m.waiters) == 0 {
 		m.owner = t.ID()
@@ -65,7 +67,7 @@ func (m *Mutex) LockNested(t *sched.Task, subclass int, site string) {
 		m.waiters = append(m.waiters, waiter{t: t, write: true})
 		m.mu.Unlock()
 		t.Park(m)
-		t.Record(sched.KindGranted, m.name, site, "")
+		t.RecordF(sched.KindGranted, site, sched.Obj(m.name))
 	}
 	m.env.push(t, m, true, false, subclass, site)
 	if mk == MutantReleaseEarly {
@@ -83,14 +85,14 @@ func (m *Mutex) Trylock(t *sched.Task, site string) bool {
 			return true
 		}
 	}
-	t.Point(sched.KindTrylock, m.name, site, "")
+	t.PointF(sched.KindTrylock, site, sched.Obj(m.name))
 	m.mu.Lock()
 	ok := m.owner < 0 && len(m.waiters) == 0
 	if ok {
 		m.owner = t.ID()
 	}
 	m.mu.Unlock()
-	t.Amend(okWord(ok)[1:])
+	t.AmendF(sched.Detail(okWord(ok)))
 	if ok {
 		m.env.push(t, m, true, true, 0, site)
 		if mk == MutantReleaseEarly {
@@ -110,7 +112,7 @@ func (m *Mutex) Unlock(t *sched.Task, site string) {
 	if m.env.mut != nil && m.env.releasePhantom(t, m) {
 		return // the acquisition was removed or released early
 	}
-	t.Point(sched.KindRelease, m.name, site, "")
+	t.PointF(sched.KindRelease, site, sched.Obj(m.name))
 	m.env.pop(t, m)
 	m.unlock(t, true)
 }
@@ -143,17 +145,17 @@ func (m *Mutex) unlock(t *sched.Task, _ bool) {
 // checked like a blocking acquisition (order, lockdep, atomic context).
 func (m *Mutex) WaitUnlocked(t *sched.Task, site string) {
 	m.env.beforeAcquire(t, m, true, 0, site)
-	t.Point(sched.KindAcquire, m.name, site, "wait unlocked")
+	t.PointF(sched.KindAcquire, site, sched.Obj(m.name).Detail("wait unlocked"))
 	m.mu.Lock()
 	if m.owner < 0 {
 		m.mu.Unlock()
-		t.Amend("wait unlocked: was free")
+		t.AmendF(sched.Detail("wait unlocked: was free"))
 		return
 	}
 	m.waiters = append(m.waiters, waiter{t: t, waitOnly: true})
 	m.mu.Unlock()
 	t.Park(m)
-	t.Record(sched.KindGranted, m.name, site, "unlocked")
+	t.RecordF(sched.KindGranted, site, sched.Obj(m.name).Detail("unlocked"))
 }
 
 // IsLocked reports whether the lock is held (spin_is_locked, folio_test_locked).

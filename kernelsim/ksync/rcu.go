@@ -70,7 +70,7 @@ func (r *RCU) ReadLock(t *sched.Task, site string) {
 	}
 	id := t.ID()
 	if r.nesting[id] == 0 {
-		t.Point(sched.KindRCU, "rcu", site, "rcu_read_lock")
+		t.PointF(sched.KindRCU, site, sched.Obj("rcu").Detail("rcu_read_lock"))
 	}
 	r.mu.Lock()
 	r.nesting[id]++
@@ -91,7 +91,7 @@ func (r *RCU) ReadUnlock(t *sched.Task, site string) {
 	case 0:
 		r.env.internal(t, "%s: rcu_read_unlock outside a read section", site)
 	case 1:
-		t.Point(sched.KindRCU, "rcu", site, "rcu_read_unlock")
+		t.PointF(sched.KindRCU, site, sched.Obj("rcu").Detail("rcu_read_unlock"))
 	}
 	r.exit(t)
 }
@@ -128,7 +128,7 @@ func (r *RCU) exit(t *sched.Task) {
 	}
 	r.mu.Unlock()
 	for _, c := range ready {
-		t.Record(sched.KindRCU, c.what, "rcu callback", "runs after grace period")
+		t.RecordF(sched.KindRCU, "rcu callback", sched.Obj(c.what).Detail("runs after grace period"))
 		c.fn()
 	}
 }
@@ -152,11 +152,11 @@ func (r *RCU) CallRCU(t *sched.Task, what string, fn func()) {
 	if m != 0 {
 		r.callbacks = append(r.callbacks, rcuCallback{waitFor: m, what: what, fn: fn})
 		r.mu.Unlock()
-		t.Record(sched.KindRCU, what, "call_rcu", "deferred")
+		t.RecordF(sched.KindRCU, "call_rcu", sched.Obj(what).Detail("deferred"))
 		return
 	}
 	r.mu.Unlock()
-	t.Record(sched.KindRCU, what, "call_rcu", "no readers: runs now")
+	t.RecordF(sched.KindRCU, "call_rcu", sched.Obj(what).Detail("no readers: runs now"))
 	fn()
 }
 
@@ -176,7 +176,7 @@ func (r *RCU) Synchronize(t *sched.Task, site string) {
 	if r.env.rules && r.env.spin[t.ID()] > 0 {
 		r.env.fail(t, "lock-rule", "%s: synchronize_rcu while holding spinlock %s (sleeping in atomic context)", site, r.env.lastSpin(t.ID()))
 	}
-	t.Point(sched.KindRCU, "rcu", site, "synchronize_rcu")
+	t.PointF(sched.KindRCU, site, sched.Obj("rcu").Detail("synchronize_rcu"))
 	r.mu.Lock()
 	m := r.readersLocked()
 	if m == 0 {
@@ -186,5 +186,5 @@ func (r *RCU) Synchronize(t *sched.Task, site string) {
 	r.syncers = append(r.syncers, rcuSyncer{t: t, waitFor: m})
 	r.mu.Unlock()
 	t.Park(r)
-	t.Record(sched.KindRCU, "rcu", site, "grace period ended")
+	t.RecordF(sched.KindRCU, site, sched.Obj("rcu").Detail("grace period ended"))
 }

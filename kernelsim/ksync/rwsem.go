@@ -35,7 +35,9 @@ type Rwsem struct {
 // NewRwsem returns an unlocked rwsem named name (as printed in traces, e.g.
 // "mmap_lock(mm1)") of class c.
 func (e *Env) NewRwsem(name string, c *Class) *Rwsem {
-	return &Rwsem{env: e, name: name, cls: c, writer: -1}
+	r := carve(e, &e.rwsems)
+	r.env, r.name, r.cls, r.writer = e, name, c, -1
+	return r
 }
 
 // Name implements sched.Waitable.
@@ -77,7 +79,7 @@ func (r *Rwsem) down(t *sched.Task, write bool, sub int, site string) {
 		}
 	}
 	r.env.beforeAcquire(t, r, write, sub, site)
-	t.Point(sched.KindAcquire, r.name, site, modeWord(write))
+	t.PointF(sched.KindAcquire, site, sched.Obj(r.name).Detail(modeWord(write)))
 	r.mu.Lock()
 	if r.grantable(write) && len(r.waiters) == 0 {
 		r.take(t.ID(), write)
@@ -86,7 +88,7 @@ func (r *Rwsem) down(t *sched.Task, write bool, sub int, site string) {
 		r.waiters = append(r.waiters, waiter{t: t, write: write})
 		r.mu.Unlock()
 		t.Park(r)
-		t.Record(sched.KindGranted, r.name, site, modeWord(write))
+		t.RecordF(sched.KindGranted, site, sched.Obj(r.name).Detail(modeWord(write)))
 	}
 	r.env.push(t, r, write, false, sub, site)
 	if mk == MutantReleaseEarly {
@@ -109,14 +111,14 @@ func (r *Rwsem) try(t *sched.Task, write bool, site string) bool {
 			return true
 		}
 	}
-	t.Point(sched.KindTrylock, r.name, site, modeWord(write))
+	t.PointF(sched.KindTrylock, site, sched.Obj(r.name).Detail(modeWord(write)))
 	r.mu.Lock()
 	ok := r.grantable(write) && len(r.waiters) == 0
 	if ok {
 		r.take(t.ID(), write)
 	}
 	r.mu.Unlock()
-	t.Amend(modeWord(write) + okWord(ok))
+	t.AmendF(sched.Detail(tryWord(write, ok)))
 	if ok {
 		r.env.push(t, r, write, true, 0, site)
 		if mk == MutantReleaseEarly {
@@ -140,7 +142,7 @@ func (r *Rwsem) up(t *sched.Task, write bool, site string) {
 	if r.env.mut != nil && r.env.releasePhantom(t, r) {
 		return // the acquisition was removed or released early
 	}
-	t.Point(sched.KindRelease, r.name, site, modeWord(write))
+	t.PointF(sched.KindRelease, site, sched.Obj(r.name).Detail(modeWord(write)))
 	h := r.env.pop(t, r)
 	if h.write != write {
 		r.env.internal(t, "%s: %s releases %s for %s but holds it for %s", site, t.Name(), r.name, modeWord(write), modeWord(h.write))
@@ -176,7 +178,7 @@ func (r *Rwsem) DowngradeWrite(t *sched.Task, site string) {
 	if r.env.mut != nil && r.env.downgradePhantom(t, r) {
 		return // the write acquisition was removed or released early
 	}
-	t.Point(sched.KindRelease, r.name, site, "downgrade")
+	t.PointF(sched.KindRelease, site, sched.Obj(r.name).Detail("downgrade"))
 	if r.env.mut != nil && r.env.downgradePhantom(t, r) {
 		return // released early at this very point
 	}
@@ -249,9 +251,23 @@ func modeWord(write bool) string {
 
 func okWord(ok bool) string {
 	if ok {
-		return " ok"
+		return "ok"
 	}
-	return " failed"
+	return "failed"
+}
+
+// tryWord is the outcome of a trylock in mode write: "read ok", "write
+// failed", ...
+func tryWord(write, ok bool) string {
+	switch {
+	case write && ok:
+		return "write ok"
+	case write:
+		return "write failed"
+	case ok:
+		return "read ok"
+	}
+	return "read failed"
 }
 
 // AssertHeld checks that t holds the rwsem, for write when write is set

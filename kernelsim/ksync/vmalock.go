@@ -130,7 +130,8 @@ type VMALock struct {
 // NewVMALock returns the lock of a new, detached VMA of the mm whose
 // mmap_lock is mm (vma_lock_init).
 func (e *Env) NewVMALock(name string, mm *MmapLock) *VMALock {
-	v := &VMALock{env: e, name: name, mm: mm}
+	v := carve(e, &e.vmaLocks)
+	v.env, v.name, v.mm = e, name, mm
 	v.lockSeq.Store(-1)
 	return v
 }
@@ -162,6 +163,16 @@ func (r ReadResult) String() string {
 	return [...]string{"ok", "failed: write-locked", "failed: detached", "failed: reused by another mm"}[r]
 }
 
+// detail is the trace detail of a vma_start_read with outcome r, made once.
+func (r ReadResult) detail() string { return readDetails[r] }
+
+var readDetails = func() (d [ReadOtherMM + 1]string) {
+	for r := range d {
+		d[r] = "vma read " + ReadResult(r).String()
+	}
+	return d
+}()
+
 // StartRead is vma_start_read(mm, vma) (v6.15+): a trylock that never
 // sleeps, by a reader of the mm whose mmap_lock is mm, which found the VMA
 // object without holding any lock. The seq is compared with the reader's
@@ -178,7 +189,7 @@ func (v *VMALock) StartRead(t *sched.Task, mm *MmapLock, checkMM bool, site stri
 		}
 	}
 	found := v.name
-	t.Point(sched.KindTrylock, found, site, "vma read")
+	t.PointF(sched.KindTrylock, site, sched.Obj(found).Detail("vma read"))
 	v.mu.Lock()
 	now := v.name
 	var res ReadResult
@@ -196,11 +207,12 @@ func (v *VMALock) StartRead(t *sched.Task, mm *MmapLock, checkMM bool, site stri
 		v.readers = append(v.readers, t.ID())
 	}
 	v.mu.Unlock()
-	t.Amend("vma read " + res.String())
+	t.AmendF(sched.Detail(res.detail()))
 	if now != found {
 		// The object was freed and reused (Reinit) between the lookup and
 		// this trylock: the lock tried is the new VMA's. Recorded under
-		// its name too, for reach's "same object".
+		// its name too, for reach's "same object" (a rare path: formatted
+		// here).
 		t.Record(sched.KindTrylock, now, site, "vma read "+res.String()+": "+found+" was reused as "+now)
 	}
 	if res == ReadOK {
@@ -222,7 +234,7 @@ func (v *VMALock) EndRead(t *sched.Task, site string) {
 	if v.env.mut != nil && v.env.releasePhantom(t, v) {
 		return // the acquisition was removed or released early
 	}
-	t.Point(sched.KindRelease, v.name, site, "vma read")
+	t.PointF(sched.KindRelease, site, sched.Obj(v.name).Detail("vma read"))
 	v.env.pop(t, v)
 	v.endRead(t, false)
 }
@@ -259,14 +271,14 @@ func (v *VMALock) StartWrite(t *sched.Task, site string) {
 		return // already write-locked in this epoch (__is_vma_write_locked)
 	}
 	v.env.beforeAcquire(t, v, true, 0, site)
-	t.Point(sched.KindAcquire, v.name, site, "vma write")
+	t.PointF(sched.KindAcquire, site, sched.Obj(v.name).Detail("vma write"))
 	v.mu.Lock()
 	v.excluding = true
 	if len(v.readers) > 0 {
 		v.writer = t
 		v.mu.Unlock()
 		t.Park(v)
-		t.Record(sched.KindGranted, v.name, site, "vma write: readers drained")
+		t.RecordF(sched.KindGranted, site, sched.Obj(v.name).Detail("vma write: readers drained"))
 		v.mu.Lock()
 	}
 	v.lockSeq.Store(v.mm.seq.Load())
@@ -291,7 +303,7 @@ func (v *VMALock) IsAttached() bool {
 // readers.
 func (v *VMALock) MarkAttached(t *sched.Task, site string) {
 	v.AssertWriteLocked(t, "vma_mark_attached")
-	t.Point(sched.KindWrite, v.name, site, "attach")
+	t.PointF(sched.KindWrite, site, sched.Obj(v.name).Detail("attach"))
 	v.mu.Lock()
 	v.refcnt = 1
 	v.mu.Unlock()
@@ -301,7 +313,7 @@ func (v *VMALock) MarkAttached(t *sched.Task, site string) {
 // later readers get ReadDetached.
 func (v *VMALock) MarkDetached(t *sched.Task, site string) {
 	v.AssertWriteLocked(t, "vma_mark_detached")
-	t.Point(sched.KindWrite, v.name, site, "detach")
+	t.PointF(sched.KindWrite, site, sched.Obj(v.name).Detail("detach"))
 	v.mu.Lock()
 	if len(v.readers) > 0 && v.env.rules {
 		v.mu.Unlock()

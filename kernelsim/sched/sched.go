@@ -9,6 +9,40 @@
 //
 // In free mode the same tasks run truly in parallel; scheduling points only
 // count steps, record the trace and optionally yield.
+//
+// # Recording events
+//
+// Every scheduling point and note becomes an Event of the run's Trace, whose
+// object and detail are text. Point, Record and Amend take that text as
+// strings, made by the caller before the call even when nobody will read the
+// trace. PointF, RecordF and AmendF take a Text instead: plain parts cost
+// what strings cost, and formatted parts keep their operands typed and are
+// made into text only when the trace is printed, hashed or shown. Converting
+// a call site keeps its text, so the trace prints and hashes as before:
+//
+//	t.Point(sched.KindWrite, fmt.Sprintf("pte %s %#x", m.name, addr), site, old.String()+" -> "+pte.String())
+//
+// becomes
+//
+//	t.PointF(sched.KindWrite, site, sched.Objf("pte %s %#x").S(m.name).N(addr).Detailf("%v -> %v").V(old).V(pte))
+//
+// and a lock's plain text
+//
+//	t.PointF(sched.KindAcquire, site, sched.Obj(r.name).Detail("write"))
+//
+// Code that reads a trace reads Event.ObjText and Event.DetailText (or
+// AppendObj and AppendDetail, which allocate nothing): Event.Obj and
+// Event.Detail hold only the plain parts. See Text for the verbs and the
+// operand budget.
+//
+// # Reusing goroutines
+//
+// A run starts a goroutine per task, or borrows them from a Pool
+// (Options.Pool), which keeps them, and their grown stacks, for the next run
+// of the same worker; a controlled run of one task (a harness's setup,
+// check and exit phases) runs it on the goroutine that called Run and hands
+// the baton to no other goroutine. Nothing else carries over: the run's
+// decisions, trace and verdict are the same either way.
 package sched
 
 import (
@@ -48,6 +82,15 @@ type Options struct {
 	YieldOneIn int
 	Seed       uint64 // seeds free-mode yields and data choices
 	NoTrace    bool   // do not record events (benchmarks of the bare mechanism)
+	// Trace, when set, is where the run records its events: it appends
+	// them to Trace.Events (after the events of earlier runs, as a harness
+	// run does with its setup, concurrent and exit phases), and
+	// Result.Trace holds this run's events alone. nil gives the run a
+	// trace of its own.
+	Trace *Trace
+	// Pool, when set, lends the run its task goroutines (see Pool); nil
+	// starts a goroutine per task.
+	Pool *Pool
 	// DeadlockAfter is how long a free-mode run may have every live task
 	// blocked before the watchdog calls it a deadlock; default 20ms.
 	DeadlockAfter time.Duration
@@ -78,7 +121,9 @@ type Sched struct {
 	strat     Strategy
 	step      int
 	runnable  []int
-	trace     []Event
+	tr        *Trace // Options.Trace, or own
+	base      int    // where this run's events begin in tr.Events
+	texts     []Text // the chunk where typed event parts go; see keep
 	decisions Schedule
 	verdict   Verdict
 	aborted   bool // controlled mode: read and written by the baton holder only
@@ -97,6 +142,13 @@ type Sched struct {
 	nblocked  int
 	wg        sync.WaitGroup
 	exited    sync.WaitGroup // every task goroutine, both modes
+
+	// Storage for the common small run, so that it needs no allocation
+	// of its own: tasks, runnable indexes, the trace header.
+	own         Trace
+	taskArr     [4]Task
+	taskPtrs    [4]*Task
+	runnableArr [maxTaskID + 1]int
 }
 
 // New returns a run with the given options and no tasks.
@@ -113,7 +165,12 @@ func New(opts Options) *Sched {
 	if opts.Strategy == nil {
 		opts.Strategy = NewRandom(1)
 	}
-	return &Sched{opts: opts, strat: opts.Strategy, runnerWake: make(chan struct{}, 1), abortCh: make(chan struct{})}
+	s := &Sched{opts: opts, strat: opts.Strategy, runnerWake: make(chan struct{}, 1), tr: opts.Trace}
+	if s.tr == nil {
+		s.tr = &s.own
+	}
+	s.tasks, s.runnable = s.taskPtrs[:0], s.runnableArr[:0]
+	return s
 }
 
 // Mode returns the run's scheduling mode.
@@ -128,7 +185,13 @@ func (s *Sched) Spawn(fn func(*Task)) *Task {
 	if id > maxTaskID {
 		panic(fmt.Sprintf(internalPrefix+"at most %d tasks per run", maxTaskID+1))
 	}
-	t := &Task{s: s, id: id, fn: fn, wake: make(chan struct{}, 1)}
+	var t *Task
+	if id < len(s.taskArr) {
+		t = &s.taskArr[id]
+	} else {
+		t = new(Task)
+	}
+	*t = Task{s: s, id: id, fn: fn}
 	if s.opts.Mode == Free {
 		t.rng = rand.New(rand.NewPCG(s.opts.Seed, uint64(id)))
 	}
@@ -151,37 +214,98 @@ func (s *Sched) Run() Result {
 	}
 	s.ran = true
 	s.start = time.Now()
-	if s.opts.NoTrace {
-		s.trace = nil
-	} else {
-		s.trace = make([]Event, 0, 256)
+	s.base = len(s.tr.Events)
+	if !s.opts.NoTrace && cap(s.tr.Events) == 0 {
+		s.tr.Events = make([]Event, 0, 256) // a run's own trace; a harness run brings one
 	}
-	s.exited.Add(len(s.tasks))
 	if s.opts.Mode == Free {
 		s.runFree()
 	} else {
 		s.runControlled()
 	}
 	s.exited.Wait()
-	return Result{Verdict: s.verdict, Steps: s.step, Trace: Trace{Events: s.trace}, Schedule: s.decisions}
+	if s.opts.Pool != nil {
+		for _, t := range s.tasks {
+			if t.w != nil {
+				s.opts.Pool.put(t.w)
+			}
+		}
+	}
+	evs := s.tr.Events[s.base:len(s.tr.Events):len(s.tr.Events)]
+	return Result{Verdict: s.verdict, Steps: s.step, Trace: Trace{Events: evs}, Schedule: s.decisions}
 }
 
+// launch starts the goroutines of tasks[from:]: borrowed from the pool, or
+// fresh. Every task's hand-off channel exists before any task runs. In
+// controlled mode a task's goroutine waits for its first wake before it
+// runs main; a pooled goroutine waits in the pool's loop, so launching it
+// wakes no goroutine.
+func (s *Sched) launch(from int) {
+	tasks := s.tasks[from:]
+	s.exited.Add(len(tasks))
+	if p := s.opts.Pool; p != nil {
+		for _, t := range tasks {
+			t.w = p.get()
+			t.w.task, t.wake = t, t.w.wake
+		}
+		if s.opts.Mode == Free {
+			for _, t := range tasks {
+				t.wake <- struct{}{} // free-mode tasks start at once
+			}
+		}
+		return
+	}
+	for _, t := range tasks {
+		t.wake = make(chan struct{}, 1)
+	}
+	for _, t := range tasks {
+		go func() {
+			defer s.exited.Done() // last: the goroutine is really gone when Run returns
+			if s.opts.Mode == Controlled {
+				<-t.wake
+			}
+			t.main()
+		}()
+	}
+}
+
+// runControlled runs a controlled run. The goroutine that called Run is the
+// runner; in a run of one task (a harness's setup, check and exit phases)
+// it is that task as well, its wake channel the task's hand-off channel, so
+// the run hands the baton to no other goroutine. A token on runnerWake wakes
+// that task while it has not finished and the runner's own code once it
+// has. In a run of several tasks the runner only starts the run and unwinds
+// it: running task 1 on the runner there too measured no faster in whole
+// executions and about a tenth slower per point in BenchmarkSchedPoint.
 func (s *Sched) runControlled() {
 	n := len(s.tasks)
 	s.strat.Reset(n)
 	s.live = n
-	for _, t := range s.tasks {
-		go t.main()
-	}
 	if n == 0 {
 		return
 	}
-	first := s.pick(-1)
-	if first < 0 {
-		s.aborted = true
+	inline := n == 1
+	if inline {
+		s.tasks[0].wake = s.runnerWake
+		s.launch(1)
 	} else {
+		s.launch(0)
+	}
+	first := s.pick(-1)
+	switch {
+	case inline:
+		if first < 0 {
+			s.aborted = true
+			first = 0 // the task unwinds at once
+		}
 		s.tasks[first].wake <- struct{}{}
-		<-s.runnerWake
+		s.runInline(s.tasks[0])
+		<-s.runnerWake // the task has returned or unwound
+	case first < 0:
+		s.aborted = true
+	default:
+		s.tasks[first].wake <- struct{}{}
+		<-s.runnerWake // the run has ended: every task has returned, or one ended it
 	}
 	// Unwind every task that has not returned, one at a time, so that the
 	// unwinding goroutines never run concurrently.
@@ -194,6 +318,15 @@ func (s *Sched) runControlled() {
 			}
 		}
 	}
+}
+
+// runInline runs task t on the runner's goroutine, from its first wake on.
+// Should t end that goroutine (runtime.Goexit, as testing.T.FailNow does),
+// Run does not return, as for any function that calls runtime.Goexit; t is
+// the run's only task, so no other is left behind.
+func (s *Sched) runInline(t *Task) {
+	<-t.wake // picked, or told to unwind
+	t.main()
 }
 
 // pick asks the strategy for the next task among the runnable ones. cur is
@@ -221,7 +354,7 @@ func (s *Sched) pick(cur int) int {
 			s.fail(Verdict{Outcome: Internal, Violation: Violation{Invariant: InvInternal, Task: cur, Step: s.step, Detail: internalPrefix + detail}})
 			return -2
 		}
-		s.decisions = append(s.decisions, Decision{Value: next})
+		s.decide(Decision{Value: next})
 	}
 	return next
 }
@@ -244,12 +377,86 @@ func (s *Sched) fail(v Verdict) {
 	s.aborted = true
 }
 
-// record appends an event at the current step.
+// decide appends a decision to the run's schedule.
+func (s *Sched) decide(d Decision) {
+	if s.decisions == nil {
+		s.decisions = make(Schedule, 0, 64)
+	}
+	s.decisions = append(s.decisions, d)
+}
+
+// record appends an event at the current step (controlled mode, or free
+// mode under s.mu).
 func (s *Sched) record(t *Task, kind Kind, obj, site, detail string) {
 	if s.opts.NoTrace {
 		return
 	}
-	s.trace = append(s.trace, Event{Step: s.step, Task: t.id, Kind: kind, Obj: obj, Site: site, Detail: detail})
+	s.tr.Events = append(s.tr.Events, Event{Step: s.at(), Task: t.id, Kind: kind, Obj: obj, Site: site, Detail: detail})
+}
+
+// recordText is record for a Text: its plain parts go to Obj and Detail,
+// its typed parts are kept.
+func (s *Sched) recordText(t *Task, kind Kind, site string, x *Text) {
+	if s.opts.NoTrace {
+		return
+	}
+	e := Event{Step: s.at(), Task: t.id, Kind: kind, Site: site}
+	if x.typed() {
+		e.x = s.keep(x)
+	}
+	if !x.objF {
+		e.Obj = x.obj
+	}
+	if !x.detF {
+		e.Detail = x.det
+	}
+	s.tr.Events = append(s.tr.Events, e)
+}
+
+// keep stores the typed parts of an event and returns where they are. They
+// live in chunks that are never moved or reused, so an Event copied out of
+// the trace stays valid; each chunk is twice the size of the last, so the
+// allocations are amortised like a slice's growth.
+func (s *Sched) keep(x *Text) *Text {
+	if len(s.texts) == cap(s.texts) {
+		s.texts = make([]Text, 0, max(2*cap(s.texts), 8))
+	}
+	s.texts = append(s.texts, *x)
+	return &s.texts[len(s.texts)-1]
+}
+
+// at is the step of an event recorded now: the global step in controlled
+// mode, the event's index in free mode.
+func (s *Sched) at() int {
+	if s.opts.Mode == Free {
+		return len(s.tr.Events) - s.base
+	}
+	return s.step
+}
+
+// amend sets the detail of t's most recent event of this run (under s.mu
+// in free mode).
+func (s *Sched) amend(t *Task, detail string, x *Text) {
+	for i := len(s.tr.Events) - 1; i >= s.base; i-- {
+		e := &s.tr.Events[i]
+		if e.Task != t.id {
+			continue
+		}
+		switch {
+		case x != nil && x.detF:
+			if e.x == nil {
+				e.x = s.keep(&Text{obj: e.Obj})
+			}
+			e.x.setDetail(x)
+			e.Detail = ""
+		case e.x != nil:
+			e.x.setDetail(&Text{det: detail, split: true})
+			e.Detail = detail
+		default:
+			e.Detail = detail
+		}
+		return
+	}
 }
 
 // unwind is the panic value that unwinds a task goroutine when its run ends
@@ -269,11 +476,9 @@ func (s *Sched) runFree() {
 	var watch sync.WaitGroup
 	watch.Add(1)
 	go func() { defer watch.Done(); s.watchdog(stop) }()
+	s.abortCh = make(chan struct{})
 	s.wg.Add(len(s.tasks))
-	for _, t := range s.tasks {
-		t.wake = make(chan struct{}, 1)
-		go t.main()
-	}
+	s.launch(0)
 	s.wg.Wait()
 	close(stop)
 	watch.Wait()

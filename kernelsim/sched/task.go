@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"time"
 )
 
@@ -26,8 +27,9 @@ type Task struct {
 	state     taskState // controlled mode; baton holder only
 	blockedOn Waitable  // controlled: baton holder; free: under s.mu
 	rng       *rand.Rand
-	watch     func() // run after each of this task's scheduling points
-	atPoint   func() // run once at the task's next Point (AtNextPoint)
+	watch     func()  // run after each of this task's scheduling points
+	atPoint   func()  // run once at the task's next Point (AtNextPoint)
+	w         *worker // the pooled goroutine running the task, or nil
 }
 
 // SetWatch makes fn run each time the task passes a scheduling point, once
@@ -61,15 +63,14 @@ func (t *Task) Step() int {
 	return t.s.step
 }
 
+// main is the body of the task's goroutine. In controlled mode its caller
+// has received the task's first wake (the baton, or the order to unwind);
+// it reports the exit to s.exited once main has returned.
 func (t *Task) main() {
 	s := t.s
-	defer s.exited.Done() // last: the goroutine is really gone when Run returns
 	defer func() { t.finish(recover()) }()
-	if s.opts.Mode == Controlled {
-		<-t.wake
-		if s.aborted {
-			panic(unwind{})
-		}
+	if s.opts.Mode == Controlled && s.aborted {
+		panic(unwind{})
 	}
 	t.Record(KindStart, "", "", "")
 	t.fn(t)
@@ -123,9 +124,45 @@ func (t *Task) Point(kind Kind, obj, site, detail string) {
 	}
 	s := t.s
 	if s.opts.Mode == Free {
-		t.freePoint(kind, obj, site, detail)
+		t.freeReach()
+		t.Record(kind, obj, site, detail)
+		t.freePass()
 		return
 	}
+	t.reach()
+	s.record(t, kind, obj, site, detail)
+	s.step++
+	if t.watch != nil {
+		t.watch()
+	}
+}
+
+// PointF is Point with the object and detail given as a Text, whose typed
+// parts become text only when the trace is read.
+func (t *Task) PointF(kind Kind, site string, x *Text) {
+	if t.atPoint != nil {
+		t.runAtPoint()
+	}
+	s := t.s
+	if s.opts.Mode == Free {
+		t.freeReach()
+		t.RecordF(kind, site, x)
+		t.freePass()
+		return
+	}
+	t.reach()
+	s.recordText(t, kind, site, x)
+	s.step++
+	if t.watch != nil {
+		t.watch()
+	}
+}
+
+// reach is a controlled scheduling point up to the recording of its event:
+// the end-of-run checks, the strategy's pick and the hand-off. It returns
+// when this task holds the baton again.
+func (t *Task) reach() {
+	s := t.s
 	if s.aborted {
 		panic(unwind{})
 	}
@@ -148,14 +185,11 @@ func (t *Task) Point(kind Kind, obj, site, detail string) {
 			panic(unwind{})
 		}
 	}
-	s.record(t, kind, obj, site, detail)
-	s.step++
-	if t.watch != nil {
-		t.watch()
-	}
 }
 
-func (t *Task) freePoint(kind Kind, obj, site, detail string) {
+// freeReach is a free-mode scheduling point up to the recording of its
+// event; freePass is the rest.
+func (t *Task) freeReach() {
 	s := t.s
 	if s.abortFlag.Load() {
 		panic(unwind{})
@@ -165,11 +199,10 @@ func (t *Task) freePoint(kind Kind, obj, site, detail string) {
 		s.fail(Verdict{Outcome: StepLimit, Violation: Violation{Invariant: "step-limit", Task: t.id, Step: p, Detail: fmt.Sprintf("run exceeded %d scheduling points", s.opts.MaxSteps)}})
 		panic(unwind{})
 	}
-	if !s.opts.NoTrace {
-		s.mu.Lock()
-		s.trace = append(s.trace, Event{Step: len(s.trace), Task: t.id, Kind: kind, Obj: obj, Site: site, Detail: detail})
-		s.mu.Unlock()
-	}
+}
+
+func (t *Task) freePass() {
+	s := t.s
 	if s.opts.YieldOneIn > 0 && t.rng.IntN(s.opts.YieldOneIn) == 0 {
 		runtime.Gosched()
 	}
@@ -187,11 +220,26 @@ func (t *Task) Record(kind Kind, obj, site, detail string) {
 	}
 	if s.opts.Mode == Free {
 		s.mu.Lock()
-		s.trace = append(s.trace, Event{Step: len(s.trace), Task: t.id, Kind: kind, Obj: obj, Site: site, Detail: detail})
+		s.record(t, kind, obj, site, detail)
 		s.mu.Unlock()
 		return
 	}
 	s.record(t, kind, obj, site, detail)
+}
+
+// RecordF is Record with the object and detail given as a Text.
+func (t *Task) RecordF(kind Kind, site string, x *Text) {
+	s := t.s
+	if s.opts.NoTrace {
+		return
+	}
+	if s.opts.Mode == Free {
+		s.mu.Lock()
+		s.recordText(t, kind, site, x)
+		s.mu.Unlock()
+		return
+	}
+	s.recordText(t, kind, site, x)
 }
 
 // Amend sets the detail of the task's most recent event, typically the
@@ -205,11 +253,24 @@ func (t *Task) Amend(detail string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 	}
-	for i := len(s.trace) - 1; i >= 0; i-- {
-		if s.trace[i].Task == t.id {
-			s.trace[i].Detail = detail
-			return
-		}
+	s.amend(t, detail, nil)
+}
+
+// AmendF is Amend with the detail given as a Text (made by Detail or
+// Detailf; an object it names is ignored).
+func (t *Task) AmendF(x *Text) {
+	s := t.s
+	if s.opts.NoTrace {
+		return
+	}
+	if s.opts.Mode == Free {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
+	if x.detF {
+		s.amend(t, "", x)
+	} else {
+		s.amend(t, x.det, nil)
 	}
 }
 
@@ -287,9 +348,9 @@ func (t *Task) Choose(n int, what string) int {
 		if v < 0 || v >= n {
 			t.Internal("strategy chose %d of %d", v, n)
 		}
-		s.decisions = append(s.decisions, Decision{Data: true, Value: v})
+		s.decide(Decision{Data: true, Value: v})
 	}
-	t.Record(KindChoice, what, "", fmt.Sprintf("%d of %d", v, n))
+	t.Record(KindChoice, what, "", choiceText(v, n))
 	return v
 }
 
@@ -318,3 +379,21 @@ func (t *Task) Aborting() bool {
 	}
 	return t.s.aborted
 }
+
+// choiceText is the detail of a choice event, "v of n", without an
+// allocation for the small choices the model makes.
+func choiceText(v, n int) string {
+	if n < len(choiceTexts) {
+		return choiceTexts[n][v]
+	}
+	return strconv.Itoa(v) + " of " + strconv.Itoa(n)
+}
+
+var choiceTexts = func() (t [17][]string) {
+	for n := range t {
+		for v := 0; v < n; v++ {
+			t[n] = append(t[n], strconv.Itoa(v)+" of "+strconv.Itoa(n))
+		}
+	}
+	return t
+}()

@@ -3,7 +3,6 @@ package sched
 import (
 	"fmt"
 	"hash/fnv"
-	"strings"
 )
 
 // Kind classifies a scheduling point or trace event.
@@ -41,14 +40,52 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-// Event is one entry of a run's trace.
+// Event is one entry of a run's trace. Its object and detail are plain
+// text in Obj and Detail when recorded by Point, Record and Amend (and by
+// PointF, RecordF and AmendF for the parts of a Text without a format). A
+// part recorded as a format with operands (Text's Objf, Detailf) is kept
+// typed and Obj or Detail is empty: read ObjText and DetailText, which are
+// right for both, or AppendObj and AppendDetail, which allocate nothing.
 type Event struct {
 	Step   int    // global step number at which the event happened
 	Task   int    // task index (0-based; printed as t1, t2, ...)
 	Kind   Kind   // what kind of event
-	Obj    string // the object involved (lock name, PTE address, VMA, ...)
+	Obj    string // the object involved (lock name, PTE address, VMA, ...), when plain
 	Site   string // the simulated kernel function or call site
-	Detail string // what happened (granted, failed, moved 0x35 -> 0x15, ...)
+	Detail string // what happened (granted, failed, moved 0x35 -> 0x15, ...), when plain
+	x      *Text  // the typed parts, or nil
+}
+
+// ObjText returns the object's text, made now if it was recorded typed.
+func (e Event) ObjText() string {
+	if e.x == nil || !e.x.objF {
+		return e.Obj
+	}
+	return string(e.x.appendObj(nil))
+}
+
+// DetailText returns the detail's text, made now if it was recorded typed.
+func (e Event) DetailText() string {
+	if e.x == nil || !e.x.detF {
+		return e.Detail
+	}
+	return string(e.x.appendDetail(nil))
+}
+
+// AppendObj appends the object's text to b.
+func (e Event) AppendObj(b []byte) []byte {
+	if e.x == nil || !e.x.objF {
+		return append(b, e.Obj...)
+	}
+	return e.x.appendObj(b)
+}
+
+// AppendDetail appends the detail's text to b.
+func (e Event) AppendDetail(b []byte) []byte {
+	if e.x == nil || !e.x.detF {
+		return append(b, e.Detail...)
+	}
+	return e.x.appendDetail(b)
 }
 
 // TaskName returns the printable name of task index i.
@@ -64,40 +101,51 @@ func TaskName(i int) string {
 
 var taskNames = [...]string{"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"}
 
-func (e Event) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%4d %-3s %-8s %s", e.Step, TaskName(e.Task), e.Kind, e.Obj)
+func (e Event) String() string { return string(e.appendText(nil)) }
+
+// appendText appends the event as String prints it.
+func (e *Event) appendText(b []byte) []byte {
+	b = fmt.Appendf(b, "%4d %-3s %-8s ", e.Step, TaskName(e.Task), e.Kind)
+	b = e.AppendObj(b)
 	if e.Site != "" {
-		b.WriteString(" @")
-		b.WriteString(e.Site)
+		b = append(b, " @"...)
+		b = append(b, e.Site...)
 	}
-	if e.Detail != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Detail)
+	n := len(b)
+	if b = e.AppendDetail(append(b, ": "...)); len(b) == n+2 {
+		b = b[:n] // no detail
 	}
-	return b.String()
+	return b
 }
 
-// Trace is the ordered list of events of one run.
+// Trace is the ordered list of events of one run, or of several runs one
+// after the other (Options.Trace).
 type Trace struct {
 	Events []Event
 }
 
-// Hash returns a stable 64-bit FNV-1a hash of the trace. Two runs with the same
-// program, variants and schedule have the same hash.
+// Hash returns a stable 64-bit FNV-1a hash of the trace. Two runs with the
+// same program, variants and schedule have the same hash. It covers, for
+// every event in order, the step (as a uvarint), the task and the kind (one
+// byte each), and the object, site and detail texts, each followed by a zero
+// byte. The texts are hashed as ObjText and DetailText make them, so an
+// event recorded typed (PointF) hashes exactly like the same text recorded
+// plain (Point): converting a call site to PointF without changing its text
+// leaves every trace hash unchanged.
 func (tr *Trace) Hash() uint64 {
 	h := fnv.New64a()
-	var buf [16]byte
-	for _, e := range tr.Events {
-		n := putUvarint(buf[:0], uint64(e.Step))
-		h.Write(n)
-		h.Write([]byte{byte(e.Task), byte(e.Kind)})
-		h.Write([]byte(e.Obj))
-		h.Write([]byte{0})
-		h.Write([]byte(e.Site))
-		h.Write([]byte{0})
-		h.Write([]byte(e.Detail))
-		h.Write([]byte{0})
+	var buf []byte
+	for i := range tr.Events {
+		e := &tr.Events[i]
+		buf = putUvarint(buf[:0], uint64(e.Step))
+		buf = append(buf, byte(e.Task), byte(e.Kind))
+		buf = e.AppendObj(buf)
+		buf = append(buf, 0)
+		buf = append(buf, e.Site...)
+		buf = append(buf, 0)
+		buf = e.AppendDetail(buf)
+		buf = append(buf, 0)
+		h.Write(buf)
 	}
 	return h.Sum64()
 }
@@ -108,12 +156,12 @@ func (tr *Trace) Tail(n int) string {
 	if len(ev) > n {
 		ev = ev[len(ev)-n:]
 	}
-	var b strings.Builder
-	for _, e := range ev {
-		b.WriteString(e.String())
-		b.WriteByte('\n')
+	var b []byte
+	for i := range ev {
+		b = ev[i].appendText(b)
+		b = append(b, '\n')
 	}
-	return b.String()
+	return string(b)
 }
 
 // String formats the whole trace, one event per line.
