@@ -71,10 +71,12 @@ func TestEncodeLibFuzzer(t *testing.T) {
 	}
 }
 
-// TestReadCrashInputFiles reads real crash files: a libFuzzer crash file
-// written by scripts/libfuzzer-check.sh (FuzzKernel built with
-// go-118-fuzz-build, fuzzing move_ptes-skip-rmap-locks semantic-only), and a
-// go test -fuzz crasher; both decode to a run that fails under the variant
+// TestReadCrashInputFiles reads crash files: a libFuzzer crash file (the
+// form scripts/libfuzzer-check.sh gets from FuzzKernel built with
+// go-118-fuzz-build, fuzzing move_ptes-skip-rmap-locks semantic-only; the
+// decoder's changes invalidate old ones, so the one kept here is an input
+// of RandomInput that fails under the variant, written in libFuzzer's
+// encoding by EncodeLibFuzzer), and a go test -fuzz crasher; both decode to a run that fails under the variant
 // and passes on the faithful kernel. A program is not a crash file.
 func TestReadCrashInputFiles(t *testing.T) {
 	libfuzzer, err := filepath.Glob("testdata/libfuzzer/FuzzKernel/crash-*")

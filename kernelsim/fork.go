@@ -62,7 +62,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 		copied = nil
 	}
 	k.afterFlush(t, logCopies)
-	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, false, "fork of "+m.name)
+	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, promiseOwn, "fork of "+m.name)
 	m.lock.WriteUnlock(t, site)
 	logCopies()
 	k.publishMM(cm) // the child process starts running only now

@@ -26,7 +26,7 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 			k.zapSingle(t, v, start, end)
 			t.SetWatch(nil)
 			v.lock.EndRead(t, "madvise_unlock")
-			k.checkTLBCoherence(t, m, start, end, since, true, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+			k.checkTLBCoherence(t, m, start, end, since, promiseAll, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 			return nil
 		}
 		v.lock.EndRead(t, "try_vma_read_lock")
@@ -52,7 +52,7 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")
 	for _, z := range zapped {
-		k.checkTLBCoherence(t, m, z[0], z[1], since, true, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+		k.checkTLBCoherence(t, m, z[0], z[1], since, promiseAll, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 	}
 	if covered < end {
 		return fmt.Errorf("madvise: ENOMEM: [%#x,%#x) is not fully mapped", start, end)

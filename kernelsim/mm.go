@@ -29,6 +29,10 @@ type MM struct {
 	// tlbFlushPending is mm->tlb_flush_pending: the mmu_gathers of this
 	// mm whose flush has not happened yet.
 	tlbFlushPending atomic.Int32
+	// tlbFlushBatched is mm->tlb_flush_batched: reclaim's pending batched
+	// flushes and how many of them flush_tlb_batched_pending has flushed
+	// (tlbbatch.go).
+	tlbFlushBatched atomic.Int32
 }
 
 // vmaSlot is one maple-tree entry: the range is the tree's own key, so a

@@ -226,6 +226,7 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) bool
 		ntbl.ptl.LockNested(t, 1, site)
 		k.use(t, &ntbl.Obj, site+": spin_lock of the PTL in the table's ptdesc")
 	}
+	k.flushTLBBatchedPending(t, om, site)
 	forceFlush := false
 	for i := 0; i < n; {
 		oi, ni := g.pteIndex(oa+i), g.pteIndex(na+i)

@@ -29,6 +29,7 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 	}
 	var changed []*VMA
 	var err error
+	var tlb flushSpan // the mmu_gather of change_protection: what it must flush
 	for tmp := start; tmp < end; {
 		v := m.findVMA(tmp)
 		if v == nil {
@@ -36,7 +37,7 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 			break
 		}
 		nend := min(v.end, end)
-		if nv := k.mprotectFixup(t, v, tmp, nend, prot); nv != nil {
+		if nv := k.mprotectFixup(t, v, tmp, nend, prot, &tlb); nv != nil {
 			changed = append(changed, nv)
 		}
 		tmp = nend
@@ -46,12 +47,15 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 		k.mergeWithNeighbours(t, v, end, "mprotect_fixup")
 	}
 	// tlb_finish_mmu: the PTEs change_protection changed are flushed before
-	// mmap_lock is released; from here no CPU may use a translation the new
-	// protection forbids.
-	if len(changed) > 0 {
-		k.flushTLBRange(t, m, start, end, "tlb_finish_mmu")
+	// mmap_lock is released, the range from the first to the last of them
+	// (tlb_flush_pte_range gathers only the entries that need a flush:
+	// x86's pte_needs_flush, a permission taken away); from here no CPU may
+	// use a translation the new protection forbids. Nothing changed,
+	// nothing flushed (the reason for flush_tlb_batched_pending).
+	if tlb.start < tlb.end {
+		k.flushTLBRange(t, m, tlb.start, tlb.end, "tlb_finish_mmu")
 	}
-	k.checkTLBCoherence(t, m, start, end, since, false, fmt.Sprintf("mprotect of %s [%#x,%#x)", m.name, start, end))
+	k.checkTLBCoherence(t, m, start, end, since, promiseBatched, fmt.Sprintf("mprotect of %s [%#x,%#x)", m.name, start, end))
 	return err
 }
 
@@ -61,7 +65,7 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 // read-only before it has an anon_vma is not), split at the ends
 // (vma_modify_flags), vma_start_write, vm_flags_reset and
 // change_protection. It returns the changed VMA, or nil.
-func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags) *VMA {
+func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags, tlb *flushSpan) *VMA {
 	const site = "mprotect_fixup"
 	nf := v.flags&^vmProtMask | prot&vmProtMask
 	if nf == v.flags {
@@ -87,7 +91,7 @@ func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags
 	if !k.Variants.Has("test-mprotect-skips-vm_flags") {
 		v.flags = nf
 	}
-	k.changeProtection(t, v)
+	k.changeProtection(t, v, tlb)
 	return v
 }
 
@@ -100,7 +104,7 @@ func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags
 // none in between. A writable migration entry becomes a readable one
 // (make_readable_(exclusive_)migration_entry), so that the PTE restored by
 // remove_migration_pte is not writable in a VMA that no longer is.
-func (k *Kernel) changeProtection(t *sched.Task, v *VMA) {
+func (k *Kernel) changeProtection(t *sched.Task, v *VMA, tlb *flushSpan) {
 	const site = "change_pte_range"
 	m := v.mm
 	g := k.Geo
@@ -112,6 +116,7 @@ func (k *Kernel) changeProtection(t *sched.Task, v *VMA) {
 			if tblEnd-a != g.PTEs {
 				k.splitHugePMD(t, v, a, "change_pmd_range")
 			} else if k.changeHugePMD(t, v, a) {
+				tlb.add(a, tblEnd) // tlb_flush_pmd_range
 				a = tblEnd
 				continue
 			}
@@ -121,6 +126,7 @@ func (k *Kernel) changeProtection(t *sched.Task, v *VMA) {
 			a = tblEnd
 			continue
 		}
+		k.flushTLBBatchedPending(t, m, site)
 		for addr := a; addr < tblEnd; addr++ {
 			i := g.pteIndex(addr)
 			p := tbl.e[i].Load()
@@ -131,6 +137,9 @@ func (k *Kernel) changeProtection(t *sched.Task, v *VMA) {
 				np.Read, np.Write = ptePerms(v, p.Folio, p.Write)
 				k.setPTE(t, m, tbl, i, addr, nil, "ptep_modify_prot_start")
 				k.setPTE(t, m, tbl, i, addr, &np, "ptep_modify_prot_commit")
+				if (p.Write && !np.Write) || (p.Read && !np.Read) {
+					tlb.add(addr, addr+1) // pte_needs_flush: tlb_flush_pte_range
+				}
 			case p.Kind == PTEMigration && p.Write && !k.Variants.Has("test-mprotect-skips-migration-entries"):
 				np := *p
 				np.Write = false
@@ -216,4 +225,16 @@ func mergeExisting(a, b *VMA) bool {
 		return len(a.chain) <= 1
 	}
 	return false
+}
+
+// flushSpan is the range an mmu_gather must flush: from the first to the
+// last entry added (tlb->start, tlb->end).
+type flushSpan struct{ start, end int }
+
+func (s *flushSpan) add(start, end int) {
+	if s.start >= s.end {
+		s.start, s.end = start, end
+		return
+	}
+	s.start, s.end = min(s.start, start), max(s.end, end)
 }

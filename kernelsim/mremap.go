@@ -65,7 +65,7 @@ func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
 		}
 	}
 	if err == nil {
-		k.checkTLBCoherence(t, m, a.Old, a.Old+a.OldLen, since, false, fmt.Sprintf("mremap of %s [%#x,%#x)", m.name, a.Old, a.Old+a.OldLen))
+		k.checkTLBCoherence(t, m, a.Old, a.Old+a.OldLen, since, promiseBatched, fmt.Sprintf("mremap of %s [%#x,%#x)", m.name, a.Old, a.Old+a.OldLen))
 	}
 	m.lock.WriteUnlock(t, site)
 	return err

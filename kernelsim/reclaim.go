@@ -30,6 +30,7 @@ func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
 		return nil // folio_trylock failed: keep it for later
 	}
 	referenced := 0
+	var ubc *tlbUBC
 	rwc := &rmapWalkControl{kind: "folio_referenced", tryLock: true, nonSync: true}
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
 		pw := k.newPVMW(t, f, v, addr, false, false, "folio_referenced_one")
@@ -60,15 +61,27 @@ func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
 		if f.anon {
 			k.addToSwap(t, f)
 		}
-		k.tryToUnmap(t, f)
+		ubc = k.tryToUnmap(t, f)
 		if f.mapcount.Load() > 0 {
 			t.Record(sched.KindNote, f.name, "shrink_folio_list", "still mapped after try_to_unmap: activated")
+		}
+		if f.anon {
+			// A dirty anon folio goes to pageout, which is preceded by
+			// try_to_unmap_flush_dirty (the model's anon folios are all
+			// dirty: there is no clean swap copy).
+			k.tryToUnmapFlush(t, ubc, "try_to_unmap_flush_dirty")
 		}
 	}
 	if f.anon {
 		k.swapCacheTrim(t, f, site)
 	}
 	f.lock.Unlock(t, site)
+	if ubc != nil {
+		// try_to_unmap_flush at the end of shrink_folio_list, after the
+		// folio is unlocked (a file folio stays in the page cache: the
+		// model frees nothing here).
+		k.tryToUnmapFlush(t, ubc, "try_to_unmap_flush")
+	}
 	return nil
 }
 
@@ -80,7 +93,7 @@ func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
 // until f is not mapped. It is held to rmap-walk-coverage as migration's
 // walks are: every mapping of f that nobody changed during the walk must be
 // found.
-func (k *Kernel) tryToUnmap(t *sched.Task, f *Folio) {
+func (k *Kernel) tryToUnmap(t *sched.Task, f *Folio) *tlbUBC {
 	rwc := &rmapWalkControl{
 		kind:    "try_to_unmap",
 		nonSync: true,
@@ -95,8 +108,9 @@ func (k *Kernel) tryToUnmap(t *sched.Task, f *Folio) {
 		// (Reclaim's "activated"). Not a bug, so not held to coverage.
 		mayMiss: vmaIsTemporaryStack,
 	}
-	// TRIAL: flushed at each PTE (TTU_BATCH_FLUSH with its
-	// flush_tlb_batched_pending in zap/mprotect/mremap is not modelled).
+	// TTU_BATCH_FLUSH: the cleared PTEs' flushes are owed until
+	// try_to_unmap_flush, after the walk (tlbbatch.go).
+	var ubc tlbUBC
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
 		const site = "try_to_unmap_one"
 		pw := k.newPVMW(t, f, v, addr, false, false, site)
@@ -121,9 +135,10 @@ func (k *Kernel) tryToUnmap(t *sched.Task, f *Folio) {
 				v.mm.rssFile.Add(-1)
 				k.dropMapping(t, f, site)
 			}
-			k.flushTLBRange(t, v.mm, pw.addr, pw.addr+1, "try_to_unmap_one")
+			k.setTLBUBCFlushPending(t, &ubc, v.mm, pw.addr, site)
 		}
 		return true
 	}
 	k.rmapWalk(t, f, rwc)
+	return &ubc
 }

@@ -84,6 +84,9 @@ type flushRange struct {
 	mm         *MM
 	start, end int
 	memAt      int // the memory log's length when the translations were reduced (tlbrace.go)
+	// batched: a flush reclaim batched (set_tlb_ubc_flush_pending), which
+	// every later flush_tlb_batched_pending of the mm pays (tlbbatch.go).
+	batched bool
 }
 
 // tlbPending records that t reduced the translations of [start, end) of m
@@ -182,22 +185,36 @@ func (k *Kernel) flushTLBMM(t *sched.Task, m *MM, site string) {
 // A stale translation that another task owes a flush (it reduced the PTE
 // and has not flushed yet: between ptep_clear_flush's clear and its flush,
 // inside an open mmu_gather) is that task's promise, not op's: excused.
-// Except for a zap (zapped set: munmap, MADV_DONTNEED), which promises
+// Except for a zap (promiseAll: munmap, MADV_DONTNEED), which promises
 // that no translation of the range cached before it began survives,
 // whoever cleared the PTE: that is the nested-gather case of 99baac21e458,
 // where the zap found the PTE already cleared by a concurrent zap, skipped
 // its flush and returned while the other zap's flush was still to come.
-func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end int, since tlbStamp, zapped bool, op string) {
+// And except for a debt of reclaim's batch (tlbbatch.go) when op calls
+// flush_tlb_batched_pending over the range (promiseBatched: mprotect,
+// mremap; the zaps too): it pays that debt for every translation cached
+// before op began.
+func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end int, since tlbStamp, promise tlbPromise, op string) {
 	if k.flushDeferred(t) { // after the deferred flush (flushmutant.go)
-		k.afterFlush(t, func() { k.checkTLBCoherence(t, m, start, end, since, zapped, op) })
+		k.afterFlush(t, func() { k.checkTLBCoherence(t, m, start, end, since, promise, op) })
 		return
 	}
-	if msg := k.staleTLBEntry(t, m, start, end, since, zapped); msg != "" {
+	if msg := k.staleTLBEntry(t, m, start, end, since, promise); msg != "" {
 		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: op + " is done, but " + msg})
 	}
 }
 
-func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end int, since tlbStamp, zapped bool) string {
+// tlbPromise is what an operation's end promises about translations of
+// its range that it did not reduce itself (checkTLBCoherence).
+type tlbPromise int
+
+const (
+	promiseOwn     tlbPromise = iota // only the translations it reduced (fork)
+	promiseBatched                   // and those reclaim's batch owes, cached before it began (mprotect, mremap)
+	promiseAll                       // every translation cached before it began (a zap)
+)
+
+func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end int, since tlbStamp, promise tlbPromise) string {
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
 	for i, es := range k.tlb.per {
@@ -205,7 +222,8 @@ func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end int, since tlbSt
 			if e.mm != m || e.addr < start || e.addr >= end {
 				continue
 			}
-			if !(zapped && (tlbStamp{e.phase, e.step}).before(since)) && k.otherOwesFlush(t, m, e.addr) {
+			before := (tlbStamp{e.phase, e.step}).before(since)
+			if !(promise == promiseAll && before) && k.otherOwesFlush(t, m, e.addr, promise == promiseBatched && before) {
 				continue
 			}
 			p := m.Walk(e.addr)
@@ -244,14 +262,15 @@ func (k *Kernel) checkNoTLBMaps(t *sched.Task, f *Folio, op string) {
 }
 
 // otherOwesFlush reports whether a task other than t owes m's page addr a
-// flush. The caller holds k.tlb.mu.
-func (k *Kernel) otherOwesFlush(t *sched.Task, m *MM, addr int) bool {
+// flush (not counting reclaim's batched debts when paid). The caller holds
+// k.tlb.mu.
+func (k *Kernel) otherOwesFlush(t *sched.Task, m *MM, addr int, paid bool) bool {
 	for i, ps := range k.tlb.pending {
 		if i == t.ID() {
 			continue
 		}
 		for _, p := range ps {
-			if p.mm == m && p.start <= addr && addr < p.end && !k.debtPastUnlock(i, m, addr) {
+			if p.mm == m && p.start <= addr && addr < p.end && !(paid && p.batched) && !k.debtPastUnlock(i, m, addr) {
 				return true
 			}
 		}

@@ -41,7 +41,7 @@ var AllVariants = []Variant{
 		KernelRef: "D.12c, fb49c455323f \"fork: lock VMAs of the parent process when forking\" (bugzilla 217624)",
 		Removes:   "vma_start_write() of each parent VMA, so a VMA-lock fault in the parent runs concurrently with the copy",
 
-		SemanticOnly: "not observable: the harm is a parent thread writing through a stale writable TLB entry into the page COW-shared with the child (the model has no TLB yet); the first write fault that could set the parent VMA's anon_vma under the copy still needs mmap_lock (vmf_anon_prepare trylocks it), and page tables, rmap and contents stay consistent",
+		SemanticOnly: "beyond the search: the harm is a parent thread's store through a stale writable TLB entry landing in the page after a concurrent COW copied it (memory-contents); it needs five ordering constraints (the store caching the translation, the copy write-protecting the PTE, a second thread's COW fault during the copy, the first thread's store before dup_mmap's flush, then the COW's PTE replacement), more than the search's PCT depth; the corpus scenario dup_mmap_copies_a_parent_vma_that_is_not_write_locked.txt shows it semantic-only under its pinned schedule (PCT depth 5 finds it in about 70,000 runs of that program)",
 		Paths:        []string{"vma_start_write_killable", "copy_pte_range", "lock_vma_under_rcu"},
 	},
 	{
@@ -147,6 +147,13 @@ var AllVariants = []Variant{
 		Function:  "mm/mmu_gather.c tlb_finish_mmu()",
 		KernelRef: "99baac21e458 \"mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem\" (Minchan Kim, 2017): mm_tlb_flush_nested() forces a flush when another mmu_gather of the mm is in progress",
 		Removes:   "the nested-gather flush: a zap that finds the PTEs already cleared by a concurrent zap (whose flush is still pending) flushes nothing and returns while translations of the range survive",
+	},
+	{
+		Name:      "flush_tlb_batched_pending-missing",
+		Function:  "mm/rmap.c flush_tlb_batched_pending() in change_pte_range(), zap_pte_range(), move_ptes()",
+		KernelRef: "C.6.d, 3ea277194daa \"mm, mprotect: flush TLB if potentially racing with a parallel reclaim leaving stale TLB entries\" (Mel Gorman, 2017)",
+		Removes:   "the flush of reclaim's pending batch after taking the PTL: an mprotect, munmap, MADV_DONTNEED or mremap that finds a PTE reclaim cleared (its flush batched for later) changes nothing there, flushes nothing, and returns while another CPU still writes through the old translation",
+		Paths:     []string{"try_to_unmap_one", "change_pte_range", "unmap_vmas", "zap_page_range_single", "move_ptes"},
 	},
 	{
 		Name:      "move_normal_pmd-no-pmd-recheck",

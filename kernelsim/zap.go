@@ -71,6 +71,7 @@ func (k *Kernel) zapPTETable(t *sched.Task, v *VMA, addr, end int, site string, 
 		if tbl == nil {
 			return addr
 		}
+		k.flushTLBBatchedPending(t, m, site)
 		first := true
 		for addr < end {
 			if !first && canReclaim && k.needResched(t, "zap_pte_range") {

@@ -158,6 +158,11 @@ var companions = map[string][]int{
 	"dup_mmap":           {7},
 	"move_ptes":          {0}, // a migration that frees the moved page (CVE-2018-18281)
 	"move_normal_pmd":    {0},
+	// Reclaim's batch: a zap, an mprotect or an mremap that finds the PTE
+	// reclaim cleared, and reclaim beside the PTE changers that must pay
+	// its pending flush (tlbbatch.go).
+	"try_to_unmap_flush":        {1, 2, 3, 4},
+	"flush_tlb_batched_pending": {8},
 }
 
 // tlbProgram draws a program of the window's shape: a task whose operation
@@ -239,6 +244,8 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 			return access(m, hot)
 		case 6:
 			return fmt.Sprintf("exit %s", m)
+		case 8:
+			return fmt.Sprintf("reclaim %s %#x", m, hot)
 		default:
 			if focus == "wp_page_copy" {
 				return fmt.Sprintf("store mm1 %#x 77", hot) // a copy-on-write fault when forked
@@ -247,7 +254,8 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 		}
 	}
 	focusOp := map[string]int{"try_to_migrate_one": 0, "madvise_dontneed_single_vma": 1, "do_vmi_align_munmap": 2, "do_mprotect_pkey": 3,
-		"move_ptes": 4, "move_normal_pmd": 4, "dup_mmap": 5, "exit_mmap": 6, "wp_page_copy": 7}
+		"move_ptes": 4, "move_normal_pmd": 4, "dup_mmap": 5, "exit_mmap": 6, "wp_page_copy": 7,
+		"try_to_unmap_flush": 8, "flush_tlb_batched_pending": []int{1, 2, 3, 4}[rng.IntN(4)]}
 	k, ok := focusOp[focus]
 	if !ok || rng.IntN(4) == 0 {
 		k = -1
@@ -276,6 +284,11 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 		// copied it, or frees it.
 		fmt.Fprintf(&b, "t3: store mm2 %#x %d\n", hot, 90)
 		fmt.Fprintf(&b, "t3: %s\n", []string{fmt.Sprintf("store mm2 %#x 91", hot), fmt.Sprintf("munmap mm2 %#x+1", hot), "exit mm2"}[rng.IntN(3)])
+		return parseTLB(b.String())
+	}
+	if c, ok := companions[focus]; ok && (focus == "try_to_unmap_flush" || focus == "flush_tlb_batched_pending") && rng.IntN(4) != 0 {
+		// A batch is a race of two operations: the companion always.
+		fmt.Fprintf(&b, "t3: %s\n", op(c[rng.IntN(len(c))]))
 		return parseTLB(b.String())
 	}
 	switch rng.IntN(4) {

@@ -63,6 +63,8 @@ var kernelFiles = map[string]string{
 	"take_rmap_locks":            "mm/mremap.c",
 	"try_to_migrate_one":         "mm/rmap.c",
 	"try_to_unmap_one":           "mm/rmap.c",
+	"try_to_unmap_flush":         "mm/rmap.c",
+	"flush_tlb_batched_pending":  "mm/rmap.c",
 	"unlink_anon_vmas":           "mm/rmap.c",
 	"unlink_file_vma":            "mm/vma.c",
 	"unmap_vmas":                 "mm/memory.c",
