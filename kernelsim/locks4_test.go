@@ -421,6 +421,7 @@ var lockNotes4 = map[string][][]string{
 		{"f1 rmap lock contended: gave up"},
 		nil, // t2's view
 		{"f1 rmap lock contended: gave up"},
+		{"f1 in the swap cache"},
 	},
 }
 
