@@ -67,11 +67,15 @@ func (k *Kernel) tryToFreePTE(t *sched.Task, m *MM, addr int) {
 		}
 	}
 	k.pteUnmap(t, site)
-	pmdval := slot.Load()
+	pmdval := slot.Load() // pmdp_get_lockless under the PMD lock
 	k.setPMD(t, m, pmd, slot, addr, nil, site)
 	tbl.ptl.Unlock(t, site)
 	pmd.ptl.Unlock(t, site)
-	k.freePTE(t, m, addr, pmdval.Table, "free_pte")
+	var freed *PTETable // pmd_pgtable(none) or of a leaf: freePTE reports it
+	if pmdval != nil {
+		freed = pmdval.Table
+	}
+	k.freePTE(t, m, addr, freed, "free_pte")
 }
 
 // freePTE mirrors free_pte() → pte_free_tlb: the table whose PMD entry was
