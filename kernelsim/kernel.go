@@ -90,9 +90,13 @@ type Kernel struct {
 	// tlb is every task's TLB; gather each task's mmu_gather in progress.
 	tlb    tlbSet
 	gather [maxTLBTasks]*mmuGather
-	phase  int // EnterPhase: which phase of the run this is
-	mem    []MemEvent
-	mapIDs atomic.Uint64
+	// batchedPaid is, per task, when it last called
+	// flush_tlb_batched_pending (tlbbatch.go): the promise of its
+	// operation to pay reclaim's batched debts.
+	batchedPaid [maxTLBTasks]tlbStamp
+	phase       int // EnterPhase: which phase of the run this is
+	mem         []MemEvent
+	mapIDs      atomic.Uint64
 	// written maps a mapping identity to the step of the last write of an
 	// entry carrying it (cleared, rewritten in place, moved): a non-SYNC
 	// rmap peek may miss such an entry by design.

@@ -85,6 +85,9 @@ func (k *Kernel) tryToUnmapFlush(t *sched.Task, ubc *tlbUBC, site string) {
 // up (unless another batch became pending meanwhile: the cmpxchg fails and
 // the next caller flushes again).
 func (k *Kernel) flushTLBBatchedPending(t *sched.Task, m *MM, site string) {
+	// The operation promises the flush (checkTLBCoherence), whether or not
+	// a variant leaves it out.
+	k.batchedPaid[t.ID()] = k.stamp(t)
 	if k.Variants.Enabled("flush_tlb_batched_pending-missing") {
 		if b := m.tlbFlushBatched.Load(); b&tlbFlushBatchPendingMask != b>>tlbFlushBatchFlushedShift {
 			k.Variants.Hit("flush_tlb_batched_pending-missing") // a pending batch goes unflushed
