@@ -191,6 +191,15 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 	case e != nil && e.Leaf != nil && e.Leaf.Kind == PTEMigration:
 		k.pmdMigrationEntryWait(t, m, addr)
 		return FaultDone
+	case e != nil && e.Invalid:
+		// An access faulted on a PMD a split has invalidated:
+		// huge_pmd_set_accessed / do_huge_pmd_wp_page take the PMD lock,
+		// which the splitter holds, find !pmd_same and return: the
+		// access retries into the table.
+		pmd := m.pmdOffset(addr)
+		pmd.ptl.Lock(t, "huge_pmd_set_accessed")
+		pmd.ptl.Unlock(t, "huge_pmd_set_accessed")
+		return FaultDone
 	case e != nil && e.Leaf != nil:
 		if ff&faultWrite == 0 || e.Leaf.Write {
 			return FaultDone // huge_pmd_set_accessed

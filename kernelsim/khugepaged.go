@@ -225,7 +225,12 @@ func (k *Kernel) collapseHugePage(t *sched.Task, m *MM, haddr int) error {
 	nf.mapcount.Add(1)
 	nf.entire.Add(1)
 	tbl.private = 0
-	leaf := &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: v.flags&VMWrite != 0, ID: k.newID(), Huge: true}
+	// folio_mk_pmd(folio, vma->vm_page_prot), maybe_pmd_mkwrite: the
+	// VMA's protection now (an mprotect may have run before the mmap_lock
+	// write; a PROT_NONE VMA gets an inaccessible leaf; stress found the
+	// leaf made readable regardless).
+	leaf := &PTE{Kind: PTEPresent, Folio: nf, ID: k.newID(), Huge: true}
+	leaf.Read, leaf.Write = ptePerms(v, nf, true)
 	k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Leaf: leaf, Deposit: tbl}, "set_pmd_at")
 	pmd.ptl.Unlock(t, site)
 	return nil

@@ -49,6 +49,11 @@ type PMDEntry struct {
 	Table   *PTETable
 	Leaf    *PTE
 	Deposit *PTETable
+	// Invalid is a leaf pmdp_invalidate made invalid (pmd_mkinvalid): the
+	// MMU no longer translates through it (a hardware walk faults), while
+	// the kernel's software walkers still see a huge PMD (pmd_trans_huge)
+	// and wait for its PMD lock.
+	Invalid bool
 }
 
 func (e *PMDEntry) String() string {
@@ -57,6 +62,8 @@ func (e *PMDEntry) String() string {
 		return "none"
 	case e.Table != nil:
 		return e.Table.name
+	case e.Invalid:
+		return e.Leaf.String() + " (invalid)"
 	}
 	return e.Leaf.String()
 }

@@ -35,7 +35,7 @@ func (k *Kernel) setPMD(t *sched.Task, m *MM, pmd *PMDTable, slot *atomic.Pointe
 	case old == nil:
 	case old.Leaf != nil:
 		// A leaf made a table (a split) maps the same pages the same way.
-		if e == nil || (e.Leaf != nil && reducesTranslation(old.Leaf, e.Leaf)) {
+		if e == nil || (e.Leaf != nil && (e.Invalid || reducesTranslation(old.Leaf, e.Leaf))) {
 			k.tlbPending(t, m, base, base+k.Geo.PTEs)
 		}
 	case e == nil || e.Table != old.Table:

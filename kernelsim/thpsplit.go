@@ -116,13 +116,16 @@ func (k *Kernel) splitHugePMDLockedLeaf(t *sched.Task, v *VMA, addr int, e *PMDE
 	}
 	migration := leaf.Kind == PTEMigration
 	if !migration {
-		// pmdp_invalidate: the leaf is made invalid and its translations
-		// flushed, then the table replaces it. The model keeps the leaf in
-		// place until pmd_populate and flushes: a lockless walk in between
-		// (the MMU, GUP-fast) that the kernel would send into a fault —
-		// which finds the PMD still huge, waits for the PMD lock and
-		// retries — reaches the very page the new PTE will map, with the
-		// same permission, so no outcome is lost.
+		// pmdp_invalidate: the leaf is made invalid (one write: the
+		// kernel's pmdp_establish of pmd_mkinvalid) and its translations
+		// flushed, then the table replaces it. From the invalidation on,
+		// the MMU cannot cache a translation of the range: a user access
+		// faults, finds the PMD still huge, waits for the PMD lock and
+		// retries into the table. (Keeping the leaf valid until
+		// pmd_populate let an access cache a writable translation that a
+		// frozen split then replaced by migration entries without another
+		// flush: a stale entry the kernel cannot have, found by stress.)
+		k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Leaf: leaf, Deposit: e.Deposit, Invalid: true}, "pmdp_invalidate")
 		k.flushTLBRange(t, m, haddr, haddr+g.PTEs, "pmdp_invalidate")
 		if !freeze {
 			f.mapcount.Add(int32(g.PTEs)) // folio_add_anon_rmap_ptes

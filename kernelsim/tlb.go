@@ -86,7 +86,8 @@ type flushRange struct {
 	memAt      int // the memory log's length when the translations were reduced (tlbrace.go)
 	// batched: a flush reclaim batched (set_tlb_ubc_flush_pending), which
 	// every later flush_tlb_batched_pending of the mm pays (tlbbatch.go).
-	batched bool
+	batched   bool
+	batchedAt tlbStamp // when the pending generation was counted
 }
 
 // tlbPending records that t reduced the translations of [start, end) of m
@@ -122,10 +123,10 @@ func (k *Kernel) tlbLookup(t *sched.Task, m *MM, addr int, write bool) (tlbEntry
 	return tlbEntry{}, false
 }
 
-// tlbFill caches the translation of a successful walk by t.
-func (k *Kernel) tlbFill(t *sched.Task, m *MM, addr int, f *Folio, page int, write bool) {
-	k.tlb.mu.Lock()
-	defer k.tlb.mu.Unlock()
+// tlbFillLocked caches the translation of a successful walk by t. The
+// caller holds k.tlb.mu (user.go: the walk's read and the fill are one
+// step of the MMU).
+func (k *Kernel) tlbFillLocked(t *sched.Task, m *MM, addr int, f *Folio, page int, write bool) {
 	es := k.tlb.per[t.ID()]
 	e := tlbEntry{mm: m, addr: addr, folio: f, page: page, write: write, step: t.Step(), phase: k.phase}
 	for i, o := range es {
@@ -229,7 +230,11 @@ func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end int, since tlbSt
 				continue
 			}
 			before := (tlbStamp{e.phase, e.step}).before(since)
-			if !(promise == promiseAll && before) && k.otherOwesFlush(t, m, e.addr, promise == promiseBatched && before) {
+			var paid tlbStamp // zero: no batched debt is op's to pay
+			if promise == promiseBatched && before {
+				paid = k.batchedPaid[t.ID()]
+			}
+			if !(promise == promiseAll && before) && k.otherOwesFlush(t, m, e.addr, paid) {
 				continue
 			}
 			p := m.Walk(e.addr)
@@ -268,15 +273,16 @@ func (k *Kernel) checkNoTLBMaps(t *sched.Task, f *Folio, op string) {
 }
 
 // otherOwesFlush reports whether a task other than t owes m's page addr a
-// flush (not counting reclaim's batched debts when paid). The caller holds
+// flush, not counting reclaim's batched debts counted before paid (t's
+// last flush_tlb_batched_pending, which flushed them). The caller holds
 // k.tlb.mu.
-func (k *Kernel) otherOwesFlush(t *sched.Task, m *MM, addr int, paid bool) bool {
+func (k *Kernel) otherOwesFlush(t *sched.Task, m *MM, addr int, paid tlbStamp) bool {
 	for i, ps := range k.tlb.pending {
 		if i == t.ID() {
 			continue
 		}
 		for _, p := range ps {
-			if p.mm == m && p.start <= addr && addr < p.end && !(paid && p.batched) && !k.debtPastUnlock(i, m, addr) {
+			if p.mm == m && p.start <= addr && addr < p.end && !(p.batched && p.batchedAt.before(paid)) && !k.debtPastUnlock(i, m, addr) {
 				return true
 			}
 		}

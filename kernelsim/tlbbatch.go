@@ -43,16 +43,16 @@ type tlbUBC struct {
 // after the PTE's (the kernel's barrier() orders the two).
 func (k *Kernel) setTLBUBCFlushPending(t *sched.Task, ubc *tlbUBC, m *MM, addr int, site string) {
 	ubc.owed = append(ubc.owed, flushRange{mm: m, start: addr, end: addr + 1})
+	t.PointF(sched.KindWrite, site, sched.Obj(m.name+" tlb_flush_batched").Detail("pending +1"))
 	k.tlb.mu.Lock()
 	ps := k.tlb.pending[t.ID()]
 	for i := len(ps) - 1; i >= 0; i-- {
 		if ps[i].mm == m && ps[i].start <= addr && addr < ps[i].end {
-			ps[i].batched = true
+			ps[i].batched, ps[i].batchedAt = true, k.stamp(t)
 			break
 		}
 	}
 	k.tlb.mu.Unlock()
-	t.PointF(sched.KindWrite, site, sched.Obj(m.name+" tlb_flush_batched").Detail("pending +1"))
 	for {
 		batch := m.tlbFlushBatched.Load()
 		if batch&tlbFlushBatchPendingMask > tlbFlushBatchPendingLarge {
@@ -85,16 +85,18 @@ func (k *Kernel) tryToUnmapFlush(t *sched.Task, ubc *tlbUBC, site string) {
 // up (unless another batch became pending meanwhile: the cmpxchg fails and
 // the next caller flushes again).
 func (k *Kernel) flushTLBBatchedPending(t *sched.Task, m *MM, site string) {
-	// The operation promises the flush (checkTLBCoherence), whether or not
-	// a variant leaves it out.
-	k.batchedPaid[t.ID()] = k.stamp(t)
 	if k.Variants.Enabled("flush_tlb_batched_pending-missing") {
+		// The operation still promises the flush (checkTLBCoherence).
+		k.batchedPaid[t.ID()] = k.stamp(t)
 		if b := m.tlbFlushBatched.Load(); b&tlbFlushBatchPendingMask != b>>tlbFlushBatchFlushedShift {
 			k.Variants.Hit("flush_tlb_batched_pending-missing") // a pending batch goes unflushed
 		}
 		return
 	}
 	t.PointF(sched.KindRead, site, sched.Obj(m.name+" tlb_flush_batched").Detail("flush_tlb_batched_pending"))
+	// The operation promises to have paid every batch counted before this
+	// read (checkTLBCoherence).
+	k.batchedPaid[t.ID()] = k.stamp(t)
 	batch := m.tlbFlushBatched.Load()
 	pending := batch & tlbFlushBatchPendingMask
 	flushed := batch >> tlbFlushBatchFlushedShift

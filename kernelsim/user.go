@@ -53,10 +53,18 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), f.name, k.cachedAt(e), f.FreedAt())})
 			}
 		} else {
+			// The entry read and the TLB fill are one step of the MMU: a
+			// flush (which runs on this CPU, by IPI, between instructions)
+			// comes before the read or after the fill, never in between.
+			// In controlled mode no scheduling point separates them; in
+			// free mode tlbMu orders them against flushTLBRangeNow.
 			var p *PTE
 			switch e := m.pmdEntry(addr); {
 			case e != nil && e.Leaf != nil:
-				p = e.Leaf.pageOf(addr - k.Geo.pmdBase(addr))
+				k.tlb.mu.Lock()
+				if e = m.pmdEntry(addr); e != nil && e.Leaf != nil && !e.Invalid { // an invalidated leaf faults
+					p = e.Leaf.pageOf(addr - k.Geo.pmdBase(addr))
+				}
 			case e != nil:
 				tbl := e.Table
 				t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), "user "+verb, "hardware walk: pte")
@@ -65,14 +73,18 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 					rcu.ReadUnlock(t, "user "+verb)
 					continue
 				}
+				k.tlb.mu.Lock()
 				p = tbl.e[k.Geo.pteIndex(addr)].Load()
+			default:
+				k.tlb.mu.Lock()
 			}
 			if p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
 				f, pg, via = p.Folio, p.Page, " "
-				if f != nil {
-					k.use(t, &f.Obj, "user "+verb)
-				}
-				k.tlbFill(t, m, addr, f, pg, write)
+				k.tlbFillLocked(t, m, addr, f, pg, write)
+			}
+			k.tlb.mu.Unlock()
+			if f != nil {
+				k.use(t, &f.Obj, "user "+verb)
 			}
 		}
 		if via != "" {
