@@ -153,9 +153,9 @@ func (k *Kernel) anonVMAPrepare(t *sched.Task, v *VMA) {
 	a.lockWrite(t, site)
 	v.mm.ptlock.Lock(t, site)
 	t.Point(sched.KindRead, v.name, site, "vma->anon_vma")
-	if v.anonVMA == nil {
+	if v.AnonVMA() == nil {
 		t.Point(sched.KindWrite, v.name, site, "vma->anon_vma = "+a.name)
-		v.anonVMA = a
+		v.setAnonVMA(a)
 		k.anonVMAChainLink(t, v, avc, a, site)
 		counterAdd(t, &a.numActiveVMAs, 1, a, "num_active_vmas", site)
 		allocated, avc = false, nil
@@ -178,8 +178,8 @@ func (k *Kernel) findMergeableAnonVMA(t *sched.Task, v *VMA) *AnonVMA {
 		t.Point(sched.KindRead, n.name, "find_mergeable_anon_vma", "neighbour's anon_vma")
 		k.useVMA(t, n, "find_mergeable_anon_vma")
 		adjacent := (n.end == v.start && n.pgoff+n.Pages() == v.pgoff) || (v.end == n.start && v.pgoff+v.Pages() == n.pgoff)
-		if adjacent && n.anonVMA != nil && len(n.chain) == 1 && n.file == v.file && n.flags&^vmProtMask == v.flags&^vmProtMask {
-			return n.anonVMA
+		if adjacent && n.AnonVMA() != nil && len(n.chain) == 1 && n.file == v.file && n.Flags()&^vmProtMask == v.Flags()&^vmProtMask {
+			return n.AnonVMA()
 		}
 	}
 	return nil
@@ -195,8 +195,8 @@ func (k *Kernel) anonVMAClone(t *sched.Task, dst, src *VMA, site string) {
 		// lock_anon_vma_root: every anon_vma of one chain shares one root, so
 		// the root is held once across the whole chain.
 		lock := k.anonRwsem(src.chain[0].av)
-		if src.anonVMA != nil {
-			lock = k.anonRwsem(src.anonVMA)
+		if src.AnonVMA() != nil {
+			lock = k.anonRwsem(src.AnonVMA())
 		}
 		lock.DownWrite(t, site)
 		for i := len(src.chain) - 1; i >= 0; i-- {
@@ -204,14 +204,14 @@ func (k *Kernel) anonVMAClone(t *sched.Task, dst, src *VMA, site string) {
 			k.use(t, &pavc.Obj, site)
 			k.anonVMAChainLink(t, dst, k.avcAlloc(), pavc.av, site)
 		}
-		if dst.anonVMA != nil {
-			counterAdd(t, &dst.anonVMA.numActiveVMAs, 1, dst.anonVMA, "num_active_vmas", site)
+		if dst.AnonVMA() != nil {
+			counterAdd(t, &dst.AnonVMA().numActiveVMAs, 1, dst.AnonVMA(), "num_active_vmas", site)
 		}
 		lock.UpWrite(t, site)
 		return
 	}
-	if dst.anonVMA != nil {
-		dst.anonVMA.numActiveVMAs++ // no chain: an anon_vma no one else shares
+	if dst.AnonVMA() != nil {
+		dst.AnonVMA().numActiveVMAs++ // no chain: an anon_vma no one else shares
 	}
 }
 
@@ -220,19 +220,19 @@ func (k *Kernel) anonVMAClone(t *sched.Task, dst, src *VMA, site string) {
 func (k *Kernel) anonVMAFork(t *sched.Task, v, pv *VMA) {
 	const site = "anon_vma_fork"
 	t.Point(sched.KindRead, pv.name, site, "pvma->anon_vma")
-	if pv.anonVMA == nil {
-		v.anonVMA = nil
+	if pv.AnonVMA() == nil {
+		v.setAnonVMA(nil)
 		return
 	}
-	v.anonVMA = nil
+	v.setAnonVMA(nil)
 	// anon_vma_clone with the child's own anon_vma not yet set: no
 	// num_active_vmas bump for an inherited one.
 	k.anonVMAClone(t, v, pv, site)
 	a := k.anonVMAAlloc()
-	a.root = pv.anonVMA.root
-	a.parent = pv.anonVMA
+	a.root = pv.AnonVMA().root
+	a.parent = pv.AnonVMA()
 	getAnonVMA(a.root)
-	v.anonVMA = a
+	v.setAnonVMA(a)
 	avc := k.avcAlloc()
 	a.lockWrite(t, site)
 	k.anonVMAChainLink(t, v, avc, a, site)
@@ -249,8 +249,8 @@ func (k *Kernel) unlinkAnonVMAs(t *sched.Task, v *VMA, site string) {
 		return
 	}
 	lock := k.anonRwsem(v.chain[0].av)
-	if v.anonVMA != nil {
-		lock = k.anonRwsem(v.anonVMA)
+	if v.AnonVMA() != nil {
+		lock = k.anonRwsem(v.AnonVMA())
 	}
 	lock.DownWrite(t, site)
 	var empty []*AnonVMA
@@ -267,12 +267,12 @@ func (k *Kernel) unlinkAnonVMAs(t *sched.Task, v *VMA, site string) {
 		}
 		k.free(t, &avc.Obj, site)
 	}
-	if v.anonVMA != nil {
-		counterAdd(t, &v.anonVMA.numActiveVMAs, -1, v.anonVMA, "num_active_vmas", site)
+	if v.AnonVMA() != nil {
+		counterAdd(t, &v.AnonVMA().numActiveVMAs, -1, v.AnonVMA(), "num_active_vmas", site)
 	}
 	lock.UpWrite(t, site)
 	v.chain = nil
-	v.anonVMA = nil
+	v.setAnonVMA(nil)
 	for _, a := range empty {
 		k.putAnonVMA(t, a, site)
 	}

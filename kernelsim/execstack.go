@@ -51,7 +51,7 @@ func (k *Kernel) ExecStack(t *sched.Task, name string, start, n, shift int) erro
 	}
 	v.lock.StartWrite(t, "setup_arg_pages")
 	t.Point(sched.KindWrite, v.name, "setup_arg_pages", "clear VM_STACK_INCOMPLETE_SETUP")
-	v.flags &^= VMStackIncompleteSetup
+	v.setFlags(v.Flags() &^ VMStackIncompleteSetup)
 	m.lock.WriteUnlock(t, "setup_arg_pages")
 	// exec_mmap: the new mm becomes the process's; its reference (taken
 	// by mm_alloc for the bprm) is now the process's own.
@@ -74,7 +74,7 @@ func (k *Kernel) relocateVMADown(t *sched.Task, v *VMA, shift int) {
 		return // -EFAULT: something is mapped below the stack
 	}
 	v.lock.StartWrite(t, site)
-	vp := &vmaPrepare{vmas: []*VMA{v}, av: v.anonVMA}
+	vp := &vmaPrepare{vmas: []*VMA{v}, av: v.AnonVMA()}
 	k.vmaPrepare(t, vp, "vma_expand")
 	k.setBounds(t, v, newStart, oldEnd, v.pgoff, "vma_expand")
 	k.vmaComplete(t, vp, "vma_expand")
@@ -84,7 +84,7 @@ func (k *Kernel) relocateVMADown(t *sched.Task, v *VMA, shift int) {
 	// Free the page tables of the vacated tail [max(newEnd, oldStart), oldEnd).
 	_, ceiling := m.gap(oldStart, oldEnd)
 	k.freePgdRange(t, m, max(newEnd, oldStart), oldEnd, newEnd, ceiling, site)
-	vp = &vmaPrepare{vmas: []*VMA{v}, av: v.anonVMA}
+	vp = &vmaPrepare{vmas: []*VMA{v}, av: v.AnonVMA()}
 	k.vmaPrepare(t, vp, "vma_shrink")
 	k.setBounds(t, v, newStart, newEnd, v.pgoff, "vma_shrink")
 	k.vmaComplete(t, vp, "vma_shrink")

@@ -94,9 +94,9 @@ func (k *Kernel) Fault(t *sched.Task, m *MM, addr int, write bool) FaultResult {
 
 func accessOK(v *VMA, write bool) bool {
 	if write {
-		return v.flags&VMWrite != 0
+		return v.Flags()&VMWrite != 0
 	}
-	return v.flags&(VMRead|VMWrite) != 0
+	return v.Flags()&(VMRead|VMWrite) != 0
 }
 
 // lockVMAUnderRCU mirrors mm/mmap_lock.c lock_vma_under_rcu() (v6.15+):
@@ -119,7 +119,7 @@ func (k *Kernel) lockVMAUnderRCU(t *sched.Task, m *MM, addr int) *VMA {
 		if v.isAnon() && k.Variants.Has("lock_vma_under_rcu-anon_vma-check-before-lock") {
 			// D.12b: the v6.4 check, made before the VMA lock is taken.
 			t.Point(sched.KindRead, v.name, site, "vma->anon_vma before vma_start_read")
-			if v.anonVMA == nil {
+			if v.AnonVMA() == nil {
 				rcu.ReadUnlock(t, site)
 				return nil
 			}
@@ -253,7 +253,7 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 func (k *Kernel) vmfAnonPrepare(t *sched.Task, v *VMA, ff faultFlags) FaultResult {
 	const site = "vmf_anon_prepare"
 	t.Point(sched.KindRead, v.name, site, "vma->anon_vma")
-	if v.anonVMA != nil {
+	if v.AnonVMA() != nil {
 		return FaultDone
 	}
 	m := v.mm
@@ -295,7 +295,7 @@ func (k *Kernel) doAnonymousPage(t *sched.Task, v *VMA, addr int, ff faultFlags)
 	}
 	// The entry is built before the PTL is taken (mk_pte with
 	// vma->vm_page_prot, pte_mkwrite if VM_WRITE).
-	writable := v.flags&VMWrite != 0
+	writable := v.Flags()&VMWrite != 0
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
 	if tbl == nil {
 		k.discardFolio(f)
@@ -330,10 +330,10 @@ func (k *Kernel) discardFolio(f *Folio) {
 // RMAP_EXCLUSIVE): folio->mapping = vma->anon_vma, index =
 // linear_page_index. Called under the PTL.
 func (k *Kernel) folioAddNewAnonRmap(t *sched.Task, f *Folio, v *VMA, addr int) {
-	if v.anonVMA == nil {
+	if v.AnonVMA() == nil {
 		bugOn(t, "__folio_set_anon: BUG_ON(!anon_vma): new anon folio in %s, which has no anon_vma", v.Describe())
 	}
-	f.anonVMA, f.index = v.anonVMA, v.linearPageIndex(addr)
+	f.anonVMA, f.index = v.AnonVMA(), v.linearPageIndex(addr)
 	f.mapcount.Add(1)
 }
 
@@ -342,7 +342,7 @@ func (k *Kernel) folioAddNewAnonRmap(t *sched.Task, f *Folio, v *VMA, addr int) 
 func (k *Kernel) doFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultResult {
 	m := v.mm
 	write := ff&faultWrite != 0
-	shared := v.flags&VMShared != 0
+	shared := v.Flags()&VMShared != 0
 	site := "do_read_fault"
 	switch {
 	case write && shared:
@@ -374,7 +374,7 @@ func (k *Kernel) doFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultRe
 		newf.data.Store(pc.page(pg).Load()) // copy the page-cache page
 		pte = &PTE{Kind: PTEPresent, Folio: newf, Read: true, Write: true, ID: k.newID()}
 	} else {
-		pte = &PTE{Kind: PTEPresent, Folio: pc, Page: pg, Read: true, Write: write || (shared && v.flags&VMWrite != 0), ID: k.newID()}
+		pte = &PTE{Kind: PTEPresent, Folio: pc, Page: pg, Read: true, Write: write || (shared && v.Flags()&VMWrite != 0), ID: k.newID()}
 	}
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
 	if tbl == nil || tbl.e[i].Load() != nil {
@@ -407,7 +407,7 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 	const site = "do_wp_page"
 	m := v.mm
 	f := orig.Folio
-	if v.flags&VMShared != 0 && f != nil && !f.anon {
+	if v.Flags()&VMShared != 0 && f != nil && !f.anon {
 		// wp_page_shared: a shared file page just becomes writable.
 		np := *orig
 		np.Write = true
@@ -415,7 +415,7 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 		k.pteUnmapUnlock(t, tbl, site)
 		return FaultDone
 	}
-	if f != nil && f.anon && f.Large() && v.anonVMA != nil && k.wpCanReuseLargeAnonFolio(f, m) {
+	if f != nil && f.anon && f.Large() && v.AnonVMA() != nil && k.wpCanReuseLargeAnonFolio(f, m) {
 		// __wp_can_reuse_large_anon_folio (v6.13+): every reference is a
 		// mapping of this mm: reuse the page (wp_page_reuse, this PTE only).
 		np := *orig
@@ -424,7 +424,7 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 		k.pteUnmapUnlock(t, tbl, site)
 		return FaultDone
 	}
-	if f != nil && f.anon && !f.Large() && f.mapcount.Load() == 1 && v.anonVMA != nil {
+	if f != nil && f.anon && !f.Large() && f.mapcount.Load() == 1 && v.AnonVMA() != nil {
 		// wp_can_reuse_anon_folio: the only mapping; take the folio lock
 		// (trylock under the PTL) and reuse it, moving its rmap to this VMA's
 		// anon_vma (folio_move_anon_rmap).
@@ -433,9 +433,9 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 			// processes still reach through swap entries is not reused.
 			k.swapCacheTrim(t, f, "wp_can_reuse_anon_folio")
 			if f.mapcount.Load() == 1 && f.Swapped() == 0 {
-				if f.anonVMA != v.anonVMA {
-					t.Point(sched.KindWrite, f.name, "folio_move_anon_rmap", "mapping "+f.anonVMA.name+" -> "+v.anonVMA.name)
-					f.anonVMA = v.anonVMA
+				if f.anonVMA != v.AnonVMA() {
+					t.Point(sched.KindWrite, f.name, "folio_move_anon_rmap", "mapping "+f.anonVMA.name+" -> "+v.AnonVMA().name)
+					f.anonVMA = v.AnonVMA()
 				}
 				f.lock.Unlock(t, "wp_can_reuse_anon_folio")
 				k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: true, ID: orig.ID}, "wp_page_reuse")

@@ -2,6 +2,7 @@ package kernelsim
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
@@ -14,8 +15,8 @@ type File struct {
 	k      *Kernel
 	immap  *ksync.Rwsem
 	tree   ITree[*VMA]
-	pages  []*Folio     // page cache, by index
-	xa     *ksync.Mutex // i_pages xa_lock, below the PTL
+	pages  []atomic.Pointer[Folio] // page cache, by index (lookups are lockless: RCU, as the xarray)
+	xa     *ksync.Mutex            // i_pages xa_lock, below the PTL
 	npages int
 }
 
@@ -24,7 +25,7 @@ var classIPages = ksync.NewClass(20, "i_pages", 10, 10, false)
 
 // NewFile creates a file of n pages (contents zero).
 func (k *Kernel) NewFile(name string, n int) *File {
-	f := &File{Obj: Obj{name: name}, k: k, npages: n, pages: make([]*Folio, n), tree: newITree(vmaNode)}
+	f := &File{Obj: Obj{name: name}, k: k, npages: n, pages: make([]atomic.Pointer[Folio], n), tree: newITree(vmaNode)}
 	f.immap = k.Env.NewRwsem("i_mmap_rwsem("+name+")", ksync.ClassIMmapRwsem)
 	f.xa = k.Env.NewMutex("i_pages("+name+")", classIPages)
 	k.files = append(k.files, f)
@@ -41,7 +42,7 @@ func (f *File) Tree() *ITree[*VMA] { return &f.tree }
 func (f *File) Pages() int { return f.npages }
 
 // CachedFolio returns the page-cache folio at index, or nil.
-func (f *File) CachedFolio(index int) *Folio { return f.pages[index] }
+func (f *File) CachedFolio(index int) *Folio { return f.pages[index].Load() }
 
 // filemapFault is filemap_fault()'s lookup and lock (mm/filemap.c): find
 // the page-cache folio at index and take a reference (filemap_get_folio: a
@@ -76,7 +77,7 @@ func (f *File) filemapFault(t *sched.Task, v *VMA, index int, ff faultFlags) *Fo
 			}
 			fo.lock.Lock(t, "__folio_lock")
 		}
-		if f.pages[index] == fo {
+		if f.pages[index].Load() == fo {
 			return fo
 		}
 		fo.lock.Unlock(t, site) // replaced while we waited: look again
@@ -91,7 +92,7 @@ func (f *File) lookup(t *sched.Task, index int) *Folio {
 	rcu := f.k.Env.RCU()
 	rcu.ReadLock(t, "filemap_get_folio")
 	t.Point(sched.KindRead, f.name+" i_pages", "filemap_get_folio", fmt.Sprintf("lookup %#x (lockless)", index))
-	if fo := f.pages[index]; fo != nil {
+	if fo := f.pages[index].Load(); fo != nil {
 		// folio_try_get, a separate access: the folio may have left the
 		// page cache and be on its way to being freed meanwhile.
 		t.Point(sched.KindRead, fo.name, "filemap_get_folio", "folio_try_get")
@@ -108,13 +109,13 @@ func (f *File) lookup(t *sched.Task, index int) *Folio {
 	fo.file, fo.index = f, index
 	f.xa.Lock(t, site) // filemap_add_folio → __filemap_add_folio
 	t.Point(sched.KindRead, f.name+" i_pages", "__filemap_add_folio", fmt.Sprintf("slot %#x", index))
-	if f.pages[index] != nil {
+	if f.pages[index].Load() != nil {
 		f.xa.Unlock(t, site) // -EEXIST: someone added one first
 		f.k.discardFolio(fo)
 		return nil
 	}
 	t.Point(sched.KindWrite, f.name+" i_pages", "__filemap_add_folio", fmt.Sprintf("store %s at %#x", fo.name, index))
-	f.pages[index] = fo
+	f.pages[index].Store(fo)
 	fo.pin()
 	f.xa.Unlock(t, site)
 	return fo

@@ -98,10 +98,10 @@ func (k *Kernel) Corrupt(what, mm string, addr int) error {
 		}
 		m.tree.Store(&next)
 	case "bump-active-vmas":
-		if err := needVMA(); err != nil || v.anonVMA == nil {
+		if err := needVMA(); err != nil || v.AnonVMA() == nil {
 			return fmt.Errorf("corrupt bump-active-vmas: no anon_vma at %s %#x", mm, addr)
 		}
-		v.anonVMA.numActiveVMAs++
+		v.AnonVMA().numActiveVMAs++
 	case "free-pte-table":
 		tbl := m.pteTable(addr)
 		if tbl == nil {
@@ -131,10 +131,10 @@ func (k *Kernel) Corrupt(what, mm string, addr int) error {
 		}
 		e.Deposit.freed, e.Deposit.freedBy = true, "corrupt free-deposit"
 	case "hold-anon-vma-ref":
-		if err := needVMA(); err != nil || v.anonVMA == nil {
+		if err := needVMA(); err != nil || v.AnonVMA() == nil {
 			return fmt.Errorf("corrupt hold-anon-vma-ref: no anon_vma at %s %#x", mm, addr)
 		}
-		v.anonVMA.root.refcount.Add(1)
+		v.AnonVMA().root.refcount.Add(1)
 	default:
 		return fmt.Errorf("corrupt: unknown corruption %q (known: %v)", what, CorruptionNames())
 	}

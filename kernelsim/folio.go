@@ -18,10 +18,10 @@ type Folio struct {
 	k       *Kernel
 	lock    *ksync.Mutex // PG_locked
 	anon    bool
-	anonVMA *AnonVMA // folio->mapping for anon folios
-	file    *File    // folio->mapping for file folios
-	index   int      // folio->index, of the first page
-	order   int      // folio_order
+	anonVMA *AnonVMA     // folio->mapping for anon folios
+	file    *File        // folio->mapping for file folios
+	index   int          // folio->index, of the first page
+	order   atomic.Int32 // folio_order: changed by a split while others may print or test it
 	// mapcount counts the folio's mappings by page tables: one per present
 	// PTE mapping one of its pages, one per PMD leaf mapping all of them
 	// (the kernel's _large_mapcount; folio_mapcount of a small folio).
@@ -34,7 +34,7 @@ type Folio struct {
 	// folio itself is the first page's, now of order 0. The kernel's
 	// entries name pfns, the model's (folio, page): pageFolio resolves an
 	// entry made before the split (a migration entry of unmap_folio).
-	splitTails []*Folio
+	splitTails atomic.Pointer[[]*Folio] // set by the split; read by lockless pfn_folio (a migration entry's page)
 	// refMu makes the lifetime decisions atomic, as the kernel's refcount
 	// is: the last reference, a mapping or a pin, frees the folio exactly
 	// once. (In controlled mode nothing else runs meanwhile anyway.)
@@ -94,10 +94,10 @@ func (f *Folio) Data() uint64 { return f.data.Load() }
 func (f *Folio) PageData(i int) uint64 { return f.page(i).Load() }
 
 // Nr returns folio_nr_pages.
-func (f *Folio) Nr() int { return 1 << f.order }
+func (f *Folio) Nr() int { return 1 << f.order.Load() }
 
 // Large reports folio_test_large.
-func (f *Folio) Large() bool { return f.order > 0 }
+func (f *Folio) Large() bool { return f.order.Load() > 0 }
 
 // EntireMapcount returns the number of PMD leaves mapping the folio.
 func (f *Folio) EntireMapcount() int { return int(f.entire.Load()) }
@@ -106,8 +106,8 @@ func (f *Folio) EntireMapcount() int { return int(f.entire.Load()) }
 // page's index in it: f itself, or once a split broke f up, the small
 // folio the page became.
 func (f *Folio) pageFolio(i int) (*Folio, int) {
-	if i > 0 && f.splitTails != nil {
-		return f.splitTails[i-1], 0
+	if ts := f.splitTails.Load(); i > 0 && ts != nil {
+		return (*ts)[i-1], 0
 	}
 	return f, i
 }
@@ -136,7 +136,8 @@ func (k *Kernel) allocFolio(anon bool) *Folio { return k.allocFolioOrder(anon, 0
 // allocFolioOrder allocates a zeroed folio of 1<<order pages (vma_alloc_folio
 // with HPAGE_PMD_ORDER for a THP).
 func (k *Kernel) allocFolioOrder(anon bool, order int) *Folio {
-	f := &Folio{Obj: k.newObj(kindFolio), k: k, anon: anon, order: order}
+	f := &Folio{Obj: k.newObj(kindFolio), k: k, anon: anon}
+	f.order.Store(int32(order))
 	if order > 0 {
 		f.tail = make([]atomic.Uint64, 1<<order-1)
 	}
@@ -292,7 +293,7 @@ func (p *PTE) String() string {
 	case p.Folio == nil:
 	case p.Huge:
 		target = p.Folio.name + "[pmd]"
-	case p.Folio.order > 0:
+	case p.Folio.Large():
 		target = fmt.Sprintf("%s[%d]", p.Folio.name, p.Page)
 	default:
 		target = p.Folio.name

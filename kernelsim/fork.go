@@ -26,11 +26,11 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 			// while it is copied.
 			pv.lock.StartWrite(t, "vma_start_write_killable")
 		}
-		if pv.flags&VMDontCopy != 0 {
+		if pv.Flags()&VMDontCopy != 0 {
 			continue
 		}
 		tmp := k.vmAreaDup(t, cm, pv)
-		tmp.anonVMA = nil
+		tmp.setAnonVMA(nil)
 		k.anonVMAFork(t, tmp, pv)
 		tmp.lock.StartWrite(t, site)
 		if f := tmp.file; f != nil {
@@ -43,7 +43,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 		cm.vmaIterStore(t, tmp, site)
 		cm.mapCount++
 		t.Point(sched.KindRead, pv.name, "vma_needs_copy", "src_vma->anon_vma")
-		if pv.anonVMA != nil {
+		if pv.AnonVMA() != nil {
 			copied = k.copyPageRange(t, tmp, pv, copied)
 		}
 	}
@@ -81,7 +81,7 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA, copied []int) []int
 	const site = "copy_pte_range"
 	g := k.Geo
 	pm, cm := src.mm, dst.mm
-	if src.flags&VMShared == 0 {
+	if src.Flags()&VMShared == 0 {
 		// copy_page_range(): a COW mapping's source must be write-locked so
 		// that no VMA-lock fault changes its PTEs during the copy.
 		src.lock.AssertWriteLocked(t, "copy_page_range: vma_assert_write_locked(src_vma)")
@@ -150,7 +150,7 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA, copied []int) []int
 			default:
 				p.Folio.mapcount.Add(1) // folio_dup_file_rmap_pte
 				cm.rssFile.Add(1)
-				if src.flags&VMShared == 0 {
+				if src.Flags()&VMShared == 0 {
 					np.Write = false
 				}
 			}

@@ -43,7 +43,7 @@ func (k *Kernel) Collapse(t *sched.Task, m *MM, addr int) error {
 	}
 	t.Point(sched.KindRead, m.name+" maple tree", site, fmt.Sprintf("find_vma %#x", haddr))
 	v := m.findVMA(haddr)
-	if v == nil || v.flags&VMHugepage == 0 || !v.thpSuitable(haddr) || v.flags&VMStackIncompleteSetup != 0 {
+	if v == nil || v.Flags()&VMHugepage == 0 || !v.thpSuitable(haddr) || v.Flags()&VMStackIncompleteSetup != 0 {
 		m.lock.ReadUnlock(t, site)
 		return fmt.Errorf("collapse %s %#x: EINVAL: no VMA with THPs covers [%#x,%#x)", m.name, addr, haddr, haddr+g.PTEs)
 	}
@@ -132,7 +132,7 @@ func (k *Kernel) hugepageVMARevalidate(t *sched.Task, m *MM, haddr int) *VMA {
 		return nil
 	}
 	v := m.findVMA(haddr)
-	if v == nil || !v.isAnon() || v.flags&VMHugepage == 0 || !v.thpSuitable(haddr) || v.anonVMA == nil {
+	if v == nil || !v.isAnon() || v.Flags()&VMHugepage == 0 || !v.thpSuitable(haddr) || v.AnonVMA() == nil {
 		return nil
 	}
 	return v
@@ -181,7 +181,7 @@ func (k *Kernel) collapseHugePage(t *sched.Task, m *MM, haddr int) error {
 		k.discardFolio(nf)
 		return collapseErr(m, haddr, "SCAN_PMD_NULL")
 	}
-	av := v.anonVMA
+	av := v.AnonVMA()
 	av.lockWrite(t, site) // anon_vma_lock_write
 	pmd := m.pmdOffset(haddr)
 	slot := &pmd.e[g.pmdIndex(haddr)]
@@ -221,7 +221,7 @@ func (k *Kernel) collapseHugePage(t *sched.Task, m *MM, haddr int) error {
 	if slot.Load() != nil {
 		bugOn(t, "%s: BUG_ON(!pmd_none(*pmd)) at %s %#x: %s", site, m.name, haddr, slot.Load())
 	}
-	nf.anonVMA, nf.index = v.anonVMA, v.linearPageIndex(haddr) // folio_add_new_anon_rmap
+	nf.anonVMA, nf.index = v.AnonVMA(), v.linearPageIndex(haddr) // folio_add_new_anon_rmap
 	nf.mapcount.Add(1)
 	nf.entire.Add(1)
 	tbl.private = 0

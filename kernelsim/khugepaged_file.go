@@ -29,7 +29,7 @@ func (k *Kernel) hpageCollapseScanFile(t *sched.Task, m *MM, haddr int, f *File,
 	why := ""
 	for i := start; i < start+g.PTEs && why == ""; i++ {
 		t.Point(sched.KindRead, f.name+" page cache", site, fmt.Sprintf("xas_for_each %#x", i))
-		fo := f.pages[i]
+		fo := f.pages[i].Load()
 		switch {
 		case fo == nil:
 		case fo.Large():
@@ -79,8 +79,8 @@ func (k *Kernel) collapseFile(t *sched.Task, m *MM, haddr int, f *File, start in
 			k.unpin(t, fo, site) // folio_put
 		}
 		for i := start; i < end; i++ {
-			if f.pages[i] == nf { // a hole reserved for the THP
-				f.pages[i] = nil
+			if f.pages[i].Load() == nf { // a hole reserved for the THP
+				f.pages[i].Store(nil)
 			}
 		}
 		nf.lock.Unlock(t, site)
@@ -95,7 +95,7 @@ func (k *Kernel) collapseFile(t *sched.Task, m *MM, haddr int, f *File, start in
 			f.xa.Lock(t, site)
 			locked = true
 		}
-		fo := f.pages[index]
+		fo := f.pages[index].Load()
 		if fo == nil {
 			nrNone++
 			continue
@@ -122,7 +122,7 @@ func (k *Kernel) collapseFile(t *sched.Task, m *MM, haddr int, f *File, start in
 		f.xa.Lock(t, site)
 		locked = true
 		// Our pin, the isolation's, the page cache's: nothing else.
-		if fo.mapcount.Load() != 0 || fo.pinCount() != 2 || f.pages[index] != fo {
+		if fo.mapcount.Load() != 0 || fo.pinCount() != 2 || f.pages[index].Load() != fo {
 			f.xa.Unlock(t, site)
 			fo.lock.Unlock(t, site)
 			k.putback(t, fo)
@@ -145,8 +145,8 @@ func (k *Kernel) collapseFile(t *sched.Task, m *MM, haddr int, f *File, start in
 		f.immap.DownRead(t, site)
 		f.xa.Lock(t, site)
 		for i := start; i < end; i++ {
-			if f.pages[i] == nil {
-				f.pages[i] = nf
+			if f.pages[i].Load() == nil {
+				f.pages[i].Store(nf)
 				nrNone--
 			}
 		}
@@ -160,7 +160,7 @@ func (k *Kernel) collapseFile(t *sched.Task, m *MM, haddr int, f *File, start in
 	}
 	t.Point(sched.KindWrite, f.name+" page cache", "xas_store", fmt.Sprintf("[%#x,%#x): %s", start, end, nf.name))
 	for i := start; i < end; i++ {
-		f.pages[i] = nf
+		f.pages[i].Store(nf)
 	}
 	f.xa.Unlock(t, site)
 	k.retractPageTables(t, f, start)
@@ -240,7 +240,7 @@ func (k *Kernel) retractPageTables(t *sched.Task, f *File, pgoff int) {
 			it.assertLocked(t)
 		}
 		t.Point(sched.KindRead, v.name, site, "READ_ONCE(vma->anon_vma)")
-		if v.anonVMA != nil {
+		if v.AnonVMA() != nil {
 			continue
 		}
 		addr := v.start + (pgoff - v.pgoff)
@@ -279,7 +279,7 @@ func (k *Kernel) retractPageTables(t *sched.Task, f *File, pgoff int) {
 		tbl.ptl.LockNested(t, ksync.SingleDepthNesting, site)
 		ok := false
 		t.Point(sched.KindRead, v.name, site, "vma->anon_vma under the PTL")
-		if v.anonVMA == nil {
+		if v.AnonVMA() == nil {
 			k.setPMD(t, m, pmd, slot, addr, nil, "pmdp_collapse_flush")
 			k.flushTLBRange(t, m, addr, addr+g.PTEs, "pmdp_collapse_flush")
 			ok = true

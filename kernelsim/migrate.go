@@ -34,7 +34,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		k.use(t, &av.Obj, "folio_get_anon_vma")
 		getAnonVMA(av)
 	}
-	dst := k.allocFolioOrder(src.anon, src.order)
+	dst := k.allocFolioOrder(src.anon, int(src.order.Load()))
 	dst.pin() // the migrator's reference, dropped at the end
 	if !dst.lock.Trylock(t, "migrate_folio_unmap") {
 		t.Internal("migrate_folio_unmap: the new folio %s is already locked", dst.name)
@@ -76,7 +76,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		if src.file != nil {
 			src.file.xa.Lock(t, "folio_migrate_mapping")
 		}
-		if (src.file == nil || src.file.pages[src.index] == src) && src.freeze() {
+		if (src.file == nil || src.file.pages[src.index].Load() == src) && src.freeze() {
 			break // frozen; a file folio's xa_lock stays held
 		}
 		if src.file != nil {
@@ -94,7 +94,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	if src.file != nil {
 		t.Point(sched.KindWrite, src.file.name, "folio_migrate_mapping", fmt.Sprintf("page cache %#x+%d: %s -> %s", src.index, src.Nr(), src.name, dst.name))
 		for i := 0; i < src.Nr(); i++ {
-			src.file.pages[src.index+i] = dst
+			src.file.pages[src.index+i].Store(dst)
 		}
 		src.file.xa.Unlock(t, "folio_migrate_mapping")
 	}
@@ -293,7 +293,7 @@ func (k *Kernel) removeMigrationPTEIntoNone(t *sched.Task, src, dst *Folio, v *V
 		k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: read, Write: write, ID: p.ID}, site)
 		dst.mapcount.Add(1)
 	case p == nil:
-		k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: true, Write: v.flags&VMWrite != 0, ID: k.newID()}, site)
+		k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: true, Write: v.Flags()&VMWrite != 0, ID: k.newID()}, site)
 		dst.mapcount.Add(1)
 		if dst.anon {
 			v.mm.rssAnon.Add(1)

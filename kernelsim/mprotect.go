@@ -67,16 +67,16 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 // change_protection. It returns the changed VMA, or nil.
 func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags, tlb *flushSpan) *VMA {
 	const site = "mprotect_fixup"
-	nf := v.flags&^vmProtMask | prot&vmProtMask
-	if nf == v.flags {
+	nf := v.Flags()&^vmProtMask | prot&vmProtMask
+	if nf == v.Flags() {
 		return nil
 	}
 	switch {
 	case nf&VMWrite != 0:
-		if v.flags&(VMAccount|VMWrite|VMShared) == 0 {
+		if v.Flags()&(VMAccount|VMWrite|VMShared) == 0 {
 			nf |= VMAccount
 		}
-	case v.flags&VMAccount != 0 && v.isAnon() && v.anonVMA == nil:
+	case v.Flags()&VMAccount != 0 && v.isAnon() && v.AnonVMA() == nil:
 		nf &^= VMAccount
 	}
 	if v.start < start {
@@ -86,10 +86,10 @@ func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags
 		k.splitVMA(t, v, end, false)
 	}
 	v.lock.StartWrite(t, site)
-	t.Point(sched.KindWrite, v.name, "vm_flags_reset", v.flags.String()+" -> "+nf.String())
+	t.Point(sched.KindWrite, v.name, "vm_flags_reset", v.Flags().String()+" -> "+nf.String())
 	v.lock.AssertWriteLocked(t, "vm_flags_reset")
 	if !k.Variants.Has("test-mprotect-skips-vm_flags") {
-		v.flags = nf
+		v.setFlags(nf)
 	}
 	k.changeProtection(t, v, tlb)
 	return v
@@ -158,8 +158,8 @@ func (k *Kernel) changeProtection(t *sched.Task, v *VMA, tlb *flushSpan) {
 // entry): a private mapping's vm_page_prot is read-only (writes go through
 // COW), a shared writable file mapping's is writable.
 func ptePerms(v *VMA, f *Folio, wasWritable bool) (read, write bool) {
-	read = v.flags&(VMRead|VMWrite) != 0
-	write = v.flags&VMWrite != 0 && (wasWritable || (v.flags&VMShared != 0 && f != nil && !f.anon))
+	read = v.Flags()&(VMRead|VMWrite) != 0
+	write = v.Flags()&VMWrite != 0 && (wasWritable || (v.Flags()&VMShared != 0 && f != nil && !f.anon))
 	return read, write
 }
 
@@ -175,9 +175,9 @@ func (k *Kernel) checkProtWithinVMA(t *sched.Task, v *VMA) {
 		if p == nil {
 			continue
 		}
-		bad := (p.Write && v.flags&VMWrite == 0) || (p.Kind == PTEPresent && p.Read && v.flags&(VMRead|VMWrite) == 0)
+		bad := (p.Write && v.Flags()&VMWrite == 0) || (p.Kind == PTEPresent && p.Read && v.Flags()&(VMRead|VMWrite) == 0)
 		if bad {
-			t.Fail(sched.Violation{Invariant: "pte-prot-within-vma", Detail: fmt.Sprintf("after mprotect of %s (%s), %s %#x is %s: more permissive than the VMA", v.Describe(), v.flags, v.mm.name, a, p)})
+			t.Fail(sched.Violation{Invariant: "pte-prot-within-vma", Detail: fmt.Sprintf("after mprotect of %s (%s), %s %#x is %s: more permissive than the VMA", v.Describe(), v.Flags(), v.mm.name, a, p)})
 		}
 	}
 }
@@ -212,16 +212,16 @@ func (k *Kernel) mergeWithNeighbours(t *sched.Task, v *VMA, end int, site string
 // mergeExisting is is_mergeable_vma + is_mergeable_anon_vma for two adjacent
 // existing VMAs a (below) and b.
 func mergeExisting(a, b *VMA) bool {
-	if a.flags != b.flags || a.file != b.file || a.pgoff+a.Pages() != b.pgoff || a.flags&VMStackIncompleteSetup != 0 {
+	if a.Flags() != b.Flags() || a.file != b.file || a.pgoff+a.Pages() != b.pgoff || a.Flags()&VMStackIncompleteSetup != 0 {
 		return false
 	}
-	if a.anonVMA == b.anonVMA {
+	if a.AnonVMA() == b.AnonVMA() {
 		return true
 	}
-	if a.anonVMA == nil {
+	if a.AnonVMA() == nil {
 		return len(b.chain) <= 1
 	}
-	if b.anonVMA == nil {
+	if b.AnonVMA() == nil {
 		return len(a.chain) <= 1
 	}
 	return false

@@ -181,7 +181,7 @@ func (k *Kernel) expandVMA(t *sched.Task, m *MM, v *VMA, a MremapArgs) error {
 // mremap_expand_merge expects one mapping).
 func (k *Kernel) vmaMergeExtend(t *sched.Task, v *VMA, end int) {
 	_, next := v.mm.neighbours(v)
-	if next != nil && next.start == end && mergeable(next, v.flags, v.file) &&
+	if next != nil && next.start == end && mergeable(next, v.Flags(), v.file) &&
 		next.pgoff == v.pgoff+(end-v.start) && anonCompatible(v, next) {
 		k.vmaExpandTo(t, v, v.start, next.end, next, nil, "vma_merge_extend")
 		return
@@ -255,7 +255,7 @@ func (k *Kernel) copyVMA(t *sched.Task, v *VMA, addr, n, pgoff int) (nv, src *VM
 	const site = "copy_vma"
 	m := v.mm
 	faultedIn := true
-	if v.isAnon() && v.anonVMA == nil {
+	if v.isAnon() && v.AnonVMA() == nil {
 		pgoff, faultedIn = addr, false // no pages: choose the pgoff of a fresh mapping
 	}
 	end := addr + n
@@ -269,8 +269,8 @@ func (k *Kernel) copyVMA(t *sched.Task, v *VMA, addr, n, pgoff int) (nv, src *VM
 		}
 	}
 	canMerge := func(o *VMA, pg int) bool {
-		return o != nil && o.flags == v.flags && o.file == v.file && o.flags&VMStackIncompleteSetup == 0 &&
-			o.pgoff == pg && (o.anonVMA == v.anonVMA || (v.anonVMA == nil && len(o.chain) <= 1) || (o.anonVMA == nil && len(v.chain) <= 1))
+		return o != nil && o.Flags() == v.Flags() && o.file == v.file && o.Flags()&VMStackIncompleteSetup == 0 &&
+			o.pgoff == pg && (o.AnonVMA() == v.AnonVMA() || (v.AnonVMA() == nil && len(o.chain) <= 1) || (o.AnonVMA() == nil && len(v.chain) <= 1))
 	}
 	okPrev := prev != nil && canMerge(prev, pgoff-prev.Pages())
 	okNext := next != nil && canMerge(next, pgoff+n)

@@ -251,4 +251,4 @@ func (it *fileIter) assertLocked(t *sched.Task) {
 }
 
 // vmaIsTemporaryStack is vma_is_temporary_stack().
-func vmaIsTemporaryStack(v *VMA) bool { return v.flags&VMStackIncompleteSetup != 0 }
+func vmaIsTemporaryStack(v *VMA) bool { return v.Flags()&VMStackIncompleteSetup != 0 }

@@ -159,7 +159,7 @@ func (k *Kernel) doSwapPage(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 	exclusive := f.swapped == 1 && f.mapcount.Load() == 0
 	f.refMu.Unlock()
 	read, _ := ptePerms(v, f, false)
-	write := ff&faultWrite != 0 && v.flags&VMWrite != 0 && exclusive
+	write := ff&faultWrite != 0 && v.Flags()&VMWrite != 0 && exclusive
 	f.mapcount.Add(1) // folio_add_anon_rmap_pte: the folio keeps its anon_vma
 	m.rssAnon.Add(1)
 	m.rssSwap.Add(-1)

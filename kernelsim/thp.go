@@ -88,7 +88,7 @@ func (k *Kernel) pmdTransHugeLock(t *sched.Task, m *MM, addr int, site string) *
 // "madvise": the VMA asked for THPs (VM_HUGEPAGE, the program's "thp") and
 // the aligned range around addr lies inside it.
 func (v *VMA) thpFaultAllowed(addr int) bool {
-	return v.isAnon() && v.flags&VMHugepage != 0 && v.flags&VMStackIncompleteSetup == 0 && v.thpSuitable(addr)
+	return v.isAnon() && v.Flags()&VMHugepage != 0 && v.Flags()&VMStackIncompleteSetup == 0 && v.thpSuitable(addr)
 }
 
 // doHugePMDAnonymousPage mirrors do_huge_pmd_anonymous_page() →
@@ -118,13 +118,13 @@ func (k *Kernel) doHugePMDAnonymousPage(t *sched.Task, v *VMA, addr int, ff faul
 		return FaultDone
 	}
 	// folio_add_new_anon_rmap(folio, vma, haddr, RMAP_EXCLUSIVE)
-	if v.anonVMA == nil {
+	if v.AnonVMA() == nil {
 		bugOn(t, "__folio_set_anon: BUG_ON(!anon_vma): new THP in %s, which has no anon_vma", v.Describe())
 	}
-	f.anonVMA, f.index = v.anonVMA, v.linearPageIndex(haddr)
+	f.anonVMA, f.index = v.AnonVMA(), v.linearPageIndex(haddr)
 	f.mapcount.Add(1)
 	f.entire.Add(1)
-	leaf := &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: v.flags&VMWrite != 0, ID: k.newID(), Huge: true}
+	leaf := &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: v.Flags()&VMWrite != 0, ID: k.newID(), Huge: true}
 	k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Leaf: leaf, Deposit: pgtable}, site)
 	m.rssAnon.Add(int64(f.Nr()))
 	pmd.ptl.Unlock(t, site)
@@ -168,13 +168,13 @@ func (k *Kernel) doHugePMDWPPage(t *sched.Task, v *VMA, addr int, orig *PMDEntry
 		k.unpin(t, f, site)
 	}
 	if f.mapcount.Load() == 1 && f.pinCount() == 0 { // folio_ref_count(folio) == 1
-		if f.anonVMA != v.anonVMA {
-			t.Point(sched.KindWrite, f.name, "folio_move_anon_rmap", "mapping "+f.anonVMA.name+" -> "+v.anonVMA.name)
-			f.anonVMA = v.anonVMA
+		if f.anonVMA != v.AnonVMA() {
+			t.Point(sched.KindWrite, f.name, "folio_move_anon_rmap", "mapping "+f.anonVMA.name+" -> "+v.AnonVMA().name)
+			f.anonVMA = v.AnonVMA()
 		}
 		f.lock.Unlock(t, site)
 		leaf := *orig.Leaf
-		leaf.Write = v.flags&VMWrite != 0 // maybe_pmd_mkwrite
+		leaf.Write = v.Flags()&VMWrite != 0 // maybe_pmd_mkwrite
 		k.setPMD(t, m, pmd, slot, addr, &PMDEntry{Leaf: &leaf, Deposit: orig.Deposit}, "pmdp_set_access_flags")
 		pmd.ptl.Unlock(t, site)
 		return FaultDone, false

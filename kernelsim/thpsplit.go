@@ -259,7 +259,9 @@ func (k *Kernel) splitHugePage(t *sched.Task, f *Folio) error {
 		}
 		tails[i-1] = n
 	}
-	f.order, f.tail, f.splitTails = 0, nil, tails
+	f.tail = nil
+	f.splitTails.Store(&tails)
+	f.order.Store(0)
 	all := append([]*Folio{f}, tails...)
 	for _, n := range all {
 		k.removeMigrationPTEs(t, n, n, true) // remap_page

@@ -2,6 +2,7 @@ package kernelsim
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"mmrace/kernelsim/ivtree"
 	"mmrace/kernelsim/ksync"
@@ -50,16 +51,29 @@ func (f Flags) String() string {
 // Pgoff is vm_pgoff in pages.
 type VMA struct {
 	Obj
-	mm      *MM
-	start   int
-	end     int
-	pgoff   int
-	flags   Flags
-	file    *File
-	anonVMA *AnonVMA
-	chain   []*AVC // anon_vma_chain, oldest first
-	lock    *ksync.VMALock
-	shared  ivtree.Node[*VMA] // vma->shared.rb in mapping->i_mmap
+	mm    *MM
+	start int
+	end   int
+	pgoff int
+	// flagsA is vm_flags (Flags, setFlags): written under the VMA and
+	// mmap_lock write locks, read by rmap walkers under the rmap lock only
+	// (vma_is_temporary_stack, remove_migration_pte's vm_page_prot): plain
+	// accesses in the kernel, atomic here so that free mode has no Go
+	// data race.
+	flagsA atomic.Uint32
+	// released says the object was freed (vm_area_free), for lockless
+	// readers (useVMA): set after the poisoning, so that a reader that
+	// sees it may read the poison.
+	released atomic.Bool
+	file     *File
+	// anonVMAp is vma->anon_vma: written under the anon_vma lock and
+	// page_table_lock (or with the VMA unpublished), read without a lock by
+	// vmf_anon_prepare and the merge checks: atomic so that free mode has
+	// no Go data race (AnonVMA, setAnonVMA).
+	anonVMAp atomic.Pointer[AnonVMA]
+	chain    []*AVC // anon_vma_chain, oldest first
+	lock     *ksync.VMALock
+	shared   ivtree.Node[*VMA] // vma->shared.rb in mapping->i_mmap
 	// reuses names the VMA whose memory this one reuses (the vm_area_struct
 	// cache is SLAB_TYPESAFE_BY_RCU: a freed VMA is handed out again at
 	// once, possibly to another mm, while RCU readers may still hold it).
@@ -81,13 +95,21 @@ func (v *VMA) End() int { return v.end }
 func (v *VMA) Pgoff() int { return v.pgoff }
 
 // Flags returns vm_flags.
-func (v *VMA) Flags() Flags { return v.flags }
+func (v *VMA) Flags() Flags { return Flags(v.flagsA.Load()) }
+
+// setFlags writes vm_flags.
+func (v *VMA) setFlags(f Flags) {
+	v.flagsA.Store(uint32(f))
+}
 
 // File returns vm_file, or nil.
 func (v *VMA) File() *File { return v.file }
 
 // AnonVMA returns vma->anon_vma, or nil.
-func (v *VMA) AnonVMA() *AnonVMA { return v.anonVMA }
+func (v *VMA) AnonVMA() *AnonVMA { return v.anonVMAp.Load() }
+
+// setAnonVMA writes vma->anon_vma.
+func (v *VMA) setAnonVMA(a *AnonVMA) { v.anonVMAp.Store(a) }
 
 // Chain returns the VMA's AVCs.
 func (v *VMA) Chain() []*AVC { return v.chain }
@@ -131,15 +153,19 @@ func (k *Kernel) newVMA(t *sched.Task, mm *MM, start, end, pgoff int, flags Flag
 	}
 	k.mu.Unlock()
 	if v == nil {
-		v = &VMA{Obj: obj, mm: mm, start: start, end: end, pgoff: pgoff, flags: flags, file: file}
+		v = &VMA{Obj: obj, mm: mm, start: start, end: end, pgoff: pgoff, file: file}
+		v.setFlags(flags)
 		v.lock = k.Env.NewVMALock(v.name, mm.lock)
 		return v
 	}
 	old := v.name
 	// Field by field: the lock pointer stays, as the memory of vm_refcnt
 	// does, for readers that still hold the object.
-	v.Obj, v.mm, v.start, v.end, v.pgoff, v.flags, v.file = obj, mm, start, end, pgoff, flags, file
-	v.anonVMA, v.chain, v.reuses = nil, nil, old
+	v.Obj, v.mm, v.start, v.end, v.pgoff, v.file = obj, mm, start, end, pgoff, file
+	v.setFlags(flags)
+	v.released.Store(false)
+	v.chain, v.reuses = nil, old
+	v.setAnonVMA(nil)
 	v.lock.Reinit(v.name, mm.lock)
 	t.Record(sched.KindNote, v.name, "vm_area_alloc", "reuses the memory of "+old+" (SLAB_TYPESAFE_BY_RCU)")
 	return v
@@ -148,8 +174,8 @@ func (k *Kernel) newVMA(t *sched.Task, mm *MM, start, end, pgoff int, flags Flag
 // vmAreaDup is vm_area_dup(): a detached copy with the same fields and no
 // anon_vma chain (callers clone it).
 func (k *Kernel) vmAreaDup(t *sched.Task, mm *MM, v *VMA) *VMA {
-	n := k.newVMA(t, mm, v.start, v.end, v.pgoff, v.flags, v.file)
-	n.anonVMA = v.anonVMA
+	n := k.newVMA(t, mm, v.start, v.end, v.pgoff, v.Flags(), v.file)
+	n.setAnonVMA(v.AnonVMA())
 	return n
 }
 
@@ -158,7 +184,7 @@ func (k *Kernel) vmAreaDup(t *sched.Task, mm *MM, v *VMA) *VMA {
 // at (it must validate what it finds); anywhere else it is a
 // use-after-free.
 func (k *Kernel) useVMA(t *sched.Task, v *VMA, where string) {
-	if v.freed && !k.Env.RCU().InReadSection(t) {
+	if v.released.Load() && !k.Env.RCU().InReadSection(t) {
 		k.use(t, &v.Obj, where)
 	}
 }
@@ -183,8 +209,8 @@ func (k *Kernel) setBounds(t *sched.Task, v *VMA, start, end, pgoff int, site st
 	if v.file != nil {
 		v.file.immap.AssertHeld(t, true, site)
 	}
-	if v.anonVMA != nil {
-		v.anonVMA.root.rwsem.AssertHeld(t, true, site)
+	if v.AnonVMA() != nil {
+		v.AnonVMA().root.rwsem.AssertHeld(t, true, site)
 	}
 	// vma_set_range (and __split_vma's own assignments) store the fields
 	// one by one, each a scheduling point: a reader that does not

@@ -56,7 +56,7 @@ func (k *Kernel) vmaComplete(t *sched.Task, vp *vmaPrepare, site string) {
 	}
 }
 
-func rmapOf(v *VMA) (*File, *AnonVMA) { return v.file, v.anonVMA }
+func rmapOf(v *VMA) (*File, *AnonVMA) { return v.file, v.AnonVMA() }
 
 // splitVMA mirrors __split_vma(vmi, vma, addr, new_below): the new VMA
 // takes [vma->vm_start, addr) when newBelow, else [addr, vma->vm_end).
@@ -108,11 +108,11 @@ func (k *Kernel) vmaExpandTo(t *sched.Task, v *VMA, start, end int, remove, copi
 		remove.lock.StartWrite(t, site)
 	}
 	for _, from := range []*VMA{remove, copiedFrom} {
-		if v.anonVMA == nil && from != nil && from.anonVMA != nil {
+		if v.AnonVMA() == nil && from != nil && from.AnonVMA() != nil {
 			// dup_anon_vma(): the survivor takes the other VMA's anon_vma
 			// before vma_prepare.
-			t.Point(sched.KindWrite, v.name, "dup_anon_vma", "vma->anon_vma = "+from.anonVMA.name)
-			v.anonVMA = from.anonVMA
+			t.Point(sched.KindWrite, v.name, "dup_anon_vma", "vma->anon_vma = "+from.AnonVMA().name)
+			v.setAnonVMA(from.AnonVMA())
 			k.anonVMAClone(t, v, from, "dup_anon_vma")
 		}
 	}
@@ -138,6 +138,14 @@ func (k *Kernel) vmaExpandTo(t *sched.Task, v *VMA, start, end int, remove, copi
 // period; newVMA may reuse it immediately.
 func (k *Kernel) removeVMA(t *sched.Task, v *VMA, site string) {
 	k.free(t, &v.Obj, "vm_area_free")
+	v.released.Store(true) // after the poisoning: useVMA reads it first
+	if t.Sched().Mode() == sched.Free {
+		// Free mode reuses no VMA object: its lockless readers would read
+		// the re-initialised fields (name, bounds, mm) with Go data races
+		// (a torn string). Controlled mode, the search, keeps the reuse
+		// and every interleaving of it.
+		return
+	}
 	k.mu.Lock()
 	k.vmaCache = append(k.vmaCache, v)
 	k.mu.Unlock()
@@ -147,12 +155,12 @@ func (k *Kernel) removeVMA(t *sched.Task, v *VMA, site string) {
 // neighbour n (is_mergeable_vma + is_mergeable_anon_vma): same flags and
 // file, and n shares an anon_vma only if it was never forked (a single AVC).
 func mergeable(n *VMA, flags Flags, file *File) bool {
-	return n != nil && n.flags == flags && n.file == file && n.flags&VMStackIncompleteSetup == 0 &&
-		(n.anonVMA == nil || len(n.chain) == 1)
+	return n != nil && n.Flags() == flags && n.file == file && n.Flags()&VMStackIncompleteSetup == 0 &&
+		(n.AnonVMA() == nil || len(n.chain) == 1)
 }
 
 // anonCompatible is the both-neighbours condition: their anon_vmas are equal,
 // or at most one has one.
 func anonCompatible(a, b *VMA) bool {
-	return a.anonVMA == nil || b.anonVMA == nil || a.anonVMA == b.anonVMA
+	return a.AnonVMA() == nil || b.AnonVMA() == nil || a.AnonVMA() == b.AnonVMA()
 }

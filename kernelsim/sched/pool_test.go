@@ -216,3 +216,42 @@ func TestPointAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolLateUnpark: in free mode, a task that is parked when the run
+// aborts unwinds, and an Unpark made for it after that leaves a token
+// behind. The token must not reach the pooled goroutine, which would run
+// the finished task again (found by free-mode stress: a negative
+// WaitGroup counter). Each run here aborts with task 0 parked and task 1
+// unparking it after the abort; the runs after it on the same pool must
+// run normally.
+func TestPoolLateUnpark(t *testing.T) {
+	p := sched.NewPool()
+	defer p.Close()
+	for i := 0; i < 300; i++ {
+		s := sched.New(sched.Options{Mode: sched.Free, Seed: uint64(i), Pool: p, DeadlockAfter: time.Second})
+		var parked *sched.Task
+		ready := make(chan struct{})
+		s.Spawn(func(t *sched.Task) {
+			parked = t
+			close(ready)
+			t.Park(gate{"g"})
+		})
+		s.Spawn(func(t *sched.Task) {
+			<-ready
+			time.Sleep(100 * time.Microsecond) // task 0 parks
+			defer func() {
+				time.Sleep(100 * time.Microsecond) // task 0 unwinds
+				t.Unpark(parked)
+			}()
+			t.Fail(sched.Violation{Invariant: "test", Detail: "abort"})
+		})
+		if res := s.Run(); res.Verdict.Outcome != sched.Failed {
+			t.Fatalf("run %d: %v", i, res.Verdict)
+		}
+		ok := sched.New(sched.Options{Mode: sched.Free, Seed: uint64(i), Pool: p})
+		spawnN(ok, 2, func(t *sched.Task) { pads(t, 3) })
+		if res := ok.Run(); res.Verdict.Outcome != sched.OK {
+			t.Fatalf("run %d after the late unpark: %v", i, res.Verdict)
+		}
+	}
+}

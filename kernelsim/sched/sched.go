@@ -250,7 +250,13 @@ func (s *Sched) launch(from int) {
 		}
 		if s.opts.Mode == Free {
 			for _, t := range tasks {
-				t.wake <- struct{}{} // free-mode tasks start at once
+				// A free-mode task parks on a channel of its own: an
+				// Unpark racing with the run's abort (the parked task
+				// unwinds, the token stays) must not reach the worker,
+				// whose loop would run the finished task again (stress
+				// found it: a negative WaitGroup counter).
+				t.wake = make(chan struct{}, 1)
+				t.w.wake <- struct{}{} // free-mode tasks start at once
 			}
 		}
 		return
@@ -503,6 +509,16 @@ func (s *Sched) watchdog(stop <-chan struct{}) {
 		}
 		s.mu.Lock()
 		allBlocked := s.live > 0 && s.nblocked == s.live
+		for _, t := range s.tasks {
+			if t.blockedOn != nil && len(t.wake) > 0 {
+				// Granted and woken, not yet back on a CPU (a loaded
+				// machine, the race detector): runnable, not blocked.
+				// Stress under -race found the false deadlock "t3 →
+				// i_mmap_rwsem → t3" of a task the lock was already
+				// handed to.
+				allBlocked = false
+			}
+		}
 		s.mu.Unlock()
 		p := s.progress.Load()
 		if allBlocked && p == last {
