@@ -87,7 +87,7 @@ func TestHelpDefaults(t *testing.T) {
 // TestUsage: mmrace help (and -h, -help, --help) lists every command with
 // its description, on stdout.
 func TestUsage(t *testing.T) {
-	for _, form := range [][]string{{"help"}, {"-h"}, {"-help"}, {"--help"}, {"help", "help"}} {
+	for _, form := range [][]string{{"help"}, {"-h"}, {"-help"}, {"--help"}, {"help", "help"}, {"help", "-h"}, {"help", "--help"}} {
 		code, out, errs := runMain(form...)
 		if code != exitClean || errs != "" {
 			t.Errorf("%v: exit %d, stderr %q", form, code, errs)
