@@ -28,7 +28,6 @@
 # variants and the TLB flush sites (about 30 s).
 set -u
 cd "$(dirname "$0")/.."
-root=$(pwd)
 scale=${NIGHTLY_SCALE:-1}
 parts=${NIGHTLY_PARTS:-hunt locks stress race fuzz}
 variants=${NIGHTLY_VARIANTS:-}
