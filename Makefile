@@ -1,7 +1,7 @@
 # mmrace: the targets CI and people use. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt locks timeline stress nightly oracle libfuzzer docs
+.PHONY: test race fuzz bench demo vet rewrite faithful detect hunt locks timeline stress nightly nightly-smoke oracle libfuzzer docs
 
 test:
 	$(GO) test ./...
@@ -62,8 +62,17 @@ locks:
 stress:
 	$(GO) run ./cmd/mmrace stress -duration 10m
 
+# The nightly (scripts/nightly.sh): verdict.json and summary.md in
+# nightly/DATE; NIGHTLY_SCALE multiplies its budgets (1: about 6 hours).
 nightly:
 	scripts/nightly.sh
+
+# The nightly at scale 0.01 on hunt, locks and stress, two variants and the
+# TLB flush sites: about 30 s, to know that it works (nightly/smoke-TIME).
+nightly-smoke:
+	NIGHTLY_SCALE=0.01 NIGHTLY_PARTS="hunt locks stress" \
+	NIGHTLY_VARIANTS=move_ptes-skip-rmap-locks,mmap-vma-lock-after-i_mmap \
+	NIGHTLY_LOCKS_SITES=tlb_flush scripts/nightly.sh nightly/smoke-$$(date +%Y%m%dT%H%M%S)
 
 # The ClusterFuzzLite build of the fuzz targets (go-118-fuzz-build, libFuzzer)
 # checked without Docker: installs clang and go-118-fuzz-build, fuzzes, replays,

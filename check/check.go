@@ -464,7 +464,11 @@ func (t *tally) minimize(ctx context.Context, c *Counterexample, n int) error {
 	if t.o.OutDir != "" {
 		c.Scenario = filepath.Join(t.o.OutDir, fmt.Sprintf("counterexample-%d.txt", n))
 		var b strings.Builder
-		fmt.Fprintf(&b, "# Found by mmrace check -variants %s: %s, racing %s.\n", t.o.Variants, c.Invariant, want)
+		racing := want
+		if racing == "" {
+			racing = "nothing (the failing task alone)"
+		}
+		fmt.Fprintf(&b, "# Found by mmrace check -variants %s: %s, racing %s.\n", t.o.Variants, c.Invariant, racing)
 		fmt.Fprintf(&b, "# Replay string: %s\n#\n", m.Report.Schedule)
 		for _, l := range strings.Split(strings.TrimRight(c.Narrative, "\n"), "\n") {
 			fmt.Fprintf(&b, "# %s\n", l)

@@ -48,7 +48,11 @@ func (r *Result) Write(w io.Writer) {
 			fmt.Fprintf(w, "   To reproduce:\n     %s\n", c.Replay)
 		}
 	case NotExercised:
-		fmt.Fprintf(w, "not exercised: the variant's branch never ran in %d executions, so nothing was tried (no verdict on the change; the generators do not reach it)\n", r.Executions)
+		who := "the generators do not reach it"
+		if len(r.PerProgram) > 0 {
+			who = "the given programs do not reach it"
+		}
+		fmt.Fprintf(w, "not exercised: the variant's branch never ran in %d executions, so nothing was tried (no verdict on the change; %s)\n", r.Executions, who)
 	default:
 		fmt.Fprintf(w, "no violation in %d executions\n", r.Executions)
 	}

@@ -35,7 +35,10 @@ covered, never a probability: PCT's bound holds per program.
 
 Semantic-only by default (-rules=false): only the change's consequences
 count; -rules turns the rule checks on, which report a removed lock at the
-breach.`,
+breach.
+
+docs/modelling-your-change.md walks through a change from the patch idea
+to the verdict, on a worked example.`,
 	run: checkCmd,
 }
 
@@ -45,7 +48,7 @@ func checkCmd(e *env, args []string) (int, error) {
 	variants := fs.String("variants", "", "comma-separated `variants`: the change to check (required)")
 	rules := fs.Bool("rules", false, "rule checks and lockdep on (default: semantic-only)")
 	budget := &budgetFlag{dur: 60 * time.Second}
-	fs.Var(budget, "budget", "search `budget`: executions (12000), a duration (60s) or both (12000,60s), whichever ends first; with FILEs the executions are per program (default 1000,60s)")
+	fs.Var(budget, "budget", "search `budget`: executions (12000), a duration (60s) or both (12000,60s), whichever ends first; with FILEs the executions are per program, 1000 unless given")
 	depth := fs.Int("depth", 3, "PCT depth for given programs")
 	seed := fs.Uint64("seed", 1, "search `seed`")
 	maxCE := fs.Int("max", 10, "report at most `N` distinct counterexamples (distinct by the ops that raced with the failing task; the fewest racing ops first)")

@@ -87,7 +87,7 @@ func TestHelpDefaults(t *testing.T) {
 // TestUsage: mmrace help (and -h, -help, --help) lists every command with
 // its description, on stdout.
 func TestUsage(t *testing.T) {
-	for _, form := range [][]string{{"help"}, {"-h"}, {"-help"}, {"--help"}, {"help", "help"}} {
+	for _, form := range [][]string{{"help"}, {"-h"}, {"-help"}, {"--help"}, {"help", "help"}, {"help", "-h"}, {"help", "--help"}} {
 		code, out, errs := runMain(form...)
 		if code != exitClean || errs != "" {
 			t.Errorf("%v: exit %d, stderr %q", form, code, errs)
@@ -112,5 +112,58 @@ func TestUsage(t *testing.T) {
 		if code != exitUsage || out != "" || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and one line containing %q", tc.args, code, out, errs, tc.want)
 		}
+	}
+}
+
+// flagEntries splits the flags section of a command's help into one entry
+// per flag, by name.
+func flagEntries(help string) map[string]string {
+	out := map[string]string{}
+	name := ""
+	for _, l := range strings.Split(help, "\n") {
+		switch {
+		case strings.HasPrefix(l, "  -"):
+			name = strings.Fields(l)[0][1:]
+			out[name] = l
+		case name != "" && strings.HasPrefix(l, "    \t"):
+			out[name] += "\n" + l
+		default:
+			name = ""
+		}
+	}
+	return out
+}
+
+// TestHelpFlagDefaults: in every command's -h, each flag with a default
+// other than the zero value shows it, as "(default X)", once (a usage
+// text that states a default of its own besides the flag package's shows
+// two, which disagree sooner or later).
+func TestHelpFlagDefaults(t *testing.T) {
+	for _, c := range commands {
+		_, out, _ := runMain(c.name, "-h")
+		entries := flagEntries(out)
+		e := &env{ctx: context.Background(), stdout: io.Discard, stderr: io.Discard, cmd: c, fs: flag.NewFlagSet(c.name, flag.ContinueOnError)}
+		e.fs.SetOutput(io.Discard)
+		c.run(e, []string{"-h"})
+		e.fs.VisitAll(func(f *flag.Flag) {
+			if strings.HasPrefix(f.Usage, deprecatedUsage) {
+				return
+			}
+			entry, ok := entries[f.Name]
+			if !ok {
+				t.Errorf("%s -h: no entry for -%s:\n%s", c.name, f.Name, out)
+				return
+			}
+			if n := strings.Count(entry, "(default "); n > 1 {
+				t.Errorf("%s -h: -%s shows %d defaults:\n%s", c.name, f.Name, n, entry)
+			}
+			switch f.DefValue {
+			case "", "0", "false", "0s":
+				return
+			}
+			if !strings.Contains(entry, "(default ") && !strings.Contains(entry, "default:") {
+				t.Errorf("%s -h: -%s (default %q) does not show its default:\n%s", c.name, f.Name, f.DefValue, entry)
+			}
+		})
 	}
 }

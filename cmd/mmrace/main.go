@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -123,7 +124,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	name, args := args[0], args[1:]
 	switch name {
 	case "help", "-h", "-help", "--help":
-		if len(args) == 0 || name != "help" || args[0] == "help" {
+		if len(args) == 0 || name != "help" || slices.Contains([]string{"help", "-h", "-help", "--help"}, args[0]) {
 			printUsage(stdout)
 			return exitClean
 		}

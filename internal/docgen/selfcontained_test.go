@@ -239,7 +239,7 @@ func TestDocLinks(t *testing.T) {
 	for _, b := range brokenLinks(docs, exists) {
 		t.Error(b)
 	}
-	for _, want := range []string{"docs/architecture.md", "docs/language.md", "docs/invariants.md", "docs/variants.md", "docs/references.md"} {
+	for _, want := range []string{"docs/architecture.md", "docs/language.md", "docs/invariants.md", "docs/variants.md", "docs/references.md", "docs/modelling-your-change.md"} {
 		if !strings.Contains(files["README.md"], "("+want+")") {
 			t.Errorf("README.md does not link %s", want)
 		}
