@@ -196,6 +196,7 @@ func (k *Kernel) flushTLBMM(t *sched.Task, m *MM, site string) {
 // mremap; the zaps too): it pays that debt for every translation cached
 // before op began.
 func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end int, since tlbStamp, promise tlbPromise, op string) {
+	k.checked("tlb-coherence")
 	if k.flushDeferred(t) { // after the deferred flush (flushmutant.go)
 		k.afterFlush(t, func() { k.checkTLBCoherence(t, m, start, end, since, promise, op) })
 		return
@@ -250,6 +251,7 @@ func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end int, since tlbSt
 // has removed and flushed (the old folio of a finished migration): no TLB
 // may still translate a page to it.
 func (k *Kernel) checkNoTLBMaps(t *sched.Task, f *Folio, op string) {
+	k.checked("tlb-coherence")
 	if k.flushDeferred(t) { // after the deferred flush (flushmutant.go)
 		k.afterFlush(t, func() { k.checkNoTLBMaps(t, f, op) })
 		return
