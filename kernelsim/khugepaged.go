@@ -225,7 +225,9 @@ func (k *Kernel) collapseHugePage(t *sched.Task, m *MM, haddr int) error {
 	nf.mapcount.Add(1)
 	nf.entire.Add(1)
 	tbl.private = 0
-	leaf := &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: v.flags&VMWrite != 0, ID: k.newID(), Huge: true}
+	// mk_huge_pmd(folio, vma->vm_page_prot), read under mmap_lock write:
+	// a VMA made PROT_NONE while the THP was allocated maps it PROT_NONE.
+	leaf := &PTE{Kind: PTEPresent, Folio: nf, Read: v.flags&(VMRead|VMWrite) != 0, Write: v.flags&VMWrite != 0, ID: k.newID(), Huge: true}
 	k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Leaf: leaf, Deposit: tbl}, "set_pmd_at")
 	pmd.ptl.Unlock(t, site)
 	return nil

@@ -154,6 +154,13 @@ func (k *Kernel) splitHugePMDLockedLeaf(t *sched.Task, v *VMA, addr int, e *PMDE
 	k.noteWrite(t, leaf.ID)
 	k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Table: pgtable}, "pmd_populate")
 	if freeze && !migration {
+		// The leaf kept in place after pmdp_invalidate's flush let a
+		// lockless walk cache a translation of the THP: in the kernel the
+		// PMD was not present, the walk faulted and waited for the PMD
+		// lock. Frozen, the table published maps migration entries, so
+		// such a translation would be stale: it never existed (no step of
+		// its own: the same step as the store of the table).
+		k.tlbForgetRange(m, haddr, haddr+g.PTEs)
 		return leaf.ID
 	}
 	return 0

@@ -172,6 +172,24 @@ func (k *Kernel) flushTLBRangeNow(t *sched.Task, m *MM, start, end int, site str
 	k.tlb.pending[t.ID()] = keep
 }
 
+// tlbForgetRange drops every task's cached translations of m in [start,
+// end) without a flush of its own: for translations the model let a
+// lockless walk cache where the kernel's walk would have faulted (see
+// splitHugePMDLockedLeaf).
+func (k *Kernel) tlbForgetRange(m *MM, start, end int) {
+	k.tlb.mu.Lock()
+	defer k.tlb.mu.Unlock()
+	for i, es := range k.tlb.per {
+		keep := es[:0]
+		for _, e := range es {
+			if e.mm != m || e.addr < start || e.addr >= end {
+				keep = append(keep, e)
+			}
+		}
+		k.tlb.per[i] = keep
+	}
+}
+
 // flushTLBMM is flush_tlb_mm: every translation of m goes.
 func (k *Kernel) flushTLBMM(t *sched.Task, m *MM, site string) {
 	k.flushTLBRange(t, m, 0, k.Geo.Pages(), site)
