@@ -189,8 +189,8 @@ func (r *Result) InternalErrors() int {
 // search looks for a failure of v within budget, as a small coverage-guided
 // fuzzer would: start from the seed corpus, mutate an input (its program
 // choices or its schedule bytes), run it, keep it when it shows interleaving
-// pairs never seen before. Every other run replaces the byte schedule by
-// PCT. Deterministic for a seed and a run count.
+// pairs never seen before. Two runs in three replace the byte schedule by
+// PCT (Search). Deterministic for a seed and a run count.
 func search(ctx context.Context, v kernelsim.Variant, semantic bool, budget time.Duration, runs int, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
 	return searchMode(ctx, v, semantic, sched.Controlled, budget, runs, seed)
 }

@@ -68,8 +68,12 @@ func countBranches(bs map[string]Branch, rep *harness.Report) {
 // Search looks for a failure within the budget, as a small
 // coverage-guided fuzzer would: start from the seed corpus (fuzz.Seeds),
 // mutate an input (its program choices or its schedule bytes), run it,
-// keep it when it shows interleaving pairs never seen before. Every other
-// run replaces the byte schedule by PCT. The change under search gets the
+// keep it when it shows interleaving pairs never seen before. Two runs in
+// three replace the byte schedule by PCT, of a depth from 2 to 6 (most
+// races the byte schedules miss need PCT; a deeper one has more change
+// points, which helps the races of two or three ordering constraints
+// more than it costs the others), bounded by the program's own run length
+// (runLengths). The change under search gets the
 // search's attention: an input whose run exercised it (a variant's branch
 // ran, the mutant's mutation took effect) joins a focus corpus, from which
 // half the inputs are drawn once it is not empty, half of those with only
@@ -85,6 +89,8 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 	var focus [][]byte
 	var applied int64
 	seen := map[uint32]bool{}
+	steps := map[string]int{} // program text: the most steps a run of it took
+	var lens runLengths
 	r := SearchResult{Branches: map[string]Branch{}}
 	for n := range o.Variants {
 		r.Branches[n] = Branch{}
@@ -111,11 +117,16 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		p, sb := fuzz.Decode(data)
 		p.Variants = o.Variants
 		var st sched.Strategy = sched.NewBytes(sb)
-		if i%2 == 1 {
-			st = sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
+		key := p.String()
+		if i%3 != 0 {
+			st = sched.NewPCT(rng.Uint64(), 2+rng.IntN(pctDepths), lens.k(p, steps[key]))
 		}
 		rep := harness.Run(p, harness.Options{Mode: o.Mode, Strategy: st, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: 3, Mutant: o.Mutant})
 		d.Executions++
+		if !rep.HarnessLimit() {
+			steps[key] = max(steps[key], rep.Steps)
+			lens.add(p, rep.Steps)
+		}
 		countBranches(r.Branches, rep)
 		if o.AfterRun != nil {
 			o.AfterRun(rep)
@@ -172,4 +183,41 @@ func (r *SearchResult) fillBranch() {
 		r.BranchHits += b.Hits
 		r.BranchRuns = max(r.BranchRuns, b.Runs)
 	}
+}
+
+// pctDepths is how many PCT depths the search draws from, 2 upwards.
+const pctDepths = 5
+
+// runLengths estimates PCT's bound on the steps of a run (K) for a
+// program: as mmrace run measures it, a quarter more than the longest run
+// of the program seen, plus 10; before the program ran, from its task ops
+// and the steps per task op of the search's runs so far (setup ops do not
+// run in the concurrent phase). A bound far above the run's length puts
+// most change points after its end: 60+12 per op, the estimate stress
+// uses, is about twice the length of a short THP or fault race.
+type runLengths struct {
+	steps, ops int
+}
+
+func taskOps(p *kernelsim.Program) int {
+	n := 0
+	for _, t := range p.Tasks {
+		n += len(t)
+	}
+	return n
+}
+
+func (l *runLengths) add(p *kernelsim.Program, steps int) {
+	l.steps += steps
+	l.ops += taskOps(p)
+}
+
+func (l *runLengths) k(p *kernelsim.Program, seen int) int {
+	switch {
+	case seen > 0:
+		return seen*5/4 + 10
+	case l.ops > 0:
+		return l.steps*taskOps(p)/l.ops*5/4 + 10
+	}
+	return 60 + 12*p.Ops()
 }

@@ -41,7 +41,7 @@ var AllVariants = []Variant{
 		KernelRef: "D.12c, fb49c455323f \"fork: lock VMAs of the parent process when forking\" (bugzilla 217624)",
 		Removes:   "vma_start_write() of each parent VMA, so a VMA-lock fault in the parent runs concurrently with the copy",
 
-		SemanticOnly: "beyond the search: the harm is a parent thread's store through a stale writable TLB entry landing in the page after a concurrent COW copied it (memory-contents); it needs five ordering constraints (the store caching the translation, the copy write-protecting the PTE, a second thread's COW fault during the copy, the first thread's store before dup_mmap's flush, then the COW's PTE replacement), more than the search's PCT depth; the corpus scenario dup_mmap_copies_a_parent_vma_that_is_not_write_locked.txt shows it semantic-only under its pinned schedule (PCT depth 5 finds it in about 70,000 runs of that program)",
+		SemanticOnly: "beyond the search: the harm is a parent thread's store through a stale writable TLB entry landing in the page after a concurrent COW copied it (memory-contents); it needs five ordering constraints (the store caching the translation, the copy write-protecting the PTE, a second thread's COW fault during the copy, the first thread's store before dup_mmap's flush, then the COW's PTE replacement), too rare for the search's runs (PCT of depth 2 to 6 over thousands of generated programs); the corpus scenario dup_mmap_copies_a_parent_vma_that_is_not_write_locked.txt shows it semantic-only under its pinned schedule (PCT depth 5 finds it in about 70,000 runs of that very program)",
 		Paths:        []string{"vma_start_write_killable", "copy_pte_range", "lock_vma_under_rcu"},
 	},
 	{
@@ -126,7 +126,7 @@ var AllVariants = []Variant{
 		KernelRef: "D.12b, 657b5146955e \"mm: lock_vma_under_rcu() must check vma->anon_vma under vma lock\" (with MREMAP_DONTUNMAP)",
 		Removes:   "the check of vma->anon_vma after taking the VMA lock: it is checked before, and the fault then prepares an anon_vma without mmap_lock",
 
-		SemanticOnly: "beyond the search: the consequence (find_mergeable_anon_vma reading a neighbour freed by a munmap, without mmap_lock) needs four ordering constraints (the fault's check, mremap DONTUNMAP unlinking the anon_vma, the munmap, then the prepare's read), one more than the search's PCT depth; the corpus scenario anon_vma_check_before_the_vma_lock_races_with_mremap_dontunmap.txt shows it semantic-only under its pinned schedule, and the search finds it in some seeds",
+		SemanticOnly: "beyond the search: the consequence (find_mergeable_anon_vma reading a neighbour freed by a munmap, without mmap_lock) needs four ordering constraints (the fault's check, mremap DONTUNMAP unlinking the anon_vma, the munmap, then the prepare's read) with narrow windows: PCT of depth 3, 4, 5 or 6 (the search draws 2 to 6) finds none in 20,000 runs of the very program; the corpus scenario anon_vma_check_before_the_vma_lock_races_with_mremap_dontunmap.txt shows it semantic-only under its pinned schedule, and the search finds it in some seeds",
 		Paths:        []string{"lock_vma_under_rcu", "vmf_anon_prepare", "__anon_vma_prepare", "move_vma(MREMAP_DONTUNMAP)"},
 	},
 	{
