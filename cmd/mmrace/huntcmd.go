@@ -44,7 +44,7 @@ on, and semantic-only unless the catalogue (mmrace variants) says why not.`,
 // faithful kernel's verdict (the README's main command).
 func huntCmd(e *env, args []string) (int, error) {
 	fs := e.fs
-	per := fs.Duration("per-variant", 4*time.Second, "search `budget` per variant and rule mode")
+	per := fs.Duration("per-variant", 8*time.Second, "search `budget` per variant and rule mode")
 	faith := fs.Duration("faithful", 20*time.Second, "`budget` for the faithful kernel")
 	runs := fs.Int("runs", 0, "at most `N` runs per variant and mode (0: budget only); makes the result independent of machine speed")
 	minb := fs.Duration("minimize", 3*time.Second, "minimization `budget` per variant")
