@@ -141,11 +141,22 @@ func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 	count := map[*kernelsim.Folio]int{}
 	entire := map[*kernelsim.Folio]int{}
 	swapped := map[*kernelsim.Folio]int{}
+	hugetlbSeen := map[uint64]bool{} // leaves of shared PMD tables, counted once
 	for _, m := range k.MMs() {
 		anon, file, swap := 0, 0, 0
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
 			f := p.PageFolio()
 			if f == nil {
+				return
+			}
+			if f.Hugetlb() {
+				// hugetlb_add_file_rmap: one mapcount and one entire
+				// mapcount per leaf; hugetlb_count_add, not rss.
+				if p.Kind == kernelsim.PTEPresent && !hugetlbSeen[p.ID] {
+					hugetlbSeen[p.ID] = true
+					count[f]++
+					entire[f]++
+				}
 				return
 			}
 			if p.Kind == kernelsim.PTESwap {

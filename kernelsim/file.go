@@ -17,6 +17,10 @@ type File struct {
 	pages  []*Folio     // page cache, by index
 	xa     *ksync.Mutex // i_pages xa_lock, below the PTL
 	npages int
+	// hugetlb: a hugetlbfs file; faultMutex is its slice of
+	// hugetlb_fault_mutex_table, one per huge page (hugetlb.go).
+	hugetlb    bool
+	faultMutex []*ksync.Mutex
 }
 
 // classIPages is the i_pages xa_lock, below the PTL in mm/rmap.c's order.

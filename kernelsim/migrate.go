@@ -321,6 +321,9 @@ func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, site string) *Folio {
 	// walk, on a folio that may have been unmapped meanwhile (the read
 	// section keeps its memory from being freed).
 	f := p.Folio
+	if f.isHugetlb() {
+		return nil // not on the LRU (hugetlb migration is not modelled)
+	}
 	t.Point(sched.KindRead, f.name, site, "folio_try_get")
 	k.use(t, &f.Obj, site)
 	if !f.tryIsolate() {

@@ -27,6 +27,9 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 	if v := m.findVMA(start); v == nil {
 		return fmt.Errorf("mprotect: ENOMEM: %#x is not mapped", start)
 	}
+	if err := k.hugetlbRangeCheck(m, start, end, true, "mprotect"); err != nil {
+		return err
+	}
 	var changed []*VMA
 	var err error
 	var tlb flushSpan // the mmu_gather of change_protection: what it must flush

@@ -39,8 +39,9 @@ func Parse(name, text string) (*Program, error) {
 			}
 			continue
 		case f[0] == "file":
-			if len(f) != 3 {
-				return nil, errf("file: expected \"file NAME PAGES\"")
+			hugetlb := len(f) == 4 && f[3] == "hugetlb"
+			if len(f) != 3 && !hugetlb {
+				return nil, errf("file: expected \"file NAME PAGES [hugetlb]\"")
 			}
 			n, err := strconv.Atoi(f[2])
 			if err != nil || n <= 0 || n > 4096 {
@@ -50,7 +51,10 @@ func Parse(name, text string) (*Program, error) {
 				return nil, errf("file %s declared twice", f[1])
 			}
 			files[f[1]] = n
-			p.Files = append(p.Files, FileDecl{Name: f[1], Pages: n})
+			if hugetlb && n%DefaultGeometry.PTEs != 0 {
+				return nil, errf("file %s: a hugetlbfs file holds whole huge pages: expected a multiple of %d pages, got %d", f[1], DefaultGeometry.PTEs, n)
+			}
+			p.Files = append(p.Files, FileDecl{Name: f[1], Pages: n, Hugetlb: hugetlb})
 			continue
 		case f[0] == "variants":
 			if len(f) != 2 {

@@ -67,6 +67,9 @@ type Op struct {
 type FileDecl struct {
 	Name  string
 	Pages int
+	// Hugetlb makes it a hugetlbfs file: every mapping of it is a hugetlb
+	// VMA (VM_HUGETLB) mapped by huge pages of one PMD leaf each.
+	Hugetlb bool
 }
 
 // Program is what mmrace runs: the mms and files that exist at the start,
@@ -208,7 +211,11 @@ func (p *Program) String() string {
 		fmt.Fprintf(&b, "mm %s\n", strings.Join(p.MMs, " "))
 	}
 	for _, f := range p.Files {
-		fmt.Fprintf(&b, "file %s %d\n", f.Name, f.Pages)
+		if f.Hugetlb {
+			fmt.Fprintf(&b, "file %s %d hugetlb\n", f.Name, f.Pages)
+		} else {
+			fmt.Fprintf(&b, "file %s %d\n", f.Name, f.Pages)
+		}
 	}
 	if names := p.Variants.Names(); len(names) > 0 {
 		fmt.Fprintf(&b, "variants %s\n", strings.Join(names, ","))

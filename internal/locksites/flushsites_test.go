@@ -39,6 +39,8 @@ func TestFlushSites(t *testing.T) {
 		"retractPageTables:tlb_flush#1":      "retract_page_tables flushTLBRange ",
 		"moveHugePMD:tlb_flush#1":            "move_huge_pmd flushTLBRange ",
 		"collapseHugePage:tlb_flush#1":       "collapse_huge_page flushTLBRange ",
+		// hugetlb (issue 15).
+		"hugetlbSplit:tlb_flush#1": "hugetlb_split flushTLBRange ",
 	}
 	got := map[string]string{}
 	for _, s := range ss.List {
