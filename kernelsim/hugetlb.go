@@ -121,7 +121,7 @@ func (h *hugePTE) deref(t *sched.Task, site string) {
 	k.use(t, &h.pmd.Obj, site)
 	k.checked("page-table-lifetime")
 	if now := h.m.pmdOffset(h.addr); now != h.pmd {
-		t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s: dereferences %s for %s %#x, which %s no longer maps (its PUD now points to %s): the PMD table was unshared under a walker that held neither the hugetlb VMA lock nor i_mmap_rwsem", site, h.pmd.name, h.m.name, h.addr, h.m.name, pmdName(now))})
+		t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s: dereferences %s for %s %#x, which %s no longer maps (its PUD now points to %s): the PMD table was unshared (huge_pmd_unshare) while the walker still used the pointer hugetlb_walk or huge_pte_alloc gave it", site, h.pmd.name, h.m.name, h.addr, h.m.name, pmdName(now))})
 	}
 }
 

@@ -213,6 +213,12 @@ var AllVariants = []Variant{
 		Removes:   "the cap of a large folio's PTE batch at the end of the PTE table (pmd_addr_end): the batch takes the rest of the folio up to the end of the range, assuming its pages lie in one table",
 		Paths:     []string{"zap_page_range_single", "unmap_vmas"},
 	},
+	{
+		Name:      "huge_pmd_unshare-without-vma-lock",
+		Function:  "mm/hugetlb.c __hugetlb_zap_begin() / huge_pmd_unshare()",
+		KernelRef: "40549ba8f8e0 \"hugetlb: use new vma_lock for pmd sharing synchronization\" (Mike Kravetz, 2022), and Peter Xu's series \"mm/hugetlb: Make huge_pte_offset() thread-safe for pmd unshare\" (v6.2): huge_pmd_unshare may free a walker's PMD table unless the walker's hugetlb VMA lock is excluded",
+		Removes:   "hugetlb_vma_lock_write() in __hugetlb_zap_begin: a zap (MADV_DONTNEED, munmap) unshares a PMD table holding i_mmap_rwsem W only, while a hugetlb fault that holds the VMA lock for read and found the table through huge_pte_alloc still uses it",
+	},
 }
 
 // TestOnlyVariants are deliberately broken paths used to show that a test
