@@ -201,20 +201,24 @@ func (k *Kernel) hugetlbFault(t *sched.Task, v *VMA, addr int, ff faultFlags) Fa
 	mu := f.faultMutexFor(idx)
 	mu.Lock(t, site)
 	hugetlbVMALockRead(t, v, site)
+	hp := k.hugePTEAlloc(t, v, haddr)
+	orig := hp.load(t, site)
+	if orig != nil && orig.Leaf != nil && orig.Leaf.Kind == PTEMigration {
+		// Drop the fault mutex now but keep the VMA lock: it guards
+		// huge_pte_lockptr() in migration_entry_wait_huge, which drops it.
+		mu.Unlock(t, site)
+		k.migrationEntryWaitHuge(t, v, hp)
+		return FaultDone
+	}
 	defer func() {
 		hugetlbVMAUnlockRead(t, v, site)
 		mu.Unlock(t, site)
 	}()
-	hp := k.hugePTEAlloc(t, v, haddr)
-	orig := hp.load(t, site)
 	switch {
 	case orig == nil:
 		return k.hugetlbNoPage(t, v, haddr, idx, hp)
-	case orig.Leaf == nil || orig.Leaf.Kind != PTEPresent:
-		// A migration entry (migration_entry_wait_huge) or a PTE table
-		// where a huge page belongs: the model migrates no hugetlb folio and
-		// maps none with PTEs.
-		return FaultDone
+	case orig.Leaf == nil:
+		return FaultDone // a PTE table where a huge page belongs: never in the model
 	case ff&faultWrite != 0 && !orig.Leaf.Write:
 		// hugetlb_wp() of a VM_MAYSHARE mapping: set_huge_ptep_writable.
 		hp.lock(t, "hugetlb_wp")

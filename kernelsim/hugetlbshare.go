@@ -158,6 +158,7 @@ func (k *Kernel) unmapHugepageRange(t *sched.Task, v *VMA, start, end int, zd za
 	}
 	f.immap.DownWrite(t, "__hugetlb_zap_begin")
 	span := g.pudSpan()
+	flushLo, flushHi := -1, -1 // force_flush: the PUD ranges unshared
 	for a := g.pmdBase(start); a < end; a += g.PTEs {
 		hp := k.hugetlbWalk(t, v, a, site)
 		if hp == nil {
@@ -172,6 +173,10 @@ func (k *Kernel) unmapHugepageRange(t *sched.Task, v *VMA, start, end int, zd za
 			hp.unlock(t, site)
 			base := a / span * span
 			k.gathering(t, base, base+span) // tlb_flush_pmd_range
+			if flushLo < 0 {
+				flushLo = base
+			}
+			flushHi = base + span
 			a = base + span - g.PTEs
 			continue
 		}
@@ -191,6 +196,13 @@ func (k *Kernel) unmapHugepageRange(t *sched.Task, v *VMA, start, end int, zd za
 			k.dropMapping(t, fo, site)
 		}
 		hp.unlock(t, site)
+	}
+	if flushLo >= 0 {
+		// force_flush: tlb_flush_mmu_tlbonly before i_mmap is dropped. An
+		// unshared table's translations must be gone before another
+		// i_mmap W holder (a migration, the last sharer's zap) may free
+		// what the table maps or the table itself.
+		k.flushTLBRange(t, m, flushLo, flushHi, "tlb_flush_mmu_tlbonly")
 	}
 	if !withLock && zd.unmap {
 		v.hlock = nil
