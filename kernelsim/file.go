@@ -21,6 +21,9 @@ type File struct {
 	// hugetlb_fault_mutex_table, one per huge page (hugetlb.go).
 	hugetlb    bool
 	faultMutex []*ksync.Mutex
+	// uprobes are the offsets of the uprobes registered on the file
+	// (uprobe.go).
+	uprobes []int
 }
 
 // classIPages is the i_pages xa_lock, below the PTL in mm/rmap.c's order.

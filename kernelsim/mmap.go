@@ -83,18 +83,23 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 	}
 	okPrev := mergeable(prev, flags, a.File) && prev.pgoff+prev.Pages() == pgoff
 	okNext := mergeable(next, flags, a.File) && next.pgoff == pgoff+a.Len
+	var v *VMA
 	switch {
 	case okPrev && okNext && anonCompatible(prev, next):
 		k.vmaExpandTo(t, prev, prev.start, next.end, next, nil, "vma_merge_new_range")
-		return nil
+		v = prev
 	case okPrev:
 		k.vmaExpandTo(t, prev, prev.start, end, nil, nil, "vma_merge_new_range")
-		return nil
+		v = prev
 	case okNext:
 		k.vmaExpandTo(t, next, start, next.end, nil, nil, "vma_merge_new_range")
-		return nil
+		v = next
+	default:
+		v = k.mmapNewVMA(t, m, start, end, pgoff, flags, a.File)
 	}
-	k.mmapNewVMA(t, m, start, end, pgoff, flags, a.File)
+	if v.file != nil {
+		k.uprobeMmap(t, v) // __mmap_complete → uprobe_mmap
+	}
 	return nil
 }
 

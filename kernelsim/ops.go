@@ -112,6 +112,7 @@ func Build(p *Program, k *Kernel) {
 	for _, f := range p.Files {
 		nf := k.NewFile(f.Name, f.Pages)
 		nf.hugetlb = f.Hugetlb
+		nf.uprobes = f.Uprobes
 	}
 	k.InjectAllocFailures = p.InjectAllocFailures
 }

@@ -214,6 +214,12 @@ var AllVariants = []Variant{
 		Paths:     []string{"zap_page_range_single", "unmap_vmas"},
 	},
 	{
+		Name:      "hugetlb_walk-without-lock",
+		Function:  "kernel/events/uprobes.c valid_vma() (the callers of mm/page_vma_mapped.c page_vma_mapped_walk() outside an rmap walk)",
+		KernelRef: "Peter Xu, \"mm/hugetlb: Document why page_vma_mapped_walk() is safe to walk\" (2022): page_vma_mapped_walk calls hugetlb_walk without the hugetlb VMA lock because its rmap callers hold i_mmap_rwsem and its other callers (KSM's write_protect_page, uprobes' __replace_page) never see a hugetlb VMA",
+		Removes:   "valid_vma()'s exclusion of hugetlb VMAs: uprobe_mmap installs a breakpoint in a hugetlb mapping, and __replace_page's page_vma_mapped_walk reaches hugetlb_walk holding mmap_lock and the folio lock only, so a migration's huge_pmd_unshare (which excludes only the hugetlb VMA lock and i_mmap holders) can take the PMD table away under it",
+	},
+	{
 		Name:      "huge_pmd_unshare-without-vma-lock",
 		Function:  "mm/hugetlb.c __hugetlb_zap_begin() / huge_pmd_unshare()",
 		KernelRef: "40549ba8f8e0 \"hugetlb: use new vma_lock for pmd sharing synchronization\" (Mike Kravetz, 2022), and Peter Xu's series \"mm/hugetlb: Make huge_pte_offset() thread-safe for pmd unshare\" (v6.2): huge_pmd_unshare may free a walker's PMD table unless the walker's hugetlb VMA lock is excluded",

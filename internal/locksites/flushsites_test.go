@@ -44,6 +44,7 @@ func TestFlushSites(t *testing.T) {
 		"tryToMigrateHugetlb:tlb_flush#1": "try_to_migrate_one flushTLBRange ",
 		"tryToMigrateHugetlb:tlb_flush#2": "try_to_migrate_one flushTLBRange ",
 		"unmapHugepageRange:tlb_flush#1":  "__unmap_hugepage_range flushTLBRange ",
+		"replacePage:tlb_flush#1":         "__replace_page flushTLBRange ",
 	}
 	got := map[string]string{}
 	for _, s := range ss.List {
