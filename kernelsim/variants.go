@@ -220,6 +220,12 @@ var AllVariants = []Variant{
 		Removes:   "valid_vma()'s exclusion of hugetlb VMAs: uprobe_mmap installs a breakpoint in a hugetlb mapping, and __replace_page's page_vma_mapped_walk reaches hugetlb_walk holding mmap_lock and the folio lock only, so a migration's huge_pmd_unshare (which excludes only the hugetlb VMA lock and i_mmap holders) can take the PMD table away under it",
 	},
 	{
+		Name:      "hugetlb-fork-shared-pmd-double-lock",
+		Function:  "mm/hugetlb.c copy_hugetlb_page_range()",
+		KernelRef: "14967a9c7d24 \"mm/hugetlb: fix copy_hugetlb_page_range() to use ->pt_share_count\" (Jane Chu, 2025), fixing 59d9094df3d7 \"mm: hugetlb: independent PMD page table shared count\"; latent behind bcd51a3c679d \"hugetlbfs: lazy page table copies in fork()\"",
+		Removes:   "fork's lazy skip of shared hugetlb page tables (bcd51a3c679d reverted) and the pt_share_count test of the child's PMD table: sharing is detected by page_count(), which stays 1, so when the child's huge_pte_alloc shared the parent's table the copy takes that table's lock and then, nested, the same lock again (a self-deadlock)",
+	},
+	{
 		Name:      "huge_pmd_unshare-without-vma-lock",
 		Function:  "mm/hugetlb.c __hugetlb_zap_begin() / huge_pmd_unshare()",
 		KernelRef: "40549ba8f8e0 \"hugetlb: use new vma_lock for pmd sharing synchronization\" (Mike Kravetz, 2022), and Peter Xu's series \"mm/hugetlb: Make huge_pte_offset() thread-safe for pmd unshare\" (v6.2): huge_pmd_unshare may free a walker's PMD table unless the walker's hugetlb VMA lock is excluded",
