@@ -26,7 +26,7 @@ func violation(name, format string, args ...any) sched.Violation {
 func Quiescent(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	for _, c := range []func(*kernelsim.Kernel) []sched.Violation{
-		PageTableLifetime, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS, PTEProtWithinVMA,
+		PageTableLifetime, SharedPMDs, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS, PTEProtWithinVMA,
 	} {
 		out = append(out, c(k)...)
 	}
@@ -96,6 +96,44 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 				out = append(out, violation(invnames.RmapComplete, "%s %#x maps %s as %s page %#x, but the page cache holds %s there: an orphaned page-cache folio", m.Name(), addr, f.Name(), f.File().Name(), idx, held))
 			}
 		})
+	}
+	return out
+}
+
+// SharedPMDs is shared-pmd-lifetime at a quiescent point: every PMD
+// table a live mm's PUD points at is alive, and its pt_share_count is the
+// number of PUD entries pointing at it less one (huge_pmd_share raised it
+// once for each extra sharer, huge_pmd_unshare dropped it once for each
+// that left): a count too high leaks the table, too low lets a sharer free
+// it under the others.
+func SharedPMDs(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	refs := map[*kernelsim.PMDTable]int{}
+	var order []*kernelsim.PMDTable
+	where := map[*kernelsim.PMDTable]string{}
+	for _, m := range k.MMs() {
+		if m.Exited() {
+			continue
+		}
+		m.ForEachTable(func(base int, pmd *kernelsim.PMDTable, e *kernelsim.PMDEntry) {
+			if e != nil {
+				return
+			}
+			if refs[pmd] == 0 {
+				order = append(order, pmd)
+				where[pmd] = fmt.Sprintf("%s %#x", m.Name(), base)
+			}
+			refs[pmd]++
+		})
+	}
+	for _, pmd := range order {
+		if pmd.Freed() {
+			out = append(out, violation(invnames.SharedPMDLifetime, "%s (mapped at %s by %d mm(s)) is freed: %s", pmd.Name(), where[pmd], refs[pmd], pmd.FreedAt()))
+			continue
+		}
+		if n := pmd.ShareCount(); n != refs[pmd]-1 {
+			out = append(out, violation(invnames.SharedPMDLifetime, "%s has pt_share_count %d, but %d mm(s) map it (first at %s)", pmd.Name(), n, refs[pmd], where[pmd]))
+		}
 	}
 	return out
 }
