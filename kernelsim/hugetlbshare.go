@@ -258,9 +258,8 @@ func (k *Kernel) hugetlbSplit(t *sched.Task, v *VMA, addr int) {
 // hugetlbRangeCheck refuses what the model does not do with hugetlb VMAs in
 // [start, end) of m: cutting one at an address that is not huge-page
 // aligned (EINVAL, as hugetlb_vm_op_split and the alignment checks of
-// munmap/madvise answer) and, with whole set, touching one at all (mremap
-// and mprotect of hugetlb VMAs, move_hugetlb_page_tables and
-// hugetlb_change_protection, are not modelled).
+// munmap/mprotect/madvise answer) and, with whole set, touching one at all
+// (mremap of hugetlb VMAs, move_hugetlb_page_tables, is not modelled).
 func (k *Kernel) hugetlbRangeCheck(m *MM, start, end int, whole bool, op string) error {
 	hp := k.Geo.PTEs
 	for _, v := range m.overlapping(start, end) {

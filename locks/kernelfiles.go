@@ -14,6 +14,7 @@ var kernelFiles = map[string]string{
 	"hugetlb_fault":                    "mm/hugetlb.c",
 	"__replace_page":                   "kernel/events/uprobes.c",
 	"copy_hugetlb_page_range":          "mm/hugetlb.c",
+	"hugetlb_change_protection":        "mm/hugetlb.c",
 	"unmap_and_move_huge_page":         "mm/migrate.c",
 	"hugetlb_folio_mapping_lock_write": "mm/hugetlb.c",
 	"migrate_huge_page_move_mapping":   "mm/migrate.c",
