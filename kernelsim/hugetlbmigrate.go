@@ -110,6 +110,9 @@ func (k *Kernel) tryToMigrateHugetlb(t *sched.Task, pw *pvmw, w *Walk) bool {
 	leaf := e.Leaf
 	w.Visited[leaf.ID] = true
 	if v.hlock != nil && !v.hlock.DownWriteTrylock(t, "hugetlb_vma_trylock_write") {
+		// walk_abort: the walk gives up, and promises no coverage; the
+		// folio stays mapped and its migration fails.
+		w.Aborted = true
 		pw.done()
 		return false
 	}

@@ -186,13 +186,20 @@ func (k *Kernel) unmapHugepageRange(t *sched.Task, v *VMA, start, end int, zd za
 			continue
 		}
 		k.setPMD(t, m, hp.pmd, hp.slot, a, nil, "huge_ptep_get_and_clear")
-		k.gathering(t, a, a+g.PTEs) // tlb_remove_huge_tlb_entry
+		gather := k.gathering(t, a, a+g.PTEs) // tlb_remove_huge_tlb_entry
 		if zd.fresh {
 			k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: a, Len: g.PTEs})
 		}
 		if fo := e.Leaf.Folio; fo != nil && e.Leaf.Kind == PTEPresent {
 			k.use(t, &fo.Obj, site)
 			fo.entire.Add(-1) // hugetlb_remove_rmap
+			if gather != nil {
+				// tlb_remove_page_size: the mapping's reference now belongs
+				// to the gather, put after the TLB flush (a migration's
+				// refcount freeze fails until then).
+				fo.pin()
+				gather.pages = append(gather.pages, fo)
+			}
 			k.dropMapping(t, fo, site)
 		}
 		hp.unlock(t, site)
