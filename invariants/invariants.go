@@ -26,7 +26,7 @@ func violation(name, format string, args ...any) sched.Violation {
 func Quiescent(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	for _, c := range []func(*kernelsim.Kernel) []sched.Violation{
-		PageTableLifetime, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS, PTEProtWithinVMA,
+		PageTableLifetime, SharedPMDs, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS, PTEProtWithinVMA,
 	} {
 		out = append(out, c(k)...)
 	}
@@ -100,6 +100,44 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 	return out
 }
 
+// SharedPMDs is shared-pmd-lifetime at a quiescent point: every PMD
+// table a live mm's PUD points at is alive, and its pt_share_count is the
+// number of PUD entries pointing at it less one (huge_pmd_share raised it
+// once for each extra sharer, huge_pmd_unshare dropped it once for each
+// that left): a count too high leaks the table, too low lets a sharer free
+// it under the others.
+func SharedPMDs(k *kernelsim.Kernel) []sched.Violation {
+	var out []sched.Violation
+	refs := map[*kernelsim.PMDTable]int{}
+	var order []*kernelsim.PMDTable
+	where := map[*kernelsim.PMDTable]string{}
+	for _, m := range k.MMs() {
+		if m.Exited() {
+			continue
+		}
+		m.ForEachTable(func(base int, pmd *kernelsim.PMDTable, e *kernelsim.PMDEntry) {
+			if e != nil {
+				return
+			}
+			if refs[pmd] == 0 {
+				order = append(order, pmd)
+				where[pmd] = fmt.Sprintf("%s %#x", m.Name(), base)
+			}
+			refs[pmd]++
+		})
+	}
+	for _, pmd := range order {
+		if pmd.Freed() {
+			out = append(out, violation(invnames.SharedPMDLifetime, "%s (mapped at %s by %d mm(s)) is freed: %s", pmd.Name(), where[pmd], refs[pmd], pmd.FreedAt()))
+			continue
+		}
+		if n := pmd.ShareCount(); n != refs[pmd]-1 {
+			out = append(out, violation(invnames.SharedPMDLifetime, "%s has pt_share_count %d, but %d mm(s) map it (first at %s)", pmd.Name(), n, refs[pmd], where[pmd]))
+		}
+	}
+	return out
+}
+
 // PTEProtWithinVMA is pte-prot-within-vma at a quiescent point: no entry
 // allows more than its VMA's vm_flags: no present or migration entry is
 // writable in a VMA without VM_WRITE (remove_migration_pte would restore a
@@ -141,11 +179,22 @@ func MapcountRSS(k *kernelsim.Kernel) []sched.Violation {
 	count := map[*kernelsim.Folio]int{}
 	entire := map[*kernelsim.Folio]int{}
 	swapped := map[*kernelsim.Folio]int{}
+	hugetlbSeen := map[uint64]bool{} // leaves of shared PMD tables, counted once
 	for _, m := range k.MMs() {
 		anon, file, swap := 0, 0, 0
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
 			f := p.PageFolio()
 			if f == nil {
+				return
+			}
+			if f.Hugetlb() {
+				// hugetlb_add_file_rmap: one mapcount and one entire
+				// mapcount per leaf; hugetlb_count_add, not rss.
+				if p.Kind == kernelsim.PTEPresent && !hugetlbSeen[p.ID] {
+					hugetlbSeen[p.ID] = true
+					count[f]++
+					entire[f]++
+				}
 				return
 			}
 			if p.Kind == kernelsim.PTESwap {

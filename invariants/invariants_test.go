@@ -20,6 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const state = `
 mm mm1
 file file1 8
+file hfile 64 hugetlb
 setup: mmap mm1 0x10+4 anon rw
 setup: store mm1 0x10 7
 setup: store mm1 0x11 8
@@ -30,8 +31,11 @@ setup: store mm1 0x31 5
 setup: mmap mm1 0x40+8 anon rw thp
 setup: store mm1 0x42 6
 setup: mprotect mm1 0x44+4 r
+setup: mmap mm1 0x80+64 hfile@0x0 shared rw
+setup: store mm1 0x88 3
 setup: fork mm1 mm2
 setup: load mm2 0x10
+setup: load mm2 0x88
 setup: mprotect mm1 0x12+1 r
 `
 
@@ -111,6 +115,8 @@ func TestCheckers(t *testing.T) {
 		{"page-table-lifetime", invariants.PageTableLifetime, "free-deposit", "mm2", 0x30, "deposited table"},
 		{"memory-contents", loadAfter, "scribble", "mm1", 0x11, "returned 1008, expected 8"},
 		{"leak", leaks, "hold-anon-vma-ref", "mm1", 0x10, "survives exit"},
+		{"shared-pmd-lifetime", invariants.SharedPMDs, "bump-pt-share", "mm2", 0x88, "pt_share_count 2"},
+		{"shared-pmd-lifetime", invariants.SharedPMDs, "free-shared-pmd", "mm1", 0x88, "freed"},
 	} {
 		t.Run(tc.name+"-ok/"+tc.corrupt, func(t *testing.T) {
 			if v := tc.check(newState(t)); len(v) > 0 {

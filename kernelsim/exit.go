@@ -62,7 +62,7 @@ func (k *Kernel) exitMMap(t *sched.Task, m *MM) {
 	vs := m.VMAs()
 	k.tlbGatherMMU(t, m) // tlb_gather_mmu_fullmm
 	for _, v := range vs {
-		k.zapPTERange(t, v, v.start, v.end, "unmap_vmas", zapDetails{})
+		k.zapPTERange(t, v, v.start, v.end, "unmap_vmas", zapDetails{unmap: true})
 	}
 	m.lock.ReadUnlock(t, site)
 	m.lock.WriteLock(t, site)

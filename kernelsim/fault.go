@@ -183,6 +183,9 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 	// VMA freed meanwhile is a use-after-free at its next access.
 	t.SetWatch(func() { k.useVMA(t, v, site) })
 	defer t.SetWatch(nil)
+	if v.isHugetlb() {
+		return k.hugetlbFault(t, v, addr, ff) // hugetlb_fault, from handle_mm_fault
+	}
 	k.pmdAlloc(t, m, addr, "__handle_mm_fault")
 	t.Point(sched.KindRead, m.name+" pmd", "__handle_mm_fault", fmt.Sprintf("pmd for %#x (lockless)", addr))
 	switch e := m.pmdEntry(addr); {

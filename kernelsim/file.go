@@ -18,6 +18,13 @@ type File struct {
 	pages  []atomic.Pointer[Folio] // page cache, by index (lookups are lockless: RCU, as the xarray)
 	xa     *ksync.Mutex            // i_pages xa_lock, below the PTL
 	npages int
+	// hugetlb: a hugetlbfs file; faultMutex is its slice of
+	// hugetlb_fault_mutex_table, one per huge page (hugetlb.go).
+	hugetlb    bool
+	faultMutex []*ksync.Mutex
+	// uprobes are the offsets of the uprobes registered on the file
+	// (uprobe.go).
+	uprobes []int
 }
 
 // classIPages is the i_pages xa_lock, below the PTL in mm/rmap.c's order.

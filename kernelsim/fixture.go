@@ -21,6 +21,8 @@ var Corruptions = map[string]string{
 	"bump-entire-mapcount": "add one to the entire mapcount of the THP a PMD leaf maps at addr (mapcount-rss)",
 	"pmd-pfn0":             "make the PMD entry covering addr point at the page at pfn 0 instead of its PTE table (page-table-lifetime)",
 	"free-deposit":         "free the PTE table deposited with the PMD leaf at addr (page-table-lifetime)",
+	"bump-pt-share":        "add one to the pt_share_count of the PMD table mapping addr (shared-pmd-lifetime)",
+	"free-shared-pmd":      "free the PMD table mapping addr while mms still map it (shared-pmd-lifetime)",
 }
 
 // CorruptionNames returns the corruption names in sorted order.
@@ -130,6 +132,16 @@ func (k *Kernel) Corrupt(what, mm string, addr int) error {
 			return fmt.Errorf("corrupt free-deposit: no PMD leaf with a deposited table at %s %#x", mm, addr)
 		}
 		e.Deposit.freed, e.Deposit.freedBy = true, "corrupt free-deposit"
+	case "bump-pt-share", "free-shared-pmd":
+		pmd := m.pmdOffset(addr)
+		if pmd == nil {
+			return fmt.Errorf("corrupt %s: no PMD table at %s %#x", what, mm, addr)
+		}
+		if what == "bump-pt-share" {
+			pmd.share.Add(1)
+		} else {
+			pmd.freed, pmd.freedBy = true, "corrupt free-shared-pmd"
+		}
 	case "hold-anon-vma-ref":
 		if err := needVMA(); err != nil || v.AnonVMA() == nil {
 			return fmt.Errorf("corrupt hold-anon-vma-ref: no anon_vma at %s %#x", mm, addr)

@@ -43,7 +43,10 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 		cm.vmaIterStore(t, tmp, site)
 		cm.mapCount++
 		t.Point(sched.KindRead, pv.name, "vma_needs_copy", "src_vma->anon_vma")
-		if pv.AnonVMA() != nil {
+		switch {
+		case pv.isHugetlb() && (pv.AnonVMA() != nil || k.Variants.Enabled("hugetlb-fork-shared-pmd-double-lock")):
+			k.copyHugetlbPageRange(t, tmp, pv) // copy_page_range → copy_hugetlb_page_range
+		case pv.AnonVMA() != nil:
 			copied = k.copyPageRange(t, tmp, pv, copied)
 		}
 	}

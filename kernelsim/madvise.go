@@ -23,9 +23,12 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 	if v := k.lockVMAUnderRCU(t, m, start); v != nil {
 		if end <= v.end {
 			t.SetWatch(func() { k.useVMA(t, v, "zap_page_range_single") })
-			k.zapSingle(t, v, start, end)
+			ok := k.zapSingle(t, v, start, end)
 			t.SetWatch(nil)
 			v.lock.EndRead(t, "madvise_unlock")
+			if !ok {
+				return fmt.Errorf("madvise: EINVAL: %#x is not huge-page aligned in hugetlb VMA", start)
+			}
 			k.checkTLBCoherence(t, m, start, end, since, promiseAll, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
 			return nil
 		}
@@ -43,16 +46,24 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 	// of the range that had a VMA (a hole is someone else's munmap,
 	// perhaps still zapping under its downgraded mmap_lock).
 	var zapped [][2]int
+	var inval error
 	for _, v := range m.overlapping(start, end) {
 		zs, ze := max(start, v.start), min(end, v.end)
 		t.SetWatch(func() { k.useVMA(t, v, "zap_page_range_single") })
-		k.zapSingle(t, v, zs, ze)
+		ok := k.zapSingle(t, v, zs, ze)
 		t.SetWatch(nil)
+		if !ok {
+			inval = fmt.Errorf("madvise: EINVAL: %#x is not huge-page aligned in hugetlb VMA", zs)
+			break
+		}
 		zapped = append(zapped, [2]int{zs, ze})
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")
 	for _, z := range zapped {
 		k.checkTLBCoherence(t, m, z[0], z[1], since, promiseAll, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+	}
+	if inval != nil {
+		return inval
 	}
 	if covered < end {
 		return fmt.Errorf("madvise: ENOMEM: [%#x,%#x) is not fully mapped", start, end)
@@ -61,9 +72,20 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 }
 
 // zapSingle mirrors madvise_dontneed_single_vma() → zap_page_range_single(): a
-// gather of its own around the zap of one VMA's part of the range.
-func (k *Kernel) zapSingle(t *sched.Task, v *VMA, start, end int) {
+// gather of its own around the zap of one VMA's part of the range. For a
+// hugetlb VMA madvise_dontneed_free_valid_vma() first refuses a start
+// inside a huge page (false: EINVAL) and rounds the end down to one.
+func (k *Kernel) zapSingle(t *sched.Task, v *VMA, start, end int) bool {
+	if v.isHugetlb() {
+		if start%k.Geo.PTEs != 0 {
+			return false
+		}
+		if end = end / k.Geo.PTEs * k.Geo.PTEs; end <= start {
+			return true
+		}
+	}
 	k.tlbGatherMMU(t, v.mm)
 	k.zapPTERange(t, v, start, end, "zap_page_range_single", zapDetails{fresh: true, reclaimPT: true})
 	k.tlbFinishMMU(t, "tlb_finish_mmu")
+	return true
 }

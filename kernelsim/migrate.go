@@ -12,11 +12,14 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	const site = "migrate_pages"
 	// Isolation: find the folio through the page tables under RCU and take
 	// a reference with folio_try_get (which fails on a dying folio).
-	src := k.isolate(t, m, addr, site)
+	src := k.isolate(t, m, addr, true, site)
 	if src == nil {
 		return nil // nothing mapped: nothing to migrate
 	}
 	defer k.putback(t, src)
+	if src.isHugetlb() {
+		return k.unmapAndMoveHugePage(t, m, addr, src)
+	}
 	if k.Variants.Has("test-harness-internal-error") {
 		t.Internal("planted by variant test-harness-internal-error in migrate_pages of %s", src.name)
 	}
@@ -168,6 +171,9 @@ func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio, flags ttuFlags) {
 		}
 		pw := k.newPVMW(t, src, v, addr, flags&ttuSync != 0, false, site)
 		for pw.next() {
+			if pw.hp != nil {
+				return k.tryToMigrateHugetlb(t, pw, w)
+			}
 			if vmaIsTemporaryStack(v) && k.Env.Rules() {
 				pw.done()
 				t.Fail(sched.Violation{Invariant: "temp-stack-no-migration-entry", Detail: fmt.Sprintf("%s installs a migration entry for %s at %s %#x in temporary stack %s (I10)", site, src.name, v.mm.name, pw.addr, v.Describe())})
@@ -236,6 +242,10 @@ func (k *Kernel) removeMigrationPTEs(t *sched.Task, src, dst *Folio, locked bool
 		}
 		pw := k.newPVMW(t, src, v, addr, true, true, site)
 		for pw.next() {
+			if pw.hp != nil {
+				k.removeMigrationHugetlb(t, pw, dst, w)
+				continue
+			}
 			if pw.pmdHit {
 				k.removeMigrationPMD(t, pw, dst, w)
 				continue
@@ -309,7 +319,11 @@ func (k *Kernel) removeMigrationPTEIntoNone(t *sched.Task, src, dst *Folio, v *V
 // the LRU (folio_isolate_lru: only one isolator wins, so two migrations, or
 // a migration and reclaim, never work on one folio at once); nil when
 // nothing is mapped there, the folio is dying or someone else isolated it.
-func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, site string) *Folio {
+//
+// With hugetlb set (move_pages' add_folio_for_migration) a hugetlb folio
+// is isolated too, as isolate_hugetlb does: onto its own list, not from the
+// LRU, with the same one-isolator rule; without, it is refused.
+func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, hugetlb bool, site string) *Folio {
 	rcu := k.Env.RCU()
 	rcu.ReadLock(t, site)
 	defer rcu.ReadUnlock(t, site)
@@ -321,6 +335,9 @@ func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, site string) *Folio {
 	// walk, on a folio that may have been unmapped meanwhile (the read
 	// section keeps its memory from being freed).
 	f := p.Folio
+	if f.isHugetlb() && !hugetlb {
+		return nil // not on the LRU: only isolate_hugetlb takes it
+	}
 	t.Point(sched.KindRead, f.name, site, "folio_try_get")
 	k.use(t, &f.Obj, site)
 	if !f.tryIsolate() {

@@ -27,9 +27,20 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 	if a.File != nil && (a.Pgoff < 0 || a.Pgoff+a.Len > a.File.npages) {
 		return fmt.Errorf("mmap: %s has %d pages, mapping needs %d from %#x", a.File.name, a.File.npages, a.Len, a.Pgoff)
 	}
+	if a.File != nil && a.File.hugetlb {
+		if a.THP {
+			return fmt.Errorf("mmap: EINVAL: MADV_HUGEPAGE on a hugetlb mapping")
+		}
+		if err := k.hugetlbMmapCheck(a); err != nil {
+			return err
+		}
+	}
 	m.lock.WriteLock(t, "vm_mmap_pgoff")
 	defer m.lock.WriteUnlock(t, "vm_mmap_pgoff")
 	start, end := a.Start, a.Start+a.Len
+	if err := k.hugetlbRangeCheck(m, start, end, false, "mmap"); err != nil {
+		return err
+	}
 	flags := a.Prot & vmProtMask
 	pgoff := a.Pgoff
 	if a.File == nil {
@@ -37,6 +48,9 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 	}
 	if a.Shared {
 		flags |= VMShared
+	}
+	if a.File != nil && a.File.hugetlb {
+		flags |= VMHugetlb
 	}
 	if flags&VMWrite != 0 && !a.Shared {
 		flags |= VMAccount // accountable_mapping(): private and writable
@@ -69,18 +83,23 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 	}
 	okPrev := mergeable(prev, flags, a.File) && prev.pgoff+prev.Pages() == pgoff
 	okNext := mergeable(next, flags, a.File) && next.pgoff == pgoff+a.Len
+	var v *VMA
 	switch {
 	case okPrev && okNext && anonCompatible(prev, next):
 		k.vmaExpandTo(t, prev, prev.start, next.end, next, nil, "vma_merge_new_range")
-		return nil
+		v = prev
 	case okPrev:
 		k.vmaExpandTo(t, prev, prev.start, end, nil, nil, "vma_merge_new_range")
-		return nil
+		v = prev
 	case okNext:
 		k.vmaExpandTo(t, next, start, next.end, nil, nil, "vma_merge_new_range")
-		return nil
+		v = next
+	default:
+		v = k.mmapNewVMA(t, m, start, end, pgoff, flags, a.File)
 	}
-	k.mmapNewVMA(t, m, start, end, pgoff, flags, a.File)
+	if v.file != nil {
+		k.uprobeMmap(t, v) // __mmap_complete → uprobe_mmap
+	}
 	return nil
 }
 

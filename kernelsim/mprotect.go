@@ -27,6 +27,9 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 	if v := m.findVMA(start); v == nil {
 		return fmt.Errorf("mprotect: ENOMEM: %#x is not mapped", start)
 	}
+	if err := k.hugetlbRangeCheck(m, start, end, false, "mprotect"); err != nil {
+		return err
+	}
 	var changed []*VMA
 	var err error
 	var tlb flushSpan // the mmu_gather of change_protection: what it must flush
@@ -106,6 +109,10 @@ func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags
 // remove_migration_pte is not writable in a VMA that no longer is.
 func (k *Kernel) changeProtection(t *sched.Task, v *VMA, tlb *flushSpan) {
 	const site = "change_pte_range"
+	if v.isHugetlb() {
+		k.hugetlbChangeProtection(t, v) // it flushes before dropping i_mmap
+		return
+	}
 	m := v.mm
 	g := k.Geo
 	for a := v.start; a < v.end; {

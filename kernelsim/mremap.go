@@ -39,6 +39,15 @@ func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
 	}
 	m.lock.WriteLock(t, site)
 	var err error
+	if err = k.hugetlbRangeCheck(m, a.Old, a.Old+a.OldLen, true, "mremap"); err == nil {
+		if a.Fixed {
+			err = k.hugetlbRangeCheck(m, a.New, a.New+a.NewLen, true, "mremap")
+		}
+	}
+	if err != nil {
+		m.lock.WriteUnlock(t, site)
+		return err
+	}
 	if a.Fixed && a.OldLen == a.NewLen { // vrm_move_only
 		err = k.remapMove(t, m, a)
 	} else {

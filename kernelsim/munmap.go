@@ -13,6 +13,10 @@ func (k *Kernel) Munmap(t *sched.Task, m *MM, start, n int) error {
 		return fmt.Errorf("munmap: range %#x+%d outside the address space", start, n)
 	}
 	m.lock.WriteLock(t, "__vm_munmap")
+	if err := k.hugetlbRangeCheck(m, start, start+n, false, "munmap"); err != nil {
+		m.lock.WriteUnlock(t, "__vm_munmap")
+		return err
+	}
 	if len(m.overlapping(start, start+n)) == 0 {
 		m.lock.WriteUnlock(t, "__vm_munmap")
 		return nil
@@ -61,7 +65,7 @@ func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrad
 	// tables (the zap → free_pgtables window).
 	k.tlbGatherMMU(t, m)
 	for _, v := range vs {
-		k.zapPTERange(t, v, v.start, v.end, "unmap_vmas", zapDetails{})
+		k.zapPTERange(t, v, v.start, v.end, "unmap_vmas", zapDetails{unmap: true})
 	}
 	k.freePgtables(t, m, vs, floor, ceiling, "free_pgtables")
 	k.tlbFinishMMU(t, "tlb_finish_mmu")

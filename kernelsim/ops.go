@@ -110,7 +110,9 @@ func Build(p *Program, k *Kernel) {
 		k.NewMM(m)
 	}
 	for _, f := range p.Files {
-		k.NewFile(f.Name, f.Pages)
+		nf := k.NewFile(f.Name, f.Pages)
+		nf.hugetlb = f.Hugetlb
+		nf.uprobes = f.Uprobes
 	}
 	k.InjectAllocFailures = p.InjectAllocFailures
 }

@@ -31,6 +31,9 @@ type PMDTable struct {
 	Obj
 	ptl *ksync.Mutex
 	e   []atomic.Pointer[PMDEntry]
+	// share is ptdesc->pt_share_count: the mms besides one whose PUD
+	// points at this table (hugetlbshare.go).
+	share atomic.Int32
 }
 
 // PMDEntry is the value of a PMD entry. Like a PTE it is immutable and

@@ -39,8 +39,25 @@ func Parse(name, text string) (*Program, error) {
 			}
 			continue
 		case f[0] == "file":
-			if len(f) != 3 {
-				return nil, errf("file: expected \"file NAME PAGES\"")
+			if len(f) < 3 {
+				return nil, errf("file: expected \"file NAME PAGES [hugetlb] [uprobe@PGOFF ...]\"")
+			}
+			hugetlb := false
+			var uprobes []int
+			for _, o := range f[3:] {
+				if o == "hugetlb" && !hugetlb {
+					hugetlb = true
+					continue
+				}
+				if off, ok := strings.CutPrefix(o, "uprobe@"); ok {
+					u, err := parseNum(off)
+					if err != nil {
+						return nil, errf("file %s: uprobe: %v", f[1], err)
+					}
+					uprobes = append(uprobes, u)
+					continue
+				}
+				return nil, errf("file: expected \"file NAME PAGES [hugetlb] [uprobe@PGOFF ...]\", got %q", o)
 			}
 			n, err := strconv.Atoi(f[2])
 			if err != nil || n <= 0 || n > 4096 {
@@ -50,7 +67,15 @@ func Parse(name, text string) (*Program, error) {
 				return nil, errf("file %s declared twice", f[1])
 			}
 			files[f[1]] = n
-			p.Files = append(p.Files, FileDecl{Name: f[1], Pages: n})
+			if hugetlb && n%DefaultGeometry.PTEs != 0 {
+				return nil, errf("file %s: a hugetlbfs file holds whole huge pages: expected a multiple of %d pages, got %d", f[1], DefaultGeometry.PTEs, n)
+			}
+			for _, u := range uprobes {
+				if u >= n {
+					return nil, errf("file %s: uprobe@%#x is past the file's %d pages", f[1], u, n)
+				}
+			}
+			p.Files = append(p.Files, FileDecl{Name: f[1], Pages: n, Hugetlb: hugetlb, Uprobes: uprobes})
 			continue
 		case f[0] == "variants":
 			if len(f) != 2 {

@@ -67,6 +67,14 @@ type Op struct {
 type FileDecl struct {
 	Name  string
 	Pages int
+	// Hugetlb makes it a hugetlbfs file: every mapping of it is a hugetlb
+	// VMA (VM_HUGETLB) mapped by huge pages of one PMD leaf each.
+	Hugetlb bool
+	// Uprobes are the file offsets (pages) of uprobes registered on the
+	// file before the program starts (uprobe_register): every mapping of
+	// the file that may hold them gets the breakpoint installed as it is
+	// mapped (uprobe_mmap, uprobe.go).
+	Uprobes []int
 }
 
 // Program is what mmrace runs: the mms and files that exist at the start,
@@ -208,7 +216,14 @@ func (p *Program) String() string {
 		fmt.Fprintf(&b, "mm %s\n", strings.Join(p.MMs, " "))
 	}
 	for _, f := range p.Files {
-		fmt.Fprintf(&b, "file %s %d\n", f.Name, f.Pages)
+		fmt.Fprintf(&b, "file %s %d", f.Name, f.Pages)
+		if f.Hugetlb {
+			b.WriteString(" hugetlb")
+		}
+		for _, u := range f.Uprobes {
+			fmt.Fprintf(&b, " uprobe@%#x", u)
+		}
+		b.WriteString("\n")
 	}
 	if names := p.Variants.Names(); len(names) > 0 {
 		fmt.Fprintf(&b, "variants %s\n", strings.Join(names, ","))

@@ -39,6 +39,8 @@ type pvmw struct {
 	pmde    *PTETable                 // the table map_pte mapped (pmdval, for pmd_same)
 	locked  bool                      // tbl's PTL is held (pvmw->ptl)
 	i       int                       // index of the matching PTE in tbl
+	hp      *hugePTE                  // a hugetlb VMA's entry (pvmw->pte), its huge_pte_lock held
+	hpDone  bool                      // the hugetlb VMA's only possible mapping was handled
 }
 
 // newPVMW starts a walk for f in v from start (vma_address).
@@ -74,6 +76,9 @@ func (w *pvmw) pmdTable() *PMDTable { return w.v.mm.pmdOffset(w.addr) }
 // locked, false (everything released) when there is none.
 func (w *pvmw) next() bool {
 	k, t, m, g := w.k, w.t, w.v.mm, w.k.Geo
+	if w.v.isHugetlb() {
+		return w.nextHugetlb()
+	}
 	if w.pmdHit {
 		return w.notFound() // the only possible PMD mapping was the last match
 	}
@@ -264,6 +269,11 @@ func (w *pvmw) notFound() bool {
 // done is page_vma_mapped_walk_done(): unlock and unmap.
 func (w *pvmw) done() {
 	t := w.t
+	if w.hp != nil {
+		w.hp.unlock(t, w.site)
+		w.hp = nil
+		w.hpDone = true
+	}
 	if w.pmdLock {
 		w.pmdTable().ptl.Unlock(t, w.site)
 		w.pmdLock = false

@@ -21,7 +21,7 @@ import (
 // after folio_referenced (the oracle's runs: the host does not reclaim).
 func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
 	const site = "shrink_folio_list"
-	f := k.isolate(t, m, addr, site)
+	f := k.isolate(t, m, addr, false, site)
 	if f == nil {
 		return nil
 	}

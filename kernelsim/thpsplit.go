@@ -185,7 +185,7 @@ func (k *Kernel) vmaAdjustTransHuge(t *sched.Task, v *VMA, start, end int, next 
 // contended folio lock is EAGAIN, as the shrinker skips such a folio.
 func (k *Kernel) SplitFolio(t *sched.Task, m *MM, addr int) error {
 	const site = "deferred_split_scan"
-	f := k.isolate(t, m, addr, site)
+	f := k.isolate(t, m, addr, false, site)
 	if f == nil {
 		return nil
 	}

@@ -213,6 +213,24 @@ var AllVariants = []Variant{
 		Removes:   "the cap of a large folio's PTE batch at the end of the PTE table (pmd_addr_end): the batch takes the rest of the folio up to the end of the range, assuming its pages lie in one table",
 		Paths:     []string{"zap_page_range_single", "unmap_vmas"},
 	},
+	{
+		Name:      "hugetlb_walk-without-lock",
+		Function:  "kernel/events/uprobes.c valid_vma() (the callers of mm/page_vma_mapped.c page_vma_mapped_walk() outside an rmap walk)",
+		KernelRef: "Peter Xu, \"mm/hugetlb: Document why page_vma_mapped_walk() is safe to walk\" (2022): page_vma_mapped_walk calls hugetlb_walk without the hugetlb VMA lock because its rmap callers hold i_mmap_rwsem and its other callers (KSM's write_protect_page, uprobes' __replace_page) never see a hugetlb VMA",
+		Removes:   "valid_vma()'s exclusion of hugetlb VMAs: uprobe_mmap installs a breakpoint in a hugetlb mapping, and __replace_page's page_vma_mapped_walk reaches hugetlb_walk holding mmap_lock and the folio lock only, so a migration's huge_pmd_unshare (which excludes only the hugetlb VMA lock and i_mmap holders) can take the PMD table away under it",
+	},
+	{
+		Name:      "hugetlb-fork-shared-pmd-double-lock",
+		Function:  "mm/hugetlb.c copy_hugetlb_page_range()",
+		KernelRef: "14967a9c7d24 \"mm/hugetlb: fix copy_hugetlb_page_range() to use ->pt_share_count\" (Jane Chu, 2025), fixing 59d9094df3d7 \"mm: hugetlb: independent PMD page table shared count\"; latent behind bcd51a3c679d \"hugetlbfs: lazy page table copies in fork()\"",
+		Removes:   "fork's lazy skip of shared hugetlb page tables (bcd51a3c679d reverted) and the pt_share_count test of the child's PMD table: sharing is detected by page_count(), which stays 1, so when the child's huge_pte_alloc shared the parent's table the copy takes that table's lock and then, nested, the same lock again (a self-deadlock)",
+	},
+	{
+		Name:      "huge_pmd_unshare-without-vma-lock",
+		Function:  "mm/hugetlb.c __hugetlb_zap_begin() / huge_pmd_unshare()",
+		KernelRef: "40549ba8f8e0 \"hugetlb: use new vma_lock for pmd sharing synchronization\" (Mike Kravetz, 2022), and Peter Xu's series \"mm/hugetlb: Make huge_pte_offset() thread-safe for pmd unshare\" (v6.2): huge_pmd_unshare may free a walker's PMD table unless the walker's hugetlb VMA lock is excluded",
+		Removes:   "hugetlb_vma_lock_write() in __hugetlb_zap_begin: a zap (MADV_DONTNEED, munmap) unshares a PMD table holding i_mmap_rwsem W only, while a hugetlb fault that holds the VMA lock for read and found the table through huge_pte_alloc still uses it",
+	},
 }
 
 // TestOnlyVariants are deliberately broken paths used to show that a test

@@ -21,6 +21,7 @@ const (
 	VMDontCopy                   // VM_DONTCOPY
 	VMAccount                    // VM_ACCOUNT: the mapping's memory is charged (private writable mappings)
 	VMHugepage                   // VM_HUGEPAGE (MADV_HUGEPAGE): THPs are faulted in and collapsed here
+	VMHugetlb                    // VM_HUGETLB: a mapping of a hugetlbfs file (hugetlb.go)
 	vmProtMask             = VMRead | VMWrite
 )
 
@@ -43,6 +44,9 @@ func (f Flags) String() string {
 	}
 	if f&VMHugepage != 0 {
 		s += ",thp"
+	}
+	if f&VMHugetlb != 0 {
+		s += ",hugetlb"
 	}
 	return s
 }
@@ -78,6 +82,9 @@ type VMA struct {
 	// cache is SLAB_TYPESAFE_BY_RCU: a freed VMA is handed out again at
 	// once, possibly to another mm, while RCU readers may still hold it).
 	reuses string
+	// hlock is the hugetlb VMA lock (struct hugetlb_vma_lock's rw_sema in
+	// vm_private_data) of a hugetlb VMA, nil for any other (hugetlb.go).
+	hlock *ksync.Rwsem
 }
 
 func vmaNode(v *VMA) *ivtree.Node[*VMA] { return &v.shared }
@@ -156,6 +163,7 @@ func (k *Kernel) newVMA(t *sched.Task, mm *MM, start, end, pgoff int, flags Flag
 		v = &VMA{Obj: obj, mm: mm, start: start, end: end, pgoff: pgoff, file: file}
 		v.setFlags(flags)
 		v.lock = k.Env.NewVMALock(v.name, mm.lock)
+		k.hugetlbVMALockAlloc(v)
 		return v
 	}
 	old := v.name
@@ -167,6 +175,8 @@ func (k *Kernel) newVMA(t *sched.Task, mm *MM, start, end, pgoff int, flags Flag
 	v.chain, v.reuses = nil, old
 	v.setAnonVMA(nil)
 	v.lock.Reinit(v.name, mm.lock)
+	v.hlock = nil
+	k.hugetlbVMALockAlloc(v)
 	t.Record(sched.KindNote, v.name, "vm_area_alloc", "reuses the memory of "+old+" (SLAB_TYPESAFE_BY_RCU)")
 	return v
 }

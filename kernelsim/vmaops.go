@@ -77,6 +77,9 @@ func (k *Kernel) splitVMA(t *sched.Task, v *VMA, addr int, newBelow bool) *VMA {
 	f, av := rmapOf(v)
 	vp := &vmaPrepare{vmas: []*VMA{v}, file: f, av: av}
 	k.vmaPrepare(t, vp, "vma_prepare")
+	if v.isHugetlb() {
+		k.hugetlbSplit(t, v, addr) // unshare the PMDs the boundary cuts
+	}
 	// Get rid of THPs straddling the split boundary.
 	k.vmaAdjustTransHuge(t, v, v.start, addr, nil)
 	if newBelow {
@@ -155,7 +158,9 @@ func (k *Kernel) removeVMA(t *sched.Task, v *VMA, site string) {
 // neighbour n (is_mergeable_vma + is_mergeable_anon_vma): same flags and
 // file, and n shares an anon_vma only if it was never forked (a single AVC).
 func mergeable(n *VMA, flags Flags, file *File) bool {
-	return n != nil && n.Flags() == flags && n.file == file && n.Flags()&VMStackIncompleteSetup == 0 &&
+	// A hugetlb VMA is VM_DONTEXPAND (hugetlbfs_file_mmap), in VM_SPECIAL:
+	// it never merges.
+	return n != nil && n.Flags() == flags && n.file == file && n.Flags()&(VMStackIncompleteSetup|VMHugetlb) == 0 &&
 		(n.AnonVMA() == nil || len(n.chain) == 1)
 }
 

@@ -17,6 +17,9 @@ type zapDetails struct {
 	// end is the end of the whole zap (unmap_page_range's end), which
 	// zap_pte_range's own end caps at the table's end (pmd_addr_end).
 	end int
+	// unmap is ZAP_FLAG_UNMAP (unmap_vmas of munmap and exit): the final
+	// unmap of the VMA (a hugetlb VMA's lock is freed with it).
+	unmap bool
 }
 
 // zapPTERange mirrors unmap_vmas() → unmap_page_range() → zap_pmd_range()
@@ -26,6 +29,10 @@ type zapDetails struct {
 // which is started again on the same PMD when it could not map the table
 // (the PMD changed under it).
 func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string, zd zapDetails) {
+	if v.isHugetlb() {
+		k.unmapHugepageRange(t, v, start, end, zd)
+		return
+	}
 	m := v.mm
 	g := k.Geo
 	zd.end = end
@@ -269,6 +276,7 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 		if pmd == nil {
 			continue
 		}
+		k.checkSharedPMDFree(t, m, pmd, site)
 		for i := range pmd.e {
 			if e := pmd.e[i].Load(); e != nil {
 				t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s: frees %s whose entry %d is still %s", site, pmd.name, i, e)})

@@ -23,6 +23,8 @@ var (
 	LimitFileEOF = Limit{"file-eof", "the model's files never change size and it refuses to map past a file's end; the kernel maps the range and raises SIGBUS on an access past the end"}
 	// LimitFixedGrow is mremap to a fixed target with a larger length.
 	LimitFixedGrow = Limit{"mremap-fixed-grow", "the model's mremap moves to a fixed target only at the same or a smaller length (\"a fixed move that grows is not modelled\")"}
+	// LimitHugetlb is a mapping of a hugetlbfs file.
+	LimitHugetlb = Limit{"hugetlb", "the model's huge page is one PMD entry's span, 8 pages, and its PMD tables, which hugetlb mappings may share between mms, span 64 pages; the host's hugetlbfs pages are 2 MiB, which do not fit the 512-page window, so a program that declares a hugetlbfs file has no host counterpart"}
 	// LimitTHP is a THP mapping or a khugepaged or split op.
 	LimitTHP = Limit{"thp", "the model's THP is one PTE table's span, 8 pages (its PMD), where the host's is 2 MiB: a \"thp\" mapping faults 8 pages in at once, and collapse and split act on those 8-page THPs, which the host cannot make in the window"}
 )

@@ -36,8 +36,10 @@ func newPlan(p *kernelsim.Program) *plan {
 	pl := &plan{files: p.Files, pages: kernelsim.DefaultGeometry.Pages(), declared: len(p.MMs)}
 	fileIdx := map[string]int{}
 	fileSize := map[string]int{}
+	hugetlb := map[string]bool{}
 	for i, f := range p.Files {
 		fileIdx[f.Name], fileSize[f.Name] = i, f.Pages
+		hugetlb[f.Name] = f.Hugetlb
 	}
 	slot := map[string]int{}
 	for _, m := range p.MMs {
@@ -47,7 +49,11 @@ func newPlan(p *kernelsim.Program) *plan {
 	alive := slices.Clone(p.MMs)
 	add := func(o kernelsim.Op, head string) bool {
 		text := head + ": " + o.String()
-		if l := limitOf(o, pl.pages, fileSize); l != nil {
+		l := limitOf(o, pl.pages, fileSize)
+		if o.Verb == kernelsim.OpMmap && hugetlb[o.File] {
+			l = &LimitHugetlb
+		}
+		if l != nil {
 			pl.limit = &LimitHit{Limit: *l, Step: len(pl.steps), Op: text}
 			return false
 		}

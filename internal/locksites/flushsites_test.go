@@ -39,6 +39,13 @@ func TestFlushSites(t *testing.T) {
 		"retractPageTables:tlb_flush#1":      "retract_page_tables flushTLBRange ",
 		"moveHugePMD:tlb_flush#1":            "move_huge_pmd flushTLBRange ",
 		"collapseHugePage:tlb_flush#1":       "collapse_huge_page flushTLBRange ",
+		// hugetlb (issue 15).
+		"hugetlbSplit:tlb_flush#1":            "hugetlb_split flushTLBRange ",
+		"tryToMigrateHugetlb:tlb_flush#1":     "try_to_migrate_one flushTLBRange ",
+		"tryToMigrateHugetlb:tlb_flush#2":     "try_to_migrate_one flushTLBRange ",
+		"unmapHugepageRange:tlb_flush#1":      "__unmap_hugepage_range flushTLBRange ",
+		"replacePage:tlb_flush#1":             "__replace_page flushTLBRange ",
+		"hugetlbChangeProtection:tlb_flush#1": "hugetlb_change_protection flushTLBRange ",
 	}
 	got := map[string]string{}
 	for _, s := range ss.List {

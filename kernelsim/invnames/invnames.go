@@ -75,6 +75,7 @@ const (
 	PTEProtWithinVMA           = "pte-prot-within-vma"
 	MoveFidelity               = "move-fidelity"
 	PTEBatchBounds             = "pte-batch-bounds"
+	SharedPMDLifetime          = "shared-pmd-lifetime"
 	KernelOops                 = "kernel-oops"
 	BugOn                      = "bug-on"
 	FaultWrongMM               = "fault-wrong-mm"
@@ -114,8 +115,8 @@ var Catalogue = []Entry{
 		"At rest, a VMA with an anon_vma has an AVC for it and for each of its ancestors, all under one root; each AVC of a VMA's chain points back to that VMA; num_active_vmas and num_children match what uses each anon_vma.",
 		[]string{"invariants/invariants.go"}},
 	{PageTableLifetime, Semantic,
-		"A page table is freed only when all its entries are none and only once, and must be a table (checked when free_pgtables, PT reclaim or retract_page_tables frees it: pmd_pgtable() of a none PMD is the page at pfn 0); a PTE is written only into a table its PMD points to at that moment (unless the writer holds the table privately: a withdrawn or detached one it fills or empties), so no write is lost with a detached table; free_pgtables finds no leaf left; at rest every PMD entry reachable from a live mm points at a live PTE table or is a leaf with a live deposited table.",
-		[]string{"invariants/invariants.go", "kernelsim/khugepaged_file.go", "kernelsim/movepgtables.go", "kernelsim/pagetable.go", "kernelsim/ptreclaim.go", "kernelsim/zap.go"}},
+		"A page table is freed only when all its entries are none and only once, and must be a table (checked when free_pgtables, PT reclaim or retract_page_tables frees it: pmd_pgtable() of a none PMD is the page at pfn 0); a PTE is written only into a table its PMD points to at that moment (unless the writer holds the table privately: a withdrawn or detached one it fills or empties), so no write is lost with a detached table; free_pgtables finds no leaf left; at rest every PMD entry reachable from a live mm points at a live PTE table or is a leaf with a live deposited table. A hugetlb walker dereferences the PMD table hugetlb_walk() gave it only while its mm still points at it (huge_pmd_unshare did not take it away under the walker).",
+		[]string{"invariants/invariants.go", "kernelsim/hugetlb.go", "kernelsim/khugepaged_file.go", "kernelsim/movepgtables.go", "kernelsim/pagetable.go", "kernelsim/ptreclaim.go", "kernelsim/zap.go"}},
 	{UseAfterFree, Semantic,
 		"A freed object (VMA, AVC, anon_vma, folio, page table) is poisoned, not forgotten: touching it, or freeing it twice, is reported at once, as KASAN would. At rest, no mapping points at a freed folio and no VMA uses a freed anon_vma.",
 		[]string{"invariants/invariants.go", "kernelsim/kernel.go"}},
@@ -140,6 +141,9 @@ var Catalogue = []Entry{
 	{MoveFidelity, Semantic,
 		"move_ptes finds each destination entry none before it writes the moved entry there, and writes each entry with the source's permissions (reference I12: a batch of a large folio's PTEs may not make a read-only one writable).",
 		[]string{"kernelsim/movepgtables.go"}},
+	{SharedPMDLifetime, Semantic,
+		"A hugetlb PMD table shared between mms (huge_pmd_share) is freed only by its last sharer: when free_pgtables frees it, its pt_share_count is zero and no other mm's PUD points at it. At rest every PMD table a live mm maps is alive and its pt_share_count is the number of mms mapping it less one.",
+		[]string{"invariants/invariants.go", "kernelsim/hugetlbshare.go"}},
 	{PTEBatchBounds, Semantic,
 		"A batch of PTEs of one large folio (folio_pte_batch in zap_pte_range, move_ptes) stays inside its page table: reading an entry past the table's end reads memory that is no part of it, as KASAN would report (reference N5).",
 		[]string{"kernelsim/zap.go"}},
@@ -153,8 +157,8 @@ var Catalogue = []Entry{
 		"A fault handled under the per-VMA lock handles a VMA of its own mm. A VMA object freed and reused by another mm (the VMA cache is SLAB_TYPESAFE_BY_RCU) that vma_start_read locks without checking vm_mm would have the fault install this process's page in the other mm.",
 		[]string{"kernelsim/fault.go"}},
 	{Livelock, Semantic,
-		"A user load or store completes within 64 faults.",
-		[]string{"kernelsim/user.go"}},
+		"A user load or store (or a get_user_pages of uprobes) completes within 64 faults.",
+		[]string{"kernelsim/uprobe.go", "kernelsim/user.go"}},
 	{Deadlock, Semantic,
 		"While some task is unfinished, some task can run. Otherwise the run ends with the wait-for cycle (task → lock → holder) or, without a cycle, what every task waits for; in free mode a watchdog calls it when every live task has been blocked for a while.",
 		[]string{"kernelsim/sched/deadlock.go"}},
@@ -169,7 +173,7 @@ var Catalogue = []Entry{
 		[]string{"kernelsim/ksync/env.go"}},
 	{LockRule, Rule,
 		"The held-lock assertions of the kernel hold (mmap_assert_write_locked, vma_assert_write_locked, vma_assert_locked, lockdep_assert_held and the field-write rules built on them); no sleeping lock or synchronize_rcu inside a spinlock or an RCU read section; no VMA detached with readers inside; a task returns to user space holding nothing.",
-		[]string{"kernelsim/ksync/env.go", "kernelsim/ksync/rcu.go", "kernelsim/ksync/vmalock.go"}},
+		[]string{"kernelsim/ksync/env.go", "kernelsim/ksync/rcu.go", "kernelsim/ksync/rwsem.go", "kernelsim/ksync/vmalock.go"}},
 	{MoveOrderWitness, Rule,
 		"When move_ptes or a page-table move runs without the rmap locks, the destination VMA comes after the source in every interval tree both are in (greater pgoff, or equal and inserted later), unless the move relocates exec's temporary stack: the argument that lets the kernel skip the locks, checked at the move.",
 		[]string{"kernelsim/movepgtables.go"}},

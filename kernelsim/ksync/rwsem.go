@@ -275,3 +275,24 @@ func tryWord(write, ok bool) string {
 func (r *Rwsem) AssertHeld(t *sched.Task, write bool, what string) {
 	r.env.AssertHeld(t, r, write, what)
 }
+
+// AssertEitherHeld checks that t holds a or b (in any mode): the
+// lockdep_is_held(a) || lockdep_is_held(b) of hugetlb_walk(), whose
+// walker may hold the hugetlb VMA lock or i_mmap_rwsem. what names the
+// kernel assertion in the report.
+func AssertEitherHeld(t *sched.Task, a, b *Rwsem, what string) {
+	e := a.env
+	if !e.rules {
+		return
+	}
+	if ok, _ := e.holds(t, a); ok {
+		return
+	}
+	if ok, _ := e.holds(t, b); ok {
+		return
+	}
+	e.fail(t, "lock-rule", "%s: %s holds neither %s nor %s (holds: %s)", what, t.Name(), a.Name(), b.Name(), heldList(e.Held(t)))
+}
+
+// HeldBy reports whether t holds r, and whether for write.
+func (r *Rwsem) HeldBy(t *sched.Task) (held, write bool) { return r.env.holds(t, r) }

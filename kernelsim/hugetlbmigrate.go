@@ -1,0 +1,177 @@
+package kernelsim
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim/sched"
+)
+
+// Migration of a hugetlb page-cache folio (mm/migrate.c, mm/rmap.c,
+// mm/hugetlb.c, v6.16): the rmap walk under i_mmap_rwsem that page_vma_
+// mapped_walk's hugetlb branch relies on (Peter Xu's case A), with
+// huge_pmd_unshare inside try_to_migrate_one.
+
+// unmapAndMoveHugePage mirrors unmap_and_move_huge_page() for a file
+// (hugetlbfs) folio src, isolated by isolate_hugetlb: lock src (MIGRATE_SYNC
+// sleeps for it), allocate dst; if src is mapped,
+// hugetlb_folio_mapping_lock_write() trylocks i_mmap_rwsem for write (the
+// hugetlb VMA locks rank above it, so try_to_migrate_one may only trylock
+// them: the walk must hold i_mmap W for huge_pmd_unshare) and
+// try_to_migrate(src, TTU_RMAP_LOCKED) runs; i_mmap is dropped; if src is
+// no longer mapped, move_to_new_folio (hugetlbfs_migrate_folio →
+// migrate_huge_page_move_mapping: the page-cache slot replaced under the
+// i_pages lock, the refcount frozen); then remove_migration_ptes(src, dst
+// or src on failure), which takes i_mmap for read itself. (A late-2025
+// patch, "migrate: correct lock ordering for hugetlb file folios", keeps
+// i_mmap W across the move and remove_migration_ptes(RMP_LOCKED); the
+// model follows v6.16.)
+func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio) error {
+	const site = "unmap_and_move_huge_page"
+	if !src.lock.Trylock(t, site) {
+		src.lock.Lock(t, site)
+	}
+	if src.freed || src.file.pages[src.index].Load() != src {
+		src.lock.Unlock(t, site)
+		return nil // truncated or replaced meanwhile
+	}
+	dst := k.allocFolioOrder(false, int(src.order.Load())) // alloc_migration_target
+	dst.pin()
+	if !dst.lock.Trylock(t, site) {
+		t.Internal("%s: the new folio %s is already locked", site, dst.name)
+	}
+	wasMapped := false
+	var err error
+	if src.mapcount.Load() > 0 {
+		f := src.file
+		if !f.immap.DownWriteTrylock(t, "hugetlb_folio_mapping_lock_write") {
+			err = fmt.Errorf("migrate %s %#x: EAGAIN: i_mmap_rwsem of %s is contended", m.name, addr, f.name)
+		} else {
+			k.tryToMigrate(t, src, ttuRmapLocked)
+			wasMapped = true
+			f.immap.UpWrite(t, "i_mmap_unlock_write")
+		}
+	}
+	moved := false
+	if err == nil && src.mapcount.Load() == 0 {
+		f := src.file
+		f.xa.Lock(t, "migrate_huge_page_move_mapping")
+		if f.pages[src.index].Load() == src && src.freeze() {
+			dst.file, dst.index = f, src.index
+			for i := 0; i < src.Nr(); i++ {
+				dst.page(i).Store(src.page(i).Load()) // folio_migrate_copy
+			}
+			t.Point(sched.KindWrite, f.name+" i_pages", "migrate_huge_page_move_mapping", fmt.Sprintf("page cache %#x: %s -> %s", src.index, src.name, dst.name))
+			f.pages[src.index].Store(dst)
+			moved = true
+		}
+		f.xa.Unlock(t, "migrate_huge_page_move_mapping")
+	}
+	if err == nil && !moved {
+		err = fmt.Errorf("migrate %s %#x: EAGAIN: %s still mapped or referenced", m.name, addr, src.name)
+	}
+	if wasMapped {
+		if moved {
+			k.removeMigrationPTEs(t, src, dst, false)
+		} else {
+			k.removeMigrationPTEs(t, src, src, false)
+		}
+	}
+	if moved {
+		k.checkNoTLBMaps(t, src, "migration")
+	}
+	dst.lock.Unlock(t, site)
+	if !moved {
+		k.discardFolio(dst)
+	} else {
+		k.unpin(t, dst, site)
+	}
+	k.migrationDone(t, src)
+	src.lock.Unlock(t, site)
+	if moved {
+		src.markDead()
+	}
+	return err
+}
+
+// tryToMigrateHugetlb is try_to_migrate_one()'s hugetlb branch for a file
+// folio, called with the entry pvmw found and its huge_pte_lock held, and
+// i_mmap W held by the caller (TTU_RMAP_LOCKED): trylock the VMA's hugetlb
+// lock for write (the walk stops when it is contended: ret = false);
+// huge_pmd_unshare of a shared table unmaps this mm's whole PUD range at
+// once (the folio stays mapped through the table, by its other sharers,
+// which the walk meets next); else huge_ptep_clear_flush, the hugetlb
+// migration entry (set_huge_pte_at) and hugetlb_remove_rmap. It returns
+// rmap_one's answer: false stops the walk.
+func (k *Kernel) tryToMigrateHugetlb(t *sched.Task, pw *pvmw, w *Walk) bool {
+	const site = "try_to_migrate_one"
+	v, hp := pw.v, pw.hp
+	m := v.mm
+	e := hp.slot.Load()
+	leaf := e.Leaf
+	w.Visited[leaf.ID] = true
+	if v.hlock != nil && !v.hlock.DownWriteTrylock(t, "hugetlb_vma_trylock_write") {
+		// walk_abort: the walk gives up, and promises no coverage; the
+		// folio stays mapped and its migration fails.
+		w.Aborted = true
+		pw.done()
+		return false
+	}
+	span := k.Geo.pudSpan()
+	base := hp.addr / span * span
+	if k.hugePMDUnshare(t, v, hp, false, site) {
+		hugetlbVMAUnlockWrite(t, v, site)
+		k.flushTLBRange(t, m, base, base+span, site)
+		pw.done()
+		return true
+	}
+	hugetlbVMAUnlockWrite(t, v, site)
+	f := leaf.Folio
+	k.setPMD(t, m, hp.pmd, hp.slot, hp.addr, nil, "huge_ptep_clear_flush")
+	k.flushTLBRange(t, m, hp.addr, hp.addr+k.Geo.PTEs, "huge_ptep_clear_flush")
+	me := *leaf
+	me.Kind = PTEMigration
+	k.setPMD(t, m, hp.pmd, hp.slot, hp.addr, &PMDEntry{Leaf: &me}, "set_huge_pte_at")
+	f.entire.Add(-1) // hugetlb_remove_rmap
+	f.mapcount.Add(-1)
+	pw.done()
+	return true
+}
+
+// removeMigrationHugetlb is remove_migration_pte()'s hugetlb branch: under
+// huge_pte_lock, the migration entry becomes a leaf of dst
+// (arch_make_huge_pte, hugetlb_add_file_rmap, set_huge_pte_at).
+func (k *Kernel) removeMigrationHugetlb(t *sched.Task, pw *pvmw, dst *Folio, w *Walk) {
+	const site = "remove_migration_pte"
+	hp := pw.hp
+	e := hp.slot.Load()
+	w.Visited[e.Leaf.ID] = true
+	k.setPMD(t, pw.v.mm, hp.pmd, hp.slot, hp.addr, &PMDEntry{Leaf: &PTE{Kind: PTEPresent, Folio: dst, Read: true, Write: e.Leaf.Write, ID: e.Leaf.ID, Huge: true}}, site)
+	dst.mapcount.Add(1)
+	dst.entire.Add(1)
+}
+
+// migrationEntryWaitHuge mirrors migration_entry_wait_huge() →
+// __migration_entry_wait_huge(), called by hugetlb_fault with the hugetlb
+// VMA lock still held for read (it guards the PMD table the lock lives
+// in): under huge_pte_lock, re-read the entry; a migration entry's folio is
+// looked at (it must be locked by its migrator), the VMA lock dropped, and
+// the fault sleeps until the folio is unlocked (the PTL dropped first);
+// anything else drops both.
+func (k *Kernel) migrationEntryWaitHuge(t *sched.Task, v *VMA, hp *hugePTE) {
+	const site = "migration_entry_wait_huge"
+	hp.lock(t, site)
+	e := hp.slot.Load()
+	if e == nil || e.Leaf == nil || e.Leaf.Kind != PTEMigration {
+		hp.unlock(t, site)
+		hugetlbVMAUnlockRead(t, v, site)
+		return
+	}
+	f := e.Leaf.PageFolio()
+	k.checkMigrationEntryOwner(t, v.mm, hp.addr, f, func() {
+		hp.unlock(t, site)
+		hugetlbVMAUnlockRead(t, v, site)
+	})
+	hugetlbVMAUnlockRead(t, v, site)
+	hp.unlock(t, site)
+	f.lock.WaitUnlocked(t, "migration_entry_wait_on_locked")
+}
