@@ -87,6 +87,11 @@ type template struct {
 	// a task), drawn now and then instead of the general ones (the THP
 	// templates: collapse, split, whole-THP ranges).
 	extra []string
+	// files are file lines of the template's own ("NAME PAGES [hugetlb]
+	// [uprobe@PGOFF]"), beside file1; declare are mms that exist from the
+	// start beside mm1 (not forked).
+	files   []string
+	declare []string
 }
 
 // templates are the address spaces programs start from. Together they put
@@ -573,13 +578,62 @@ var templates = []template{
 		extra: []string{"munmap mm1 0x24+8", "mremap mm1 0x10+8 -> 0x24", "madvise mm1 0x26+4 dontneed", "split mm1 0x10",
 			"mremap mm1 0x10+8 -> 0x24"},
 	},
+	// hugetlb (issue 15): a PMD table of a hugetlbfs file shared by two
+	// mms (huge_pmd_share), unshared by a zap, an mprotect, a munmap or a
+	// migration while the other mm faults and walks it.
+	{name: "a hugetlb PMD table shared by two mms: faults, zaps, mprotect and migrations unshare it",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x48 1", "store mm1 0x50 2", "mmap mm2 0x40+64 h@0x0 shared rw", "load mm2 0x48"},
+		addrs:   []int{0x58, 0x48, 0x50, 0x40, 0x60},
+		ranges:  [][2]int{{0x48, 8}, {0x40, 64}, {0x50, 16}, {0x40, 16}},
+		dests:   []int{0x90},
+		mms:     []string{"mm1", "mm2"},
+		// A fault of mm1 in the shared table (0x58 is not faulted yet) while
+		// mm1's own zap unshares it (D.8), and a migration walking it
+		// from mm2.
+		hot:   []string{"store mm1 0x58 9", "madvise mm1 0x48+8 dontneed", "migrate mm2 0x48"},
+		extra: []string{"mprotect mm2 0x40+64 r", "munmap mm1 0x40+16", "fork mm1 {child}; store {child} 0x48 5"},
+	},
+	// Case B of the 2022 argument: uprobes' __replace_page walks a VMA of
+	// a file with a probe; on a hugetlbfs file valid_vma refuses it.
+	{name: "case B: a uprobe on a hugetlbfs file, mapped while a migration unshares",
+		files:   []string{"h 128 hugetlb uprobe@0x48"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm2 0x80+64 h@0x40 shared rw", "store mm2 0x80 1", "store mm2 0x88 2"},
+		addrs:   []int{0x80, 0x88, 0x48},
+		ranges:  [][2]int{{0x80, 8}, {0x40, 128}},
+		dests:   []int{0x100},
+		mms:     []string{"mm2", "mm1"},
+		hot:     []string{"mmap mm1 0x40+128 h@0x0 shared rw", "migrate mm2 0x80", "load mm1 0x88"},
+	},
+	{name: "fork of a shared hugetlb mapping",
+		files:  []string{"h 64 hugetlb"},
+		setup:  []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x48 5"},
+		addrs:  []int{0x48, 0x40},
+		ranges: [][2]int{{0x40, 64}, {0x40, 8}},
+		dests:  []int{0x90},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x40 6", "madvise mm1 0x40+8 dontneed"},
+		// Its forks come from the general ops (a fork of mm1 beside the
+		// hot ops): a fork among the extra ops made a seed reproduce
+		// hugetlb-fork-shared-pmd-double-lock.
+		extra: []string{"load mm1 0x48", "migrate mm1 0x48"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2
 // ops aimed at the template's pages and VMAs.
 func generate(c *chooser) *kernelsim.Program {
 	tp := templates[c.n(len(templates))]
-	text := "mm mm1\nfile file1 32\ninject alloc-failures\n"
+	text := "mm mm1"
+	for _, d := range tp.declare {
+		text += " " + d
+	}
+	text += "\nfile file1 32\ninject alloc-failures\n"
+	for _, f := range tp.files {
+		text += "file " + f + "\n"
+	}
 	for _, s := range tp.setup {
 		text += "setup: " + s + "\n"
 	}
@@ -631,7 +685,18 @@ func op(c *chooser, tp *template, st *genState) string {
 	if len(tp.extra) > 0 && c.n(3) == 0 {
 		// Only templates with ops of their own read this choice, so the
 		// programs of the others decode as before.
-		return tp.extra[c.n(len(tp.extra))]
+		x := tp.extra[c.n(len(tp.extra))]
+		if strings.Contains(x, "{child}") {
+			// A fork of the template's own: a fresh child each time.
+			if st.children >= 4 {
+				return fmt.Sprintf("load %s %#x", st.mms[0], tp.addrs[0])
+			}
+			st.children++
+			child := fmt.Sprintf("mm%d", 4+st.children)
+			st.mms = append(st.mms, child)
+			x = strings.ReplaceAll(x, "{child}", child)
+		}
+		return x
 	}
 	m := st.mms[c.n(len(st.mms))]
 	a := c.pick(tp.addrs)

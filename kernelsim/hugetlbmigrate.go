@@ -145,7 +145,13 @@ func (k *Kernel) removeMigrationHugetlb(t *sched.Task, pw *pvmw, dst *Folio, w *
 	hp := pw.hp
 	e := hp.slot.Load()
 	w.Visited[e.Leaf.ID] = true
-	k.setPMD(t, pw.v.mm, hp.pmd, hp.slot, hp.addr, &PMDEntry{Leaf: &PTE{Kind: PTEPresent, Folio: dst, Read: true, Write: e.Leaf.Write, ID: e.Leaf.ID, Huge: true}}, site)
+	// mk_pte(new, READ_ONCE(vma->vm_page_prot)), made writable for a
+	// writable entry: the VMA's protection now (an mprotect may have run
+	// during the migration; it made the entry readable if it took write
+	// away). Stress found a readable leaf restored in a PROT_NONE VMA.
+	leaf := &PTE{Kind: PTEPresent, Folio: dst, ID: e.Leaf.ID, Huge: true}
+	leaf.Read, leaf.Write = ptePerms(pw.v, dst, e.Leaf.Write)
+	k.setPMD(t, pw.v.mm, hp.pmd, hp.slot, hp.addr, &PMDEntry{Leaf: leaf}, site)
 	dst.mapcount.Add(1)
 	dst.entire.Add(1)
 }
