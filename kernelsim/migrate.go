@@ -33,9 +33,11 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	}
 	var av *AnonVMA
 	if src.anon {
-		av = src.anonVMA // folio_get_anon_vma: pins it for remove_migration_ptes
-		k.use(t, &av.Obj, "folio_get_anon_vma")
-		getAnonVMA(av)
+		// folio_get_anon_vma: pins it for remove_migration_ptes.
+		if av = k.folioGetAnonVMA(t, src, "folio_get_anon_vma"); av == nil {
+			src.lock.Unlock(t, "migrate_folio_unmap")
+			return nil // unmapped meanwhile: its anon_vma may be going
+		}
 	}
 	dst := k.allocFolioOrder(src.anon, int(src.order.Load()))
 	dst.pin() // the migrator's reference, dropped at the end
@@ -352,4 +354,42 @@ func (k *Kernel) putback(t *sched.Task, f *Folio) {
 	f.isolated = false
 	f.refMu.Unlock()
 	k.unpin(t, f, "putback")
+}
+
+// folioGetAnonVMA mirrors folio_get_anon_vma() (mm/rmap.c): inside an RCU
+// read section, read folio->mapping; nothing if the folio is not mapped;
+// take a reference unless the count already dropped to zero
+// (atomic_inc_not_zero: the anon_vma is being freed; the
+// SLAB_TYPESAFE_BY_RCU memory stays readable in the section); if the folio
+// was unmapped meanwhile, the reference goes again (after the section) and
+// nothing is returned. Its loads are separate steps, as the kernel's are:
+// an exit or munmap may unlink and free the anon_vma between them (free-
+// mode stress found the model's one-step version reading a freed one).
+func (k *Kernel) folioGetAnonVMA(t *sched.Task, f *Folio, site string) *AnonVMA {
+	rcu := k.Env.RCU()
+	rcu.ReadLock(t, site)
+	a := f.anonVMA
+	if a == nil || f.mapcount.Load() == 0 {
+		rcu.ReadUnlock(t, site)
+		return nil
+	}
+	t.PointF(sched.KindRead, site, sched.Obj(a.name).Detail("atomic_inc_not_zero(refcount)"))
+	k.useRCU(t, &a.Obj, site)
+	for {
+		c := a.refcount.Load()
+		if c == 0 {
+			rcu.ReadUnlock(t, site)
+			return nil
+		}
+		if a.refcount.CompareAndSwap(c, c+1) {
+			break
+		}
+	}
+	if f.mapcount.Load() == 0 {
+		rcu.ReadUnlock(t, site)
+		k.putAnonVMA(t, a, site)
+		return nil
+	}
+	rcu.ReadUnlock(t, site)
+	return a
 }

@@ -86,6 +86,7 @@ var kernelFiles = map[string]string{
 	"try_to_migrate_one":               "mm/rmap.c",
 	"try_to_unmap_one":                 "mm/rmap.c",
 	"try_to_unmap_flush":               "mm/rmap.c",
+	"folio_get_anon_vma":               "mm/rmap.c",
 	"flush_tlb_batched_pending":        "mm/rmap.c",
 	"unlink_anon_vmas":                 "mm/rmap.c",
 	"unlink_file_vma":                  "mm/vma.c",
