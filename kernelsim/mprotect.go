@@ -40,6 +40,15 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 			break
 		}
 		nend := min(v.end, end)
+		if nend <= tmp || v.start > tmp {
+			// The tree gave a VMA that does not cover tmp: someone changed
+			// the VMAs under this mprotect, which only a missing mmap_lock
+			// allows (a lock mutant; never the faithful kernel). The kernel
+			// would change a VMA that is not the one it looked up; the model
+			// would loop forever with no scheduling point (mmrace locks hung
+			// on Mprotect:mmap_lock#1@release-early).
+			t.Fail(sched.Violation{Invariant: "vma-tree", Detail: fmt.Sprintf("mprotect of %s [%#x,%#x) looked up %#x and found %s, which does not cover it: the VMAs changed under mprotect", m.name, start, end, tmp, v.Describe())})
+		}
 		if nv := k.mprotectFixup(t, v, tmp, nend, prot, &tlb); nv != nil {
 			changed = append(changed, nv)
 		}

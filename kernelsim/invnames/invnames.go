@@ -110,7 +110,7 @@ var Catalogue = []Entry{
 		[]string{"invariants/invariants.go", "kernelsim/folio.go", "kernelsim/swap.go"}},
 	{VMATree, Semantic,
 		"At rest, each mm's VMA tree is sorted, without overlaps or empty ranges, keyed by its VMAs' current bounds, holds only live, attached VMAs of that mm, and agrees with map_count; every file VMA sits in its file's i_mmap and every AVC in its anon_vma's tree under the VMA's current pgoff range; both kinds of interval tree verify as red-black trees with correct augmented values; an i_mmap holds only VMAs still in their mm's tree.",
-		[]string{"invariants/invariants.go", "kernelsim/treestep.go"}},
+		[]string{"invariants/invariants.go", "kernelsim/mprotect.go", "kernelsim/treestep.go"}},
 	{AnonVMAHierarchy, Semantic,
 		"At rest, a VMA with an anon_vma has an AVC for it and for each of its ancestors, all under one root; each AVC of a VMA's chain points back to that VMA; num_active_vmas and num_children match what uses each anon_vma.",
 		[]string{"invariants/invariants.go"}},
