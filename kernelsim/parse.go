@@ -13,6 +13,26 @@ func Parse(name, text string) (*Program, error) {
 	p := &Program{Variants: Variants{}}
 	known := map[string]bool{}
 	files := map[string]int{}
+	// taskMMs are the mms a task creates (fork, exec) anywhere in the
+	// program: another task may name them on a line before the one that
+	// creates them (tasks run concurrently; an op on an mm not created yet
+	// is refused at run time, ESRCH), so that the canonical form, which
+	// prints the tasks one after the other, parses as the text it came from.
+	taskMMs := map[string]bool{}
+	for _, line := range strings.Split(text, "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		head, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if f := strings.Fields(rest); ok && strings.HasPrefix(head, "t") && len(f) >= 2 {
+			switch {
+			case f[0] == "fork" && len(f) >= 3:
+				taskMMs[f[2]] = true
+			case f[0] == "exec":
+				taskMMs[f[1]] = true
+			}
+		}
+	}
 	for ln, line := range strings.Split(text, "\n") {
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
@@ -121,7 +141,11 @@ func Parse(name, text string) (*Program, error) {
 			}
 			task = n - 1
 		}
-		op, err := parseOp(strings.Fields(rest), known, files)
+		later := taskMMs
+		if task < 0 {
+			later = nil // setup runs in order: an mm must exist before
+		}
+		op, err := parseOp(strings.Fields(rest), known, later, files)
 		if err != nil {
 			return nil, errf("%v", err)
 		}
@@ -149,7 +173,7 @@ func Parse(name, text string) (*Program, error) {
 	return p, nil
 }
 
-func parseOp(f []string, known map[string]bool, files map[string]int) (Op, error) {
+func parseOp(f []string, known, later map[string]bool, files map[string]int) (Op, error) {
 	if len(f) == 0 {
 		return Op{}, fmt.Errorf("expected an op (%s)", strings.Join(verbNames[:], ", "))
 	}
@@ -194,7 +218,7 @@ func parseOp(f []string, known map[string]bool, files map[string]int) (Op, error
 		if known[op.MM] {
 			return Op{}, fmt.Errorf("exec: %q already exists (exec creates the mm)", op.MM)
 		}
-	} else if !known[op.MM] {
+	} else if !known[op.MM] && !later[op.MM] {
 		return Op{}, fmt.Errorf("%s: unknown mm %q (declare it with \"mm %s\" or create it by fork first)", op.Verb, op.MM, op.MM)
 	}
 	var err error
