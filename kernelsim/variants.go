@@ -50,7 +50,7 @@ var AllVariants = []Variant{
 		KernelRef: "D.11a, 1c7873e33645 \"mm: lock newly mapped VMA with corrected ordering\"",
 		Removes:   "the order vma_start_write(new) before i_mmap_lock_write(): the new VMA is write-locked under i_mmap_rwsem",
 
-		SemanticOnly: "not observable: a lock-order inversion only: vma_start_write on a VMA nobody can read yet never waits, and the deadlock needs a path that takes i_mmap_rwsem under a VMA read lock (hugetlb's huge_pmd_share), which the model does not have",
+		SemanticOnly: "not observable: a lock-order inversion only: vma_start_write on a VMA nobody can read yet never waits, so no interleaving deadlocks; the order it breaks is real (hugetlb's huge_pmd_share takes i_mmap_rwsem under a VMA read lock, in the model too), and lockdep reports the inversion when rules are on",
 		Paths:        []string{"vma_link_file", "__mmap_new_vma"},
 	},
 	{
