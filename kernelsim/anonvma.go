@@ -124,6 +124,21 @@ func counterAdd(t *sched.Task, c *int, delta int, a *AnonVMA, what, site string)
 // child's reference on its root).
 func getAnonVMA(a *AnonVMA) { a.refcount.Add(1) }
 
+// tryGetAnonVMA is atomic_inc_not_zero(&anon_vma->refcount): a reference
+// taken on an anon_vma found under RCU only, refused once the count has
+// dropped to zero (the anon_vma is being freed).
+func tryGetAnonVMA(a *AnonVMA) bool {
+	for {
+		c := a.refcount.Load()
+		if c == 0 {
+			return false
+		}
+		if a.refcount.CompareAndSwap(c, c+1) {
+			return true
+		}
+	}
+}
+
 func (k *Kernel) putAnonVMA(t *sched.Task, a *AnonVMA, site string) {
 	if a.refcount.Add(-1) > 0 {
 		return

@@ -375,15 +375,9 @@ func (k *Kernel) folioGetAnonVMA(t *sched.Task, f *Folio, site string) *AnonVMA 
 	}
 	t.PointF(sched.KindRead, site, sched.Obj(a.name).Detail("atomic_inc_not_zero(refcount)"))
 	k.useRCU(t, &a.Obj, site)
-	for {
-		c := a.refcount.Load()
-		if c == 0 {
-			rcu.ReadUnlock(t, site)
-			return nil
-		}
-		if a.refcount.CompareAndSwap(c, c+1) {
-			break
-		}
+	if !tryGetAnonVMA(a) {
+		rcu.ReadUnlock(t, site)
+		return nil
 	}
 	if f.mapcount.Load() == 0 {
 		rcu.ReadUnlock(t, site)

@@ -19,11 +19,15 @@ func Parse(name, text string) (*Program, error) {
 	// is refused at run time, ESRCH), so that the canonical form, which
 	// prints the tasks one after the other, parses as the text it came from.
 	taskMMs := map[string]bool{}
-	for _, line := range strings.Split(text, "\n") {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
+		if j := strings.IndexByte(line, '#'); j >= 0 {
+			line = line[:j]
 		}
-		head, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		lines[i] = strings.TrimSpace(line)
+	}
+	for _, line := range lines {
+		head, rest, ok := strings.Cut(line, ":")
 		if f := strings.Fields(rest); ok && strings.HasPrefix(head, "t") && len(f) >= 2 {
 			switch {
 			case f[0] == "fork" && len(f) >= 3:
@@ -33,11 +37,7 @@ func Parse(name, text string) (*Program, error) {
 			}
 		}
 	}
-	for ln, line := range strings.Split(text, "\n") {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		line = strings.TrimSpace(line)
+	for ln, line := range lines {
 		if line == "" {
 			continue
 		}

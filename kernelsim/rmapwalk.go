@@ -76,7 +76,10 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 					rwc.contended = true
 					return
 				}
-				getAnonVMA(a) // atomic_inc_not_zero(&anon_vma->refcount)
+				if !tryGetAnonVMA(a) { // the anon_vma is being freed: no walk
+					rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
+					return
+				}
 				rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
 				lock.DownRead(t, folioLockAnonVMARead(rwc))
 				if a.refcount.Add(-1) == 0 {

@@ -290,6 +290,10 @@ func Run(o Options) (*Report, error) {
 	}()
 	go func() { wg.Wait(); close(results) }()
 	var werr error
+	byID := make(map[string]int, len(ms))
+	for i, m := range ms {
+		byID[m.id] = i
+	}
 	for r := range results {
 		done[r.ID] = r
 		st.Results[r.ID] = r
@@ -297,6 +301,11 @@ func Run(o Options) (*Report, error) {
 			werr = err
 		}
 		if o.Progress != nil {
+			// The progress line names the written argument as the table
+			// does (it said "open gap" for argued survivors).
+			if i, ok := byID[r.ID]; ok && r.Verdict != Killed {
+				r.Argument = args.For(ms[i].site, ms[i].kind)
+			}
 			o.Progress(r)
 		}
 	}

@@ -83,27 +83,7 @@ func TestNoLeaks(t *testing.T) {
 	base := runtime.NumGoroutine()
 	endings := map[sched.Outcome]int{}
 	for i := 0; i < runs; i++ {
-		s := sched.New(sched.Options{Strategy: sched.NewRandom(uint64(i)), MaxSteps: 40})
-		kind := i % 4
-		for j := 0; j < 3+i%2; j++ {
-			s.Spawn(func(t *sched.Task) {
-				pads(t, 3+t.ID())
-				switch {
-				case kind == 0 && t.ID() == 1:
-					t.Fail(sched.Violation{Invariant: "test", Detail: "x"})
-				case kind == 1:
-					t.Park(gate{"g"})
-				case kind == 2:
-					for {
-						pads(t, 1)
-					}
-				case kind == 3 && t.ID() == 2:
-					panic("model bug")
-				}
-				pads(t, 3)
-			})
-		}
-		endings[s.Run().Verdict.Outcome]++
+		endings[endingProgram(sched.Options{Strategy: sched.NewRandom(uint64(i))}, i).Verdict.Outcome]++
 	}
 	if endings[sched.OK] != 0 || endings[sched.Failed] == 0 || endings[sched.Deadlock] == 0 || endings[sched.StepLimit] == 0 || endings[sched.Internal] == 0 {
 		t.Fatalf("endings %v: every run should end early, each way at least once", endings)
