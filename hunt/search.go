@@ -78,7 +78,10 @@ func countBranches(bs map[string]Branch, rep *harness.Report) {
 // ran, the mutant's mutation took effect) joins a focus corpus, from which
 // half the inputs are drawn once it is not empty, half of those with only
 // their schedule changed (more interleavings of a program that reaches the
-// change). It stops at the first finding;
+// change). Under a lock mutant, the inputs whose run had another task
+// act on the mutated task's objects inside the window the mutant opened
+// (MutantInterference) form a third corpus, drawn from first: half the
+// inputs once it is not empty. It stops at the first finding;
 // internal errors are counted (Detection.InternalErrors), never findings.
 // Deterministic for a seed and a run count (hunt, mmrace locks); the end
 // of ctx stops it, marked Interrupted.
@@ -87,6 +90,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 	start := time.Now()
 	corpus := fuzz.Seeds()
 	var focus [][]byte
+	var hot [][]byte // mutant runs with interference in the window (MutantInterference)
 	var applied int64
 	seen := map[uint32]bool{}
 	steps := map[string]int{} // program text: the most steps a run of it took
@@ -103,6 +107,14 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		}
 		var data []byte
 		switch {
+		case len(hot) > 0 && rng.IntN(2) == 0:
+			// A run in which another task acted inside the mutant's
+			// window: half the time under another schedule only.
+			if in := hot[rng.IntN(len(hot))]; rng.IntN(2) == 0 {
+				data = fuzz.MutateSchedule(rng, in)
+			} else {
+				data = fuzz.Mutate(rng, in)
+			}
 		case len(focus) > 0 && rng.IntN(2) == 0:
 			// A program that exercised the change: half the time under
 			// another schedule only.
@@ -162,6 +174,9 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		exercised := rep.Kernel != nil && rep.Kernel.Variants.Total() > 0
 		if o.Mutant != nil {
 			a := o.Mutant.Applied()
+			if a > applied && len(hot) < 1024 && MutantInterference(&rep.RunTrace) {
+				hot = append(hot, data)
+			}
 			exercised = exercised || a > applied
 			applied = a
 		}

@@ -191,6 +191,13 @@ func (k *Kernel) collapseHugePage(t *sched.Task, m *MM, haddr int) error {
 	k.flushTLBRange(t, m, haddr, haddr+g.PTEs, "pmdp_collapse_flush")
 	pmd.ptl.Unlock(t, site)
 	k.Env.RCU().Synchronize(t, "tlb_remove_table_sync_one")
+	if old == nil || old.Table == nil {
+		// Only when something changed the PMD after check_pmd_still_valid,
+		// which mmap_lock W and the VMA write lock exclude (a lock mutant):
+		// pmd_pgtable() of what pmdp_collapse_flush returned is no table.
+		t.Fail(sched.Violation{Invariant: "kernel-oops", Detail: fmt.Sprintf("%s: pmdp_collapse_flush at %s %#x returned %s, not a table, after check_pmd_still_valid found one: pmd_pgtable() of it is no page table, and __collapse_huge_page_isolate walks it", site, m.name, haddr, old)})
+		return collapseErr(m, haddr, "SCAN_PMD_NULL")
+	}
 	tbl := old.Table
 	tbl.private = t.ID() + 1 // detached: the collapser's own until deposited
 	k.use(t, &tbl.Obj, site)

@@ -141,6 +141,14 @@ func (e *Env) pushPhantom(t *sched.Task, l lockRef, write bool, sub int, site st
 	e.held[id] = append(e.held[id], held{l: l, node: nodeOf(l.class(), sub), write: write, site: site, phantom: true})
 }
 
+// MutantWindowEnd is the detail of the note a task records where the
+// release of a phantom hold (a removed acquisition, or one released early)
+// would have been: with the note of the mutation taking effect ("mutant
+// ..." or "(mutant release-early ...") it brackets the window in which the
+// task ran without the lock, which hunt's search looks into
+// (hunt.MutantInterference).
+const MutantWindowEnd = "mutant window ends: this release of a removed or early-released hold is a no-op"
+
 // releasePhantom is called by a release primitive before its scheduling
 // point while a mutant is set. When t's most recent hold of l is a phantom
 // it removes it and reports true: the release is a no-op. Otherwise it
@@ -157,6 +165,7 @@ func (e *Env) releasePhantom(t *sched.Task, l any) bool {
 				}
 				copy(hs[i:], hs[i+1:])
 				e.held[id] = hs[:len(hs)-1]
+				t.Record(sched.KindNote, lr.Name(), "", MutantWindowEnd)
 				return true
 			}
 		}
@@ -284,6 +293,7 @@ func (r *RCU) endSect(t *sched.Task) bool {
 	if n := len(ss); n > 0 {
 		r.sects[id] = ss[:n-1]
 		if ss[n-1].phantom {
+			t.Record(sched.KindNote, "rcu", "", MutantWindowEnd)
 			return true
 		}
 	}
