@@ -778,7 +778,7 @@ func op(c *chooser, tp *template, st *genState) string {
 func Seeds() [][]byte {
 	var out [][]byte
 	for t := 0; t < len(templates); t++ {
-		for _, shape := range [][]byte{{0, 0, 0, 0}, {1, 1, 3, 0, 0, 0, 3, 1}, {2, 2, 0, 3, 4, 1, 5, 2}} {
+		for _, shape := range [][]byte{{0, 0, 0, 0}, {1, 1, 3, 0, 0, 0, 3, 1}, {2, 2, 0, 3, 4, 1, 5, 2}, {1, 0, 0, 0, 0, 0, 0}} {
 			prog := append([]byte{byte(t)}, shape...)
 			out = append(out, Encode(prog, nil))
 		}

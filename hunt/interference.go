@@ -1,14 +1,17 @@
 package hunt
 
 import (
+	"hash/fnv"
 	"strings"
 
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
 
-// MutantInterference reports whether a run under a lock mutant put
-// another task's action on an object of the mutated task inside the window
+// MutantInterference returns the hashed interference pairs of a run under
+// a lock mutant: (the mutated site, the kind and site of another task's
+// action) for every action of another task on an object of the mutated
+// task inside the window
 // the mutant opened: from the event where the mutation took effect (the
 // acquisition removed, the trylock's failure ignored, the early release)
 // to the note that the release it made a no-op would have been there
@@ -21,8 +24,9 @@ import (
 // "The mutation took effect" holds in almost every run of a program that
 // reaches the site (a fault site: every fault); a consequence needs more:
 // another task that touches what the lock protected while it is not held.
-// Search keeps the inputs of such runs apart and draws from them first.
-func MutantInterference(tr *sched.Trace) bool {
+// Search keeps the inputs of runs that show a pair never seen before apart
+// and draws from them first.
+func MutantInterference(tr *sched.Trace) []uint32 {
 	type span struct {
 		task, from, to int
 		objs           map[string]bool
@@ -54,17 +58,22 @@ func MutantInterference(tr *sched.Trace) bool {
 			addWords(spans[c].objs, e.ObjText())
 		}
 	}
+	var out []uint32
 	for _, s := range spans {
 		for _, e := range evs[s.from+1 : s.to] {
 			if e.Task == s.task || e.Task < 0 || !foreignAction(e.Kind) {
 				continue
 			}
 			if sharesWord(s.objs, e.ObjText()) {
-				return true
+				h := fnv.New32a()
+				h.Write([]byte(evs[s.from].Site))
+				h.Write([]byte{0, byte(e.Kind)})
+				h.Write([]byte(e.Site))
+				out = append(out, h.Sum32())
 			}
 		}
 	}
-	return false
+	return out
 }
 
 // isMutantStart reports whether e is where a lock mutation took effect.

@@ -1,6 +1,7 @@
 package hunt
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"time"
@@ -80,8 +81,8 @@ func countBranches(bs map[string]Branch, rep *harness.Report) {
 // their schedule changed (more interleavings of a program that reaches the
 // change). Under a lock mutant, the inputs whose run had another task
 // act on the mutated task's objects inside the window the mutant opened
-// (MutantInterference) form a third corpus, drawn from first: half the
-// inputs once it is not empty. It stops at the first finding;
+// (MutantInterference) with a pair of sites never seen before form a
+// third corpus, drawn from first: half the inputs once it is not empty. It stops at the first finding;
 // internal errors are counted (Detection.InternalErrors), never findings.
 // Deterministic for a seed and a run count (hunt, mmrace locks); the end
 // of ctx stops it, marked Interrupted.
@@ -90,7 +91,9 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 	start := time.Now()
 	corpus := fuzz.Seeds()
 	var focus [][]byte
-	var hot [][]byte // mutant runs with interference in the window (MutantInterference)
+	var hot [][]byte // mutant runs that showed new interference pairs (MutantInterference)
+	seenWin := map[uint32]bool{}
+	var exploit []exploitRuns // programs owed more schedules
 	var applied int64
 	seen := map[uint32]bool{}
 	steps := map[string]int{} // program text: the most steps a run of it took
@@ -107,9 +110,17 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		}
 		var data []byte
 		switch {
+		case len(exploit) > 0:
+			// A program that just showed a new interference pair: more
+			// schedules of it at once.
+			data = fuzz.MutateSchedule(rng, exploit[0].data)
+			if exploit[0].left--; exploit[0].left == 0 {
+				exploit = exploit[1:]
+			}
 		case len(hot) > 0 && rng.IntN(2) == 0:
 			// A run in which another task acted inside the mutant's
-			// window: half the time under another schedule only.
+			// window, drawn by its pair (a rare pair weighs as much as a
+			// common one): half the time under another schedule only.
 			if in := hot[rng.IntN(len(hot))]; rng.IntN(2) == 0 {
 				data = fuzz.MutateSchedule(rng, in)
 			} else {
@@ -174,8 +185,16 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		exercised := rep.Kernel != nil && rep.Kernel.Variants.Total() > 0
 		if o.Mutant != nil {
 			a := o.Mutant.Applied()
-			if a > applied && len(hot) < 1024 && MutantInterference(&rep.RunTrace) {
-				hot = append(hot, data)
+			if a > applied && len(hot) < 1024 {
+				for _, h := range MutantInterference(&rep.RunTrace) {
+					if !seenWin[h] && len(hot) < 1024 {
+						seenWin[h] = true
+						hot = append(hot, data) // once per new pair
+						if len(exploit) == 0 || !bytes.Equal(exploit[len(exploit)-1].data, data) {
+							exploit = append(exploit, exploitRuns{data: data, left: exploitSchedules})
+						}
+					}
+				}
 			}
 			exercised = exercised || a > applied
 			applied = a
@@ -199,6 +218,19 @@ func (r *SearchResult) fillBranch() {
 		r.BranchRuns = max(r.BranchRuns, b.Runs)
 	}
 }
+
+// exploitRuns is a program owed more schedules (Search, under a mutant).
+type exploitRuns struct {
+	data []byte
+	left int
+}
+
+// exploitSchedules is how many more schedules Search gives at once to a
+// program whose run showed a new interference pair under a mutant: a
+// race of depth 2 or 3 between two tasks of a short program is hit by
+// PCT within about ten runs (1/(n·k^(d-1)) per run is a floor, not the
+// usual rate).
+const exploitSchedules = 8
 
 // pctDepths is how many PCT depths the search draws from, 2 upwards.
 const pctDepths = 5
