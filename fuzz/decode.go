@@ -620,6 +620,31 @@ var templates = []template{
 		// hugetlb-fork-shared-pmd-double-lock.
 		extra: []string{"load mm1 0x48", "migrate mm1 0x48"},
 	},
+	// The faults that find a PTE (a write to a COW-shared page, a swap
+	// entry) hold its table mapped under RCU from the lockless read to
+	// the PTL; PT reclaim frees the table once MADV_DONTNEED emptied it.
+	{name: "a whole PTE table of COW-shared and swapped pages: MADV_DONTNEED frees it (PT reclaim) while a write copies a page (do_wp_page) and a swap-in maps one (do_swap_page)",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x12 3", "fork mm1 mm2", "reclaim mm1 0x12"},
+		addrs:  []int{0x10, 0x12, 0x11, 0x13},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"madvise mm1 0x10+8 dontneed", "store mm1 0x10 9", "load mm1 0x12"},
+		extra:  []string{"store mm1 0x11 5", "madvise mm2 0x10+8 dontneed", "migrate mm1 0x11", "store mm2 0x10 6"},
+	},
+	// khugepaged retracts a file THP range's table with neither mmap_lock
+	// nor the VMA lock (retract_page_tables, pte_free_defer): every walker
+	// of the table that holds only those (mprotect, a file fault, fork's
+	// copy) maps it under RCU.
+	{name: "a shared file THP range with an emptied table: khugepaged retracts the table while mprotect, a file fault and a fork walk it",
+		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw thp", "store mm1 0x10 1", "madvise mm1 0x10+1 dontneed"},
+		addrs:  []int{0x11, 0x10, 0x13},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
+		dests:  []int{0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"collapse mm1 0x10", "mprotect mm1 0x10+8 r", "load mm1 0x11"},
+		extra:  []string{"fork mm1 {child}", "store mm1 0x12 3", "madvise mm1 0x10+8 dontneed", "reclaim mm1 0x10"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2

@@ -7,6 +7,7 @@
 package hunt
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -365,10 +366,16 @@ func writeScenario(dir string, v kernelsim.Variant, m minimize.Result, semantic 
 	}
 	prog := *m.Program
 	prog.Variants = nil
+	if prog.Schedule == "" && m.Report.Schedule == "" {
+		// The run failed in its setup phase (sequential, no scheduling
+		// decision): pin the empty schedule, so that mmrace replay, which
+		// asks for a schedule line, replays it as it is.
+		prog.Schedule = sched.Schedule(nil).String()
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Found by mmrace hunt: variant %s (%s; %s).\n", v.Name, v.Function, v.KernelRef)
 	fmt.Fprintf(&b, "# It removes %s.\n", v.Removes)
-	fmt.Fprintf(&b, "# Invariant: %s. Replay string: %s\n#\n", m.Report.Verdict.Violation.Invariant, m.Report.Schedule)
+	fmt.Fprintf(&b, "# Invariant: %s. Replay string: %s\n#\n", m.Report.Verdict.Violation.Invariant, cmp.Or(m.Report.Schedule, prog.Schedule))
 	for _, l := range strings.Split(strings.TrimRight(m.Report.Narrative(10), "\n"), "\n") {
 		fmt.Fprintf(&b, "# %s\n", l)
 	}

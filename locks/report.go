@@ -17,14 +17,17 @@ import (
 
 // Tally counts the verdicts of a group of mutants.
 type Tally struct {
-	Mutants       int     `json:"mutants"`
-	Killed        int     `json:"killed"`
-	NoConsequence int     `json:"no_consequence"`
-	Argued        int     `json:"argued"`    // survivors with a written argument
-	OpenGaps      int     `json:"open_gaps"` // survivors without one
-	NotExercised  int     `json:"not_exercised"`
-	Internal      int     `json:"internal_errors"`
-	KillRate      float64 `json:"kill_rate"` // killed / (killed + no consequence); 0 when none exercised
+	Mutants       int `json:"mutants"`
+	Killed        int `json:"killed"`
+	NoConsequence int `json:"no_consequence"`
+	Argued        int `json:"argued"` // survivors with a written argument
+	// ArguedGaps are the argued survivors whose argument names an open
+	// gap of the model ("Open gap: ..."), not an equivalence.
+	ArguedGaps   int     `json:"argued_gaps"`
+	OpenGaps     int     `json:"open_gaps"` // survivors without one
+	NotExercised int     `json:"not_exercised"`
+	Internal     int     `json:"internal_errors"`
+	KillRate     float64 `json:"kill_rate"` // killed / (killed + no consequence); 0 when none exercised
 }
 
 func (t *Tally) add(r Result) {
@@ -36,6 +39,9 @@ func (t *Tally) add(r Result) {
 		t.NoConsequence++
 		if r.Argument != "" {
 			t.Argued++
+			if namesGap(r.Argument) {
+				t.ArguedGaps++
+			}
 		} else {
 			t.OpenGaps++
 		}
@@ -58,6 +64,23 @@ func (t Tally) Rate() string {
 	}
 	return fmt.Sprintf("%d/%d = %.0f%%", t.Killed, n, 100*t.KillRate)
 }
+
+// ScoreRate is the mutation score for people: killed over the exercised
+// mutants that are not argued equivalent (a survivor whose written
+// argument shows the lock is not needed, so that no search could kill it;
+// an argument that names an open gap of the model counts as a gap), "-"
+// when there are none.
+func (t Tally) ScoreRate() string {
+	n := t.Killed + t.OpenGaps + t.ArguedGaps
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d = %.0f%%", t.Killed, n, 100*float64(t.Killed)/float64(n))
+}
+
+// namesGap reports whether a written argument explains a survivor by an
+// open gap of the model rather than by an equivalence.
+func namesGap(arg string) bool { return strings.Contains(strings.ToLower(arg), "open gap") }
 
 // Summary is the report's totals, per lock class (family), per kernel
 // file and per mutant kind; Locks and Flushes split All between the lock
@@ -161,6 +184,7 @@ func (rep *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "  killed %d, no consequence %d (%d argued, %d open gaps), not exercised %d (%d: the site never ran; %d: it ran, the mutation never applied), internal errors %d\n",
 		s.All.Killed, s.All.NoConsequence, s.All.Argued, s.All.OpenGaps, s.All.NotExercised, never, s.All.NotExercised-never, s.All.Internal)
 	fmt.Fprintf(w, "  kill rate over exercised mutants: %s\n", s.All.Rate())
+	fmt.Fprintf(w, "  mutation score (killed over exercised mutants not argued equivalent: the argued survivors left out): %s\n", s.All.ScoreRate())
 	if s.Flushes.Mutants > 0 {
 		fmt.Fprintf(w, "  kill rate over exercised lock-site mutants: %s\n", s.Locks.Rate())
 		fmt.Fprintf(w, "  kill rate over exercised TLB flush-site mutants: %s (killed %d, no consequence %d (%d argued, %d open gaps), not exercised %d)\n",
