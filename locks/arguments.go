@@ -33,7 +33,8 @@ type ArgumentSet []Argument
 // Arguments parses arguments.txt. Its format: blocks that start with a
 // header line "[KEY KERNEL_FUNCTION CLASS]", an optional "kinds: K ..."
 // line (default: every kind), then the argument's text up to the next
-// header; lines starting with "#" are comments.
+// header; lines starting with "#" are comments. The KEY "*" stands for
+// every site of the kernel function and class.
 func Arguments() (ArgumentSet, error) { return parseArguments(argumentsText) }
 
 func parseArguments(text string) (ArgumentSet, error) {
@@ -82,11 +83,21 @@ func parseArguments(text string) (ArgumentSet, error) {
 // For returns the argument for a mutant of kind at site, or "".
 func (as ArgumentSet) For(site *locksites.Site, kind ksync.MutantKind) string {
 	for _, a := range as {
-		if a.Key == site.Key && (a.Kinds == nil || slices.Contains(a.Kinds, kind)) {
+		if a.matches(site) && (a.Kinds == nil || slices.Contains(a.Kinds, kind)) {
 			return a.Text
 		}
 	}
 	return ""
+}
+
+// matches reports whether the argument is about site: its key, or with the
+// key "*" every site of its kernel function and lock class (one lock
+// reached along several call paths, each a site of its own).
+func (a *Argument) matches(site *locksites.Site) bool {
+	if a.Key == "*" {
+		return site.Kernel == a.Kernel && site.Class == a.Class
+	}
+	return a.Key == site.Key
 }
 
 // Check reports the arguments that refer to no site of ss, or whose kernel
@@ -94,6 +105,23 @@ func (as ArgumentSet) For(site *locksites.Site, kind ksync.MutantKind) string {
 func (as ArgumentSet) Check(ss *locksites.Sites) []error {
 	var errs []error
 	for _, a := range as {
+		if a.Key == "*" {
+			n := 0
+			for _, s := range ss.List {
+				if a.matches(s) {
+					n++
+					for _, k := range a.Kinds {
+						if !slices.Contains(s.Kinds(), k) {
+							errs = append(errs, fmt.Errorf("arguments.txt:%d: %s does not apply to %s", a.Line, k, s.Key))
+						}
+					}
+				}
+			}
+			if n == 0 {
+				errs = append(errs, fmt.Errorf("arguments.txt:%d: no site of %s %s", a.Line, a.Kernel, a.Class))
+			}
+			continue
+		}
 		s := ss.ByKey(a.Key)
 		switch {
 		case s == nil:

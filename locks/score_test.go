@@ -1,6 +1,11 @@
 package locks
 
-import "testing"
+import (
+	"testing"
+
+	"mmrace/internal/locksites"
+	"mmrace/kernelsim/ksync"
+)
 
 func TestScoreRate(t *testing.T) {
 	var ty Tally
@@ -25,5 +30,20 @@ func TestScoreRate(t *testing.T) {
 	}
 	if (Tally{}).ScoreRate() != "-" {
 		t.Errorf("empty tally")
+	}
+}
+
+func TestArgumentStarKey(t *testing.T) {
+	as, err := parseArguments("[* hugetlb_fault hugetlb_fault_mutex]\nText.\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit := &locksites.Site{Key: "Fault:hugetlb_fault_mutex#1", Kernel: "hugetlb_fault", Class: "hugetlb_fault_mutex"}
+	other := &locksites.Site{Key: "Fault:ptl#1", Kernel: "hugetlb_fault", Class: "ptl"}
+	if as.For(hit, ksync.MutantRemove) != "Text." || as.For(other, ksync.MutantRemove) != "" {
+		t.Errorf("For: %q %q", as.For(hit, ksync.MutantRemove), as.For(other, ksync.MutantRemove))
+	}
+	if errs := as.Check(&locksites.Sites{List: []*locksites.Site{other}}); len(errs) != 1 {
+		t.Errorf("Check of a star key with no site: %v", errs)
 	}
 }
