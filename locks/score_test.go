@@ -12,7 +12,7 @@ func TestScoreRate(t *testing.T) {
 	for _, r := range []Result{
 		{Verdict: Killed},
 		{Verdict: Killed},
-		{Verdict: NoConsequence},                                    // open gap
+		{Verdict: NoConsequence}, // open gap
 		{Verdict: NoConsequence, Argument: "Kernel argument: none."}, // equivalent: left out
 		{Verdict: NoConsequence, Argument: "Model argument. Open gap: THP."},
 		{Verdict: NotExercised},
