@@ -79,7 +79,9 @@ func countBranches(bs map[string]Branch, rep *harness.Report) {
 // ran, the mutant's mutation took effect) joins a focus corpus, from which
 // half the inputs are drawn once it is not empty, half of those with only
 // their schedule changed (more interleavings of a program that reaches the
-// change). Under a lock mutant, the inputs whose run had another task
+// change). Under a lock mutant, its PCT runs are mutant-directed
+// (mutantPCT: a change point where the mutation took effect, half the
+// time), and the inputs whose run had another task
 // act on the mutated task's objects inside the window the mutant opened
 // (MutantInterference) with a pair of sites never seen before form a
 // third corpus, drawn from first: half the inputs once it is not empty. It stops at the first finding;
@@ -142,7 +144,11 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		var st sched.Strategy = sched.NewBytes(sb)
 		key := p.String()
 		if i%3 != 0 {
-			st = sched.NewPCT(rng.Uint64(), 2+rng.IntN(pctDepths), lens.k(p, steps[key]))
+			pct := sched.NewPCT(rng.Uint64(), 2+rng.IntN(pctDepths), lens.k(p, steps[key]))
+			st = pct
+			if o.Mutant != nil {
+				st = newMutantPCT(pct, o.Mutant)
+			}
 		}
 		rep := harness.Run(p, harness.Options{Mode: o.Mode, Strategy: st, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: 3, Mutant: o.Mutant})
 		d.Executions++

@@ -85,6 +85,16 @@ type Mutant struct {
 
 	reached atomic.Int64
 	applied atomic.Int64
+	hint    atomic.Int32 // 1 + the task whose mutation took effect last, 0 none (TakeHint)
+}
+
+// TakeHint returns the task (its index) in which the mutation took effect
+// since the last call, and forgets it; ok is false when there is none. A
+// strategy may use it to preempt that task inside the window the mutation
+// opened (hunt's mutant-directed PCT).
+func (m *Mutant) TakeHint() (task int, ok bool) {
+	h := m.hint.Swap(0)
+	return int(h) - 1, h > 0
 }
 
 // Reached returns how often an acquisition at the site executed while the
@@ -129,6 +139,7 @@ func (e *Env) applied(t *sched.Task, lock, site, what string) {
 func (e *Env) appliedAs(t *sched.Task, kind sched.Kind, lock, site, what string) {
 	if e.mut != nil {
 		e.mut.applied.Add(1)
+		e.mut.hint.Store(int32(t.ID() + 1))
 	}
 	t.Record(kind, lock, site, what)
 }

@@ -89,5 +89,16 @@ func (p *PCT) Next(runnable []int, cur int, step int) int {
 	return best
 }
 
+// Lower drops task's priority below every other one now (a change point
+// placed by the caller, not drawn): mutant-directed PCT (hunt) preempts a
+// task where a lock mutation took effect.
+func (p *PCT) Lower(task int) {
+	low := p.prio[task]
+	for _, q := range p.prio {
+		low = min(low, q)
+	}
+	p.prio[task] = low - 1
+}
+
 // Choose implements Strategy.
 func (p *PCT) Choose(n int) int { return p.rng.IntN(n) }
