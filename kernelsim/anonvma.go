@@ -96,7 +96,7 @@ func (k *Kernel) anonVMAChainLink(t *sched.Task, v *VMA, avc *AVC, a *AnonVMA, s
 // _remove of avc with its VMA's current key, under the anon_vma lock for
 // write (reference A.2).
 func (k *Kernel) anonTreeInsert(t *sched.Task, avc *AVC, site string) {
-	k.anonRwsem(avc.av).AssertHeld(t, true, site+": the anon_vma tree is changed without its lock held for write")
+	k.anonRwsem(avc.av).AssertHeldIn(t, true, site, "the anon_vma tree is changed without its lock held for write")
 	treeCorrupt(t, avc.av.tree.Contains(avc), avc.name, avc.av.name, site, "inserts", "already in")
 	v := avc.vma
 	treeOp(t, avc.av.name, site, func() {
@@ -105,7 +105,7 @@ func (k *Kernel) anonTreeInsert(t *sched.Task, avc *AVC, site string) {
 }
 
 func (k *Kernel) anonTreeRemove(t *sched.Task, avc *AVC, site string) {
-	k.anonRwsem(avc.av).AssertHeld(t, true, site+": the anon_vma tree is changed without its lock held for write")
+	k.anonRwsem(avc.av).AssertHeldIn(t, true, site, "the anon_vma tree is changed without its lock held for write")
 	treeCorrupt(t, !avc.av.tree.Contains(avc), avc.name, avc.av.name, site, "removes", "not in")
 	treeOp(t, avc.av.name, site, func() { avc.av.tree.Remove(avc, treeWrite[*AVC](k, t, avc.av.name, site)) })
 }

@@ -112,7 +112,7 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA, copied []int) []int
 			continue
 		}
 		stbl.ptl.LockNested(t, ksync.SingleDepthNesting, site)
-		k.use(t, &stbl.Obj, site+": spin_lock of the PTL in the table's ptdesc")
+		k.useIn(t, &stbl.Obj, site, "spin_lock of the PTL in the table's ptdesc")
 		for addr := a; addr < tblEnd; addr++ {
 			i := g.pteIndex(addr)
 			p := stbl.e[i].Load()

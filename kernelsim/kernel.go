@@ -185,6 +185,13 @@ func (k *Kernel) use(t *sched.Task, o *Obj, where string) {
 	}
 }
 
+// useIn is use(t, o, site+": "+what), the text made only for a violation.
+func (k *Kernel) useIn(t *sched.Task, o *Obj, site, what string) {
+	if o.freed {
+		k.use(t, o, site+": "+what)
+	}
+}
+
 // noteWrite records that an entry with mapping identity id was written
 // (setPTE, for the old and the new value).
 func (k *Kernel) noteWrite(t *sched.Task, id uint64) {

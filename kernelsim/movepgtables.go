@@ -224,7 +224,7 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) bool
 	}
 	if ntbl != otbl {
 		ntbl.ptl.LockNested(t, 1, site)
-		k.use(t, &ntbl.Obj, site+": spin_lock of the PTL in the table's ptdesc")
+		k.useIn(t, &ntbl.Obj, site, "spin_lock of the PTL in the table's ptdesc")
 	}
 	k.flushTLBBatchedPending(t, om, site)
 	forceFlush := false

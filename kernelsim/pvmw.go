@@ -164,7 +164,7 @@ func (w *pvmw) next() bool {
 			w.i = g.pteIndex(w.addr)
 			if !w.locked {
 				t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, w.addr), w.site, "ptep_get (lockless)")
-				k.use(t, &w.tbl.Obj, w.site+": ptep_get")
+				k.useIn(t, &w.tbl.Obj, w.site, "ptep_get")
 			}
 			if p := w.tbl.e[w.i].Load(); p != nil {
 				break
@@ -176,7 +176,7 @@ func (w *pvmw) next() bool {
 		}
 		if !w.locked {
 			w.tbl.ptl.Lock(t, w.site)
-			k.use(t, &w.tbl.Obj, w.site+": spin_lock of the PTL in the table's ptdesc")
+			k.useIn(t, &w.tbl.Obj, w.site, "spin_lock of the PTL in the table's ptdesc")
 			w.locked = true
 			if m.pteTable(w.addr) != w.pmde {
 				t.Record(sched.KindNote, w.tbl.name, w.site, fmt.Sprintf("!pmd_same: %s no longer maps %s %#x; restart", w.tbl.name, m.name, w.addr))
@@ -224,14 +224,14 @@ func (w *pvmw) mapPTE() int {
 		}
 		w.tbl, w.i, w.pmde = tbl, k.Geo.pteIndex(w.addr), tbl
 		t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, w.addr), w.site, "map_pte: ptep_get (lockless)")
-		k.use(t, &tbl.Obj, w.site+": ptep_get")
+		k.useIn(t, &tbl.Obj, w.site, "ptep_get")
 		p := tbl.e[w.i].Load()
 		if p == nil || (w.migration && p.Kind != PTEMigration) || (!w.migration && p.Kind != PTEPresent) {
 			t.Record(sched.KindWalk, w.v.Describe(), w.site, fmt.Sprintf("looks at %s %#x: %s (lockless peek: not a candidate)", m.name, w.addr, p))
 			return mapNoMatch
 		}
 		tbl.ptl.Lock(t, w.site)
-		k.use(t, &tbl.Obj, w.site+": spin_lock of the PTL in the table's ptdesc")
+		k.useIn(t, &tbl.Obj, w.site, "spin_lock of the PTL in the table's ptdesc")
 		if m.pteTable(w.addr) == tbl || k.Variants.Has("pte_offset_map_lock-no-pmd-recheck") {
 			w.locked = true
 			return mapMatch
