@@ -1,7 +1,6 @@
 package kernelsim
 
 import (
-	"fmt"
 	"sync/atomic"
 
 	"mmrace/kernelsim/ivtree"
@@ -88,7 +87,7 @@ func (k *Kernel) anonVMAChainLink(t *sched.Task, v *VMA, avc *AVC, a *AnonVMA, s
 	k.use(t, &a.Obj, site)
 	avc.vma, avc.av = v, a
 	v.chain = append(v.chain, avc)
-	t.Point(sched.KindWrite, a.name, site, "link "+avc.name+" for "+v.Describe())
+	t.PointF(sched.KindWrite, site, v.descOps(sched.Obj(a.name).Detailf("link %s for "+vmaDescFmt).S(avc.name)))
 	k.anonTreeInsert(t, avc, site)
 }
 
@@ -115,7 +114,11 @@ func (k *Kernel) anonTreeRemove(t *sched.Task, avc *AVC, site string) {
 // store, separate scheduling points, under the root's lock held for write.
 func counterAdd(t *sched.Task, c *int, delta int, a *AnonVMA, what, site string) {
 	n := *c
-	t.Point(sched.KindWrite, a.name, site, fmt.Sprintf("%s %+d", what, delta))
+	format := "%s +%d" // %+d
+	if delta < 0 {
+		format = "%s %d"
+	}
+	t.PointF(sched.KindWrite, site, sched.Obj(a.name).Detailf(format).S(what).N(delta))
 	*c = n + delta
 }
 

@@ -71,7 +71,7 @@ func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 		}
 		k.pmdAlloc(t, nm, na, pmc.site)
 	again:
-		t.Point(sched.KindRead, fmt.Sprintf("pmd %s %#x", om.name, g.pmdBase(oa)), pmc.site, "old pmd (lockless)")
+		t.PointF(sched.KindRead, pmc.site, sched.Objf("pmd %s %#x").S(om.name).N(g.pmdBase(oa)).Detail("old pmd (lockless)"))
 		e := om.pmdEntry(oa)
 		switch {
 		case e != nil && e.Leaf != nil:
