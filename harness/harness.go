@@ -199,7 +199,8 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		var refused *sched.Verdict
 		s := sched.New(sched.Options{Strategy: sched.NewBytes(nil), MaxSteps: opts.MaxSteps, Trace: &rep.Trace, Pool: opts.Pool})
 		s.Spawn(func(t *sched.Task) {
-			for _, o := range p.Setup {
+			for i := range p.Setup {
+				o := &p.Setup[i]
 				if err := k.Exec(t, o); err != nil {
 					refused = &sched.Verdict{Outcome: sched.Invalid, Violation: sched.Violation{Invariant: "setup-refused", Task: -1, Step: t.Step(),
 						Detail: fmt.Sprintf("line %d: setup: %s: the kernel refuses it: %v", o.Line, o, err)}}
@@ -233,8 +234,8 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		Trace: &rep.Trace, Pool: opts.Pool})
 	for _, ops := range p.Tasks {
 		s.Spawn(func(t *sched.Task) {
-			for _, o := range ops {
-				note(t, k.Exec(t, o))
+			for i := range ops {
+				note(t, k.Exec(t, &ops[i]))
 			}
 			k.Env.AssertNoneHeld(t, "return to user space")
 		})

@@ -287,7 +287,7 @@ func (c *smCmd) Run(su commands.SystemUnderTest) commands.Result {
 	k := sut.k
 	before := len(k.MemLog())
 	res := runOne(func(t *sched.Task) {
-		r.err = k.Exec(t, c.op)
+		r.err = k.Exec(t, &c.op)
 		k.Env.AssertNoneHeld(t, "return to user space")
 	})
 	r.verdict = res.Verdict

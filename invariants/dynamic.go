@@ -80,11 +80,15 @@ func RmapWalkCoverage(k *kernelsim.Kernel, w *kernelsim.Walk) *sched.Violation {
 	return &v
 }
 
-func visitList(vs []string) string {
+func visitList(vs []kernelsim.VMAText) string {
 	if len(vs) == 0 {
 		return "no VMA"
 	}
-	return strings.Join(vs, ", then ")
+	ss := make([]string, len(vs))
+	for i, v := range vs {
+		ss[i] = v.String()
+	}
+	return strings.Join(ss, ", then ")
 }
 
 // NoStragglingMigrationEntry is I2: when the migration of src ends, no

@@ -45,7 +45,7 @@ func build(t *testing.T, k *kernelsim.Kernel, ops []kernelsim.Op) {
 	s := sched.New(sched.Options{Strategy: sched.NewBytes(nil)})
 	s.Spawn(func(tk *sched.Task) {
 		for _, o := range ops {
-			if err := k.Exec(tk, o); err != nil {
+			if err := k.Exec(tk, &o); err != nil {
 				t.Errorf("%s: %v", o, err)
 			}
 		}

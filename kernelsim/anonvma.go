@@ -1,7 +1,6 @@
 package kernelsim
 
 import (
-	"fmt"
 	"sync/atomic"
 
 	"mmrace/kernelsim/ivtree"
@@ -88,7 +87,7 @@ func (k *Kernel) anonVMAChainLink(t *sched.Task, v *VMA, avc *AVC, a *AnonVMA, s
 	k.use(t, &a.Obj, site)
 	avc.vma, avc.av = v, a
 	v.chain = append(v.chain, avc)
-	t.Point(sched.KindWrite, a.name, site, "link "+avc.name+" for "+v.Describe())
+	t.PointF(sched.KindWrite, site, v.descOps(sched.Obj(a.name).Detailf("link %s for "+vmaDescFmt).S(avc.name)))
 	k.anonTreeInsert(t, avc, site)
 }
 
@@ -96,7 +95,7 @@ func (k *Kernel) anonVMAChainLink(t *sched.Task, v *VMA, avc *AVC, a *AnonVMA, s
 // _remove of avc with its VMA's current key, under the anon_vma lock for
 // write (reference A.2).
 func (k *Kernel) anonTreeInsert(t *sched.Task, avc *AVC, site string) {
-	k.anonRwsem(avc.av).AssertHeld(t, true, site+": the anon_vma tree is changed without its lock held for write")
+	k.anonRwsem(avc.av).AssertHeldIn(t, true, site, "the anon_vma tree is changed without its lock held for write")
 	treeCorrupt(t, avc.av.tree.Contains(avc), avc.name, avc.av.name, site, "inserts", "already in")
 	v := avc.vma
 	treeOp(t, avc.av.name, site, func() {
@@ -105,7 +104,7 @@ func (k *Kernel) anonTreeInsert(t *sched.Task, avc *AVC, site string) {
 }
 
 func (k *Kernel) anonTreeRemove(t *sched.Task, avc *AVC, site string) {
-	k.anonRwsem(avc.av).AssertHeld(t, true, site+": the anon_vma tree is changed without its lock held for write")
+	k.anonRwsem(avc.av).AssertHeldIn(t, true, site, "the anon_vma tree is changed without its lock held for write")
 	treeCorrupt(t, !avc.av.tree.Contains(avc), avc.name, avc.av.name, site, "removes", "not in")
 	treeOp(t, avc.av.name, site, func() { avc.av.tree.Remove(avc, treeWrite[*AVC](k, t, avc.av.name, site)) })
 }
@@ -115,7 +114,11 @@ func (k *Kernel) anonTreeRemove(t *sched.Task, avc *AVC, site string) {
 // store, separate scheduling points, under the root's lock held for write.
 func counterAdd(t *sched.Task, c *int, delta int, a *AnonVMA, what, site string) {
 	n := *c
-	t.Point(sched.KindWrite, a.name, site, fmt.Sprintf("%s %+d", what, delta))
+	format := "%s +%d" // %+d
+	if delta < 0 {
+		format = "%s %d"
+	}
+	t.PointF(sched.KindWrite, site, sched.Obj(a.name).Detailf(format).S(what).N(delta))
 	*c = n + delta
 }
 

@@ -25,13 +25,13 @@ func runSeq(t *testing.T, src string) (*kernelsim.Kernel, []sched.Event) {
 	s := sched.New(sched.Options{Strategy: sched.NewBytes(nil)})
 	s.Spawn(func(tk *sched.Task) {
 		for _, o := range ops {
-			if err := k.Exec(tk, o); err != nil {
+			if err := k.Exec(tk, &o); err != nil {
 				t.Errorf("setup %s: %v", o, err)
 			}
 		}
 		mark = tk.Step()
 		for _, o := range p.Tasks[0] {
-			if err := k.Exec(tk, o); err != nil {
+			if err := k.Exec(tk, &o); err != nil {
 				t.Errorf("%s: %v", o, err)
 			}
 		}

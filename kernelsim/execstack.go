@@ -97,7 +97,7 @@ func (k *Kernel) relocateVMADown(t *sched.Task, v *VMA, shift int) {
 func (k *Kernel) gupWrite(t *sched.Task, v *VMA, addr int, val uint64) error {
 	m := v.mm
 	for try := 0; try < maxFaultRetries; try++ {
-		t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), "follow_page_pte", "")
+		t.PointF(sched.KindRead, "follow_page_pte", sched.Objf("pte %s %#x").S(m.name).N(addr))
 		if p := m.Walk(addr); p != nil && p.Kind == PTEPresent && p.Write && p.Folio != nil {
 			p.Folio.page(p.Page).Store(val)
 			k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true})

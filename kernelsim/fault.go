@@ -160,7 +160,7 @@ func (k *Kernel) lockMMAndFindVMA(t *sched.Task, m *MM, addr int) *VMA {
 	if !m.lock.ReadTrylock(t, site) {
 		m.lock.ReadLock(t, site)
 	}
-	t.Point(sched.KindRead, m.name+" maple tree", site, fmt.Sprintf("find_vma %#x", addr))
+	t.PointF(sched.KindRead, site, sched.Objf("%s maple tree").S(m.name).Detailf("find_vma %#x").N(addr))
 	v := m.findVMA(addr)
 	if v == nil {
 		m.lock.ReadUnlock(t, site)
@@ -187,7 +187,7 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 		return k.hugetlbFault(t, v, addr, ff) // hugetlb_fault, from handle_mm_fault
 	}
 	k.pmdAlloc(t, m, addr, "__handle_mm_fault")
-	t.Point(sched.KindRead, m.name+" pmd", "__handle_mm_fault", fmt.Sprintf("pmd for %#x (lockless)", addr))
+	t.PointF(sched.KindRead, "__handle_mm_fault", sched.Objf("%s pmd").S(m.name).Detailf("pmd for %#x (lockless)").N(addr))
 	switch e := m.pmdEntry(addr); {
 	case e == nil && v.thpFaultAllowed(addr):
 		return k.doHugePMDAnonymousPage(t, v, addr, ff)
@@ -211,7 +211,7 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 			return r
 		}
 	}
-	t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), site, "orig_pte (lockless)")
+	t.PointF(sched.KindRead, site, sched.Objf("pte %s %#x").S(m.name).N(addr).Detail("orig_pte (lockless)"))
 	orig := m.Walk(addr)
 	switch {
 	case orig == nil:

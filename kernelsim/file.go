@@ -1,7 +1,6 @@
 package kernelsim
 
 import (
-	"fmt"
 	"sync/atomic"
 
 	"mmrace/kernelsim/ksync"
@@ -98,7 +97,7 @@ func (f *File) lookup(t *sched.Task, index int) *Folio {
 	const site = "filemap_fault"
 	rcu := f.k.Env.RCU()
 	rcu.ReadLock(t, "filemap_get_folio")
-	t.Point(sched.KindRead, f.name+" i_pages", "filemap_get_folio", fmt.Sprintf("lookup %#x (lockless)", index))
+	t.PointF(sched.KindRead, "filemap_get_folio", sched.Objf("%s i_pages").S(f.name).Detailf("lookup %#x (lockless)").N(index))
 	if fo := f.pages[index].Load(); fo != nil {
 		// folio_try_get, a separate access: the folio may have left the
 		// page cache and be on its way to being freed meanwhile.
@@ -115,13 +114,13 @@ func (f *File) lookup(t *sched.Task, index int) *Folio {
 	fo := f.k.allocFolio(false)
 	fo.file, fo.index = f, index
 	f.xa.Lock(t, site) // filemap_add_folio → __filemap_add_folio
-	t.Point(sched.KindRead, f.name+" i_pages", "__filemap_add_folio", fmt.Sprintf("slot %#x", index))
+	t.PointF(sched.KindRead, "__filemap_add_folio", sched.Objf("%s i_pages").S(f.name).Detailf("slot %#x").N(index))
 	if f.pages[index].Load() != nil {
 		f.xa.Unlock(t, site) // -EEXIST: someone added one first
 		f.k.discardFolio(fo)
 		return nil
 	}
-	t.Point(sched.KindWrite, f.name+" i_pages", "__filemap_add_folio", fmt.Sprintf("store %s at %#x", fo.name, index))
+	t.PointF(sched.KindWrite, "__filemap_add_folio", sched.Objf("%s i_pages").S(f.name).Detailf("store %s at %#x").S(fo.name).N(index))
 	f.pages[index].Store(fo)
 	fo.pin()
 	f.xa.Unlock(t, site)
@@ -137,7 +136,7 @@ func (k *Kernel) vmaLinkFile(t *sched.Task, v *VMA, site string) {
 		// "vma_start_write before i_mmap" (fixed by 1c7873e33645).
 		v.lock.StartWrite(t, site)
 	}
-	t.Point(sched.KindWrite, f.name, site, "i_mmap insert "+v.Describe())
+	t.PointF(sched.KindWrite, site, v.descOps(sched.Obj(f.name).Detailf("i_mmap insert "+vmaDescFmt)))
 	f.insert(t, v, site)
 	f.immap.UpWrite(t, site)
 }
@@ -149,7 +148,7 @@ func (k *Kernel) unlinkFileVMA(t *sched.Task, v *VMA, site string) {
 		return
 	}
 	f.immap.DownWrite(t, site)
-	t.Point(sched.KindWrite, f.name, site, "i_mmap remove "+v.Describe())
+	t.PointF(sched.KindWrite, site, v.descOps(sched.Obj(f.name).Detailf("i_mmap remove "+vmaDescFmt)))
 	f.remove(t, v, site)
 	f.immap.UpWrite(t, site)
 }

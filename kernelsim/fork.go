@@ -35,7 +35,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 		tmp.lock.StartWrite(t, site)
 		if f := tmp.file; f != nil {
 			f.immap.DownWrite(t, site)
-			t.Point(sched.KindWrite, f.name, site, "i_mmap insert_after "+pv.name+": "+tmp.Describe())
+			t.PointF(sched.KindWrite, site, tmp.descOps(sched.Obj(f.name).Detailf("i_mmap insert_after %s: "+vmaDescFmt).S(pv.name)))
 			f.insertAfter(t, tmp, pv, site)
 			f.immap.UpWrite(t, site)
 		}
@@ -65,7 +65,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 		copied = nil
 	}
 	k.afterFlush(t, logCopies)
-	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, promiseOwn, "fork of "+m.name)
+	k.checkTLBCoherence(t, m, 0, k.Geo.Pages(), since, promiseOwn, tlbOp{verb: "fork", mm: m.name, whole: true})
 	m.lock.WriteUnlock(t, site)
 	logCopies()
 	k.publishMM(cm) // the child process starts running only now
@@ -112,7 +112,7 @@ func (k *Kernel) copyPageRange(t *sched.Task, dst, src *VMA, copied []int) []int
 			continue
 		}
 		stbl.ptl.LockNested(t, ksync.SingleDepthNesting, site)
-		k.use(t, &stbl.Obj, site+": spin_lock of the PTL in the table's ptdesc")
+		k.useIn(t, &stbl.Obj, site, "spin_lock of the PTL in the table's ptdesc")
 		for addr := a; addr < tblEnd; addr++ {
 			i := g.pteIndex(addr)
 			p := stbl.e[i].Load()

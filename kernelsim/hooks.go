@@ -1,6 +1,10 @@
 package kernelsim
 
-import "mmrace/kernelsim/sched"
+import (
+	"fmt"
+
+	"mmrace/kernelsim/sched"
+)
 
 // Mapping is one page-table entry found by a scan: its identity, where it
 // is, and its value.
@@ -19,7 +23,7 @@ type Walk struct {
 	Target    func(*PTE) bool // the entries the walk is for
 	Start     []Mapping       // target entries when the walk began
 	Visited   map[uint64]bool // identities the walk examined under the PTL
-	VMAs      []string        // the VMAs visited, in order, for reports
+	VMAs      []VMAText       // the VMAs visited, in order, for reports
 	Skipped   []*VMA          // VMAs the walk skips by design (rwc->invalid_vma)
 	MayMiss   []*VMA          // VMAs visited where the caller tolerates a miss
 	StartStep int
@@ -27,6 +31,25 @@ type Walk struct {
 	// NonSync says the walk peeks at entries without the PTL: it may miss
 	// an entry that a PTL holder cleared transiently during the walk.
 	NonSync bool
+}
+
+// visit records that the walk examined identity id under the PTL.
+func (w *Walk) visit(id uint64) {
+	if w.Visited == nil {
+		w.Visited = map[uint64]bool{}
+	}
+	w.Visited[id] = true
+}
+
+// VMAText is a VMA as it was when a walk visited it; String prints it as
+// VMA.Describe did then.
+type VMAText struct {
+	name              string
+	start, end, pgoff int
+}
+
+func (v VMAText) String() string {
+	return fmt.Sprintf("%s [%#x,%#x) pgoff %#x", v.name, v.start, v.end, v.pgoff)
 }
 
 // Hooks are called by the model at the points where dynamic invariants are

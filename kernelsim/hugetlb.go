@@ -160,7 +160,7 @@ func (k *Kernel) hugetlbWalk(t *sched.Task, v *VMA, addr int, site string) *huge
 		ksync.AssertEitherHeld(t, v.hlock, v.file.immap, site+": hugetlb_walk: WARN_ON_ONCE(!lockdep_is_held(&vma_lock->rw_sema) && !lockdep_is_held(&i_mmap_rwsem))")
 	}
 	m := v.mm
-	t.Point(sched.KindRead, m.name+" pud", site, fmt.Sprintf("huge_pte_offset %#x (lockless)", addr))
+	t.PointF(sched.KindRead, site, sched.Objf("%s pud").S(m.name).Detailf("huge_pte_offset %#x (lockless)").N(addr))
 	pmd := m.pmdOffset(addr)
 	if pmd == nil {
 		return nil

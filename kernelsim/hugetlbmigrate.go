@@ -108,7 +108,7 @@ func (k *Kernel) tryToMigrateHugetlb(t *sched.Task, pw *pvmw, w *Walk) bool {
 	m := v.mm
 	e := hp.slot.Load()
 	leaf := e.Leaf
-	w.Visited[leaf.ID] = true
+	w.visit(leaf.ID)
 	if v.hlock != nil && !v.hlock.DownWriteTrylock(t, "hugetlb_vma_trylock_write") {
 		// walk_abort: the walk gives up, and promises no coverage; the
 		// folio stays mapped and its migration fails.
@@ -144,7 +144,7 @@ func (k *Kernel) removeMigrationHugetlb(t *sched.Task, pw *pvmw, dst *Folio, w *
 	const site = "remove_migration_pte"
 	hp := pw.hp
 	e := hp.slot.Load()
-	w.Visited[e.Leaf.ID] = true
+	w.visit(e.Leaf.ID)
 	// mk_pte(new, READ_ONCE(vma->vm_page_prot)), made writable for a
 	// writable entry: the VMA's protection now (an mprotect may have run
 	// during the migration; it made the entry readable if it took write

@@ -239,7 +239,7 @@ func (k *Kernel) hugetlbSplit(t *sched.Task, v *VMA, addr int) {
 	g := k.Geo
 	span := g.pudSpan()
 	v.lock.AssertWriteLocked(t, site+": vma_assert_write_locked")
-	v.file.immap.AssertHeld(t, true, site+": i_mmap_assert_write_locked")
+	v.file.immap.AssertHeldIn(t, true, site, "i_mmap_assert_write_locked")
 	if addr%span == 0 {
 		return
 	}

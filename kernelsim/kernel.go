@@ -11,6 +11,7 @@ package kernelsim
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -138,7 +139,8 @@ type Obj struct {
 	name      string
 	freed     bool
 	freedStep int
-	freedBy   string
+	freedBy   string // who freed it and where, or (no freedTask) why it is poisoned
+	freedTask string // the freeing task's name (free), or ""
 }
 
 // Name returns the object's printed name.
@@ -153,6 +155,9 @@ func (o *Obj) FreedAt() string {
 	if o.freedStep < 0 {
 		return o.freedBy
 	}
+	if o.freedTask != "" {
+		return fmt.Sprintf("freed at step %d by %s in %s", o.freedStep, o.freedTask, o.freedBy)
+	}
 	return fmt.Sprintf("freed at step %d by %s", o.freedStep, o.freedBy)
 }
 
@@ -161,15 +166,28 @@ func (k *Kernel) newObj(kind objKind) Obj {
 	k.ids[kind]++
 	id := k.ids[kind]
 	k.mu.Unlock()
+	if id < len(objNames[kind]) {
+		return Obj{name: objNames[kind][id]}
+	}
 	return Obj{name: fmt.Sprintf("%s%d", kindPrefix[kind], id)}
 }
+
+// objNames are the names of the first ids of each kind, made once.
+var objNames = func() (n [numObjKinds][128]string) {
+	for kind := range n {
+		for id := range n[kind] {
+			n[kind][id] = kindPrefix[kind] + strconv.Itoa(id)
+		}
+	}
+	return n
+}()
 
 // free poisons o.
 func (k *Kernel) free(t *sched.Task, o *Obj, where string) {
 	if o.freed {
 		t.Fail(sched.Violation{Invariant: "use-after-free", Detail: fmt.Sprintf("%s: double free of %s (%s)", where, o.name, o.FreedAt())})
 	}
-	o.freed, o.freedStep, o.freedBy = true, t.Step(), t.Name()+" in "+where
+	o.freed, o.freedStep, o.freedTask, o.freedBy = true, t.Step(), t.Name(), where
 }
 
 // bugOn reports what the kernel would hit as a BUG_ON: a finding about the
@@ -182,6 +200,13 @@ func bugOn(t *sched.Task, format string, args ...any) {
 func (k *Kernel) use(t *sched.Task, o *Obj, where string) {
 	if o.freed {
 		t.Fail(sched.Violation{Invariant: "use-after-free", Detail: fmt.Sprintf("%s touches %s, %s", where, o.name, o.FreedAt())})
+	}
+}
+
+// useIn is use(t, o, site+": "+what), the text made only for a violation.
+func (k *Kernel) useIn(t *sched.Task, o *Obj, site, what string) {
+	if o.freed {
+		k.use(t, o, site+": "+what)
 	}
 }
 
@@ -209,7 +234,7 @@ func (k *Kernel) WrittenSince(id uint64, step int) bool {
 func (k *Kernel) MMs() []*MM {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return append([]*MM(nil), k.mms...)
+	return k.mms[:len(k.mms):len(k.mms)] // appended to, never changed: a caller's append copies
 }
 
 // Files returns every file, in creation order.

@@ -28,7 +28,7 @@ func (k *Kernel) hpageCollapseScanFile(t *sched.Task, m *MM, haddr int, f *File,
 	present := 0
 	why := ""
 	for i := start; i < start+g.PTEs && why == ""; i++ {
-		t.Point(sched.KindRead, f.name+" page cache", site, fmt.Sprintf("xas_for_each %#x", i))
+		t.PointF(sched.KindRead, site, sched.Objf("%s page cache").S(f.name).Detailf("xas_for_each %#x").N(i))
 		fo := f.pages[i].Load()
 		switch {
 		case fo == nil:
@@ -197,7 +197,7 @@ func (k *Kernel) tryToUnmapFile(t *sched.Task, fo *Folio) {
 			}
 			tbl, i := pw.pte()
 			p := tbl.e[i].Load()
-			w.Visited[p.ID] = true
+			w.visit(p.ID)
 			k.setPTE(t, v.mm, tbl, i, pw.addr, nil, "ptep_clear_flush")
 			k.flushTLBRange(t, v.mm, pw.addr, pw.addr+1, "ptep_clear_flush")
 			v.mm.rssFile.Add(-1)

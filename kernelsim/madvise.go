@@ -29,7 +29,7 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 			if !ok {
 				return fmt.Errorf("madvise: EINVAL: %#x is not huge-page aligned in hugetlb VMA", start)
 			}
-			k.checkTLBCoherence(t, m, start, end, since, promiseAll, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+			k.checkTLBCoherence(t, m, start, end, since, promiseAll, tlbOp{verb: "madvise(MADV_DONTNEED)", mm: m.name, start: start, end: end})
 			return nil
 		}
 		v.lock.EndRead(t, "try_vma_read_lock")
@@ -60,7 +60,7 @@ func (k *Kernel) MadviseDontneed(t *sched.Task, m *MM, start, n int) error {
 	}
 	m.lock.ReadUnlock(t, "madvise_unlock")
 	for _, z := range zapped {
-		k.checkTLBCoherence(t, m, z[0], z[1], since, promiseAll, fmt.Sprintf("madvise(MADV_DONTNEED) of %s [%#x,%#x)", m.name, start, end))
+		k.checkTLBCoherence(t, m, z[0], z[1], since, promiseAll, tlbOp{verb: "madvise(MADV_DONTNEED)", mm: m.name, start: start, end: end})
 	}
 	if inval != nil {
 		return inval

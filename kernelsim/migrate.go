@@ -168,7 +168,7 @@ func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio, flags ttuFlags) {
 		const site = "try_to_migrate_one"
 		if flags&ttuSplitHugePMD != 0 {
 			if id := k.splitHugePMDAddress(t, v, addr, true, src, "split_huge_pmd_address"); id != 0 {
-				w.Visited[id] = true // frozen: its pages are migration entries now
+				w.visit(id) // frozen: its pages are migration entries now
 			}
 		}
 		pw := k.newPVMW(t, src, v, addr, flags&ttuSync != 0, false, site)
@@ -186,7 +186,7 @@ func (k *Kernel) tryToMigrate(t *sched.Task, src *Folio, flags ttuFlags) {
 			}
 			tbl, i := pw.pte()
 			p := tbl.e[i].Load()
-			w.Visited[p.ID] = true
+			w.visit(p.ID)
 			// ptep_clear_flush (MIGRATE_SYNC: no TTU_BATCH_FLUSH), then the
 			// migration entry.
 			k.setPTE(t, v.mm, tbl, i, pw.addr, nil, "ptep_clear_flush")
@@ -213,7 +213,7 @@ func (k *Kernel) setPMDMigrationEntry(t *sched.Task, pw *pvmw, w *Walk) {
 	m := pw.v.mm
 	e := pw.slot.Load()
 	leaf := e.Leaf
-	w.Visited[leaf.ID] = true
+	w.visit(leaf.ID)
 	f := leaf.Folio
 	me := *leaf
 	me.Kind = PTEMigration
@@ -254,7 +254,7 @@ func (k *Kernel) removeMigrationPTEs(t *sched.Task, src, dst *Folio, locked bool
 			}
 			tbl, i := pw.pte()
 			p := tbl.e[i].Load()
-			w.Visited[p.ID] = true
+			w.visit(p.ID)
 			// The page of dst at this address (linear_page_index - pgoff);
 			// mk_pte(new, READ_ONCE(vma->vm_page_prot)), plus pte_mkwrite
 			// when the entry is a writable migration entry.
@@ -275,7 +275,7 @@ func (k *Kernel) removeMigrationPMD(t *sched.Task, pw *pvmw, dst *Folio, w *Walk
 	const site = "remove_migration_pmd"
 	v := pw.v
 	e := pw.slot.Load()
-	w.Visited[e.Leaf.ID] = true
+	w.visit(e.Leaf.ID)
 	read, write := ptePerms(v, dst, false)
 	write = write || e.Leaf.Write
 	k.setPMD(t, v.mm, pw.pmdTable(), pw.slot, pw.addr, &PMDEntry{Leaf: &PTE{Kind: PTEPresent, Folio: dst, Read: read, Write: write, ID: e.Leaf.ID, Huge: true}, Deposit: e.Deposit}, site)
@@ -292,14 +292,15 @@ func (k *Kernel) removeMigrationPTEIntoNone(t *sched.Task, src, dst *Folio, v *V
 	const site = "remove_migration_pte"
 	tbl, i := k.pteOffsetMapLock(t, v.mm, addr, site)
 	if tbl == nil {
-		t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: no page table", v.mm.name, addr))
+		t.RecordF(sched.KindWalk, site, v.descOps(sched.Objf(vmaDescFmt)).Detailf("looks at %s %#x: no page table").S(v.mm.name).N(addr))
 		return
 	}
 	p := tbl.e[i].Load()
-	t.Record(sched.KindWalk, v.Describe(), site, fmt.Sprintf("looks at %s %#x: %s", v.mm.name, addr, p))
+	pt := pteTextOf(p)
+	t.RecordF(sched.KindWalk, site, pt.ops(v.descOps(sched.Objf(vmaDescFmt)).Detailf(pteLooksAtFmt.of(pt)).S(v.mm.name).N(addr)))
 	switch {
 	case p != nil && p.Kind == PTEMigration && p.PageFolio() == src:
-		w.Visited[p.ID] = true
+		w.visit(p.ID)
 		read, write := ptePerms(v, dst, false)
 		write = write || p.Write
 		k.setPTE(t, v.mm, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: dst, Read: read, Write: write, ID: p.ID}, site)

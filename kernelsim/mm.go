@@ -1,7 +1,6 @@
 package kernelsim
 
 import (
-	"fmt"
 	"sort"
 	"sync/atomic"
 
@@ -142,7 +141,7 @@ func (m *MM) overlapping(start, end int) []*VMA {
 // new array, never a torn one.
 func (m *MM) vmaIterStore(t *sched.Task, v *VMA, site string) {
 	m.lock.AssertWriteLocked(t, site)
-	t.Point(sched.KindWrite, m.name+" maple tree", site, "store "+v.Describe())
+	t.PointF(sched.KindWrite, site, v.descOps(sched.Objf("%s maple tree").S(m.name).Detailf("store "+vmaDescFmt)))
 	old := *m.tree.Load()
 	next := make([]vmaSlot, 0, len(old)+1)
 	for _, s := range old {
@@ -157,7 +156,7 @@ func (m *MM) vmaIterStore(t *sched.Task, v *VMA, site string) {
 
 func (m *MM) vmaIterClear(t *sched.Task, vs []*VMA, site string) {
 	m.lock.AssertWriteLocked(t, site)
-	t.Point(sched.KindWrite, m.name+" maple tree", site, fmt.Sprintf("clear %d vmas", len(vs)))
+	t.PointF(sched.KindWrite, site, sched.Objf("%s maple tree").S(m.name).Detailf("clear %d vmas").N(len(vs)))
 	old := *m.tree.Load()
 	next := make([]vmaSlot, 0, len(old))
 outer:
@@ -175,6 +174,6 @@ outer:
 // lookupRCU is the lockless maple-tree walk of lock_vma_under_rcu (caller
 // is inside an RCU read section).
 func (m *MM) lookupRCU(t *sched.Task, addr int) *VMA {
-	t.Point(sched.KindRead, m.name+" maple tree", "lock_vma_under_rcu", fmt.Sprintf("lookup %#x", addr))
+	t.PointF(sched.KindRead, "lock_vma_under_rcu", sched.Objf("%s maple tree").S(m.name).Detailf("lookup %#x").N(addr))
 	return m.findVMA(addr)
 }

@@ -71,7 +71,7 @@ func (k *Kernel) movePageTables(t *sched.Task, pmc *pagetableMove) int {
 		}
 		k.pmdAlloc(t, nm, na, pmc.site)
 	again:
-		t.Point(sched.KindRead, fmt.Sprintf("pmd %s %#x", om.name, g.pmdBase(oa)), pmc.site, "old pmd (lockless)")
+		t.PointF(sched.KindRead, pmc.site, sched.Objf("pmd %s %#x").S(om.name).N(g.pmdBase(oa)).Detail("old pmd (lockless)"))
 		e := om.pmdEntry(oa)
 		switch {
 		case e != nil && e.Leaf != nil:
@@ -224,7 +224,7 @@ func (k *Kernel) movePTEs(t *sched.Task, pmc *pagetableMove, oa, na, n int) bool
 	}
 	if ntbl != otbl {
 		ntbl.ptl.LockNested(t, 1, site)
-		k.use(t, &ntbl.Obj, site+": spin_lock of the PTL in the table's ptdesc")
+		k.useIn(t, &ntbl.Obj, site, "spin_lock of the PTL in the table's ptdesc")
 	}
 	k.flushTLBBatchedPending(t, om, site)
 	forceFlush := false

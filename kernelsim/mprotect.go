@@ -67,7 +67,7 @@ func (k *Kernel) Mprotect(t *sched.Task, m *MM, start, n int, prot Flags) error 
 	if tlb.start < tlb.end {
 		k.flushTLBRange(t, m, tlb.start, tlb.end, "tlb_finish_mmu")
 	}
-	k.checkTLBCoherence(t, m, start, end, since, promiseBatched, fmt.Sprintf("mprotect of %s [%#x,%#x)", m.name, start, end))
+	k.checkTLBCoherence(t, m, start, end, since, promiseBatched, tlbOp{verb: "mprotect", mm: m.name, start: start, end: end})
 	return err
 }
 

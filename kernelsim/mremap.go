@@ -74,7 +74,7 @@ func (k *Kernel) Mremap(t *sched.Task, m *MM, a MremapArgs) error {
 		}
 	}
 	if err == nil {
-		k.checkTLBCoherence(t, m, a.Old, a.Old+a.OldLen, since, promiseBatched, fmt.Sprintf("mremap of %s [%#x,%#x)", m.name, a.Old, a.Old+a.OldLen))
+		k.checkTLBCoherence(t, m, a.Old, a.Old+a.OldLen, since, promiseBatched, tlbOp{verb: "mremap", mm: m.name, start: a.Old, end: a.Old + a.OldLen})
 	}
 	m.lock.WriteUnlock(t, site)
 	return err

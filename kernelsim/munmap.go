@@ -72,7 +72,7 @@ func (k *Kernel) doVMIAlignMunmap(t *sched.Task, m *MM, start, end int, downgrad
 	for _, v := range vs {
 		k.removeVMA(t, v, "remove_vma")
 	}
-	k.checkTLBCoherence(t, m, start, end, since, promiseAll, fmt.Sprintf("munmap of %s [%#x,%#x)", m.name, start, end))
+	k.checkTLBCoherence(t, m, start, end, since, promiseAll, tlbOp{verb: "munmap", mm: m.name, start: start, end: end})
 	// I14: once the VMAs and their tables are gone, nothing maps the range.
 	k.checked("zap-postcondition")
 	for a := start; a < end; a++ {

@@ -8,10 +8,12 @@ import (
 
 // Exec runs one op as task t. An op that the kernel would refuse (a range
 // outside the address space, an unknown mm) returns an error that the
-// program records as the op's result; it is not a violation.
-func (k *Kernel) Exec(t *sched.Task, o Op) error {
+// program records as the op's result; it is not a violation. *o must not
+// change afterwards (a program's op): the op's event keeps o and prints it
+// only when the trace is read.
+func (k *Kernel) Exec(t *sched.Task, o *Op) error {
 	defer k.endOpFlushes(t) // flush mutants: what the op still defers or owes (flushmutant.go)
-	t.Record(sched.KindOp, o.MM, o.Verb.String(), o.String())
+	t.RecordF(sched.KindOp, o.Verb.String(), sched.Obj(o.MM).Detailf("%v").V(o))
 	if o.Verb == OpExec {
 		return k.ExecStack(t, o.MM, o.Addr, o.Len, o.Shift)
 	}

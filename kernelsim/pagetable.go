@@ -181,7 +181,7 @@ func (k *Kernel) pmdAlloc(t *sched.Task, m *MM, addr int, site string) *PMDTable
 	m.ptlock.Lock(t, site)
 	p := slot.Load()
 	if p == nil {
-		t.Point(sched.KindWrite, m.name+" pud", site, fmt.Sprintf("install %s for %#x", n.name, addr))
+		t.PointF(sched.KindWrite, site, sched.Objf("%s pud").S(m.name).Detailf("install %s for %#x").S(n.name).N(addr))
 		slot.Store(n)
 		p = n
 	} else {
@@ -206,7 +206,7 @@ func (k *Kernel) pteAlloc(t *sched.Task, m *MM, addr int, site string) *PTETable
 	pmd.ptl.Lock(t, "pmd_install")
 	e := slot.Load()
 	if e == nil {
-		t.Point(sched.KindWrite, pmd.name, "pmd_install", fmt.Sprintf("install %s for %#x", n.name, addr))
+		t.PointF(sched.KindWrite, "pmd_install", sched.Obj(pmd.name).Detailf("install %s for %#x").S(n.name).N(addr))
 		e = &PMDEntry{Table: n}
 		slot.Store(e)
 	} else {
@@ -235,7 +235,7 @@ func (k *Kernel) pteOffsetMap(t *sched.Task, m *MM, addr int, site string) *PTET
 	nested := rcu.InReadSection(t)
 	rcu.ReadLock(t, site)
 	if nested {
-		t.Point(sched.KindRead, m.name+" pmd", site, fmt.Sprintf("pmd for %#x (lockless)", addr))
+		t.PointF(sched.KindRead, site, sched.Objf("%s pmd").S(m.name).Detailf("pmd for %#x (lockless)").N(addr))
 	}
 	tbl := m.pteTable(addr)
 	if tbl == nil {
@@ -271,7 +271,7 @@ func (k *Kernel) pteOffsetMapLock(t *sched.Task, m *MM, addr int, site string) (
 			return nil, 0
 		}
 		tbl.ptl.Lock(t, site)
-		k.use(t, &tbl.Obj, site+": spin_lock of the PTL in the table's ptdesc")
+		k.useIn(t, &tbl.Obj, site, "spin_lock of the PTL in the table's ptdesc")
 		if m.pteTable(addr) == tbl || k.Variants.Has("pte_offset_map_lock-no-pmd-recheck") {
 			return tbl, k.Geo.pteIndex(addr)
 		}
@@ -295,10 +295,11 @@ func (k *Kernel) pteUnmapUnlock(t *sched.Task, tbl *PTETable, site string) {
 func (k *Kernel) setPTE(t *sched.Task, m *MM, tbl *PTETable, i, addr int, v *PTE, site string) {
 	k.use(t, &tbl.Obj, site)
 	if tbl.private != t.ID()+1 {
-		tbl.ptl.AssertHeld(t, site+": leaf entry written without its PTL")
+		tbl.ptl.AssertHeldIn(t, site, "leaf entry written without its PTL")
 	}
 	old := tbl.e[i].Load()
-	t.Point(sched.KindWrite, fmt.Sprintf("pte %s %#x", m.name, addr), site, old.String()+" -> "+v.String())
+	ot, nt := pteTextOf(old), pteTextOf(v)
+	t.PointF(sched.KindWrite, site, nt.ops(ot.ops(sched.Objf("pte %s %#x").S(m.name).N(addr).Detailf(pteMoveFormats[ot.shape][nt.shape]))))
 	if tbl.private != t.ID()+1 && m.pteTable(addr) != tbl {
 		now := "none"
 		if e := m.pmdEntry(addr); e != nil {

@@ -57,7 +57,7 @@ func (k *Kernel) tryToFreePTE(t *sched.Task, m *MM, addr int) {
 		return
 	}
 	tbl.ptl.LockNested(t, ksync.SingleDepthNesting, site)
-	k.use(t, &tbl.Obj, site+": spin_lock of the PTL in the table's ptdesc")
+	k.useIn(t, &tbl.Obj, site, "spin_lock of the PTL in the table's ptdesc")
 	for i := range tbl.e {
 		if p := tbl.e[i].Load(); p != nil {
 			t.Record(sched.KindNote, tbl.name, site, fmt.Sprintf("not empty: %s %#x is %s", m.name, k.Geo.pmdBase(addr)+i, p))

@@ -95,7 +95,7 @@ func (w *pvmw) next() bool {
 				continue
 			}
 			w.slot = &pmd.e[g.pmdIndex(w.addr)]
-			t.Point(sched.KindRead, m.name+" pmd", w.site, fmt.Sprintf("pmd for %#x (lockless)", w.addr))
+			t.PointF(sched.KindRead, w.site, sched.Objf("%s pmd").S(m.name).Detailf("pmd for %#x (lockless)").N(w.addr))
 			e := w.slot.Load()
 			if e != nil && e.Leaf != nil {
 				// A THP or a PMD migration entry: look again under the PMD lock.
@@ -131,7 +131,7 @@ func (w *pvmw) next() bool {
 					pmd.ptl.Lock(t, w.site)
 					pmd.ptl.Unlock(t, w.site)
 				}
-				t.Record(sched.KindWalk, w.v.Describe(), w.site, fmt.Sprintf("looks at %s %#x: no page table", m.name, w.addr))
+				t.RecordF(sched.KindWalk, w.site, w.v.descOps(sched.Objf(vmaDescFmt)).Detailf("looks at %s %#x: no page table").S(m.name).N(w.addr))
 				w.addr = g.pmdBase(w.addr) + g.PTEs // step_forward(PMD_SIZE)
 				continue
 			}
@@ -163,20 +163,20 @@ func (w *pvmw) next() bool {
 			}
 			w.i = g.pteIndex(w.addr)
 			if !w.locked {
-				t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, w.addr), w.site, "ptep_get (lockless)")
-				k.use(t, &w.tbl.Obj, w.site+": ptep_get")
+				t.PointF(sched.KindRead, w.site, sched.Objf("pte %s %#x").S(m.name).N(w.addr).Detail("ptep_get (lockless)"))
+				k.useIn(t, &w.tbl.Obj, w.site, "ptep_get")
 			}
 			if p := w.tbl.e[w.i].Load(); p != nil {
 				break
 			}
-			t.Record(sched.KindWalk, w.v.Describe(), w.site, fmt.Sprintf("looks at %s %#x: none", m.name, w.addr))
+			t.RecordF(sched.KindWalk, w.site, w.v.descOps(sched.Objf(vmaDescFmt)).Detailf("looks at %s %#x: none").S(m.name).N(w.addr))
 		}
 		if w.tbl == nil {
 			continue // restart at the next table
 		}
 		if !w.locked {
 			w.tbl.ptl.Lock(t, w.site)
-			k.use(t, &w.tbl.Obj, w.site+": spin_lock of the PTL in the table's ptdesc")
+			k.useIn(t, &w.tbl.Obj, w.site, "spin_lock of the PTL in the table's ptdesc")
 			w.locked = true
 			if m.pteTable(w.addr) != w.pmde {
 				t.Record(sched.KindNote, w.tbl.name, w.site, fmt.Sprintf("!pmd_same: %s no longer maps %s %#x; restart", w.tbl.name, m.name, w.addr))
@@ -210,7 +210,7 @@ func (w *pvmw) mapPTE() int {
 	if w.sync {
 		tbl, i := k.pteOffsetMapLock(t, m, w.addr, w.site)
 		if tbl == nil {
-			t.Record(sched.KindWalk, w.v.Describe(), w.site, fmt.Sprintf("looks at %s %#x: no page table", m.name, w.addr))
+			t.RecordF(sched.KindWalk, w.site, w.v.descOps(sched.Objf(vmaDescFmt)).Detailf("looks at %s %#x: no page table").S(m.name).N(w.addr))
 			return mapNoTable
 		}
 		w.tbl, w.i, w.pmde, w.locked = tbl, i, tbl, true
@@ -219,19 +219,20 @@ func (w *pvmw) mapPTE() int {
 	for {
 		tbl := k.pteOffsetMap(t, m, w.addr, w.site)
 		if tbl == nil {
-			t.Record(sched.KindWalk, w.v.Describe(), w.site, fmt.Sprintf("looks at %s %#x: no page table", m.name, w.addr))
+			t.RecordF(sched.KindWalk, w.site, w.v.descOps(sched.Objf(vmaDescFmt)).Detailf("looks at %s %#x: no page table").S(m.name).N(w.addr))
 			return mapNoTable
 		}
 		w.tbl, w.i, w.pmde = tbl, k.Geo.pteIndex(w.addr), tbl
-		t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, w.addr), w.site, "map_pte: ptep_get (lockless)")
-		k.use(t, &tbl.Obj, w.site+": ptep_get")
+		t.PointF(sched.KindRead, w.site, sched.Objf("pte %s %#x").S(m.name).N(w.addr).Detail("map_pte: ptep_get (lockless)"))
+		k.useIn(t, &tbl.Obj, w.site, "ptep_get")
 		p := tbl.e[w.i].Load()
 		if p == nil || (w.migration && p.Kind != PTEMigration) || (!w.migration && p.Kind != PTEPresent) {
-			t.Record(sched.KindWalk, w.v.Describe(), w.site, fmt.Sprintf("looks at %s %#x: %s (lockless peek: not a candidate)", m.name, w.addr, p))
+			pt := pteTextOf(p)
+			t.RecordF(sched.KindWalk, w.site, pt.ops(w.v.descOps(sched.Objf(vmaDescFmt)).Detailf(pteNotCandidate.of(pt)).S(m.name).N(w.addr)))
 			return mapNoMatch
 		}
 		tbl.ptl.Lock(t, w.site)
-		k.use(t, &tbl.Obj, w.site+": spin_lock of the PTL in the table's ptdesc")
+		k.useIn(t, &tbl.Obj, w.site, "spin_lock of the PTL in the table's ptdesc")
 		if m.pteTable(w.addr) == tbl || k.Variants.Has("pte_offset_map_lock-no-pmd-recheck") {
 			w.locked = true
 			return mapMatch
@@ -246,7 +247,8 @@ func (w *pvmw) mapPTE() int {
 // migration entry for one, with PVMW_MIGRATION).
 func (w *pvmw) checkPTE() bool {
 	p := w.tbl.e[w.i].Load()
-	w.t.Record(sched.KindWalk, w.v.Describe(), w.site, fmt.Sprintf("looks at %s %#x: %s", w.v.mm.name, w.addr, p))
+	pt := pteTextOf(p)
+	w.t.RecordF(sched.KindWalk, w.site, pt.ops(w.v.descOps(sched.Objf(vmaDescFmt)).Detailf(pteLooksAtFmt.of(pt)).S(w.v.mm.name).N(w.addr)))
 	if p == nil || p.PageFolio() != w.f {
 		return false
 	}

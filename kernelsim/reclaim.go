@@ -123,7 +123,7 @@ func (k *Kernel) tryToUnmap(t *sched.Task, f *Folio) *tlbUBC {
 			}
 			tbl, i := pw.pte()
 			p := tbl.e[i].Load()
-			w.Visited[p.ID] = true
+			w.visit(p.ID)
 			if f.anon {
 				f.swapDup()
 				k.setPTE(t, v.mm, tbl, i, pw.addr, &PTE{Kind: PTESwap, Folio: f, ID: p.ID}, site)

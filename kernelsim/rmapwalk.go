@@ -37,7 +37,7 @@ func (k *Kernel) anonRwsem(a *AnonVMA) *ksync.Rwsem {
 // interval tree in order — a scheduling point between VMAs — and call
 // rmapOne for each, which takes and drops the PTL (page_vma_mapped_walk).
 func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
-	w := &Walk{Kind: rwc.kind, Folio: f, Target: rwc.target, Visited: map[uint64]bool{}, StartStep: t.Step(), NonSync: rwc.nonSync}
+	w := &Walk{Kind: rwc.kind, Folio: f, Target: rwc.target, StartStep: t.Step(), NonSync: rwc.nonSync}
 	var lock *ksync.Rwsem
 	var tree walkIter
 	var name string
@@ -48,11 +48,11 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 		a := f.anonVMA
 		k.use(t, &a.Obj, rwc.kind)
 		name = a.name
-		k.anonRwsem(a).AssertHeld(t, true, rwc.kind+": rmap_walk_locked without the anon_vma lock")
+		k.anonRwsem(a).AssertHeldIn(t, true, rwc.kind, "rmap_walk_locked without the anon_vma lock")
 		tree = &anonIter{k: k, a: a, first: f.index, last: f.index + f.Nr() - 1, site: rwc.kind}
 	case rwc.locked:
 		name = f.file.name
-		f.file.immap.AssertHeld(t, false, rwc.kind+": rmap_walk_locked without i_mmap_rwsem")
+		f.file.immap.AssertHeldIn(t, false, rwc.kind, "rmap_walk_locked without i_mmap_rwsem")
 		tree = &fileIter{k: k, f: f.file, first: f.index, last: f.index + f.Nr() - 1, site: rwc.kind}
 	case f.anon:
 		// folio_lock_anon_vma_read (rmap_walk_anon_lock when the caller pinned
@@ -124,8 +124,9 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 	// after each point (a freed one is a use-after-free, as KASAN would
 	// report the walker's next access).
 	defer t.SetWatch(nil)
+	watch := func() { tree.alive(t) }
 	for {
-		t.SetWatch(func() { tree.alive(t) })
+		t.SetWatch(watch)
 		t.Point(sched.KindWalk, name, rwc.kind, "next vma")
 		v := tree.next(t)
 		if v == nil {
@@ -146,7 +147,7 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 		if rwc.mayMiss != nil && rwc.mayMiss(v) {
 			w.MayMiss = append(w.MayMiss, v)
 		}
-		w.VMAs = append(w.VMAs, v.Describe())
+		w.VMAs = append(w.VMAs, VMAText{name: v.name, start: v.start, end: v.end, pgoff: v.pgoff})
 		if !rwc.rmapOne(t, v, addr, w) {
 			break
 		}

@@ -19,7 +19,7 @@ import (
 // every writer of an entry a walker may be looking at does.
 func (k *Kernel) setPMD(t *sched.Task, m *MM, pmd *PMDTable, slot *atomic.Pointer[PMDEntry], addr int, e *PMDEntry, site string) {
 	k.use(t, &pmd.Obj, site)
-	pmd.ptl.AssertHeld(t, site+": PMD entry written without pmd_lock")
+	pmd.ptl.AssertHeldIn(t, site, "PMD entry written without pmd_lock")
 	old := slot.Load()
 	t.Point(sched.KindWrite, fmt.Sprintf("pmd %s %#x", m.name, k.Geo.pmdBase(addr)), site, old.String()+" -> "+e.String())
 	if old != nil && old.Leaf != nil {

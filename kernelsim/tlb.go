@@ -151,7 +151,7 @@ func (k *Kernel) flushTLBRange(t *sched.Task, m *MM, start, end int, site string
 
 // flushTLBRangeNow is the flush itself.
 func (k *Kernel) flushTLBRangeNow(t *sched.Task, m *MM, start, end int, site string) {
-	t.Point(sched.KindWrite, m.name+" tlb", site, fmt.Sprintf("flush_tlb_range [%#x,%#x)", start, end))
+	t.PointF(sched.KindWrite, site, sched.Objf("%s tlb").S(m.name).Detailf("flush_tlb_range [%#x,%#x)").N(start).N(end))
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
 	for i, es := range k.tlb.per {
@@ -195,7 +195,7 @@ func (k *Kernel) flushTLBMM(t *sched.Task, m *MM, site string) {
 // flush_tlb_batched_pending over the range (promiseBatched: mprotect,
 // mremap; the zaps too): it pays that debt for every translation cached
 // before op began.
-func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end int, since tlbStamp, promise tlbPromise, op string) {
+func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end int, since tlbStamp, promise tlbPromise, op tlbOp) {
 	k.checked("tlb-coherence")
 	if k.flushDeferred(t) { // after the deferred flush (flushmutant.go)
 		k.afterFlush(t, func() { k.checkTLBCoherence(t, m, start, end, since, promise, op) })
@@ -208,8 +208,23 @@ func (k *Kernel) checkTLBCoherence(t *sched.Task, m *MM, start, end int, since t
 		promise = promiseOwn
 	}
 	if msg := k.staleTLBEntry(t, m, start, end, since, promise); msg != "" {
-		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: op + " is done, but " + msg})
+		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: op.String() + " is done, but " + msg})
 	}
+}
+
+// tlbOp names the operation checkTLBCoherence checks, "munmap of mm1
+// [0x10,0x18)" ("fork of mm1" without a range), made only for a violation.
+type tlbOp struct {
+	verb, mm   string
+	start, end int
+	whole      bool // no range: the whole mm
+}
+
+func (o tlbOp) String() string {
+	if o.whole {
+		return o.verb + " of " + o.mm
+	}
+	return fmt.Sprintf("%s of %s [%#x,%#x)", o.verb, o.mm, o.start, o.end)
 }
 
 // tlbPromise is what an operation's end promises about translations of

@@ -2,7 +2,7 @@ package kernelsim
 
 import (
 	"fmt"
-	"strings"
+	"math"
 
 	"mmrace/kernelsim/sched"
 )
@@ -28,12 +28,12 @@ func (k *Kernel) Store(t *sched.Task, m *MM, addr int, val uint64) bool {
 
 func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) (uint64, bool) {
 	rcu := k.Env.RCU()
-	verb := "load"
+	verb, site := "load", "user load"
 	if write {
-		verb = "store"
+		verb, site = "store", "user store"
 	}
 	for try := 0; try < maxFaultRetries; try++ {
-		rcu.ReadLock(t, "user "+verb)
+		rcu.ReadLock(t, site)
 		// The CPU uses its cached translation when it has one that allows
 		// the access (a store needs one filled by a store); else it walks
 		// the page tables and caches what it found: the upper levels, then
@@ -49,7 +49,7 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 		if e, ok := k.tlbLookup(t, m, addr, write); ok {
 			f, pg, via = e.folio, e.page, " (tlb)"
 			if f != nil && f.freed {
-				rcu.ReadUnlock(t, "user "+verb)
+				rcu.ReadUnlock(t, site)
 				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), f.name, k.cachedAt(e), f.FreedAt())})
 			}
 		} else {
@@ -67,10 +67,10 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 				}
 			case e != nil:
 				tbl := e.Table
-				t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), "user "+verb, "hardware walk: pte")
-				k.use(t, &tbl.Obj, "user "+verb)
+				t.PointF(sched.KindRead, site, sched.Objf("pte %s %#x").S(m.name).N(addr).Detail("hardware walk: pte"))
+				k.use(t, &tbl.Obj, site)
 				if m.pteTable(addr) != tbl {
-					rcu.ReadUnlock(t, "user "+verb)
+					rcu.ReadUnlock(t, site)
 					continue
 				}
 				k.tlb.mu.Lock()
@@ -84,16 +84,16 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 			}
 			k.tlb.mu.Unlock()
 			if f != nil {
-				k.use(t, &f.Obj, "user "+verb)
+				k.use(t, &f.Obj, site)
 			}
 		}
 		if via != "" {
 			var got uint64
-			where := "zero-page"
+			where := accessZeroPage // the page: zero-page, f3 or f3[2]
 			if f != nil {
-				where = f.name
+				where = accessFolio
 				if f.Large() {
-					where = fmt.Sprintf("%s[%d]", f.name, pg)
+					where = accessFolioPage
 				}
 				if write {
 					f.page(pg).Store(val)
@@ -108,15 +108,11 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 			if !write {
 				k.logUserMem(t, via == " (tlb)", m, addr, f, pg, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(f, pg)})
 			}
-			rcu.ReadUnlock(t, "user "+verb)
-			if write {
-				t.Amend(fmt.Sprintf("%s %#x = %d via %s%s", verb, addr, val, where, strings.TrimRight(via, " ")))
-			} else {
-				t.Amend(fmt.Sprintf("%s %#x -> %d via %s%s", verb, addr, got, where, strings.TrimRight(via, " ")))
-			}
+			rcu.ReadUnlock(t, site)
+			k.amendAccess(t, write, addr, val, got, f, pg, where, via == " (tlb)")
 			return got, true
 		}
-		rcu.ReadUnlock(t, "user "+verb)
+		rcu.ReadUnlock(t, site)
 		if k.Fault(t, m, addr, write) == FaultSEGV {
 			if !write {
 				k.logMem(t, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr})
@@ -126,4 +122,60 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 	}
 	t.Fail(sched.Violation{Invariant: "livelock", Detail: fmt.Sprintf("%s at %s %#x faulted %d times without making progress", verb, m.name, addr, maxFaultRetries)})
 	return 0, false
+}
+
+// The pages an access reaches, as its amended detail names them.
+const (
+	accessZeroPage  = iota // zero-page
+	accessFolio            // f3
+	accessFolioPage        // f3[2]: a page of a large folio
+)
+
+// accessFormats are the formats of an access's amended detail, by write,
+// the page's form and whether the translation came from the TLB.
+var accessFormats = func() (f [2][3][2]string) {
+	for w, head := range [2]string{"load %#x -> %d via ", "store %#x = %d via "} {
+		for p, page := range [3]string{"zero-page", "%s", "%s[%d]"} {
+			f[w][p] = [2]string{head + page, head + page + " (tlb)"}
+		}
+	}
+	return f
+}()
+
+// amendAccess amends the access's event with its outcome: "store 0x15 = 7
+// via f3[2] (tlb)", "load 0x15 -> 7 via zero-page".
+func (k *Kernel) amendAccess(t *sched.Task, write bool, addr int, val, got uint64, f *Folio, pg, where int, tlb bool) {
+	w, v := 0, got
+	if write {
+		w, v = 1, val
+	}
+	if v > math.MaxInt64 { // beyond what a Text's integer holds
+		verb, op, page, via := "load", "->", "zero-page", ""
+		if write {
+			verb, op = "store", "="
+		}
+		switch where {
+		case accessFolio:
+			page = f.name
+		case accessFolioPage:
+			page = fmt.Sprintf("%s[%d]", f.name, pg)
+		}
+		if tlb {
+			via = " (tlb)"
+		}
+		t.Amend(fmt.Sprintf("%s %#x %s %d via %s%s", verb, addr, op, v, page, via))
+		return
+	}
+	tl := 0
+	if tlb {
+		tl = 1
+	}
+	x := sched.Detailf(accessFormats[w][where][tl]).N(addr).N(int(v))
+	switch where {
+	case accessFolio:
+		x.S(f.name)
+	case accessFolioPage:
+		x.S(f.name).N(pg)
+	}
+	t.AmendF(x)
 }

@@ -225,17 +225,19 @@ func (k *Kernel) setBounds(t *sched.Task, v *VMA, start, end, pgoff int, site st
 	// vma_set_range (and __split_vma's own assignments) store the fields
 	// one by one, each a scheduling point: a reader that does not
 	// exclude the writer can see the VMA half changed.
-	what := fmt.Sprintf("[%#x,%#x) pgoff %#x -> [%#x,%#x) pgoff %#x", v.start, v.end, v.pgoff, start, end, pgoff)
+	// Each event names the whole change, as it was before the first store:
+	// [start,end) pgoff -> [start,end) pgoff.
+	os, oe, op := v.start, v.end, v.pgoff
 	if v.start != start {
-		t.Point(sched.KindWrite, v.name, site, "vm_start: "+what)
+		t.PointF(sched.KindWrite, site, sched.Obj(v.name).Detailf("vm_start: [%#x,%#x) pgoff %#x -> [%#x,%#x) pgoff %#x").N(os).N(oe).N(op).N(start).N(end).N(pgoff))
 		v.start = start
 	}
 	if v.end != end {
-		t.Point(sched.KindWrite, v.name, site, "vm_end: "+what)
+		t.PointF(sched.KindWrite, site, sched.Obj(v.name).Detailf("vm_end: [%#x,%#x) pgoff %#x -> [%#x,%#x) pgoff %#x").N(os).N(oe).N(op).N(start).N(end).N(pgoff))
 		v.end = end
 	}
 	if v.pgoff != pgoff {
-		t.Point(sched.KindWrite, v.name, site, "vm_pgoff: "+what)
+		t.PointF(sched.KindWrite, site, sched.Obj(v.name).Detailf("vm_pgoff: [%#x,%#x) pgoff %#x -> [%#x,%#x) pgoff %#x").N(os).N(oe).N(op).N(start).N(end).N(pgoff))
 		v.pgoff = pgoff
 	}
 }

@@ -31,7 +31,7 @@ func (k *Kernel) vmaPrepare(t *sched.Task, vp *vmaPrepare, site string) {
 		}
 	}
 	if vp.remove != nil && vp.remove.file != nil {
-		t.Point(sched.KindWrite, vp.remove.file.name, site, "i_mmap remove "+vp.remove.Describe())
+		t.PointF(sched.KindWrite, site, vp.remove.descOps(sched.Obj(vp.remove.file.name).Detailf("i_mmap remove "+vmaDescFmt)))
 		vp.remove.file.remove(t, vp.remove, site)
 	}
 }
@@ -45,7 +45,7 @@ func (k *Kernel) vmaComplete(t *sched.Task, vp *vmaPrepare, site string) {
 			k.anonTreeInsert(t, avc, site) // anon_vma_interval_tree_post_update_vma
 		}
 		if len(v.chain) > 0 || v.file != nil {
-			t.Point(sched.KindWrite, v.name, site, "interval trees re-keyed: "+v.Describe())
+			t.PointF(sched.KindWrite, site, v.descOps(sched.Obj(v.name).Detailf("interval trees re-keyed: "+vmaDescFmt)))
 		}
 	}
 	if vp.av != nil {

@@ -262,7 +262,7 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 		tbl := e.Table
 		k.use(t, &tbl.Obj, site)
 		k.checkEmptyOnFree(t, m, tbl, base, site)
-		t.Point(sched.KindWrite, pmd.name, site, fmt.Sprintf("pmd_clear %#x: free %s", base, tbl.name))
+		t.PointF(sched.KindWrite, site, sched.Obj(pmd.name).Detailf("pmd_clear %#x: free %s").N(base).S(tbl.name))
 		slot.Store(nil)
 		rcu.CallRCU(t, "free "+tbl.name, func() { k.free(t, &tbl.Obj, "pte_free_tlb") })
 	}
@@ -284,7 +284,7 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 		}
 		// free_pmd_range clears the PUD entry without a lock: no walker can
 		// reach it (see above).
-		t.Point(sched.KindWrite, m.name+" pud", site, fmt.Sprintf("pud_clear %#x: free %s", base, pmd.name))
+		t.PointF(sched.KindWrite, site, sched.Objf("%s pud").S(m.name).Detailf("pud_clear %#x: free %s").N(base).S(pmd.name))
 		slot.Store(nil)
 		rcu.CallRCU(t, "free "+pmd.name, func() { k.free(t, &pmd.Obj, "pmd_free_tlb") })
 	}

@@ -22,7 +22,7 @@ func runModel(p *kernelsim.Program, pl *plan) []Obs {
 	s.Spawn(func(t *sched.Task) {
 		for _, st := range pl.steps {
 			mark := len(k.MemLog())
-			err := k.Exec(t, st.op)
+			err := k.Exec(t, &st.op)
 			r := Result{Outcome: "ok"}
 			if e := kernelsim.Errno(err); e != "" {
 				r = Result{Outcome: e, Detail: err.Error()}

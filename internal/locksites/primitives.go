@@ -50,6 +50,8 @@ var notPrimitives = map[string]bool{
 	"RCU.Synchronize":            true,
 	"Rwsem.AssertHeld":           true,
 	"Mutex.AssertHeld":           true,
+	"Rwsem.AssertHeldIn":         true,
+	"Mutex.AssertHeldIn":         true,
 	"MmapLock.AssertWriteLocked": true,
 	"MmapLock.AssertLocked":      true,
 	"VMALock.AssertWriteLocked":  true,

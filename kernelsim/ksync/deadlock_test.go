@@ -54,7 +54,7 @@ func TestABBADeadlock(t *testing.T) {
 		case sched.Deadlock:
 			d := r.Verdict.Violation.Detail
 			if !strings.Contains(d, "t1 → B → t2 → A → t1") && !strings.Contains(d, "t2 → A → t1 → B → t2") {
-				t.Fatalf("deadlock without its cycle: %s\n%s", d, r.Trace)
+				t.Fatalf("deadlock without its cycle: %s\n%s", d, r.Trace.String())
 			}
 			dead++
 		case sched.OK:
@@ -82,7 +82,7 @@ func TestABBALockdep(t *testing.T) {
 	t.Logf("serial schedule: %v", r.Verdict)
 	exhaust(t, p, ksync.Config{}, func(r sched.Result) {
 		if r.Verdict.Outcome == sched.OK {
-			t.Fatalf("ABBA passed with lockdep on:\n%s", r.Trace)
+			t.Fatalf("ABBA passed with lockdep on:\n%s", r.Trace.String())
 		}
 	})
 }
@@ -163,7 +163,7 @@ func TestVMAReadLockVsMmapLock(t *testing.T) {
 	for _, cfg := range []ksync.Config{{}, {SemanticOnly: true}} {
 		exhaust(t, mustParse(t, d11bFixed), cfg, func(r sched.Result) {
 			if r.Verdict.Outcome != sched.OK {
-				t.Fatalf("trylock version: %v\n%s", r.Verdict, r.Trace)
+				t.Fatalf("trylock version: %v\n%s", r.Verdict, r.Trace.String())
 			}
 		})
 	}

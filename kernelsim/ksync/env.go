@@ -249,6 +249,12 @@ func (e *Env) holds(t *sched.Task, l lockRef) (ok, write bool) {
 // lockdep_assert_held / lockdep_assert_held_write. what names the kernel
 // assertion in the report.
 func (e *Env) AssertHeld(t *sched.Task, l lockRef, write bool, what string) {
+	e.assertHeldIn(t, l, write, "", what)
+}
+
+// assertHeldIn is AssertHeld whose report names site+": "+what (what alone
+// when site is empty), made only when the check fails.
+func (e *Env) assertHeldIn(t *sched.Task, l lockRef, write bool, site, what string) {
 	if !e.rules {
 		return
 	}
@@ -257,6 +263,9 @@ func (e *Env) AssertHeld(t *sched.Task, l lockRef, write bool, what string) {
 		mode := ""
 		if write {
 			mode = " for write"
+		}
+		if site != "" {
+			what = site + ": " + what
 		}
 		e.fail(t, "lock-rule", "%s: %s does not hold %s%s (holds: %s)", what, t.Name(), l.Name(), mode, heldList(e.Held(t)))
 	}

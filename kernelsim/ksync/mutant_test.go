@@ -27,7 +27,7 @@ func check(t *sched.Task, ok bool, format string, args ...any) {
 func mustOK(t *testing.T, res sched.Result) {
 	t.Helper()
 	if res.Verdict.Outcome != sched.OK {
-		t.Fatalf("%v\n%s", res.Verdict, res.Trace)
+		t.Fatalf("%v\n%s", res.Verdict, res.Trace.String())
 	}
 }
 

@@ -174,3 +174,9 @@ func (m *Mutex) Owner() int {
 
 // AssertHeld checks that t holds the lock (lockdep_assert_held).
 func (m *Mutex) AssertHeld(t *sched.Task, what string) { m.env.AssertHeld(t, m, true, what) }
+
+// AssertHeldIn is AssertHeld(t, site+": "+what), the text made only when
+// the check fails.
+func (m *Mutex) AssertHeldIn(t *sched.Task, site, what string) {
+	m.env.assertHeldIn(t, m, true, site, what)
+}

@@ -276,6 +276,12 @@ func (r *Rwsem) AssertHeld(t *sched.Task, write bool, what string) {
 	r.env.AssertHeld(t, r, write, what)
 }
 
+// AssertHeldIn is AssertHeld(t, write, site+": "+what), the text made only
+// when the check fails.
+func (r *Rwsem) AssertHeldIn(t *sched.Task, write bool, site, what string) {
+	r.env.assertHeldIn(t, r, write, site, what)
+}
+
 // AssertEitherHeld checks that t holds a or b (in any mode): the
 // lockdep_is_held(a) || lockdep_is_held(b) of hugetlb_walk(), whose
 // walker may hold the hugetlb VMA lock or i_mmap_rwsem. what names the

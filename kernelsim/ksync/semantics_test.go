@@ -50,7 +50,7 @@ func TestRwsemWriterPreference(t *testing.T) {
 		}
 	})
 	if res.Verdict.Outcome != sched.OK {
-		t.Fatalf("%v\n%s", res.Verdict, res.Trace)
+		t.Fatalf("%v\n%s", res.Verdict, res.Trace.String())
 	}
 	if got := strings.Join(log, ", "); got != "t1 read, t2 write, t3 read" {
 		t.Fatalf("order %q, want the writer before the later reader", got)
@@ -83,7 +83,7 @@ func TestRwsemDowngrade(t *testing.T) {
 		}
 	})
 	if res.Verdict.Outcome != sched.OK {
-		t.Fatalf("%v\n%s", res.Verdict, res.Trace)
+		t.Fatalf("%v\n%s", res.Verdict, res.Trace.String())
 	}
 }
 
@@ -115,7 +115,7 @@ func TestVMALockEpochs(t *testing.T) {
 		}}
 	})
 	if res.Verdict.Outcome != sched.OK {
-		t.Fatalf("%v\n%s", res.Verdict, res.Trace)
+		t.Fatalf("%v\n%s", res.Verdict, res.Trace.String())
 	}
 }
 
@@ -144,7 +144,7 @@ func TestVMAWriterWaitsForReaders(t *testing.T) {
 		}
 	})
 	if res.Verdict.Outcome != sched.OK || strings.Join(order, ", ") != "t1 reader done, t2 write-locked" {
-		t.Fatalf("%v %v\n%s", res.Verdict, order, res.Trace)
+		t.Fatalf("%v %v\n%s", res.Verdict, order, res.Trace.String())
 	}
 }
 
@@ -179,7 +179,7 @@ func TestRCUGracePeriod(t *testing.T) {
 		}
 	})
 	if res.Verdict.Outcome != sched.OK {
-		t.Fatalf("%v\n%s", res.Verdict, res.Trace)
+		t.Fatalf("%v\n%s", res.Verdict, res.Trace.String())
 	}
 }
 

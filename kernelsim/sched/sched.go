@@ -123,7 +123,6 @@ type Sched struct {
 	runnable  []int
 	tr        *Trace // Options.Trace, or own
 	base      int    // where this run's events begin in tr.Events
-	texts     []Text // the chunk where typed event parts go; see keep
 	decisions Schedule
 	verdict   Verdict
 	aborted   bool // controlled mode: read and written by the baton holder only
@@ -424,11 +423,12 @@ func (s *Sched) recordText(t *Task, kind Kind, site string, x *Text) {
 // the trace stays valid; each chunk is twice the size of the last, so the
 // allocations are amortised like a slice's growth.
 func (s *Sched) keep(x *Text) *Text {
-	if len(s.texts) == cap(s.texts) {
-		s.texts = make([]Text, 0, max(2*cap(s.texts), 8))
+	tr := s.tr // the chunk is the trace's: the runs recording into one trace share it
+	if len(tr.texts) == cap(tr.texts) {
+		tr.texts = make([]Text, 0, max(2*cap(tr.texts), 8))
 	}
-	s.texts = append(s.texts, *x)
-	return &s.texts[len(s.texts)-1]
+	tr.texts = append(tr.texts, *x)
+	return &tr.texts[len(tr.texts)-1]
 }
 
 // at is the step of an event recorded now: the global step in controlled

@@ -122,6 +122,7 @@ func (e *Event) appendText(b []byte) []byte {
 // after the other (Options.Trace).
 type Trace struct {
 	Events []Event
+	texts  []Text // the chunk where typed event parts go (Sched.keep)
 }
 
 // Hash returns a stable 64-bit FNV-1a hash of the trace. Two runs with the
