@@ -91,12 +91,13 @@ func (k *Kernel) freePTE(t *sched.Task, m *MM, addr int, tbl *PTETable, site str
 	k.freeTableRCU(t, m, tbl, base, site)
 }
 
-// freeTableRCU frees a detached PTE table after a grace period (pte_free_defer,
-// tlb_remove_table), checking now that it is a live, empty table.
+// freeTableRCU frees a detached PTE table after its flush and a grace
+// period (pte_free_defer, tlb_remove_table: freeTableAfterFlush), checking
+// now that it is a live, empty table.
 func (k *Kernel) freeTableRCU(t *sched.Task, m *MM, tbl *PTETable, base int, site string) {
 	if tbl.freed {
 		t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s frees %s for %s %#x, which is %s", site, tbl.name, m.name, base, tbl.FreedAt())})
 	}
 	k.checkEmptyOnFree(t, m, tbl, base, site)
-	k.Env.RCU().CallRCU(t, "free "+tbl.name, func() { k.free(t, &tbl.Obj, site) })
+	k.freeTableAfterFlush(t, &tbl.Obj, base, site)
 }

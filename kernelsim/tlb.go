@@ -77,6 +77,7 @@ type tlbSet struct {
 	mu      sync.Mutex // free mode: other tasks flush this task's TLB
 	per     [maxTLBTasks][]tlbEntry
 	pending [maxTLBTasks][]flushRange
+	psc     [maxTLBTasks][]pscEntry // the paging-structure caches (tlbpsc.go)
 }
 
 // flushRange is a range of an mm's pages.
@@ -163,6 +164,7 @@ func (k *Kernel) flushTLBRangeNow(t *sched.Task, m *MM, start, end int, site str
 		}
 		k.tlb.per[i] = keep
 	}
+	k.pscFlushLocked(m, start, end)
 	ps := k.tlb.pending[t.ID()]
 	keep := ps[:0]
 	for _, p := range ps {
@@ -328,6 +330,7 @@ type mmuGather struct {
 	mm         *MM
 	start, end int
 	pages      []*Folio
+	tables     []gatheredTable // page tables to free after the flush (tlbpsc.go)
 }
 
 // tlbGatherMMU is tlb_gather_mmu: from here to tlbFinishMMU, the folios
@@ -375,6 +378,10 @@ func (k *Kernel) tlbFinishMMU(t *sched.Task, site string) {
 	}
 	for _, f := range g.pages {
 		k.unpin(t, f, site) // tlb_batch_pages_flush: the gathered references go
+	}
+	for _, gt := range g.tables {
+		// tlb_remove_table: after the flush and a grace period.
+		k.Env.RCU().CallRCU(t, "free "+gt.o.name, func() { k.free(t, gt.o, gt.site) })
 	}
 	k.tlb.mu.Lock()
 	k.gather[t.ID()] = nil // the gather stays open (otherGatherCovers) until here

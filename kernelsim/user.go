@@ -39,9 +39,9 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 		// the page tables and caches what it found: the upper levels, then
 		// (a separate access, a scheduling point) the PTE, read together
 		// with the page it maps as one step. The read section keeps the
-		// table walked from being freed under the walk. A table moved or
-		// cleared from its PMD meanwhile makes the access start again, as
-		// the instruction does once the TLB flush's IPI has run. A PMD leaf
+		// table walked from being freed under the walk. A flush of the
+		// address between the two makes the access start again, as the
+		// instruction does once the TLB flush's IPI has run. A PMD leaf
 		// is the walk's last level.
 		var f *Folio
 		pg := 0
@@ -58,25 +58,43 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 			// comes before the read or after the fill, never in between.
 			// In controlled mode no scheduling point separates them; in
 			// free mode tlbMu orders them against flushTLBRangeNow.
+			//
+			// The PMD entry comes from the CPU's paging-structure cache
+			// when it holds one for addr (tlbpsc.go), else from the PMD,
+			// and is cached. Between it and the PTE (a scheduling point)
+			// the PMD may change: the walk goes on with the table it has
+			// unless a flush of addr has reached this CPU meanwhile (the
+			// IPI: the instruction starts again), as the MMU does.
 			var p *PTE
-			switch e := m.pmdEntry(addr); {
-			case e != nil && e.Leaf != nil:
-				k.tlb.mu.Lock()
-				if e = m.pmdEntry(addr); e != nil && e.Leaf != nil && !e.Invalid { // an invalidated leaf faults
-					p = e.Leaf.pageOf(addr - k.Geo.pmdBase(addr))
+			tbl, cached := k.pscLookup(t, m, addr)
+			if !cached {
+				switch e := m.pmdEntry(addr); {
+				case e != nil && e.Leaf != nil:
+					k.tlb.mu.Lock()
+					if e = m.pmdEntry(addr); e != nil && e.Leaf != nil && !e.Invalid { // an invalidated leaf faults
+						p = e.Leaf.pageOf(addr - k.Geo.pmdBase(addr))
+					}
+				case e != nil:
+					tbl = e.Table
+					k.pscFill(t, m, addr, tbl)
+				default:
+					k.tlb.mu.Lock()
 				}
-			case e != nil:
-				tbl := e.Table
+			}
+			if tbl != nil {
 				t.PointF(sched.KindRead, site, sched.Objf("pte %s %#x").S(m.name).N(addr).Detail("hardware walk: pte"))
-				k.use(t, &tbl.Obj, site)
-				if m.pteTable(addr) != tbl {
+				k.tlb.mu.Lock()
+				if now, ok := k.pscLookupLocked(t, m, addr); !ok || now != tbl {
+					k.tlb.mu.Unlock()
 					rcu.ReadUnlock(t, site)
-					continue
+					continue // flushed meanwhile: the access starts again
 				}
-				k.tlb.mu.Lock()
+				if tbl.freed {
+					k.tlb.mu.Unlock()
+					rcu.ReadUnlock(t, site)
+					k.pscWalkFreed(t, m, addr, tbl, verb)
+				}
 				p = tbl.e[k.Geo.pteIndex(addr)].Load()
-			default:
-				k.tlb.mu.Lock()
 			}
 			if p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
 				f, pg, via = p.Folio, p.Page, " "
@@ -113,6 +131,7 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 			return got, true
 		}
 		rcu.ReadUnlock(t, site)
+		k.pscFaulted(t, m, addr)
 		if k.Fault(t, m, addr, write) == FaultSEGV {
 			if !write {
 				k.logMem(t, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr})

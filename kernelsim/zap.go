@@ -237,11 +237,11 @@ func (k *Kernel) freePgtables(t *sched.Task, m *MM, vs []*VMA, floor, ceiling in
 // [start, end) that lie wholly within [floor, ceiling). Clearing an entry
 // that points to a table is safe here because no walker can reach it: the
 // VMAs are gone from the tree and the rmap trees, and the hardware walker is
-// kept off by RCU (the tables are freed after a grace period, as
-// tlb_remove_table does).
+// kept off by the flush of the gather and RCU (the tables are freed at
+// tlb_finish_mmu after the flush and a grace period, as tlb_remove_table
+// does: freeTableAfterFlush).
 func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling int, site string) {
 	g := k.Geo
-	rcu := k.Env.RCU()
 	span := g.PTEs
 	for base := start / span * span; base < end; base += span {
 		if base < floor || base+span > ceiling {
@@ -264,7 +264,7 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 		k.checkEmptyOnFree(t, m, tbl, base, site)
 		t.PointF(sched.KindWrite, site, sched.Obj(pmd.name).Detailf("pmd_clear %#x: free %s").N(base).S(tbl.name))
 		slot.Store(nil)
-		rcu.CallRCU(t, "free "+tbl.name, func() { k.free(t, &tbl.Obj, "pte_free_tlb") })
+		k.freeTableAfterFlush(t, &tbl.Obj, base, "pte_free_tlb")
 	}
 	pspan := g.PTEs * g.PMDs
 	for base := start / pspan * pspan; base < end; base += pspan {
@@ -286,7 +286,7 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 		// reach it (see above).
 		t.PointF(sched.KindWrite, site, sched.Objf("%s pud").S(m.name).Detailf("pud_clear %#x: free %s").N(base).S(pmd.name))
 		slot.Store(nil)
-		rcu.CallRCU(t, "free "+pmd.name, func() { k.free(t, &pmd.Obj, "pmd_free_tlb") })
+		k.freeTableAfterFlush(t, &pmd.Obj, base, "pmd_free_tlb")
 	}
 }
 

@@ -1,0 +1,139 @@
+package kernelsim
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim/sched"
+)
+
+// The paging-structure caches (Intel SDM vol. 3A §4.10.3; the "page walk
+// caches" of other architectures): besides leaf translations, a CPU caches
+// the upper levels of the walks it made, here the PMD entry that points to
+// a PTE table (the PDE cache). A later walk of an address under that PMD
+// entry goes straight to the cached table without reading the PMD, until a
+// flush of an address it covers (flush_tlb_range, flush_tlb_mm, INVLPG)
+// drops it. That is why the kernel frees a page table only after a TLB
+// flush of its range: pte_free_tlb / tlb_remove_table gather the table and
+// free it at tlb_finish_mmu after the flush, retract_page_tables and
+// collapse_huge_page flush in pmdp_collapse_flush before pte_free_defer,
+// and a moved table (move_normal_pmd) is flushed at its old address.
+//
+// A walk through a cached entry into a table the kernel has detached reads
+// that table's entries (a stale translation); into one it has freed, freed
+// memory: invariant tlb-use-after-free.
+//
+// The walk's other protections stay as user.go has them (the read section
+// standing for the IPI/RCU protection of a walk in progress); what changed
+// is that a PMD changed under a walk restarts it only when a flush has
+// reached the walking CPU (the IPI interrupts the instruction), not
+// whenever the PMD changed: the MMU does not re-read the PMD.
+
+// pscEntry is one cached PMD entry: m's PTE table for the PMD range at base.
+type pscEntry struct {
+	mm   *MM
+	base int
+	tbl  *PTETable
+}
+
+// pscLookupLocked returns t's cached table for m's PMD range of addr.
+// The caller holds k.tlb.mu.
+func (k *Kernel) pscLookupLocked(t *sched.Task, m *MM, addr int) (*PTETable, bool) {
+	base := k.Geo.pmdBase(addr)
+	for _, e := range k.tlb.psc[t.ID()] {
+		if e.mm == m && e.base == base {
+			return e.tbl, true
+		}
+	}
+	return nil, false
+}
+
+// pscLookup is pscLookupLocked, taking k.tlb.mu.
+func (k *Kernel) pscLookup(t *sched.Task, m *MM, addr int) (*PTETable, bool) {
+	k.tlb.mu.Lock()
+	defer k.tlb.mu.Unlock()
+	return k.pscLookupLocked(t, m, addr)
+}
+
+// pscFill caches the PMD entry a walk by t read: tbl for m's PMD range of
+// addr.
+func (k *Kernel) pscFill(t *sched.Task, m *MM, addr int, tbl *PTETable) {
+	k.tlb.mu.Lock()
+	defer k.tlb.mu.Unlock()
+	base := k.Geo.pmdBase(addr)
+	es := k.tlb.psc[t.ID()]
+	for i, e := range es {
+		if e.mm == m && e.base == base {
+			es[i].tbl = tbl
+			return
+		}
+	}
+	k.tlb.psc[t.ID()] = append(es, pscEntry{mm: m, base: base, tbl: tbl})
+}
+
+// pscFlushLocked drops every task's cached PMD entries of m whose range
+// meets [start, end). The caller holds k.tlb.mu.
+func (k *Kernel) pscFlushLocked(m *MM, start, end int) {
+	span := k.Geo.PTEs
+	for i, es := range k.tlb.psc {
+		keep := es[:0]
+		for _, e := range es {
+			if e.mm != m || e.base+span <= start || e.base >= end {
+				keep = append(keep, e)
+			}
+		}
+		k.tlb.psc[i] = keep
+	}
+}
+
+// pscFaulted drops t's cached PMD entry for m's addr: a page fault
+// invalidates the paging-structure-cache entries for the faulting linear
+// address (Intel SDM vol. 3A §4.10.4.1), so the access retried after the
+// fault walks from the PMD again. Without it a CPU whose cached entry
+// points to a table detached from the PMD (freed once the detacher's
+// flush comes) would fault forever on a page its fault has mapped in the
+// new table.
+func (k *Kernel) pscFaulted(t *sched.Task, m *MM, addr int) {
+	k.tlb.mu.Lock()
+	defer k.tlb.mu.Unlock()
+	base := k.Geo.pmdBase(addr)
+	es := k.tlb.psc[t.ID()]
+	keep := es[:0]
+	for _, e := range es {
+		if e.mm != m || e.base != base {
+			keep = append(keep, e)
+		}
+	}
+	k.tlb.psc[t.ID()] = keep
+}
+
+// pscWalkFreed reports the walk through t's cached entry into a freed
+// table.
+func (k *Kernel) pscWalkFreed(t *sched.Task, m *MM, addr int, tbl *PTETable, verb string) {
+	t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x: %s's MMU walks through its cached PMD entry (paging-structure cache) into %s, %s: the kernel freed the page table before a TLB flush of its range", verb, m.name, addr, t.Name(), tbl.name, tbl.FreedAt())})
+}
+
+// freeTableAfterFlush frees a PTE or PMD table whose entry t has cleared:
+// within an mmu_gather (pte_free_tlb, pmd_free_tlb → tlb_remove_table) at
+// tlb_finish_mmu, after its flush, whose range it extends to base
+// (tlb_flush_pmd_range; freed_tables); outside one (the caller has
+// flushed: pte_free_defer after pmdp_collapse_flush) now. Either way after
+// an RCU grace period, which keeps lockless walkers (GUP-fast,
+// pte_offset_map) off it.
+func (k *Kernel) freeTableAfterFlush(t *sched.Task, o *Obj, base int, site string) {
+	k.tlb.mu.Lock()
+	g := k.gather[t.ID()]
+	if g != nil {
+		g.start, g.end = min(g.start, base), max(g.end, base+1)
+		g.tables = append(g.tables, gatheredTable{o: o, site: site})
+	}
+	k.tlb.mu.Unlock()
+	if g == nil {
+		k.Env.RCU().CallRCU(t, "free "+o.name, func() { k.free(t, o, site) })
+	}
+}
+
+// gatheredTable is a page table an mmu_gather frees after its flush.
+type gatheredTable struct {
+	o    *Obj
+	site string
+}
