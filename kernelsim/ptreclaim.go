@@ -99,5 +99,5 @@ func (k *Kernel) freeTableRCU(t *sched.Task, m *MM, tbl *PTETable, base int, sit
 		t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s frees %s for %s %#x, which is %s", site, tbl.name, m.name, base, tbl.FreedAt())})
 	}
 	k.checkEmptyOnFree(t, m, tbl, base, site)
-	k.freeTableAfterFlush(t, &tbl.Obj, base, site)
+	k.freeTableAfterFlush(t, m, &tbl.Obj, base, site)
 }

@@ -112,16 +112,19 @@ func (k *Kernel) pscWalkFreed(t *sched.Task, m *MM, addr int, tbl *PTETable, ver
 	t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x: %s's MMU walks through its cached PMD entry (paging-structure cache) into %s, %s: the kernel freed the page table before a TLB flush of its range", verb, m.name, addr, t.Name(), tbl.name, tbl.FreedAt())})
 }
 
-// freeTableAfterFlush frees a PTE or PMD table whose entry t has cleared:
-// within an mmu_gather (pte_free_tlb, pmd_free_tlb → tlb_remove_table) at
+// freeTableAfterFlush frees a PTE or PMD table of m whose entry t has
+// cleared: within an mmu_gather of m (pte_free_tlb, pmd_free_tlb → tlb_remove_table) at
 // tlb_finish_mmu, after its flush, whose range it extends to base
 // (tlb_flush_pmd_range; freed_tables); outside one (the caller has
 // flushed: pte_free_defer after pmdp_collapse_flush) now. Either way after
 // an RCU grace period, which keeps lockless walkers (GUP-fast,
 // pte_offset_map) off it.
-func (k *Kernel) freeTableAfterFlush(t *sched.Task, o *Obj, base int, site string) {
+func (k *Kernel) freeTableAfterFlush(t *sched.Task, m *MM, o *Obj, base int, site string) {
 	k.tlb.mu.Lock()
 	g := k.gather[t.ID()]
+	if g != nil && g.mm != m {
+		g = nil // another mm's gather: not this table's flush
+	}
 	if g != nil {
 		g.start, g.end = min(g.start, base), max(g.end, base+1)
 		g.tables = append(g.tables, gatheredTable{o: o, site: site})

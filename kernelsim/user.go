@@ -38,11 +38,14 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 		// the access (a store needs one filled by a store); else it walks
 		// the page tables and caches what it found: the upper levels, then
 		// (a separate access, a scheduling point) the PTE, read together
-		// with the page it maps as one step. The read section keeps the
-		// table walked from being freed under the walk. A flush of the
-		// address between the two makes the access start again, as the
-		// instruction does once the TLB flush's IPI has run. A PMD leaf
-		// is the walk's last level.
+		// with the page it maps as one step. A flush of the address
+		// between the two makes the access start again, as the
+		// instruction does once the TLB flush's IPI has run; page tables
+		// are freed only after a flush of their range (tlbpsc.go), so the
+		// walk never reads a freed one unless a flush is missing. The read
+		// section stands for what else keeps a walk in progress safe (the
+		// IPI's wait, GUP-fast's local_irq_save). A PMD leaf is the walk's
+		// last level.
 		var f *Folio
 		pg := 0
 		via := "" // "" no translation, " (tlb)" a TLB hit, " " a walk

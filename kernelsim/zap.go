@@ -264,7 +264,7 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 		k.checkEmptyOnFree(t, m, tbl, base, site)
 		t.PointF(sched.KindWrite, site, sched.Obj(pmd.name).Detailf("pmd_clear %#x: free %s").N(base).S(tbl.name))
 		slot.Store(nil)
-		k.freeTableAfterFlush(t, &tbl.Obj, base, "pte_free_tlb")
+		k.freeTableAfterFlush(t, m, &tbl.Obj, base, "pte_free_tlb")
 	}
 	pspan := g.PTEs * g.PMDs
 	for base := start / pspan * pspan; base < end; base += pspan {
@@ -286,7 +286,7 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 		// reach it (see above).
 		t.PointF(sched.KindWrite, site, sched.Objf("%s pud").S(m.name).Detailf("pud_clear %#x: free %s").N(base).S(pmd.name))
 		slot.Store(nil)
-		k.freeTableAfterFlush(t, &pmd.Obj, base, "pmd_free_tlb")
+		k.freeTableAfterFlush(t, m, &pmd.Obj, base, "pmd_free_tlb")
 	}
 }
 
