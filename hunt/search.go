@@ -81,10 +81,11 @@ func countBranches(bs map[string]Branch, rep *harness.Report) {
 // their schedule changed (more interleavings of a program that reaches the
 // change). Under a lock mutant, its PCT runs are mutant-directed
 // (mutantPCT: a change point where the mutation took effect, half the
-// time), and the inputs whose run had another task
-// act on the mutated task's objects inside the window the mutant opened
-// (MutantInterference) with a pair of sites never seen before form a
-// third corpus, drawn from first: half the inputs once it is not empty. It stops at the first finding;
+// time), and an input whose run had another task act on the mutated
+// task's objects inside the window the mutant opened, with a pair of
+// sites never seen before (MutantInterference), gets exploitSchedules
+// more schedules at once and joins a third corpus, drawn from first: half
+// the inputs once it is not empty. It stops at the first finding;
 // internal errors are counted (Detection.InternalErrors), never findings.
 // Deterministic for a seed and a run count (hunt, mmrace locks); the end
 // of ctx stops it, marked Interrupted.
@@ -232,10 +233,13 @@ type exploitRuns struct {
 }
 
 // exploitSchedules is how many more schedules Search gives at once to a
-// program whose run showed a new interference pair under a mutant: a
-// race of depth 2 or 3 between two tasks of a short program is hit by
-// PCT within about ten runs (1/(n·k^(d-1)) per run is a floor, not the
-// usual rate).
+// program whose run showed a new interference pair under a mutant. A
+// small number, since such programs are many (a few hundred pairs per
+// mutant): the mutant-directed change point makes a race through the
+// window likely within a few runs when the other task's access comes
+// next (doAnonymousPage's read section removed, raced by PT reclaim:
+// killed in 11 executions of the search), and the hot corpus brings the
+// program back later.
 const exploitSchedules = 8
 
 // pctDepths is how many PCT depths the search draws from, 2 upwards.
