@@ -103,8 +103,17 @@ func (k *Kernel) gupWrite(t *sched.Task, v *VMA, addr int, val uint64) error {
 			k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true})
 			return nil
 		}
-		if r := k.handleMMFault(t, v, addr, faultWrite); r == FaultSEGV {
+		// get_arg_page calls get_user_pages_remote without a "locked"
+		// pointer: no FAULT_FLAG_ALLOW_RETRY, so the fault may not drop
+		// mmap_lock (it sleeps on a contended folio lock holding it): the
+		// model's faultTried. Without it a swap-in that found the folio
+		// locked dropped the caller's mmap_lock (stress: an internal
+		// error, get_arg_page's unlock of a lock it no longer held).
+		switch k.handleMMFault(t, v, addr, faultWrite|faultTried) {
+		case FaultSEGV:
 			return fmt.Errorf("exec: get_arg_page faulted at %#x", addr)
+		case FaultRetry:
+			t.Internal("get_arg_page: VM_FAULT_RETRY for a fault that may not retry at %s %#x", m.name, addr)
 		}
 	}
 	return fmt.Errorf("exec: get_arg_page made no progress at %#x", addr)
