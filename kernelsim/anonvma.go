@@ -146,6 +146,13 @@ func (k *Kernel) putAnonVMA(t *sched.Task, a *AnonVMA, site string) {
 	if a.refcount.Add(-1) > 0 {
 		return
 	}
+	k.releaseAnonVMA(t, a, site)
+}
+
+// releaseAnonVMA is __put_anon_vma(): free an anon_vma whose last
+// reference is gone, and drop the reference it held on its root (taken by
+// anon_vma_fork), freeing the root too when that was the root's last.
+func (k *Kernel) releaseAnonVMA(t *sched.Task, a *AnonVMA, site string) {
 	root := a.root
 	// anon_vma_free: the slab is SLAB_TYPESAFE_BY_RCU, so a walker inside
 	// rcu_read_lock may still look at it; it is poisoned after a grace period.

@@ -83,8 +83,12 @@ func (k *Kernel) rmapWalk(t *sched.Task, f *Folio, rwc *rmapWalkControl) {
 				rcu.ReadUnlock(t, folioLockAnonVMARead(rwc))
 				lock.DownRead(t, folioLockAnonVMARead(rwc))
 				if a.refcount.Add(-1) == 0 {
+					// "Oops, we held the last refcount": unlock, then
+					// __put_anon_vma, which also drops the reference
+					// on the root (it freed a child anon_vma without
+					// it, and the root leaked).
 					lock.UpRead(t, folioLockAnonVMARead(rwc))
-					k.Env.RCU().CallRCU(t, "free "+a.name, func() { k.free(t, &a.Obj, "put_anon_vma") })
+					k.releaseAnonVMA(t, a, "__put_anon_vma")
 					return
 				}
 			} else {
