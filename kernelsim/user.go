@@ -51,6 +51,13 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 		via := "" // "" no translation, " (tlb)" a TLB hit, " " a walk
 		if e, ok := k.tlbLookup(t, m, addr, write); ok {
 			f, pg, via = e.folio, e.page, " (tlb)"
+			if f != nil {
+				// The translation holds a pfn: after a split the page
+				// belongs to a folio of its own (only a stale translation,
+				// which a lock or flush mutant can leave, still names it
+				// by the old folio).
+				f, pg = f.pageFolio(pg)
+			}
 			if f != nil && f.freed {
 				rcu.ReadUnlock(t, site)
 				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), f.name, k.cachedAt(e), f.FreedAt())})
@@ -102,6 +109,9 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 			if p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
 				f, pg, via = p.Folio, p.Page, " "
 				k.tlbFillLocked(t, m, addr, f, pg, write)
+				if f != nil {
+					f, pg = f.pageFolio(pg) // the pfn's folio (see the TLB hit above)
+				}
 			}
 			k.tlb.mu.Unlock()
 			if f != nil {
