@@ -130,13 +130,17 @@ func getAnonVMA(a *AnonVMA) { a.refcount.Add(1) }
 // tryGetAnonVMA is atomic_inc_not_zero(&anon_vma->refcount): a reference
 // taken on an anon_vma found under RCU only, refused once the count has
 // dropped to zero (the anon_vma is being freed).
-func tryGetAnonVMA(a *AnonVMA) bool {
+func tryGetAnonVMA(a *AnonVMA) bool { return atomicIncNotZero(&a.refcount) }
+
+// atomicIncNotZero is atomic_inc_not_zero(): increment c unless it is
+// zero, and report whether it did.
+func atomicIncNotZero(c *atomic.Int32) bool {
 	for {
-		c := a.refcount.Load()
-		if c == 0 {
+		n := c.Load()
+		if n == 0 {
 			return false
 		}
-		if a.refcount.CompareAndSwap(c, c+1) {
+		if c.CompareAndSwap(n, n+1) {
 			return true
 		}
 	}

@@ -8,17 +8,7 @@ import (
 
 // mmgetNotZero is mmget_not_zero(): take an mm_users reference unless the
 // mm is already on its way out.
-func (m *MM) mmgetNotZero() bool {
-	for {
-		n := m.users.Load()
-		if n == 0 {
-			return false
-		}
-		if m.users.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
+func (m *MM) mmgetNotZero() bool { return atomicIncNotZero(&m.users) }
 
 // mmput is mmput(): drop an mm_users reference; the last one tears the
 // address space down (__mmput → exit_mmap) in the task that drops it.

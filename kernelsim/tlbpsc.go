@@ -47,18 +47,9 @@ func (k *Kernel) pscLookupLocked(t *sched.Task, m *MM, addr int) (*PTETable, boo
 	return nil, false
 }
 
-// pscLookup is pscLookupLocked, taking k.tlb.mu.
-func (k *Kernel) pscLookup(t *sched.Task, m *MM, addr int) (*PTETable, bool) {
-	k.tlb.mu.Lock()
-	defer k.tlb.mu.Unlock()
-	return k.pscLookupLocked(t, m, addr)
-}
-
-// pscFill caches the PMD entry a walk by t read: tbl for m's PMD range of
-// addr.
-func (k *Kernel) pscFill(t *sched.Task, m *MM, addr int, tbl *PTETable) {
-	k.tlb.mu.Lock()
-	defer k.tlb.mu.Unlock()
+// pscFillLocked caches the PMD entry a walk by t read: tbl for m's PMD
+// range of addr. The caller holds k.tlb.mu.
+func (k *Kernel) pscFillLocked(t *sched.Task, m *MM, addr int, tbl *PTETable) {
 	base := k.Geo.pmdBase(addr)
 	es := k.tlb.psc[t.ID()]
 	for i, e := range es {

@@ -76,22 +76,21 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 			// unless a flush of addr has reached this CPU meanwhile (the
 			// IPI: the instruction starts again), as the MMU does.
 			var p *PTE
-			tbl, cached := k.pscLookup(t, m, addr)
+			k.tlb.mu.Lock()
+			tbl, cached := k.pscLookupLocked(t, m, addr)
 			if !cached {
 				switch e := m.pmdEntry(addr); {
 				case e != nil && e.Leaf != nil:
-					k.tlb.mu.Lock()
-					if e = m.pmdEntry(addr); e != nil && e.Leaf != nil && !e.Invalid { // an invalidated leaf faults
+					if !e.Invalid { // an invalidated leaf faults
 						p = e.Leaf.pageOf(addr - k.Geo.pmdBase(addr))
 					}
 				case e != nil:
 					tbl = e.Table
-					k.pscFill(t, m, addr, tbl)
-				default:
-					k.tlb.mu.Lock()
+					k.pscFillLocked(t, m, addr, tbl)
 				}
 			}
 			if tbl != nil {
+				k.tlb.mu.Unlock()
 				t.PointF(sched.KindRead, site, sched.Objf("pte %s %#x").S(m.name).N(addr).Detail("hardware walk: pte"))
 				k.tlb.mu.Lock()
 				if now, ok := k.pscLookupLocked(t, m, addr); !ok || now != tbl {
