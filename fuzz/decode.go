@@ -645,6 +645,20 @@ var templates = []template{
 		hot:    []string{"collapse mm1 0x10", "mprotect mm1 0x10+8 r", "load mm1 0x11"},
 		extra:  []string{"fork mm1 {child}", "store mm1 0x12 3", "madvise mm1 0x10+8 dontneed", "reclaim mm1 0x10"},
 	},
+	// ksmd write-protects a candidate page (write_protect_page: the PTE
+	// cleared and flushed, the references counted, the entry put back
+	// read-only) with mmap_lock read and the folio lock only, while the
+	// process writes it (do_wp_page: reuse or copy), a migration replaces
+	// it, mprotect changes it and MADV_DONTNEED zaps it.
+	{name: "anonymous pages, some COW-shared with a child, some swapped: ksmd write-protects them while the process writes, migrates, mprotects and zaps them",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x12 3", "fork mm1 mm2", "store mm1 0x12 4", "reclaim mm1 0x11"},
+		addrs:  []int{0x12, 0x10, 0x11, 0x13},
+		ranges: [][2]int{{0x10, 8}, {0x12, 2}, {0x10, 4}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"ksm mm1 0x12; ksm mm1 0x10", "store mm1 0x12 9", "migrate mm1 0x12"},
+		extra:  []string{"ksm mm1 0x12", "ksm mm2 0x10", "mprotect mm1 0x12+2 r", "madvise mm1 0x12+2 dontneed", "store mm2 0x11 7", "exit mm1", "munmap mm1 0x10+8"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2

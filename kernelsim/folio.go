@@ -207,6 +207,21 @@ func (f *Folio) tryIsolate() bool {
 	return true
 }
 
+// folioGet is folio_get(): a reference on a folio the caller knows to be
+// live, found under the PTL that holds its mapping. On a folio whose last
+// reference went (refcount zero: dying, freed, or frozen by a migration)
+// it is a use-after-free (the kernel's VM_BUG_ON_FOLIO on a zero count).
+func (k *Kernel) folioGet(t *sched.Task, f *Folio, where string) {
+	k.use(t, &f.Obj, where)
+	f.refMu.Lock()
+	dead := f.dying || f.frozen
+	f.pins++
+	f.refMu.Unlock()
+	if dead {
+		t.Fail(sched.Violation{Invariant: "use-after-free", Detail: fmt.Sprintf("%s: folio_get on %s, whose refcount already dropped to zero", where, f.name)})
+	}
+}
+
 // pin and unpin are folio_get/folio_put for isolation and faults.
 func (f *Folio) pin() {
 	f.refMu.Lock()

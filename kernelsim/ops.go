@@ -22,14 +22,14 @@ func (k *Kernel) Exec(t *sched.Task, o *Op) error {
 		return fmt.Errorf("%s: ESRCH: no mm %s", o.Verb, o.MM)
 	}
 	switch o.Verb {
-	case OpMigrate, OpReclaim, OpSplit, OpCollapse:
+	case OpMigrate, OpReclaim, OpSplit, OpCollapse, OpKsm:
 		// Physical-page work, as compaction, kswapd and the deferred-split
 		// shrinker do it: the folio mapped at the address is picked
 		// through the page tables (under RCU), whatever state its mm is in
 		// (an exec still setting up, an exit in progress); no mm_users
-		// reference is taken. khugepaged holds the mm by mm_count only
-		// and checks mm_users under the locks it takes
-		// (hpage_collapse_test_exit).
+		// reference is taken. khugepaged and ksmd hold the mm by mm_count
+		// only and check mm_users under the locks they take
+		// (hpage_collapse_test_exit, ksm_test_exit).
 	default:
 		// The op runs in (or on) the process: it holds an mm_users
 		// reference for its duration (mmget_not_zero), and the last mmput
@@ -95,6 +95,11 @@ func (k *Kernel) Exec(t *sched.Task, o *Op) error {
 			return fmt.Errorf("collapse: %#x outside the address space", o.Addr)
 		}
 		return k.Collapse(t, m, o.Addr)
+	case OpKsm:
+		if o.Addr >= k.Geo.Pages() {
+			return fmt.Errorf("ksm: %#x outside the address space", o.Addr)
+		}
+		return k.Ksm(t, m, o.Addr)
 	case OpStore:
 		if o.Addr >= k.Geo.Pages() {
 			return fmt.Errorf("store: %#x outside the address space", o.Addr)

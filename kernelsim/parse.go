@@ -203,13 +203,14 @@ func parseOp(f []string, known, later map[string]bool, files map[string]int) (Op
 		OpExit:     "exit MM",
 		OpCollapse: "collapse MM ADDR",
 		OpSplit:    "split MM ADDR",
+		OpKsm:      "ksm MM ADDR",
 	}[op.Verb]
 	if op.Verb == OpMmap && len(f) > 5 && f[len(f)-1] == "thp" {
 		op.THP = true
 		f = f[:len(f)-1]
 	}
 	want := map[Verb][]int{OpMmap: {5, 6}, OpMunmap: {3}, OpMprotect: {4}, OpFork: {3}, OpFault: {4}, OpLoad: {3}, OpStore: {4},
-		OpMremap: {5, 6}, OpMigrate: {3}, OpReclaim: {3}, OpExec: {5}, OpMadvise: {4}, OpExit: {2}, OpCollapse: {3}, OpSplit: {3}}[op.Verb]
+		OpMremap: {5, 6}, OpMigrate: {3}, OpReclaim: {3}, OpExec: {5}, OpMadvise: {4}, OpExit: {2}, OpCollapse: {3}, OpSplit: {3}, OpKsm: {3}}[op.Verb]
 	if len(f) != want[0] && (len(want) == 1 || len(f) != want[1]) {
 		return Op{}, fmt.Errorf("%s: expected %q", op.Verb, usage)
 	}
@@ -227,7 +228,7 @@ func parseOp(f []string, known, later map[string]bool, files map[string]int) (Op
 		if op.Addr, op.Len, err = parseRange(f[2]); err != nil {
 			return Op{}, fmt.Errorf("%s: %v", op.Verb, err)
 		}
-	case OpFault, OpLoad, OpStore, OpMigrate, OpReclaim, OpCollapse, OpSplit:
+	case OpFault, OpLoad, OpStore, OpMigrate, OpReclaim, OpCollapse, OpSplit, OpKsm:
 		if op.Addr, err = parseNum(f[2]); err != nil {
 			return Op{}, fmt.Errorf("%s: address: %v", op.Verb, err)
 		}

@@ -25,10 +25,11 @@ const (
 	OpExit
 	OpCollapse
 	OpSplit
+	OpKsm
 	numVerbs
 )
 
-var verbNames = [numVerbs]string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store", "mremap", "migrate", "reclaim", "exec", "madvise", "exit", "collapse", "split"}
+var verbNames = [numVerbs]string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store", "mremap", "migrate", "reclaim", "exec", "madvise", "exit", "collapse", "split", "ksm"}
 
 func (v Verb) String() string {
 	if v < numVerbs {
@@ -196,7 +197,7 @@ func (o Op) String() string {
 			s += " dontunmap"
 		}
 		return s
-	case OpMigrate, OpReclaim, OpCollapse, OpSplit:
+	case OpMigrate, OpReclaim, OpCollapse, OpSplit, OpKsm:
 		return fmt.Sprintf("%s %s %#x", o.Verb, o.MM, o.Addr)
 	case OpExec:
 		return fmt.Sprintf("exec %s %s shift %d", o.MM, r, o.Shift)

@@ -138,6 +138,11 @@ var kernelFiles = map[string]string{
 	"split_huge_page_to_list_to_order": "mm/huge_memory.c",
 	"try_get_and_clear_pmd":            "mm/pt_reclaim.c",
 	"try_to_free_pte":                  "mm/pt_reclaim.c",
+	"scan_get_next_rmap_item":          "mm/ksm.c",
+	"folio_walk_start":                 "mm/pagewalk.c",
+	"try_to_merge_with_ksm_page":       "mm/ksm.c",
+	"try_to_merge_one_page":            "mm/ksm.c",
+	"write_protect_page":               "mm/ksm.c",
 	"zap_huge_pmd":                     "mm/huge_memory.c",
 	"zap_pte_range":                    "mm/memory.c",
 

@@ -45,7 +45,7 @@ func limitOf(o kernelsim.Op, pages int, files map[string]int) *Limit {
 		if o.Fixed && o.NewLen > o.Len && !o.DontUnmap {
 			return &LimitFixedGrow
 		}
-	case kernelsim.OpFault, kernelsim.OpLoad, kernelsim.OpStore, kernelsim.OpMigrate, kernelsim.OpReclaim:
+	case kernelsim.OpFault, kernelsim.OpLoad, kernelsim.OpStore, kernelsim.OpMigrate, kernelsim.OpReclaim, kernelsim.OpKsm:
 		if o.Addr >= pages {
 			return &LimitSpace
 		}

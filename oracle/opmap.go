@@ -72,6 +72,8 @@ func hostRequest(o kernelsim.Op, slot, file int) (req, skip string) {
 		return "", "migrate: no host counterpart (move_pages needs a second NUMA node); it changes neither layout, presence nor contents"
 	case kernelsim.OpReclaim:
 		return "", "reclaim: no host counterpart (the host reclaims only under memory pressure); the oracle runs the model's reclaim up to folio_referenced (Kernel.ReclaimInspectOnly), which changes neither layout, presence nor contents"
+	case kernelsim.OpKsm:
+		return "", "ksm: no host counterpart (ksmd scans on its own schedule); the model's attempt write-protects a page and merges nothing, which changes neither layout, presence nor contents"
 	case kernelsim.OpExec:
 		return "", "exec: no host counterpart (the model's exec stack set-up makes a new mm); " + o.MM + " exists only in the model"
 	}

@@ -46,6 +46,8 @@ func TestFlushSites(t *testing.T) {
 		"unmapHugepageRange:tlb_flush#1":      "__unmap_hugepage_range flushTLBRange ",
 		"replacePage:tlb_flush#1":             "__replace_page flushTLBRange ",
 		"hugetlbChangeProtection:tlb_flush#1": "hugetlb_change_protection flushTLBRange ",
+		// KSM (issue 15: the second case-B caller of page_vma_mapped_walk).
+		"writeProtectPage:tlb_flush#1": "write_protect_page flushTLBRange ",
 	}
 	got := map[string]string{}
 	for _, s := range ss.List {

@@ -119,7 +119,7 @@ var Catalogue = []Entry{
 		[]string{"invariants/invariants.go", "kernelsim/hugetlb.go", "kernelsim/khugepaged_file.go", "kernelsim/movepgtables.go", "kernelsim/pagetable.go", "kernelsim/ptreclaim.go", "kernelsim/zap.go"}},
 	{UseAfterFree, Semantic,
 		"A freed object (VMA, AVC, anon_vma, folio, page table) is poisoned, not forgotten: touching it, or freeing it twice, is reported at once, as KASAN would. At rest, no mapping points at a freed folio and no VMA uses a freed anon_vma.",
-		[]string{"invariants/invariants.go", "kernelsim/kernel.go"}},
+		[]string{"invariants/invariants.go", "kernelsim/folio.go", "kernelsim/kernel.go"}},
 	{Leak, Semantic,
 		"After exit_mmap of every mm (the end of every run): every anon folio, page table, PMD table and anon_vma has been freed, and no page-cache folio is still mapped.",
 		[]string{"invariants/invariants.go"}},
