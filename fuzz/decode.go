@@ -657,7 +657,23 @@ var templates = []template{
 		dests:  []int{0x30, 0x20},
 		mms:    []string{"mm1", "mm2"},
 		hot:    []string{"ksm mm1 0x12; ksm mm1 0x10", "store mm1 0x12 9", "migrate mm1 0x12"},
-		extra:  []string{"ksm mm1 0x12", "ksm mm2 0x10", "mprotect mm1 0x12+2 r", "madvise mm1 0x12+2 dontneed", "store mm2 0x11 7", "exit mm1", "munmap mm1 0x10+8"},
+		extra:  []string{"ksm mm1 0x12", "ksm mm2 0x10", "mprotect mm1 0x12+2 r", "madvise mm1 0x12+2 dontneed", "store mm2 0x11 7", "exit mm1", "munmap mm1 0x10+8", "madvise mm1 0x12+2 random"},
+	},
+	// A split of a hugetlb VMA inside a PMD table's range (madvise changing
+	// only vm_flags: no page table is touched) must unshare the table with
+	// the VMA write-locked and i_mmap_rwsem held (hugetlb_split, D.8b):
+	// another mm's first fault shares it otherwise, and the halves' VMA
+	// locks do not exclude each other's walkers.
+	{name: "a hugetlb VMA covering a whole PMD table's range, split by madvise while another mm's first fault shares its table; one part zapped while another faults",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x40 1", "mmap mm2 0x80+64 h@0x0 shared rw"},
+		addrs:   []int{0x58, 0x48, 0x40, 0x88},
+		ranges:  [][2]int{{0x48, 8}, {0x40, 8}, {0x40, 64}},
+		dests:   []int{0x100},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"madvise mm1 0x48+8 random; madvise mm1 0x40+8 dontneed", "store mm2 0x88 3; store mm1 0x58 7", "store mm1 0x58 8"},
+		extra:   []string{"madvise mm1 0x40+64 normal", "mprotect mm1 0x48+8 r", "load mm2 0x80", "munmap mm1 0x48+8", "madvise mm2 0x80+8 random"},
 	},
 }
 

@@ -236,10 +236,35 @@ func (k *Kernel) unmapHugepageRange(t *sched.Task, v *VMA, start, end int, zd za
 // would).
 func (k *Kernel) hugetlbSplit(t *sched.Task, v *VMA, addr int) {
 	const site = "hugetlb_split"
-	g := k.Geo
-	span := g.pudSpan()
 	v.lock.AssertWriteLocked(t, site+": vma_assert_write_locked")
 	v.file.immap.AssertHeldIn(t, true, site, "i_mmap_assert_write_locked")
+	k.hugetlbUnsharePMDs(t, v, addr, false)
+}
+
+// hugetlbVMOpSplit is variant hugetlb_split-before-vma-lock's
+// hugetlb_vm_op_split() of b30c14cd6102 ("hugetlb: unshare some PMDs when
+// splitting VMAs", 2023) up to 081056dc00a2: vm_ops->may_split, called by
+// __split_vma before it write-locks the VMA or takes any rmap lock,
+// unshares with take_locks true (the hugetlb VMA lock and i_mmap_rwsem for
+// write, dropped again before the split goes on). Until __split_vma's
+// vma_start_write a fault of the mm under the per-VMA lock, or another
+// mm's first fault (huge_pmd_share, under i_mmap_rwsem read), may share
+// the table again: the VMA still covers the whole PUD range. The split
+// then leaves a shared table under two VMAs, each with its own hugetlb
+// VMA lock, neither of which excludes the other's walkers.
+func (k *Kernel) hugetlbVMOpSplit(t *sched.Task, v *VMA, addr int) {
+	k.hugetlbUnsharePMDs(t, v, addr, true)
+}
+
+// hugetlbUnsharePMDs mirrors hugetlb_unshare_pmds() for the PUD range
+// around addr, when addr cuts a PUD range v covers whole: under the PMD
+// table's lock, huge_pmd_unshare, then flush_hugetlb_tlb_range. With
+// takeLocks it takes the hugetlb VMA lock and i_mmap_rwsem for write
+// itself; without, the caller's locks exclude every walker.
+func (k *Kernel) hugetlbUnsharePMDs(t *sched.Task, v *VMA, addr int, takeLocks bool) {
+	const site = "hugetlb_unshare_pmds"
+	g := k.Geo
+	span := g.pudSpan()
 	if addr%span == 0 {
 		return
 	}
@@ -247,18 +272,27 @@ func (k *Kernel) hugetlbSplit(t *sched.Task, v *VMA, addr int) {
 	if floor < v.start || floor+span > v.end {
 		return
 	}
+	if takeLocks {
+		k.Variants.Hit("hugetlb_split-before-vma-lock")
+		hugetlbVMALockWrite(t, v, site)
+		v.file.immap.DownWrite(t, site)
+	}
 	for a := floor; a < floor+span; a += g.PTEs {
-		hp := k.hugetlbWalk(t, v, a, "hugetlb_unshare_pmds")
+		hp := k.hugetlbWalk(t, v, a, site)
 		if hp == nil {
-			return
+			break
 		}
-		hp.lock(t, "hugetlb_unshare_pmds")
-		if k.hugePMDUnshare(t, v, hp, true, "hugetlb_unshare_pmds") {
-			hp.unlock(t, "hugetlb_unshare_pmds")
-			k.flushTLBRange(t, v.mm, floor, floor+span, "hugetlb_unshare_pmds")
-			return
+		hp.lock(t, site)
+		if k.hugePMDUnshare(t, v, hp, !takeLocks, site) {
+			hp.unlock(t, site)
+			k.flushTLBRange(t, v.mm, floor, floor+span, site)
+			break
 		}
-		hp.unlock(t, "hugetlb_unshare_pmds")
+		hp.unlock(t, site)
+	}
+	if takeLocks {
+		v.file.immap.UpWrite(t, site)
+		hugetlbVMAUnlockWrite(t, v, site)
 	}
 }
 

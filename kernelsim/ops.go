@@ -84,6 +84,9 @@ func (k *Kernel) Exec(t *sched.Task, o *Op) error {
 		}
 		return k.Reclaim(t, m, o.Addr)
 	case OpMadvise:
+		if o.Advice != AdvDontneed {
+			return k.MadviseFlags(t, m, o.Addr, o.Len, o.Advice == AdvRandom)
+		}
 		return k.MadviseDontneed(t, m, o.Addr, o.Len)
 	case OpSplit:
 		if o.Addr >= k.Geo.Pages() {

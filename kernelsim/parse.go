@@ -3,6 +3,7 @@ package kernelsim
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -199,7 +200,7 @@ func parseOp(f []string, known, later map[string]bool, files map[string]int) (Op
 		OpMigrate:  "migrate MM ADDR",
 		OpReclaim:  "reclaim MM ADDR",
 		OpExec:     "exec NEWMM ADDR+LEN shift N",
-		OpMadvise:  "madvise MM ADDR+LEN dontneed",
+		OpMadvise:  "madvise MM ADDR+LEN dontneed|random|normal",
 		OpExit:     "exit MM",
 		OpCollapse: "collapse MM ADDR",
 		OpSplit:    "split MM ADDR",
@@ -330,9 +331,11 @@ func parseOp(f []string, known, later map[string]bool, files map[string]int) (Op
 			}
 		}
 	case OpMadvise:
-		if f[3] != "dontneed" {
-			return Op{}, fmt.Errorf("madvise: expected dontneed, got %q", f[3])
+		i := slices.Index(adviceNames, f[3])
+		if i < 0 {
+			return Op{}, fmt.Errorf("madvise: expected dontneed, random or normal, got %q", f[3])
 		}
+		op.Advice = Advice(i)
 	}
 	return op, nil
 }

@@ -61,7 +61,27 @@ type Op struct {
 	DontUnmap bool
 	MayMove   bool // mremap resize: MREMAP_MAYMOVE (a growth may move)
 	Shift     int  // exec: how far relocate_vma_down moves the stack
-	Line      int  // the source line of the op (0 when built in code)
+	Advice    Advice
+	Line      int // the source line of the op (0 when built in code)
+}
+
+// Advice is a madvise behaviour.
+type Advice uint8
+
+// The behaviours the model has.
+const (
+	AdvDontneed Advice = iota // MADV_DONTNEED: zap the range
+	AdvRandom                 // MADV_RANDOM: set VM_RAND_READ
+	AdvNormal                 // MADV_NORMAL: clear VM_RAND_READ (and VM_SEQ_READ)
+)
+
+var adviceNames = []string{"dontneed", "random", "normal"}
+
+func (a Advice) String() string {
+	if int(a) < len(adviceNames) {
+		return adviceNames[a]
+	}
+	return fmt.Sprintf("advice(%d)", a)
 }
 
 // FileDecl declares a file of Pages pages.
@@ -202,7 +222,7 @@ func (o Op) String() string {
 	case OpExec:
 		return fmt.Sprintf("exec %s %s shift %d", o.MM, r, o.Shift)
 	case OpMadvise:
-		return fmt.Sprintf("madvise %s %s dontneed", o.MM, r)
+		return fmt.Sprintf("madvise %s %s %s", o.MM, r, o.Advice)
 	case OpExit:
 		return fmt.Sprintf("exit %s", o.MM)
 	}

@@ -231,6 +231,12 @@ var AllVariants = []Variant{
 		KernelRef: "40549ba8f8e0 \"hugetlb: use new vma_lock for pmd sharing synchronization\" (Mike Kravetz, 2022), and Peter Xu's series \"mm/hugetlb: Make huge_pte_offset() thread-safe for pmd unshare\" (v6.2): huge_pmd_unshare may free a walker's PMD table unless the walker's hugetlb VMA lock is excluded",
 		Removes:   "hugetlb_vma_lock_write() in __hugetlb_zap_begin: a zap (MADV_DONTNEED, munmap) unshares a PMD table holding i_mmap_rwsem W only, while a hugetlb fault that holds the VMA lock for read and found the table through huge_pte_alloc still uses it",
 	},
+	{
+		Name:      "hugetlb_split-before-vma-lock",
+		Function:  "mm/vma.c __split_vma() / mm/hugetlb.c hugetlb_split()",
+		KernelRef: "D.8b, 081056dc00a2 \"mm/hugetlb: unshare page tables during VMA split, not before\" (Jann Horn, 2025, CVE-2025-38084), fixing b30c14cd6102 \"hugetlb: unshare some PMDs when splitting VMAs\"",
+		Removes:   "hugetlb_split's place after vma_prepare: the PMDs the new boundary cuts are unshared by vm_ops->may_split before __split_vma write-locks the VMA and takes i_mmap_rwsem (hugetlb_unshare_pmds taking and dropping the locks itself), so a racing fault shares the table again before the split, and the two halves, each with its own hugetlb VMA lock, map one shared table",
+	},
 }
 
 // TestOnlyVariants are deliberately broken paths used to show that a test

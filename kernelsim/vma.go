@@ -22,6 +22,7 @@ const (
 	VMAccount                    // VM_ACCOUNT: the mapping's memory is charged (private writable mappings)
 	VMHugepage                   // VM_HUGEPAGE (MADV_HUGEPAGE): THPs are faulted in and collapsed here
 	VMHugetlb                    // VM_HUGETLB: a mapping of a hugetlbfs file (hugetlb.go)
+	VMRandRead                   // VM_RAND_READ (MADV_RANDOM): no readahead; set and cleared by madvise alone
 	vmProtMask             = VMRead | VMWrite
 )
 
@@ -47,6 +48,9 @@ func (f Flags) String() string {
 	}
 	if f&VMHugetlb != 0 {
 		s += ",hugetlb"
+	}
+	if f&VMRandRead != 0 {
+		s += ",random"
 	}
 	return s
 }

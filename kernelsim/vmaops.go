@@ -65,6 +65,10 @@ func (k *Kernel) splitVMA(t *sched.Task, v *VMA, addr int, newBelow bool) *VMA {
 	m := v.mm
 	m.lock.AssertWriteLocked(t, site)
 	k.useVMA(t, v, site)
+	early := v.isHugetlb() && k.Variants.Enabled("hugetlb_split-before-vma-lock")
+	if early {
+		k.hugetlbVMOpSplit(t, v, addr) // vm_ops->may_split
+	}
 	n := k.vmAreaDup(t, m, v)
 	if newBelow {
 		n.end = addr
@@ -77,7 +81,7 @@ func (k *Kernel) splitVMA(t *sched.Task, v *VMA, addr int, newBelow bool) *VMA {
 	f, av := rmapOf(v)
 	vp := &vmaPrepare{vmas: []*VMA{v}, file: f, av: av}
 	k.vmaPrepare(t, vp, "vma_prepare")
-	if v.isHugetlb() {
+	if v.isHugetlb() && !early {
 		k.hugetlbSplit(t, v, addr) // unshare the PMDs the boundary cuts
 	}
 	// Get rid of THPs straddling the split boundary.

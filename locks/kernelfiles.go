@@ -143,6 +143,7 @@ var kernelFiles = map[string]string{
 	"try_to_merge_with_ksm_page":       "mm/ksm.c",
 	"try_to_merge_one_page":            "mm/ksm.c",
 	"write_protect_page":               "mm/ksm.c",
+	"madvise_update_vma":               "mm/madvise.c",
 	"zap_huge_pmd":                     "mm/huge_memory.c",
 	"zap_pte_range":                    "mm/memory.c",
 

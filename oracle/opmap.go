@@ -12,6 +12,8 @@ const (
 	mremapFixed     = 2
 	mremapDontunmap = 4
 	madvDontneed    = 4
+	madvRandom      = 1
+	madvNormal      = 0
 )
 
 // hostRequest returns the helper request that runs op o on the host, or
@@ -59,7 +61,7 @@ func hostRequest(o kernelsim.Op, slot, file int) (req, skip string) {
 		}
 		return fmt.Sprintf("mremap %d %d %d %d %d", o.Addr, o.Len, o.NewAddr, o.NewLen, flags), ""
 	case kernelsim.OpMadvise:
-		return fmt.Sprintf("madvise %d %d %d", o.Addr, o.Len, madvDontneed), ""
+		return fmt.Sprintf("madvise %d %d %d", o.Addr, o.Len, map[kernelsim.Advice]int{kernelsim.AdvDontneed: madvDontneed, kernelsim.AdvRandom: madvRandom, kernelsim.AdvNormal: madvNormal}[o.Advice]), ""
 	case kernelsim.OpFault:
 		return fmt.Sprintf("fault %d %d", o.Addr, b2i(o.Write)), ""
 	case kernelsim.OpLoad:

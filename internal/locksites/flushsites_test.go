@@ -40,7 +40,7 @@ func TestFlushSites(t *testing.T) {
 		"moveHugePMD:tlb_flush#1":            "move_huge_pmd flushTLBRange ",
 		"collapseHugePage:tlb_flush#1":       "collapse_huge_page flushTLBRange ",
 		// hugetlb (issue 15).
-		"hugetlbSplit:tlb_flush#1":            "hugetlb_split flushTLBRange ",
+		"hugetlbUnsharePMDs:tlb_flush#1":      "hugetlb_unshare_pmds flushTLBRange ",
 		"tryToMigrateHugetlb:tlb_flush#1":     "try_to_migrate_one flushTLBRange ",
 		"tryToMigrateHugetlb:tlb_flush#2":     "try_to_migrate_one flushTLBRange ",
 		"unmapHugepageRange:tlb_flush#1":      "__unmap_hugepage_range flushTLBRange ",
