@@ -10,6 +10,11 @@
 // so a mutation of the schedule part changes the interleaving while the
 // program stays, and any byte string decodes to a valid program: a choice
 // past the end of its part answers 0.
+//
+// The decoder's templates are mmrace's one random program generator:
+// go test -fuzz, mmrace stress, hunt and locks decode inputs (RandomInput,
+// Mutate, MutateSchedule), and tests that want a random program of a given
+// number of tasks take one from Generate.
 package fuzz
 
 import (
@@ -22,13 +27,13 @@ import (
 // Decode splits data into a program and the schedule bytes.
 func Decode(data []byte) (*kernelsim.Program, []byte) {
 	if len(data) == 0 {
-		return generate(&chooser{}), nil
+		return generate(&chooser{}, 0), nil
 	}
 	n := int(data[0])
 	if n > len(data)-1 {
 		n = len(data) - 1
 	}
-	return generate(&chooser{b: data[1 : 1+n]}), data[1+n:]
+	return generate(&chooser{b: data[1 : 1+n]}, 0), data[1+n:]
 }
 
 // Encode joins program choices and schedule bytes into fuzz input.
@@ -648,8 +653,9 @@ var templates = []template{
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2
-// ops aimed at the template's pages and VMAs.
-func generate(c *chooser) *kernelsim.Program {
+// ops aimed at the template's pages and VMAs; tasks > 0 gives that many
+// tasks instead (the choice of the count is read all the same).
+func generate(c *chooser, tasks int) *kernelsim.Program {
 	tp := templates[c.n(len(templates))]
 	text := "mm mm1"
 	for _, d := range tp.declare {
@@ -663,7 +669,9 @@ func generate(c *chooser) *kernelsim.Program {
 		text += "setup: " + s + "\n"
 	}
 	st := &genState{mms: tp.mms}
-	tasks := 2 + c.n(2)
+	if n := 2 + c.n(2); tasks <= 0 {
+		tasks = n
+	}
 	for t := 1; t <= tasks; t++ {
 		for i, n := 0, 1+c.n(2); i < n; i++ {
 			var ops []string
