@@ -650,6 +650,30 @@ var templates = []template{
 		hot:    []string{"collapse mm1 0x10", "mprotect mm1 0x10+8 r", "load mm1 0x11"},
 		extra:  []string{"fork mm1 {child}", "store mm1 0x12 3", "madvise mm1 0x10+8 dontneed", "reclaim mm1 0x10"},
 	},
+	// The two templates below cover what harness.Generate's random programs
+	// reached and the others do not (a THP range mapped or first touched
+	// by a task, private file THPs; an exec whose stack moves over itself
+	// and across a page-table boundary). They come last so that the
+	// template choices of the inputs before them decode as they did.
+	{name: "an anonymous THP range not touched yet: two first touches race for its PMD (do_huge_pmd_anonymous_page) while a task maps the range again",
+		setup:  []string{"mmap mm1 0x10+8 anon rw thp"},
+		addrs:  []int{0x11, 0x14, 0x10, 0x17},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}, {0x14, 4}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x11 5", "load mm1 0x14", "mmap mm1 0x10+8 anon rw thp"},
+		extra: []string{"mmap mm1 0x10+8 anon rw thp", "mmap mm1 0x18+8 anon rw thp", "mmap mm1 0x10+8 file1@0x8 private rw thp",
+			"mmap mm1 0x10+8 file1@0x0 shared r thp", "fault mm1 0x12 write", "munmap mm1 0x10+8", "madvise mm1 0x10+8 dontneed",
+			"mprotect mm1 0x10+8 r", "collapse mm1 0x10", "reclaim mm1 0x11"},
+	},
+	{name: "exec: the temporary stack relocated over itself (a shift smaller than the stack) and out of a page table it spans, while its pages migrate",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1"},
+		addrs:  []int{0x10, 0x11},
+		ranges: [][2]int{{0x10, 4}, {0x10, 2}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"exec mmx 0x36+4 shift 2", "migrate mmx 0x37", "load mmx 0x35"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2
