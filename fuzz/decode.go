@@ -10,6 +10,11 @@
 // so a mutation of the schedule part changes the interleaving while the
 // program stays, and any byte string decodes to a valid program: a choice
 // past the end of its part answers 0.
+//
+// The decoder's templates are mmrace's one random program generator:
+// go test -fuzz, mmrace stress, hunt and locks decode inputs (RandomInput,
+// Mutate, MutateSchedule), and tests that want a random program of a given
+// number of tasks take one from Generate.
 package fuzz
 
 import (
@@ -22,13 +27,13 @@ import (
 // Decode splits data into a program and the schedule bytes.
 func Decode(data []byte) (*kernelsim.Program, []byte) {
 	if len(data) == 0 {
-		return generate(&chooser{}), nil
+		return generate(&chooser{}, 0), nil
 	}
 	n := int(data[0])
 	if n > len(data)-1 {
 		n = len(data) - 1
 	}
-	return generate(&chooser{b: data[1 : 1+n]}), data[1+n:]
+	return generate(&chooser{b: data[1 : 1+n]}, 0), data[1+n:]
 }
 
 // Encode joins program choices and schedule bytes into fuzz input.
@@ -675,11 +680,36 @@ var templates = []template{
 		hot:     []string{"madvise mm1 0x48+8 random; madvise mm1 0x40+8 dontneed", "store mm2 0x88 3; store mm1 0x58 7", "store mm1 0x58 8"},
 		extra:   []string{"madvise mm1 0x40+64 normal", "mprotect mm1 0x48+8 r", "load mm2 0x80", "munmap mm1 0x48+8", "madvise mm2 0x80+8 random"},
 	},
+	// The two templates below cover what harness.Generate's random programs
+	// reached and the others do not (a THP range mapped or first touched
+	// by a task, private file THPs; an exec whose stack moves over itself
+	// and across a page-table boundary). They were appended so that the
+	// template choices of the inputs before them decode as they did.
+	{name: "an anonymous THP range not touched yet: two first touches race for its PMD (do_huge_pmd_anonymous_page) while a task maps the range again",
+		setup:  []string{"mmap mm1 0x10+8 anon rw thp"},
+		addrs:  []int{0x11, 0x14, 0x10, 0x17},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}, {0x14, 4}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x11 5", "load mm1 0x14", "mmap mm1 0x10+8 anon rw thp"},
+		extra: []string{"mmap mm1 0x10+8 anon rw thp", "mmap mm1 0x18+8 anon rw thp", "mmap mm1 0x10+8 file1@0x8 private rw thp",
+			"mmap mm1 0x10+8 file1@0x0 shared r thp", "fault mm1 0x12 write", "munmap mm1 0x10+8", "madvise mm1 0x10+8 dontneed",
+			"mprotect mm1 0x10+8 r", "collapse mm1 0x10", "reclaim mm1 0x11"},
+	},
+	{name: "exec: the temporary stack relocated over itself (a shift smaller than the stack) and out of a page table it spans, while its pages migrate",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1"},
+		addrs:  []int{0x10, 0x11},
+		ranges: [][2]int{{0x10, 4}, {0x10, 2}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"exec mmx 0x36+4 shift 2", "migrate mmx 0x37", "load mmx 0x35"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2
-// ops aimed at the template's pages and VMAs.
-func generate(c *chooser) *kernelsim.Program {
+// ops aimed at the template's pages and VMAs; tasks > 0 gives that many
+// tasks instead (the choice of the count is read all the same).
+func generate(c *chooser, tasks int) *kernelsim.Program {
 	tp := templates[c.n(len(templates))]
 	text := "mm mm1"
 	for _, d := range tp.declare {
@@ -693,7 +723,9 @@ func generate(c *chooser) *kernelsim.Program {
 		text += "setup: " + s + "\n"
 	}
 	st := &genState{mms: tp.mms}
-	tasks := 2 + c.n(2)
+	if n := 2 + c.n(2); tasks <= 0 {
+		tasks = n
+	}
 	for t := 1; t <= tasks; t++ {
 		for i, n := 0, 1+c.n(2); i < n; i++ {
 			var ops []string

@@ -1,6 +1,10 @@
 package fuzz
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"mmrace/kernelsim"
+)
 
 // Mutate returns a copy of data with 1-4 random byte edits: replace,
 // insert, delete, or append schedule bytes. An insertion or deletion
@@ -69,4 +73,24 @@ func RandomInput(rng *rand.Rand) []byte {
 		sched[i] = byte(rng.UintN(256))
 	}
 	return Encode(prog, sched)
+}
+
+// Generate draws a random program of the decoder's with the given number
+// of tasks (at least 1): a template, and random choices for every decision
+// after it (more bytes than a program reads, so that no choice falls back
+// to 0). It is the random program generator of the tests that want
+// programs without schedule bytes, of a width they choose: the faithful
+// kernel under PCT (harness), the oracle's comparison with the host
+// kernel, the lock site census. The fuzzer, stress and hunt decode inputs
+// (RandomInput, Mutate) instead.
+func Generate(rng *rand.Rand, tasks int) *kernelsim.Program {
+	if tasks < 1 {
+		panic("mmrace internal error: fuzz.Generate of a program without tasks")
+	}
+	choices := make([]byte, 255)
+	choices[0] = byte(rng.IntN(len(templates)))
+	for i := 1; i < len(choices); i++ {
+		choices[i] = byte(rng.UintN(256))
+	}
+	return generate(&chooser{b: choices}, tasks)
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"mmrace/fuzz"
 	"mmrace/harness"
 	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
@@ -25,16 +26,16 @@ func execs(n int) int {
 	return n
 }
 
-// TestFaithfulPCT: random concurrent programs (3-4 tasks over fault,
-// load/store, mmap, munmap, mprotect and fork) under PCT keep every
-// invariant on the faithful kernel, with rule checks and lockdep on (and a
-// third of them semantic-only).
+// TestFaithfulPCT: random concurrent programs of the fuzz decoder
+// (fuzz.Generate: a template's address space and 3-4 tasks of its ops)
+// under PCT keep every invariant on the faithful kernel, with rule checks
+// and lockdep on (and a third of them semantic-only).
 func TestFaithfulPCT(t *testing.T) {
 	n := execs(3000)
 	steps, ops := 0, 0
 	for i := 0; i < n; i++ {
 		rng := rand.New(rand.NewPCG(uint64(i), 7))
-		p := harness.Generate(rng, 3+i%2)
+		p := fuzz.Generate(rng, 3+i%2)
 		depth := 2 + i%2
 		opts := harness.Options{Strategy: sched.NewPCT(uint64(i), depth, 60*p.Ops()), SemanticOnly: i%3 == 2}
 		rep := harness.Run(p, opts)
@@ -48,10 +49,11 @@ func TestFaithfulPCT(t *testing.T) {
 	t.Logf("%d executions on the faithful kernel, no violation; %.1f ops and %.1f scheduling points per execution", n, float64(ops)/float64(n), float64(steps)/float64(n))
 }
 
-// TestGeneratedProgramsRoundTrip: generated programs print and parse back.
+// TestGeneratedProgramsRoundTrip: generated programs (fuzz.Generate, 2-4
+// tasks: more than the decoder's own 2-3) print and parse back.
 func TestGeneratedProgramsRoundTrip(t *testing.T) {
 	for i := 0; i < 2000; i++ {
-		p := harness.Generate(rand.New(rand.NewPCG(uint64(i), 9)), 2+i%3)
+		p := fuzz.Generate(rand.New(rand.NewPCG(uint64(i), 9)), 2+i%3)
 		q, err := kernelsim.Parse("gen", p.String())
 		if err != nil {
 			t.Fatalf("program %d: %v\n%s", i, err, p)

@@ -60,7 +60,7 @@ func TestPoolInterleavedDeterminism(t *testing.T) {
 		n = 30
 	}
 	for i := 0; i < n; i++ {
-		p := harness.Generate(rand.New(rand.NewPCG(uint64(i), 11)), 2+i%3)
+		p := fuzz.Generate(rand.New(rand.NewPCG(uint64(i), 11)), 2+i%3)
 		mix = append(mix, execution{p, func() harness.Options {
 			return harness.Options{Strategy: sched.NewPCT(uint64(i), 3, 60*p.Ops()), MaxSteps: fuzz.MaxSteps}
 		}})

@@ -187,11 +187,16 @@ func (k *Kernel) expandVMA(t *sched.Task, m *MM, v *VMA, a MremapArgs) error {
 // vmaMergeExtend mirrors mm/vma.c vma_merge_extend(): vma_merge_new_range()
 // for [vm_end, end) with v as prev and the next VMA as next, so v absorbs
 // the next VMA when it becomes adjacent and compatible (mremap_test.c
-// mremap_expand_merge expects one mapping).
+// mremap_expand_merge expects one mapping). Unlike a new mapping's merge,
+// the range brings v's own anon_vma (VMG_VMA_STATE sets vmg.anon_vma), and
+// is_mergeable_anon_vma() lets equal anon_vmas merge whatever next's chain:
+// the split VMAs of a forked child share one anon_vma with an AVC per
+// ancestor, and merge (the host's kernel does; the oracle found it).
 func (k *Kernel) vmaMergeExtend(t *sched.Task, v *VMA, end int) {
 	_, next := v.mm.neighbours(v)
-	if next != nil && next.start == end && mergeable(next, v.Flags(), v.file) &&
-		next.pgoff == v.pgoff+(end-v.start) && anonCompatible(v, next) {
+	sameAnonVMA := next != nil && v.AnonVMA() != nil && next.AnonVMA() == v.AnonVMA()
+	if next != nil && next.start == end && next.pgoff == v.pgoff+(end-v.start) &&
+		(mergeable(next, v.Flags(), v.file) && anonCompatible(v, next) || sameAnonVMA && mergeableVMA(next, v.Flags(), v.file)) {
 		k.vmaExpandTo(t, v, v.start, next.end, next, nil, "vma_merge_extend")
 		return
 	}

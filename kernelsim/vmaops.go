@@ -162,10 +162,14 @@ func (k *Kernel) removeVMA(t *sched.Task, v *VMA, site string) {
 // neighbour n (is_mergeable_vma + is_mergeable_anon_vma): same flags and
 // file, and n shares an anon_vma only if it was never forked (a single AVC).
 func mergeable(n *VMA, flags Flags, file *File) bool {
-	// A hugetlb VMA is VM_DONTEXPAND (hugetlbfs_file_mmap), in VM_SPECIAL:
-	// it never merges.
-	return n != nil && n.Flags() == flags && n.file == file && n.Flags()&(VMStackIncompleteSetup|VMHugetlb) == 0 &&
-		(n.AnonVMA() == nil || len(n.chain) == 1)
+	return mergeableVMA(n, flags, file) && (n.AnonVMA() == nil || len(n.chain) == 1)
+}
+
+// mergeableVMA is is_mergeable_vma alone: same flags and file, and not
+// special. A hugetlb VMA is VM_DONTEXPAND (hugetlbfs_file_mmap), in
+// VM_SPECIAL: it never merges.
+func mergeableVMA(n *VMA, flags Flags, file *File) bool {
+	return n != nil && n.Flags() == flags && n.file == file && n.Flags()&(VMStackIncompleteSetup|VMHugetlb) == 0
 }
 
 // anonCompatible is the both-neighbours condition: their anon_vmas are equal,

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"mmrace/harness"
+	"mmrace/fuzz"
 	"mmrace/kernelsim"
 )
 
-// generatedPrograms is how many single-task programs TestGenerated diffs
-// (-short: a tenth).
+// generatedPrograms is how many programs TestGenerated diffs (-short: a
+// tenth).
 const generatedPrograms = 10_000
 
 // genResult is what one generated program showed.
@@ -28,11 +28,12 @@ type genResult struct {
 	err   error
 }
 
-// TestGenerated diffs 10,000 programs of harness.Generate (setup plus one
-// task's ops, seeds 0..9999; small pages only: smallPagesOnly) against the
-// kernel, counts the differences by
-// kind with the smallest program of each, lists the programs that reach a
-// deliberate limit, and fails on any kind that is not a known one.
+// TestGenerated diffs 10,000 programs of fuzz.Generate (a template's setup
+// and 1-4 tasks of its ops, run in program order as every diff does; seeds
+// 0..9999; small pages only: smallPagesOnly) against the kernel, counts the
+// differences by kind with the smallest program of each, lists the
+// programs that reach a deliberate limit (the hugetlb templates' setups
+// do), and fails on any kind that is not a known one.
 func TestGenerated(t *testing.T) {
 	needHost(t)
 	n := generatedPrograms
@@ -111,9 +112,10 @@ func TestGenerated(t *testing.T) {
 	}
 }
 
-// diffGenerated generates the program of seed and diffs it.
+// diffGenerated generates the program of seed (1 to 4 tasks, by seed) and
+// diffs it.
 func diffGenerated(seed uint64) genResult {
-	p := smallPagesOnly(harness.Generate(rand.New(rand.NewPCG(seed, 0x0c1e)), 1))
+	p := smallPagesOnly(fuzz.Generate(rand.New(rand.NewPCG(seed, 0x0c1e)), 1+int(seed%4)))
 	r := genResult{seed: seed, prog: p}
 	rep, err := Diff(p, Options{})
 	if err != nil {
@@ -135,8 +137,9 @@ func diffGenerated(seed uint64) genResult {
 // smallPagesOnly makes p's mappings small-page ones and drops its
 // khugepaged and split ops: the model's 8-page THPs have no host
 // counterpart (LimitTHP), and a comparison that stopped at the first THP
-// mapping would leave most generated programs uncompared. The THP paths
-// are left to the model's own invariants.
+// mapping would leave the programs of the THP templates (a sixth of them,
+// their setups map THPs) uncompared. The THP paths are left to the model's
+// own invariants.
 func smallPagesOnly(p *kernelsim.Program) *kernelsim.Program {
 	keep := func(ops []kernelsim.Op) []kernelsim.Op {
 		out := ops[:0:0]

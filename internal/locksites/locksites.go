@@ -151,8 +151,12 @@ type Sites struct {
 	// delegated holds the lines of delegated acquisitions (primitive calls
 	// and calls of delegating functions): where Identify climbs a frame.
 	delegated map[Pos]bool
-	byChain   map[string]*Site
-	byKey     map[string]*Site
+	// deferred maps a deferred call (the run-time names of the function
+	// that defers it and of the callee) to its position: Identify puts it
+	// in place of the return line a deferred call's frame shows.
+	deferred map[[2]string]Pos
+	byChain  map[string]*Site
+	byKey    map[string]*Site
 	// funcLines are where the methods of kernelsim.Kernel start, to check
 	// that the source read is the binary's.
 	funcLines map[string]Pos

@@ -173,7 +173,7 @@ func programs(t *testing.T) []run {
 		n = 60
 	}
 	for i := range n {
-		p := harness.Generate(rng, 2+i%3)
+		p := fuzz.Generate(rng, 2+i%3)
 		out = append(out, run{p: p, st: pct(p, uint64(i))})
 	}
 	return out

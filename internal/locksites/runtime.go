@@ -17,10 +17,13 @@ import (
 // Identify returns the identity of the acquisition whose call stack is
 // pcs (from the ksync primitive outwards): skip ksync's frames, take the
 // first kernelsim frame, and the caller's while the frame's line is a
-// delegated acquisition. It is nil when no kernelsim frame calls ksync.
+// delegated acquisition. A frame that ran a deferred call shows the line
+// its function returned at; it stands at the defer statement's call, as in
+// the static chains. It is nil when no kernelsim frame calls ksync.
 func (ss *Sites) Identify(pcs []uintptr) []Pos {
 	frames := runtime.CallersFrames(pcs)
 	var chain []Pos
+	callee := ""
 	for {
 		fr, more := frames.Next()
 		switch {
@@ -30,6 +33,9 @@ func (ss *Sites) Identify(pcs []uintptr) []Pos {
 			}
 		case strings.HasPrefix(fr.Function, kernelsimPath+"."):
 			p := Pos{File: filepath.Base(fr.File), Line: fr.Line}
+			if d, ok := ss.deferred[[2]string{fr.Function, callee}]; ok {
+				p = d
+			}
 			chain = append(chain, p)
 			if !ss.delegated[p] {
 				return chain
@@ -40,6 +46,7 @@ func (ss *Sites) Identify(pcs []uintptr) []Pos {
 		if !more {
 			return chain
 		}
+		callee = fr.Function
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // (the outermost line of a site), or that is delegated by a function no
 // kernelsim code calls (the chain ends there, as at run time).
 func (l *loader) sites() (*Sites, error) {
-	ss := &Sites{Dir: l.dir, delegated: map[Pos]bool{}, funcLines: map[string]Pos{}}
+	ss := &Sites{Dir: l.dir, delegated: map[Pos]bool{}, funcLines: map[string]Pos{}, deferred: l.deferredCalls()}
 	for _, x := range l.funcs {
 		if x.decl != nil && x.decl.Recv != nil && recvName(x.decl.Recv.List[0].Type) == "Kernel" {
 			ss.funcLines[x.decl.Name.Name] = l.pos(x.decl)
@@ -43,6 +43,69 @@ func (l *loader) sites() (*Sites, error) {
 	}
 	ss.List = append(ss.List, fs...)
 	return ss, ss.index()
+}
+
+// deferredCalls maps each call of a declared kernelsim function that a
+// declared kernelsim function defers, by the run-time names of the two, to
+// the position of the call, which is where the static chains put it. At
+// run time the callee's caller frame shows the line the function returns
+// at instead (Identify). A pair whose callee is also called directly, or
+// deferred twice, is left out: its frames could not be told apart.
+func (l *loader) deferredCalls() map[[2]string]Pos {
+	out := map[[2]string]Pos{}
+	drop := map[[2]string]bool{} // pairs also called directly, or deferred twice
+	for _, x := range l.funcs {
+		if x.obj == nil {
+			continue
+		}
+		deferred := map[*ast.CallExpr]bool{}
+		var calls []*ast.CallExpr
+		inspect(x, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.DeferStmt:
+				deferred[n.Call] = true
+			case *ast.CallExpr:
+				calls = append(calls, n)
+			}
+			return true
+		})
+		for _, c := range calls {
+			callee := l.staticCallee(c)
+			if callee == nil || callee.obj == nil {
+				continue
+			}
+			k := [2]string{runtimeName(x.obj), runtimeName(callee.obj)}
+			if _, dup := out[k]; dup || !deferred[c] {
+				drop[k] = true
+				continue
+			}
+			out[k] = l.pos(c)
+		}
+	}
+	for k := range drop {
+		delete(out, k)
+	}
+	return out
+}
+
+// runtimeName is the name runtime.Frame.Function gives kernelsim function
+// f: "mmrace/kernelsim.(*Kernel).mmput", "mmrace/kernelsim.recvName".
+func runtimeName(f *types.Func) string {
+	name := f.Name()
+	if recv := f.Type().(*types.Signature).Recv(); recv != nil {
+		t, ptr := recv.Type(), false
+		if p, ok := t.(*types.Pointer); ok {
+			t, ptr = p.Elem(), true
+		}
+		if n, ok := t.(*types.Named); ok {
+			r := n.Obj().Name()
+			if ptr {
+				r = "(*" + r + ")"
+			}
+			name = r + "." + name
+		}
+	}
+	return kernelsimPath + "." + name
 }
 
 // inner returns the chains of acquisitions a stands for, innermost first:
