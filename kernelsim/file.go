@@ -1,6 +1,7 @@
 package kernelsim
 
 import (
+	"fmt"
 	"sync/atomic"
 
 	"mmrace/kernelsim/ksync"
@@ -68,8 +69,10 @@ func (f *File) CachedFolio(index int) *Folio { return f.pages[index].Load() }
 // folio locked and pinned; the caller unpins it.
 func (f *File) filemapFault(t *sched.Task, v *VMA, index int, ff faultFlags) *Folio {
 	const site = "filemap_fault"
+	spin := false
 	for {
-		fo := f.lookup(t, index)
+		fo, frozen := f.lookup(t, index, spin)
+		spin = frozen
 		if fo == nil {
 			continue // -EEXIST, or the folio found was dying: look again
 		}
@@ -92,13 +95,22 @@ func (f *File) filemapFault(t *sched.Task, v *VMA, index int, ff faultFlags) *Fo
 }
 
 // lookup finds the page-cache folio at index and pins it, or adds a new
-// one: nil when the caller must look again.
-func (f *File) lookup(t *sched.Task, index int) *Folio {
+// one: nil when the caller must look again, with spin set when the folio
+// found could not be pinned (its reference count is zero: it is being
+// freed, or a migration froze it until it replaces it in the page cache),
+// so that the look again spins until another task acts. spin says this
+// lookup is such a retry (filemap_get_entry's "goto repeat"): its first
+// access is a Yield point.
+func (f *File) lookup(t *sched.Task, index int, spin bool) (fo *Folio, frozen bool) {
 	const site = "filemap_fault"
 	rcu := f.k.Env.RCU()
 	rcu.ReadLock(t, "filemap_get_folio")
-	t.PointF(sched.KindRead, "filemap_get_folio", sched.Objf("%s i_pages").S(f.name).Detailf("lookup %#x (lockless)").N(index))
-	if fo := f.pages[index].Load(); fo != nil {
+	if spin {
+		t.Yield(sched.KindRead, f.name+" i_pages", "filemap_get_folio", fmt.Sprintf("lookup %#x (lockless)", index))
+	} else {
+		t.PointF(sched.KindRead, "filemap_get_folio", sched.Objf("%s i_pages").S(f.name).Detailf("lookup %#x (lockless)").N(index))
+	}
+	if fo = f.pages[index].Load(); fo != nil {
 		// folio_try_get, a separate access: the folio may have left the
 		// page cache and be on its way to being freed meanwhile.
 		t.Point(sched.KindRead, fo.name, "filemap_get_folio", "folio_try_get")
@@ -106,25 +118,25 @@ func (f *File) lookup(t *sched.Task, index int) *Folio {
 		ok := fo.tryPin() // fails on a folio being freed
 		rcu.ReadUnlock(t, "filemap_get_folio")
 		if !ok {
-			return nil
+			return nil, true
 		}
-		return fo
+		return fo, false
 	}
 	rcu.ReadUnlock(t, "filemap_get_folio")
-	fo := f.k.allocFolio(false)
+	fo = f.k.allocFolio(false)
 	fo.file, fo.index = f, index
 	f.xa.Lock(t, site) // filemap_add_folio → __filemap_add_folio
 	t.PointF(sched.KindRead, "__filemap_add_folio", sched.Objf("%s i_pages").S(f.name).Detailf("slot %#x").N(index))
 	if f.pages[index].Load() != nil {
 		f.xa.Unlock(t, site) // -EEXIST: someone added one first
 		f.k.discardFolio(fo)
-		return nil
+		return nil, false
 	}
 	t.PointF(sched.KindWrite, "__filemap_add_folio", sched.Objf("%s i_pages").S(f.name).Detailf("store %s at %#x").S(fo.name).N(index))
 	f.pages[index].Store(fo)
 	fo.pin()
 	f.xa.Unlock(t, site)
-	return fo
+	return fo, false
 }
 
 // vmaLinkFile is vma_link_file(): insert the VMA into i_mmap.

@@ -268,15 +268,22 @@ func (f *File) lockHugetlbFolio(t *sched.Task, idx int) *Folio {
 	const site = "hugetlb_no_page"
 	k := f.k
 	rcu := k.Env.RCU()
+	spin := false // a retry after a failed folio_try_get: a Yield point
 	for {
 		rcu.ReadLock(t, "filemap_lock_hugetlb_folio")
-		t.Point(sched.KindRead, f.name+" i_pages", "filemap_lock_hugetlb_folio", fmt.Sprintf("lookup %#x (lockless)", idx))
+		if spin {
+			t.Yield(sched.KindRead, f.name+" i_pages", "filemap_lock_hugetlb_folio", fmt.Sprintf("lookup %#x (lockless)", idx))
+		} else {
+			t.Point(sched.KindRead, f.name+" i_pages", "filemap_lock_hugetlb_folio", fmt.Sprintf("lookup %#x (lockless)", idx))
+		}
+		spin = false
 		if fo := f.pages[idx].Load(); fo != nil {
 			t.Point(sched.KindRead, fo.name, "filemap_lock_hugetlb_folio", "folio_try_get")
 			k.useRCU(t, &fo.Obj, "filemap_lock_hugetlb_folio")
 			ok := fo.tryPin()
 			rcu.ReadUnlock(t, "filemap_lock_hugetlb_folio")
 			if !ok {
+				spin = true
 				continue
 			}
 			fo.lock.Lock(t, "filemap_lock_hugetlb_folio")

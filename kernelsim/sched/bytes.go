@@ -8,17 +8,22 @@ import "slices"
 // runnable[(b-0x80) % len(runnable)] runs. A data choice consumes one byte
 // b and answers b % n. When the bytes are exhausted it falls back to a fixed
 // non-preemptive schedule: keep the current task, else the lowest runnable
-// index; data choices answer 0.
+// index (at a Yield point, the lowest other runnable one: a spinning task
+// does not keep the processor); data choices answer 0.
 type Bytes struct {
-	Data []byte
-	pos  int
+	Data    []byte
+	pos     int
+	yielded int // 1 + the task at a Yield point, for the next Next
 }
 
 // NewBytes returns a strategy reading decisions from data.
 func NewBytes(data []byte) *Bytes { return &Bytes{Data: data} }
 
 // Reset implements Strategy.
-func (b *Bytes) Reset(int) { b.pos = 0 }
+func (b *Bytes) Reset(int) { b.pos, b.yielded = 0, 0 }
+
+// Yielded implements Yielder.
+func (b *Bytes) Yielded(task int) { b.yielded = task + 1 }
 
 // Next implements Strategy.
 func (b *Bytes) Next(runnable []int, cur int, _ int) int {
@@ -26,9 +31,16 @@ func (b *Bytes) Next(runnable []int, cur int, _ int) int {
 		return runnable[0]
 	}
 	keep := cur >= 0 && slices.Contains(runnable, cur)
+	spin := b.yielded == cur+1 && cur >= 0
+	b.yielded = 0
 	if b.pos >= len(b.Data) {
-		if keep {
+		if keep && !spin {
 			return cur
+		}
+		for _, r := range runnable {
+			if r != cur {
+				return r
+			}
 		}
 		return runnable[0]
 	}

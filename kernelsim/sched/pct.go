@@ -100,5 +100,9 @@ func (p *PCT) Lower(task int) {
 	p.prio[task] = low - 1
 }
 
+// Yielded implements Yielder: a spinning task drops below every other one
+// (as Lower), so that the task it waits for runs.
+func (p *PCT) Yielded(task int) { p.Lower(task) }
+
 // Choose implements Strategy.
 func (p *PCT) Choose(n int) int { return p.rng.IntN(n) }

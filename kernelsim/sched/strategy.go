@@ -15,3 +15,16 @@ type Strategy interface {
 	// Choose returns a data choice in [0, n) for n >= 2.
 	Choose(n int) int
 }
+
+// Yielder is implemented by strategies that want to know when a task spins:
+// it reached a scheduling point (Task.Yield) at which it retries an access
+// that can succeed only after another task acts, such as a lockless
+// page-cache lookup of a folio whose reference count a migration froze.
+// Yielded(task) is called just before that point's Next. Running the
+// spinner again before anyone else changes nothing (its retry has no
+// effect of its own), so a strategy may prefer any other runnable task
+// there without losing an interleaving; PCT and Bytes (past its bytes) do,
+// where they would otherwise spin the task until the step limit.
+type Yielder interface {
+	Yielded(task int)
+}

@@ -137,6 +137,16 @@ func (t *Task) Point(kind Kind, obj, site, detail string) {
 	}
 }
 
+// Yield is Point for a task that spins: it retries an access that can
+// succeed only after another task acts (see Yielder), so the strategy is
+// told before it picks. In free mode it is Point.
+func (t *Task) Yield(kind Kind, obj, site, detail string) {
+	if y, ok := t.s.strat.(Yielder); ok && t.s.opts.Mode != Free {
+		y.Yielded(t.id)
+	}
+	t.Point(kind, obj, site, detail)
+}
+
 // PointF is Point with the object and detail given as a Text, whose typed
 // parts become text only when the trace is read.
 func (t *Task) PointF(kind Kind, site string, x *Text) {
