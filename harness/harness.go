@@ -348,7 +348,7 @@ func (r *Report) Story(max int) string {
 	var lines []string
 	for _, e := range r.RunTrace.Events {
 		switch e.Kind {
-		case sched.KindStart, sched.KindExit, sched.KindRCU, sched.KindRead:
+		case sched.KindStart, sched.KindExit, sched.KindRCU, sched.KindRead, sched.KindAccess:
 			continue
 		case sched.KindAcquire, sched.KindGranted, sched.KindTrylock, sched.KindRelease, sched.KindBlock:
 			if !locks {

@@ -122,9 +122,9 @@ func matters(e sched.Event, locks bool) bool {
 }
 
 // userAccess reports whether e is a user load or store (kernelsim's
-// access: the RCU section's end, amended with what the access did).
+// access: its retirement, amended with what the access did).
 func userAccess(e sched.Event) bool {
-	return e.Kind == sched.KindRCU && (strings.HasPrefix(e.DetailText(), "store ") || strings.HasPrefix(e.DetailText(), "load ")) && strings.Contains(e.DetailText(), " via ")
+	return e.Kind == sched.KindAccess && (strings.HasPrefix(e.DetailText(), "store ") || strings.HasPrefix(e.DetailText(), "load ")) && strings.Contains(e.DetailText(), " via ")
 }
 
 func describe(e sched.Event) string {

@@ -94,7 +94,7 @@ func isMutantStart(e sched.Event) bool {
 // task running without a lock.
 func foreignAction(k sched.Kind) bool {
 	switch k {
-	case sched.KindWrite, sched.KindAcquire, sched.KindTrylock, sched.KindRelease, sched.KindWalk, sched.KindBlock, sched.KindRCU:
+	case sched.KindWrite, sched.KindAcquire, sched.KindTrylock, sched.KindRelease, sched.KindWalk, sched.KindBlock, sched.KindRCU, sched.KindAccess:
 		return true
 	}
 	return false

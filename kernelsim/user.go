@@ -12,9 +12,10 @@ import (
 const maxFaultRetries = 64
 
 // Load is a user load at addr: the hardware walks the page tables locklessly
-// (inside an RCU read section, which stands for the IPI/RCU protection
-// GUP-fast relies on); on a miss it faults and retries. ok is false when the
-// access raised SIGSEGV.
+// (no lock and no RCU read section: a CPU in user mode is in a quiescent
+// state, and what keeps its walks out of freed tables is the TLB flush
+// before the free, tlbpsc.go); on a miss it faults and retries. ok is false
+// when the access raised SIGSEGV.
 func (k *Kernel) Load(t *sched.Task, m *MM, addr int) (val uint64, ok bool) {
 	v, ok := k.access(t, m, addr, false, 0)
 	return v, ok
@@ -27,13 +28,15 @@ func (k *Kernel) Store(t *sched.Task, m *MM, addr int, val uint64) bool {
 }
 
 func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) (uint64, bool) {
-	rcu := k.Env.RCU()
 	verb, site := "load", "user load"
 	if write {
 		verb, site = "store", "user store"
 	}
+	// The access's scheduling points: the instruction issued (its TLB
+	// lookup), and its end: it retires, restarts (a flush reached the
+	// walk) or raises a page fault. Between them, the walk's PTE read.
 	for try := 0; try < maxFaultRetries; try++ {
-		rcu.ReadLock(t, site)
+		t.PointF(sched.KindAccess, site, sched.Objf("%s tlb").S(m.name).Detailf("tlb lookup %#x").N(addr))
 		// The CPU uses its cached translation when it has one that allows
 		// the access (a store needs one filled by a store); else it walks
 		// the page tables and caches what it found: the upper levels, then
@@ -42,10 +45,11 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 		// between the two makes the access start again, as the
 		// instruction does once the TLB flush's IPI has run; page tables
 		// are freed only after a flush of their range (tlbpsc.go), so the
-		// walk never reads a freed one unless a flush is missing. The read
-		// section stands for what else keeps a walk in progress safe (the
-		// IPI's wait, GUP-fast's local_irq_save). A PMD leaf is the walk's
-		// last level.
+		// walk never reads a freed one unless a flush is missing. Nothing
+		// else protects it: the walk is no RCU reader (a CPU in user mode
+		// is quiescent, so a grace period, pte_free_defer's, may end in the
+		// middle of its walk; a read section here hid a missing flush
+		// before a deferred free). A PMD leaf is the walk's last level.
 		var f *Folio
 		pg := 0
 		via := "" // "" no translation, " (tlb)" a TLB hit, " " a walk
@@ -59,7 +63,6 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 				f, pg = f.pageFolio(pg)
 			}
 			if f != nil && f.freed {
-				rcu.ReadUnlock(t, site)
 				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), f.name, k.cachedAt(e), f.FreedAt())})
 			}
 		} else {
@@ -95,12 +98,11 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 				k.tlb.mu.Lock()
 				if now, ok := k.pscLookupLocked(t, m, addr); !ok || now != tbl {
 					k.tlb.mu.Unlock()
-					rcu.ReadUnlock(t, site)
+					t.PointF(sched.KindAccess, site, sched.Objf("%s tlb").S(m.name).Detailf("a flush reached the walk of %#x: the access starts again").N(addr))
 					continue // flushed meanwhile: the access starts again
 				}
 				if tbl.freed {
 					k.tlb.mu.Unlock()
-					rcu.ReadUnlock(t, site)
 					k.pscWalkFreed(t, m, addr, tbl, verb)
 				}
 				p = tbl.e[k.Geo.pteIndex(addr)].Load()
@@ -138,11 +140,11 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 			if !write {
 				k.logUserMem(t, via == " (tlb)", m, addr, f, pg, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(f, pg)})
 			}
-			rcu.ReadUnlock(t, site)
+			t.PointF(sched.KindAccess, site, sched.Objf("%s %#x").S(m.name).N(addr).Detail("retires")) // amended with what it did
 			k.amendAccess(t, write, addr, val, got, f, pg, where, via == " (tlb)")
 			return got, true
 		}
-		rcu.ReadUnlock(t, site)
+		t.PointF(sched.KindAccess, site, sched.Objf("%s tlb").S(m.name).Detailf("no translation for %#x: page fault").N(addr))
 		k.pscFaulted(t, m, addr)
 		if k.Fault(t, m, addr, write) == FaultSEGV {
 			if !write {

@@ -237,7 +237,7 @@ func TestNeverAKill(t *testing.T) {
 func TestDeterministic(t *testing.T) {
 	ss := sites(t)
 	var first []byte
-	for i, keep := range [][]string{{"movePTEs:ptl#2"}, {"movePTEs:ptl#2", "pmdAlloc:page_table_lock#1", "access:rcu#1"}} {
+	for i, keep := range [][]string{{"movePTEs:ptl#2"}, {"movePTEs:ptl#2", "pmdAlloc:page_table_lock#1", "doAnonymousPage:rcu#1"}} {
 		rep, err := locks.Run(locks.Options{Sites: ss, Keep: keys(keep...), Kinds: []ksync.MutantKind{ksync.MutantRemove}, Runs: 150, Workers: 2, Seed: 5, OutDir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)

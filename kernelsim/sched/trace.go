@@ -25,12 +25,13 @@ const (
 	KindWalk                // one interval-tree or page-table walk step
 	KindOp                  // an op of the program begins
 	KindChoice              // a data choice made by the strategy
+	KindAccess              // a user load or store: issued, faulted, restarted, retired
 	numKinds
 )
 
 var kindNames = [numKinds]string{
 	"note", "start", "exit", "acquire", "granted", "trylock", "release",
-	"block", "rcu", "read", "write", "walk", "op", "choice",
+	"block", "rcu", "read", "write", "walk", "op", "choice", "access",
 }
 
 func (k Kind) String() string {
