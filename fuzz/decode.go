@@ -680,6 +680,19 @@ var templates = []template{
 		hot:     []string{"madvise mm1 0x48+8 random; madvise mm1 0x40+8 dontneed", "store mm2 0x88 3; store mm1 0x58 7", "store mm1 0x58 8"},
 		extra:   []string{"madvise mm1 0x40+64 normal", "mprotect mm1 0x48+8 r", "load mm2 0x80", "munmap mm1 0x48+8", "madvise mm2 0x80+8 random"},
 	},
+	// fork's copy_present_pte write-protects each writable PTE of the parent
+	// under the parent table's PTL (the source PTL of copy_pte_range) while
+	// migration and reclaim convert the same PTEs under that PTL and the
+	// process keeps storing to them through its TLB.
+	{name: "writable anonymous pages never forked: a fork copies them while they migrate, are reclaimed and are written",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x12 3", "store mm1 0x13 4"},
+		addrs:  []int{0x11, 0x12, 0x10, 0x13},
+		ranges: [][2]int{{0x10, 4}, {0x12, 2}, {0x10, 8}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"fork mm1 mm2", "migrate mm1 0x11", "store mm1 0x12 7; store mm1 0x12 8"},
+		extra:  []string{"reclaim mm1 0x11", "migrate mm1 0x12", "store mm1 0x11 5", "load mm1 0x13", "madvise mm1 0x10+2 dontneed", "mprotect mm1 0x10+4 r", "fork mm1 {child}"},
+	},
 	// The two templates below cover what harness.Generate's random programs
 	// reached and the others do not (a THP range mapped or first touched
 	// by a task, private file THPs; an exec whose stack moves over itself
