@@ -74,10 +74,19 @@ func (k *Kernel) cachedAt(e tlbEntry) string {
 // whose translation it has reduced (cleared, moved, write-protected, pointed
 // at another folio) and not yet flushed.
 type tlbSet struct {
-	mu      sync.Mutex // free mode: other tasks flush this task's TLB
-	per     [maxTLBTasks][]tlbEntry
-	pending [maxTLBTasks][]flushRange
-	psc     [maxTLBTasks][]pscEntry // the paging-structure caches (tlbpsc.go)
+	mu sync.Mutex // free mode: other tasks flush this task's TLB
+	// inflight is, in free mode, held for reading by every user access from
+	// its TLB lookup to its end, and for writing by a flush: a flush waits
+	// for the instructions in progress, as the flush's IPI is taken between
+	// instructions and the flusher waits for its acknowledgement, and so a
+	// page or table freed after the flush is out of reach of any access.
+	// (In controlled mode one task runs at a time and an access has no
+	// scheduling point where a flush could meet it half done, except
+	// between the walk's PMD and PTE reads, which restarts it.)
+	inflight sync.RWMutex
+	per      [maxTLBTasks][]tlbEntry
+	pending  [maxTLBTasks][]flushRange
+	psc      [maxTLBTasks][]pscEntry // the paging-structure caches (tlbpsc.go)
 }
 
 // flushRange is a range of an mm's pages.
@@ -153,6 +162,10 @@ func (k *Kernel) flushTLBRange(t *sched.Task, m *MM, start, end int, site string
 // flushTLBRangeNow is the flush itself.
 func (k *Kernel) flushTLBRangeNow(t *sched.Task, m *MM, start, end int, site string) {
 	t.PointF(sched.KindWrite, site, sched.Objf("%s tlb").S(m.name).Detailf("flush_tlb_range [%#x,%#x)").N(start).N(end))
+	if t.Sched().Mode() == sched.Free {
+		k.tlb.inflight.Lock()
+		defer k.tlb.inflight.Unlock()
+	}
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
 	for i, es := range k.tlb.per {

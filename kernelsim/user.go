@@ -37,112 +37,15 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 	// walk) or raises a page fault. Between them, the walk's PTE read.
 	for try := 0; try < maxFaultRetries; try++ {
 		t.PointF(sched.KindAccess, site, sched.Objf("%s tlb").S(m.name).Detailf("tlb lookup %#x").N(addr))
-		// The CPU uses its cached translation when it has one that allows
-		// the access (a store needs one filled by a store); else it walks
-		// the page tables and caches what it found: the upper levels, then
-		// (a separate access, a scheduling point) the PTE, read together
-		// with the page it maps as one step. A flush of the address
-		// between the two makes the access start again, as the
-		// instruction does once the TLB flush's IPI has run; page tables
-		// are freed only after a flush of their range (tlbpsc.go), so the
-		// walk never reads a freed one unless a flush is missing. Nothing
-		// else protects it: the walk is no RCU reader (a CPU in user mode
-		// is quiescent, so a grace period, pte_free_defer's, may end in the
-		// middle of its walk; a read section here hid a missing flush
-		// before a deferred free). A PMD leaf is the walk's last level.
-		var f *Folio
-		pg := 0
-		via := "" // "" no translation, " (tlb)" a TLB hit, " " a walk
-		if e, ok := k.tlbLookup(t, m, addr, write); ok {
-			f, pg, via = e.folio, e.page, " (tlb)"
-			if f != nil {
-				// The translation holds a pfn: after a split the page
-				// belongs to a folio of its own (only a stale translation,
-				// which a lock or flush mutant can leave, still names it
-				// by the old folio).
-				f, pg = f.pageFolio(pg)
-			}
-			if f != nil && f.freed {
-				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), f.name, k.cachedAt(e), f.FreedAt())})
-			}
-		} else {
-			// The entry read and the TLB fill are one step of the MMU: a
-			// flush (which runs on this CPU, by IPI, between instructions)
-			// comes before the read or after the fill, never in between.
-			// In controlled mode no scheduling point separates them; in
-			// free mode tlbMu orders them against flushTLBRangeNow.
-			//
-			// The PMD entry comes from the CPU's paging-structure cache
-			// when it holds one for addr (tlbpsc.go), else from the PMD,
-			// and is cached. Between it and the PTE (a scheduling point)
-			// the PMD may change: the walk goes on with the table it has
-			// unless a flush of addr has reached this CPU meanwhile (the
-			// IPI: the instruction starts again), as the MMU does.
-			var p *PTE
-			k.tlb.mu.Lock()
-			tbl, cached := k.pscLookupLocked(t, m, addr)
-			if !cached {
-				switch e := m.pmdEntry(addr); {
-				case e != nil && e.Leaf != nil:
-					if !e.Invalid { // an invalidated leaf faults
-						p = e.Leaf.pageOf(addr - k.Geo.pmdBase(addr))
-					}
-				case e != nil:
-					tbl = e.Table
-					k.pscFillLocked(t, m, addr, tbl)
-				}
-			}
-			if tbl != nil {
-				k.tlb.mu.Unlock()
-				t.PointF(sched.KindRead, site, sched.Objf("pte %s %#x").S(m.name).N(addr).Detail("hardware walk: pte"))
-				k.tlb.mu.Lock()
-				if now, ok := k.pscLookupLocked(t, m, addr); !ok || now != tbl {
-					k.tlb.mu.Unlock()
-					t.PointF(sched.KindAccess, site, sched.Objf("%s tlb").S(m.name).Detailf("a flush reached the walk of %#x: the access starts again").N(addr))
-					continue // flushed meanwhile: the access starts again
-				}
-				if tbl.freed {
-					k.tlb.mu.Unlock()
-					k.pscWalkFreed(t, m, addr, tbl, verb)
-				}
-				p = tbl.e[k.Geo.pteIndex(addr)].Load()
-			}
-			if p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
-				f, pg, via = p.Folio, p.Page, " "
-				k.tlbFillLocked(t, m, addr, f, pg, write)
-				if f != nil {
-					f, pg = f.pageFolio(pg) // the pfn's folio (see the TLB hit above)
-				}
-			}
-			k.tlb.mu.Unlock()
-			if f != nil {
-				k.use(t, &f.Obj, site)
-			}
+		a, restart := k.accessTry(t, m, addr, write, val, verb, site)
+		if restart {
+			t.PointF(sched.KindAccess, site, sched.Objf("%s tlb").S(m.name).Detailf("a flush reached the walk of %#x: the access starts again").N(addr))
+			continue
 		}
-		if via != "" {
-			var got uint64
-			where := accessZeroPage // the page: zero-page, f3 or f3[2]
-			if f != nil {
-				where = accessFolio
-				if f.Large() {
-					where = accessFolioPage
-				}
-				if write {
-					f.page(pg).Store(val)
-					if via == " (tlb)" {
-						k.noteTLBStore(m, f, pg, val) // wp_page_copy's deferred lost-store compare (flushmutant.go)
-					}
-					k.logUserMem(t, via == " (tlb)", m, addr, f, pg, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f, pg)})
-				} else {
-					got = f.page(pg).Load()
-				}
-			}
-			if !write {
-				k.logUserMem(t, via == " (tlb)", m, addr, f, pg, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: got, OK: true, Backing: folioBacking(f, pg)})
-			}
+		if a.via != "" {
 			t.PointF(sched.KindAccess, site, sched.Objf("%s %#x").S(m.name).N(addr).Detail("retires")) // amended with what it did
-			k.amendAccess(t, write, addr, val, got, f, pg, where, via == " (tlb)")
-			return got, true
+			k.amendAccess(t, write, addr, val, a.got, a.f, a.pg, a.where, a.via == " (tlb)")
+			return a.got, true
 		}
 		t.PointF(sched.KindAccess, site, sched.Objf("%s tlb").S(m.name).Detailf("no translation for %#x: page fault").N(addr))
 		k.pscFaulted(t, m, addr)
@@ -155,6 +58,128 @@ func (k *Kernel) access(t *sched.Task, m *MM, addr int, write bool, val uint64) 
 	}
 	t.Fail(sched.Violation{Invariant: "livelock", Detail: fmt.Sprintf("%s at %s %#x faulted %d times without making progress", verb, m.name, addr, maxFaultRetries)})
 	return 0, false
+}
+
+// accessTry is one attempt of an access: the TLB lookup, else the walk
+// (which fills the TLB), then the data access. restart says a flush reached
+// the walk between its PMD and PTE reads; an attempt without a translation
+// (via "") faults. In free mode the attempt holds tlb.inflight for reading:
+// a flush waits for it, as the flush's IPI waits for the instruction to end.
+func (k *Kernel) accessTry(t *sched.Task, m *MM, addr int, write bool, val uint64, verb, site string) (a accessResult, restart bool) {
+	if t.Sched().Mode() == sched.Free {
+		k.tlb.inflight.RLock()
+		defer k.tlb.inflight.RUnlock()
+	}
+	// The CPU uses its cached translation when it has one that allows
+	// the access (a store needs one filled by a store); else it walks
+	// the page tables and caches what it found: the upper levels, then
+	// (a separate access, a scheduling point) the PTE, read together
+	// with the page it maps as one step. A flush of the address
+	// between the two makes the access start again, as the
+	// instruction does once the TLB flush's IPI has run; page tables
+	// are freed only after a flush of their range (tlbpsc.go), so the
+	// walk never reads a freed one unless a flush is missing. Nothing
+	// else protects it: the walk is no RCU reader (a CPU in user mode
+	// is quiescent, so a grace period, pte_free_defer's, may end in the
+	// middle of its walk; a read section here hid a missing flush
+	// before a deferred free). A PMD leaf is the walk's last level.
+	if e, ok := k.tlbLookup(t, m, addr, write); ok {
+		a.f, a.pg, a.via = e.folio, e.page, " (tlb)"
+		if a.f != nil {
+			// The translation holds a pfn: after a split the page
+			// belongs to a folio of its own (only a stale translation,
+			// which a lock or flush mutant can leave, still names it
+			// by the old folio).
+			a.f, a.pg = a.f.pageFolio(a.pg)
+		}
+		if a.f != nil && a.f.freed {
+			t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), a.f.name, k.cachedAt(e), a.f.FreedAt())})
+		}
+	} else {
+		// The entry read and the TLB fill are one step of the MMU: a
+		// flush (which runs on this CPU, by IPI, between instructions)
+		// comes before the read or after the fill, never in between.
+		// In controlled mode no scheduling point separates them; in
+		// free mode tlbMu orders them against flushTLBRangeNow.
+		//
+		// The PMD entry comes from the CPU's paging-structure cache
+		// when it holds one for addr (tlbpsc.go), else from the PMD,
+		// and is cached. Between it and the PTE (a scheduling point)
+		// the PMD may change: the walk goes on with the table it has
+		// unless a flush of addr has reached this CPU meanwhile (the
+		// IPI: the instruction starts again), as the MMU does.
+		var p *PTE
+		k.tlb.mu.Lock()
+		tbl, cached := k.pscLookupLocked(t, m, addr)
+		if !cached {
+			switch e := m.pmdEntry(addr); {
+			case e != nil && e.Leaf != nil:
+				if !e.Invalid { // an invalidated leaf faults
+					p = e.Leaf.pageOf(addr - k.Geo.pmdBase(addr))
+				}
+			case e != nil:
+				tbl = e.Table
+				k.pscFillLocked(t, m, addr, tbl)
+			}
+		}
+		if tbl != nil {
+			k.tlb.mu.Unlock()
+			t.PointF(sched.KindRead, site, sched.Objf("pte %s %#x").S(m.name).N(addr).Detail("hardware walk: pte"))
+			k.tlb.mu.Lock()
+			if now, ok := k.pscLookupLocked(t, m, addr); !ok || now != tbl {
+				k.tlb.mu.Unlock()
+				return a, true // flushed meanwhile: the access starts again
+			}
+			if tbl.freed {
+				k.tlb.mu.Unlock()
+				k.pscWalkFreed(t, m, addr, tbl, verb)
+			}
+			p = tbl.e[k.Geo.pteIndex(addr)].Load()
+		}
+		if p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
+			a.f, a.pg, a.via = p.Folio, p.Page, " "
+			k.tlbFillLocked(t, m, addr, a.f, a.pg, write)
+			if a.f != nil {
+				a.f, a.pg = a.f.pageFolio(a.pg) // the pfn's folio (see the TLB hit above)
+			}
+		}
+		k.tlb.mu.Unlock()
+		if a.f != nil {
+			k.use(t, &a.f.Obj, site)
+		}
+	}
+	if a.via != "" {
+		f, pg := a.f, a.pg
+		a.where = accessZeroPage // the page: zero-page, f3 or f3[2]
+		if f != nil {
+			a.where = accessFolio
+			if f.Large() {
+				a.where = accessFolioPage
+			}
+			if write {
+				f.page(pg).Store(val)
+				if a.via == " (tlb)" {
+					k.noteTLBStore(m, f, pg, val) // wp_page_copy's deferred lost-store compare (flushmutant.go)
+				}
+				k.logUserMem(t, a.via == " (tlb)", m, addr, f, pg, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f, pg)})
+			} else {
+				a.got = f.page(pg).Load()
+			}
+		}
+		if !write {
+			k.logUserMem(t, a.via == " (tlb)", m, addr, f, pg, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: a.got, OK: true, Backing: folioBacking(f, pg)})
+		}
+	}
+	return a, false
+}
+
+// accessResult is what an attempt of an access reached and did.
+type accessResult struct {
+	f     *Folio
+	pg    int
+	via   string // "" no translation, " (tlb)" a TLB hit, " " a walk
+	where int    // accessZeroPage, accessFolio or accessFolioPage
+	got   uint64 // a load's value
 }
 
 // The pages an access reaches, as its amended detail names them.
