@@ -45,8 +45,10 @@ type Options struct {
 	// makes its own).
 	Pool *sched.Pool
 	// Reuse is a report of an earlier run that the caller is done with:
-	// the run records its trace into that report's trace memory instead of
-	// allocating its own, and Reuse must not be read afterwards. A loop
+	// the run records its trace into that report's trace memory (its
+	// events and the typed parts of their texts, sched.Trace.Reset)
+	// instead of allocating its own, and neither Reuse nor an Event copied
+	// out of its traces may be read afterwards. A loop
 	// that keeps no report but the last one passes the previous one
 	// (Search and stress do).
 	Reuse *Report
@@ -170,8 +172,9 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		observe(k, rep)
 	}
 	if opts.Reuse != nil && cap(opts.Reuse.Trace.Events) > 0 {
-		rep.Trace.Events = opts.Reuse.Trace.Events[:0]
-		opts.Reuse.Trace.Events, opts.Reuse.RunTrace.Events = nil, nil // both views of the memory now reused
+		rep.Trace = opts.Reuse.Trace
+		rep.Trace.Reset()
+		opts.Reuse.Trace, opts.Reuse.RunTrace = sched.Trace{}, sched.Trace{} // both views of the memory now reused
 	} else {
 		rep.Trace.Events = make([]sched.Event, 0, 256)
 	}
