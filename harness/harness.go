@@ -154,7 +154,9 @@ func (r *Report) HarnessLimit() bool { return r.Verdict.HarnessLimit() }
 
 // Run runs p once.
 func Run(p *kernelsim.Program, opts Options) *Report {
-	k := kernelsim.New(ksync.Config{SemanticOnly: opts.SemanticOnly, Lockdep: opts.Lockdep}, p.Variants)
+	// Every phase of a controlled run is controlled: the kernel leaves out
+	// the mutexes only free mode needs (ksync.Mu).
+	k := kernelsim.New(ksync.Config{SemanticOnly: opts.SemanticOnly, Lockdep: opts.Lockdep, Controlled: opts.Mode == sched.Controlled}, p.Variants)
 	kernelsim.Build(p, k)
 	// Scheduling points inside the interval trees matter only when a reader
 	// may go without the tree's lock: see kernelsim/treestep.go.

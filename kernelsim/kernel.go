@@ -12,7 +12,6 @@ package kernelsim
 import (
 	"fmt"
 	"strconv"
-	"sync"
 	"sync/atomic"
 
 	"mmrace/kernelsim/ksync"
@@ -77,7 +76,7 @@ type Kernel struct {
 	// variant or a lock mutant may let a reader in without the tree's lock.
 	TreeSteps bool
 
-	mu     sync.Mutex // free mode: registries, ids, memory log
+	mu     ksync.Mu // free mode: registries, ids, memory log
 	mms    []*MM
 	files  []*File
 	ids    [numObjKinds]int
@@ -112,7 +111,10 @@ type Kernel struct {
 
 // New returns an empty kernel with the given lock checks and variants.
 func New(cfg ksync.Config, v Variants) *Kernel {
-	return &Kernel{Env: ksync.NewEnv(cfg), Geo: DefaultGeometry, Variants: newVariantSwitch(v)}
+	k := &Kernel{Env: ksync.NewEnv(cfg), Geo: DefaultGeometry, Variants: newVariantSwitch(v)}
+	k.Env.InitMu(&k.mu)
+	k.Env.InitMu(&k.tlb.mu)
+	return k
 }
 
 // objKind numbers object kinds for their printed ids (vma#3, f#7, ...).

@@ -2,8 +2,8 @@ package kernelsim
 
 import (
 	"fmt"
-	"sync"
 
+	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
 
@@ -74,7 +74,7 @@ func (k *Kernel) cachedAt(e tlbEntry) string {
 // whose translation it has reduced (cleared, moved, write-protected, pointed
 // at another folio) and not yet flushed.
 type tlbSet struct {
-	mu      sync.Mutex // free mode: other tasks flush this task's TLB
+	mu      ksync.Mu // free mode: other tasks flush this task's TLB
 	per     [maxTLBTasks][]tlbEntry
 	pending [maxTLBTasks][]flushRange
 	psc     [maxTLBTasks][]pscEntry // the paging-structure caches (tlbpsc.go)
