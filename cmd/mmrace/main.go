@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -86,6 +87,22 @@ type env struct {
 	stderr io.Writer       // errors and progress
 	cmd    *command
 	fs     *flag.FlagSet // the command's flags, for its help
+}
+
+// gcPercent is the GOGC of the commands that run executions back to back
+// (run, stress, hunt): an execution allocates a few tens of kilobytes that
+// are garbage when it ends, and the live heap stays a few megabytes, so
+// the default (100) collects every hundred or so executions; 400 collects
+// a quarter as often, at a peak heap of five times the live one. Measured
+// on mmrace run over the corpus: about a tenth less CPU time.
+const gcPercent = 400
+
+// tuneGC sets the GC of a command that runs executions back to back
+// (gcPercent), unless the environment sets GOGC.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 // statusOf is the exit status of one run's report.
