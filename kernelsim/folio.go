@@ -135,13 +135,14 @@ func (k *Kernel) allocFolio(anon bool) *Folio { return k.allocFolioOrder(anon, 0
 // allocFolioOrder allocates a zeroed folio of 1<<order pages (vma_alloc_folio
 // with HPAGE_PMD_ORDER for a THP).
 func (k *Kernel) allocFolioOrder(anon bool, order int) *Folio {
-	f := &Folio{Obj: k.newObj(kindFolio), k: k, anon: anon}
+	o, id := k.newObjID(kindFolio)
+	f := &Folio{Obj: o, k: k, anon: anon}
 	k.Env.InitMu(&f.refMu)
 	f.order.Store(int32(order))
 	if order > 0 {
 		f.tail = make([]atomic.Uint64, 1<<order-1)
 	}
-	f.lock = k.Env.NewMutex("folio_lock("+f.name+")", ksync.ClassFolioLock)
+	f.lock = k.Env.NewMutex(lockName(folioLock, id, f.name), ksync.ClassFolioLock)
 	k.mu.Lock()
 	k.folios = append(k.folios, f)
 	k.mu.Unlock()

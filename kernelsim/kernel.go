@@ -164,14 +164,55 @@ func (o *Obj) FreedAt() string {
 }
 
 func (k *Kernel) newObj(kind objKind) Obj {
+	o, _ := k.newObjID(kind)
+	return o
+}
+
+// newObjID is newObj, and the object's id.
+func (k *Kernel) newObjID(kind objKind) (Obj, int) {
 	k.mu.Lock()
 	k.ids[kind]++
 	id := k.ids[kind]
 	k.mu.Unlock()
 	if id < len(objNames[kind]) {
-		return Obj{name: objNames[kind][id]}
+		return Obj{name: objNames[kind][id]}, id
 	}
-	return Obj{name: fmt.Sprintf("%s%d", kindPrefix[kind], id)}
+	return Obj{name: fmt.Sprintf("%s%d", kindPrefix[kind], id)}, id
+}
+
+// lockOf names the locks that are named after their object: the lock of
+// an object of kind lockKind[l] with name N is named lockPrefix[l] + N + ")".
+type lockOf uint8
+
+const (
+	folioLock lockOf = iota
+	ptlLock
+	pmdLock
+	anonVMALock
+	numLockOf
+)
+
+var (
+	lockPrefix = [numLockOf]string{"folio_lock(", "ptl(", "pmd_lock(", "anon_vma("}
+	lockKind   = [numLockOf]objKind{kindFolio, kindPTE, kindPMD, kindAnonVMA}
+	// lockNames are the names of the locks of the first ids, made once.
+	lockNames = func() (n [numLockOf][len(objNames[0])]string) {
+		for l := range n {
+			for id := range n[l] {
+				n[l][id] = lockPrefix[l] + objNames[lockKind[l]][id] + ")"
+			}
+		}
+		return n
+	}()
+)
+
+// lockName returns the name of lock l of the object of id id named name
+// (newObjID).
+func lockName(l lockOf, id int, name string) string {
+	if id < len(lockNames[l]) {
+		return lockNames[l][id]
+	}
+	return lockPrefix[l] + name + ")"
 }
 
 // objNames are the names of the first ids of each kind, made once.
