@@ -46,9 +46,11 @@ type Options struct {
 	Pool *sched.Pool
 	// Reuse is a report of an earlier run that the caller is done with:
 	// the run records its trace into that report's trace memory (its
-	// events and the typed parts of their texts, sched.Trace.Reset)
-	// instead of allocating its own, and neither Reuse nor an Event copied
-	// out of its traces may be read afterwards. A loop
+	// events and the typed parts of their texts, sched.Trace.Reset), and
+	// its kernel's memory log and registries into that report's kernel's
+	// arrays (kernelsim.Kernel.Recycle), instead of allocating its own;
+	// neither Reuse, nor its kernel, nor an Event copied out of its traces
+	// may be read afterwards. A loop
 	// that keeps no report but the last one passes the previous one
 	// (Search and stress do).
 	Reuse *Report
@@ -157,6 +159,10 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 	// Every phase of a controlled run is controlled: the kernel leaves out
 	// the mutexes only free mode needs (ksync.Mu).
 	k := kernelsim.New(ksync.Config{SemanticOnly: opts.SemanticOnly, Lockdep: opts.Lockdep, Controlled: opts.Mode == sched.Controlled}, p.Variants)
+	if opts.Reuse != nil {
+		k.Recycle(opts.Reuse.Kernel) // its memory log's and registries' arrays
+		opts.Reuse.Kernel = nil
+	}
 	kernelsim.Build(p, k)
 	// Scheduling points inside the interval trees matter only when a reader
 	// may go without the tree's lock: see kernelsim/treestep.go.

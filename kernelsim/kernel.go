@@ -117,6 +117,30 @@ func New(cfg ksync.Config, v Variants) *Kernel {
 	return k
 }
 
+// Recycle gives k, new and still empty, the memory of old, a kernel that
+// nobody reads any more (harness.Options.Reuse): the arrays of its memory
+// log and of its registries of mms, files, folios, page tables and
+// anon_vmas, emptied. It changes nothing k does; old must not be used
+// afterwards.
+func (k *Kernel) Recycle(old *Kernel) {
+	if old == nil || old == k || len(k.mem)+len(k.mms)+len(k.files)+len(k.folios)+len(k.tables)+len(k.pmds)+len(k.avs) > 0 {
+		return
+	}
+	k.mem, old.mem = emptied(old.mem), nil
+	k.mms, old.mms = emptied(old.mms), nil
+	k.files, old.files = emptied(old.files), nil
+	k.folios, old.folios = emptied(old.folios), nil
+	k.tables, old.tables = emptied(old.tables), nil
+	k.pmds, old.pmds = emptied(old.pmds), nil
+	k.avs, old.avs = emptied(old.avs), nil
+}
+
+// emptied returns s cleared (so that it keeps nothing alive) and of length 0.
+func emptied[T any](s []T) []T {
+	clear(s)
+	return s[:0]
+}
+
 // objKind numbers object kinds for their printed ids (vma#3, f#7, ...).
 type objKind uint8
 
