@@ -45,8 +45,12 @@ type Options struct {
 	// makes its own).
 	Pool *sched.Pool
 	// Reuse is a report of an earlier run that the caller is done with:
-	// the run records its trace into that report's trace memory instead of
-	// allocating its own, and Reuse must not be read afterwards. A loop
+	// the run records its trace into that report's trace memory (its
+	// events and the typed parts of their texts, sched.Trace.Reset), and
+	// its kernel's memory log and registries into that report's kernel's
+	// arrays (kernelsim.Kernel.Recycle), instead of allocating its own;
+	// neither Reuse, nor its kernel, nor an Event copied out of its traces
+	// may be read afterwards. A loop
 	// that keeps no report but the last one passes the previous one
 	// (Search and stress do).
 	Reuse *Report
@@ -152,7 +156,13 @@ func (r *Report) HarnessLimit() bool { return r.Verdict.HarnessLimit() }
 
 // Run runs p once.
 func Run(p *kernelsim.Program, opts Options) *Report {
-	k := kernelsim.New(ksync.Config{SemanticOnly: opts.SemanticOnly, Lockdep: opts.Lockdep}, p.Variants)
+	// Every phase of a controlled run is controlled: the kernel leaves out
+	// the mutexes only free mode needs (ksync.Mu).
+	k := kernelsim.New(ksync.Config{SemanticOnly: opts.SemanticOnly, Lockdep: opts.Lockdep, Controlled: opts.Mode == sched.Controlled}, p.Variants)
+	if opts.Reuse != nil {
+		k.Recycle(opts.Reuse.Kernel) // its memory log's and registries' arrays
+		opts.Reuse.Kernel = nil
+	}
 	kernelsim.Build(p, k)
 	// Scheduling points inside the interval trees matter only when a reader
 	// may go without the tree's lock: see kernelsim/treestep.go.
@@ -170,8 +180,9 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		observe(k, rep)
 	}
 	if opts.Reuse != nil && cap(opts.Reuse.Trace.Events) > 0 {
-		rep.Trace.Events = opts.Reuse.Trace.Events[:0]
-		opts.Reuse.Trace.Events, opts.Reuse.RunTrace.Events = nil, nil // both views of the memory now reused
+		rep.Trace = opts.Reuse.Trace
+		rep.Trace.Reset()
+		opts.Reuse.Trace, opts.Reuse.RunTrace = sched.Trace{}, sched.Trace{} // both views of the memory now reused
 	} else {
 		rep.Trace.Events = make([]sched.Event, 0, 256)
 	}

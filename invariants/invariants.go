@@ -110,7 +110,11 @@ func SharedPMDs(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	refs := map[*kernelsim.PMDTable]int{}
 	var order []*kernelsim.PMDTable
-	where := map[*kernelsim.PMDTable]string{}
+	type at struct {
+		mm   *kernelsim.MM
+		base int
+	}
+	first := map[*kernelsim.PMDTable]at{} // where each table is mapped first, made into text only for a violation
 	for _, m := range k.MMs() {
 		if m.Exited() {
 			continue
@@ -121,18 +125,21 @@ func SharedPMDs(k *kernelsim.Kernel) []sched.Violation {
 			}
 			if refs[pmd] == 0 {
 				order = append(order, pmd)
-				where[pmd] = fmt.Sprintf("%s %#x", m.Name(), base)
+				first[pmd] = at{m, base}
 			}
 			refs[pmd]++
 		})
 	}
+	where := func(pmd *kernelsim.PMDTable) string {
+		return fmt.Sprintf("%s %#x", first[pmd].mm.Name(), first[pmd].base)
+	}
 	for _, pmd := range order {
 		if pmd.Freed() {
-			out = append(out, violation(invnames.SharedPMDLifetime, "%s (mapped at %s by %d mm(s)) is freed: %s", pmd.Name(), where[pmd], refs[pmd], pmd.FreedAt()))
+			out = append(out, violation(invnames.SharedPMDLifetime, "%s (mapped at %s by %d mm(s)) is freed: %s", pmd.Name(), where(pmd), refs[pmd], pmd.FreedAt()))
 			continue
 		}
 		if n := pmd.ShareCount(); n != refs[pmd]-1 {
-			out = append(out, violation(invnames.SharedPMDLifetime, "%s has pt_share_count %d, but %d mm(s) map it (first at %s)", pmd.Name(), n, refs[pmd], where[pmd]))
+			out = append(out, violation(invnames.SharedPMDLifetime, "%s has pt_share_count %d, but %d mm(s) map it (first at %s)", pmd.Name(), n, refs[pmd], where(pmd)))
 		}
 	}
 	return out

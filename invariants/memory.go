@@ -60,10 +60,10 @@ func MemoryContents(k *kernelsim.Kernel) []sched.Violation {
 			} else if want, ok = private[pkey{e.MM, e.Addr}]; !ok && e.Backing.File != "" {
 				want, ok = shared[fkey{e.Backing.File, e.Backing.Index}]
 			}
-			if ok {
-				from = fmt.Sprintf("the store by %s at step %d", sched.TaskName(want.task), want.step)
-			}
 			if e.Value != want.v {
+				if ok {
+					from = fmt.Sprintf("the store by %s at step %d", sched.TaskName(want.task), want.step)
+				}
 				out = append(out, sched.Violation{Invariant: invnames.MemoryContents, Task: e.Task, Step: e.Step,
 					Detail: fmt.Sprintf("load %s %#x returned %d, expected %d from %s", e.MM, e.Addr, e.Value, want.v, from)})
 			}

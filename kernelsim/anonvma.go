@@ -62,10 +62,11 @@ func (c *AVC) AnonVMA() *AnonVMA { return c.av }
 
 // anonVMAAlloc is anon_vma_alloc(): a new root anon_vma, refcount 1.
 func (k *Kernel) anonVMAAlloc() *AnonVMA {
-	a := &AnonVMA{Obj: k.newObj(kindAnonVMA), k: k, tree: newITree(avcNode)}
+	o, id := k.newObjID(kindAnonVMA)
+	a := &AnonVMA{Obj: o, k: k, tree: newITree(avcNode)}
 	a.refcount.Store(1)
 	a.root = a
-	a.rwsem = k.Env.NewRwsem("anon_vma("+a.name+")", ksync.ClassAnonVMA)
+	a.rwsem = k.Env.NewRwsem(lockName(anonVMALock, id, a.name), ksync.ClassAnonVMA)
 	a.own = a.rwsem
 	k.mu.Lock()
 	k.avs = append(k.avs, a)

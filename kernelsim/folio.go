@@ -2,7 +2,6 @@ package kernelsim
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"mmrace/kernelsim/ksync"
@@ -38,7 +37,7 @@ type Folio struct {
 	// refMu makes the lifetime decisions atomic, as the kernel's refcount
 	// is: the last reference, a mapping or a pin, frees the folio exactly
 	// once. (In controlled mode nothing else runs meanwhile anyway.)
-	refMu  sync.Mutex
+	refMu  ksync.Mu
 	pins   int  // isolation references (migration, faults); under refMu
 	zombie bool // its last mapping went while pinned; under refMu
 	dying  bool // the last reference went: freed after a grace period; under refMu
@@ -136,12 +135,14 @@ func (k *Kernel) allocFolio(anon bool) *Folio { return k.allocFolioOrder(anon, 0
 // allocFolioOrder allocates a zeroed folio of 1<<order pages (vma_alloc_folio
 // with HPAGE_PMD_ORDER for a THP).
 func (k *Kernel) allocFolioOrder(anon bool, order int) *Folio {
-	f := &Folio{Obj: k.newObj(kindFolio), k: k, anon: anon}
+	o, id := k.newObjID(kindFolio)
+	f := &Folio{Obj: o, k: k, anon: anon}
+	k.Env.InitMu(&f.refMu)
 	f.order.Store(int32(order))
 	if order > 0 {
 		f.tail = make([]atomic.Uint64, 1<<order-1)
 	}
-	f.lock = k.Env.NewMutex("folio_lock("+f.name+")", ksync.ClassFolioLock)
+	f.lock = k.Env.NewMutex(lockName(folioLock, id, f.name), ksync.ClassFolioLock)
 	k.mu.Lock()
 	k.folios = append(k.folios, f)
 	k.mu.Unlock()

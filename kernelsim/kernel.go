@@ -12,7 +12,6 @@ package kernelsim
 import (
 	"fmt"
 	"strconv"
-	"sync"
 	"sync/atomic"
 
 	"mmrace/kernelsim/ksync"
@@ -77,7 +76,7 @@ type Kernel struct {
 	// variant or a lock mutant may let a reader in without the tree's lock.
 	TreeSteps bool
 
-	mu     sync.Mutex // free mode: registries, ids, memory log
+	mu     ksync.Mu // free mode: registries, ids, memory log
 	mms    []*MM
 	files  []*File
 	ids    [numObjKinds]int
@@ -112,7 +111,34 @@ type Kernel struct {
 
 // New returns an empty kernel with the given lock checks and variants.
 func New(cfg ksync.Config, v Variants) *Kernel {
-	return &Kernel{Env: ksync.NewEnv(cfg), Geo: DefaultGeometry, Variants: newVariantSwitch(v)}
+	k := &Kernel{Env: ksync.NewEnv(cfg), Geo: DefaultGeometry, Variants: newVariantSwitch(v)}
+	k.Env.InitMu(&k.mu)
+	k.Env.InitMu(&k.tlb.mu)
+	return k
+}
+
+// Recycle gives k, new and still empty, the memory of old, a kernel that
+// nobody reads any more (harness.Options.Reuse): the arrays of its memory
+// log and of its registries of mms, files, folios, page tables and
+// anon_vmas, emptied. It changes nothing k does; old must not be used
+// afterwards.
+func (k *Kernel) Recycle(old *Kernel) {
+	if old == nil || old == k || len(k.mem)+len(k.mms)+len(k.files)+len(k.folios)+len(k.tables)+len(k.pmds)+len(k.avs) > 0 {
+		return
+	}
+	k.mem, old.mem = emptied(old.mem), nil
+	k.mms, old.mms = emptied(old.mms), nil
+	k.files, old.files = emptied(old.files), nil
+	k.folios, old.folios = emptied(old.folios), nil
+	k.tables, old.tables = emptied(old.tables), nil
+	k.pmds, old.pmds = emptied(old.pmds), nil
+	k.avs, old.avs = emptied(old.avs), nil
+}
+
+// emptied returns s cleared (so that it keeps nothing alive) and of length 0.
+func emptied[T any](s []T) []T {
+	clear(s)
+	return s[:0]
 }
 
 // objKind numbers object kinds for their printed ids (vma#3, f#7, ...).
@@ -162,14 +188,55 @@ func (o *Obj) FreedAt() string {
 }
 
 func (k *Kernel) newObj(kind objKind) Obj {
+	o, _ := k.newObjID(kind)
+	return o
+}
+
+// newObjID is newObj, and the object's id.
+func (k *Kernel) newObjID(kind objKind) (Obj, int) {
 	k.mu.Lock()
 	k.ids[kind]++
 	id := k.ids[kind]
 	k.mu.Unlock()
 	if id < len(objNames[kind]) {
-		return Obj{name: objNames[kind][id]}
+		return Obj{name: objNames[kind][id]}, id
 	}
-	return Obj{name: fmt.Sprintf("%s%d", kindPrefix[kind], id)}
+	return Obj{name: fmt.Sprintf("%s%d", kindPrefix[kind], id)}, id
+}
+
+// lockOf names the locks that are named after their object: the lock of
+// an object of kind lockKind[l] with name N is named lockPrefix[l] + N + ")".
+type lockOf uint8
+
+const (
+	folioLock lockOf = iota
+	ptlLock
+	pmdLock
+	anonVMALock
+	numLockOf
+)
+
+var (
+	lockPrefix = [numLockOf]string{"folio_lock(", "ptl(", "pmd_lock(", "anon_vma("}
+	lockKind   = [numLockOf]objKind{kindFolio, kindPTE, kindPMD, kindAnonVMA}
+	// lockNames are the names of the locks of the first ids, made once.
+	lockNames = func() (n [numLockOf][len(objNames[0])]string) {
+		for l := range n {
+			for id := range n[l] {
+				n[l][id] = lockPrefix[l] + objNames[lockKind[l]][id] + ")"
+			}
+		}
+		return n
+	}()
+)
+
+// lockName returns the name of lock l of the object of id id named name
+// (newObjID).
+func lockName(l lockOf, id int, name string) string {
+	if id < len(lockNames[l]) {
+		return lockNames[l][id]
+	}
+	return lockPrefix[l] + name + ")"
 }
 
 // objNames are the names of the first ids of each kind, made once.

@@ -150,8 +150,23 @@ func (m *MM) vmaIterStore(t *sched.Task, v *VMA, site string) {
 		}
 	}
 	next = append(next, vmaSlot{start: v.start, end: v.end, vma: v})
-	sort.Slice(next, func(i, j int) bool { return next[i].start < next[j].start })
+	sortSlots(next)
 	m.tree.Store(&next)
+}
+
+// sortSlots sorts s by start as sort.Slice does, with the same order of
+// equal starts: up to 12 slots, its insertion sort (stable), inline and
+// without sort.Slice's allocations; more, sort.Slice itself.
+func sortSlots(s []vmaSlot) {
+	if len(s) > 12 { // sort.Slice's pdqsort sorts up to 12 elements by insertion
+		sort.Slice(s, func(i, j int) bool { return s[i].start < s[j].start })
+		return
+	}
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].start < s[j-1].start; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
 }
 
 func (m *MM) vmaIterClear(t *sched.Task, vs []*VMA, site string) {

@@ -12,6 +12,9 @@ import (
 // change afterwards (a program's op): the op's event keeps o and prints it
 // only when the trace is read.
 func (k *Kernel) Exec(t *sched.Task, o *Op) error {
+	if k.Env.Controlled() && t.Sched().Mode() == sched.Free {
+		t.Internal("a kernel made for controlled runs only (ksync.Config.Controlled) runs a free-mode task")
+	}
 	defer k.endOpFlushes(t) // flush mutants: what the op still defers or owes (flushmutant.go)
 	t.RecordF(sched.KindOp, o.Verb.String(), sched.Obj(o.MM).Detailf("%v").V(o))
 	if o.Verb == OpExec {

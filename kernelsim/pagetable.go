@@ -87,8 +87,9 @@ func (p *PMDTable) Entry(i int) *PMDEntry { return p.e[i].Load() }
 func (p *PMDTable) Len() int { return len(p.e) }
 
 func (k *Kernel) newPTETable() *PTETable {
-	p := &PTETable{Obj: k.newObj(kindPTE), e: make([]atomic.Pointer[PTE], k.Geo.PTEs)}
-	p.ptl = k.Env.NewMutex("ptl("+p.name+")", ksync.ClassPTL)
+	o, id := k.newObjID(kindPTE)
+	p := &PTETable{Obj: o, e: make([]atomic.Pointer[PTE], k.Geo.PTEs)}
+	p.ptl = k.Env.NewMutex(lockName(ptlLock, id, p.name), ksync.ClassPTL)
 	k.mu.Lock()
 	k.tables = append(k.tables, p)
 	k.mu.Unlock()
@@ -96,8 +97,9 @@ func (k *Kernel) newPTETable() *PTETable {
 }
 
 func (k *Kernel) newPMDTable() *PMDTable {
-	p := &PMDTable{Obj: k.newObj(kindPMD), e: make([]atomic.Pointer[PMDEntry], k.Geo.PMDs)}
-	p.ptl = k.Env.NewMutex("pmd_lock("+p.name+")", ksync.ClassPTL)
+	o, id := k.newObjID(kindPMD)
+	p := &PMDTable{Obj: o, e: make([]atomic.Pointer[PMDEntry], k.Geo.PMDs)}
+	p.ptl = k.Env.NewMutex(lockName(pmdLock, id, p.name), ksync.ClassPTL)
 	k.mu.Lock()
 	k.pmds = append(k.pmds, p)
 	k.mu.Unlock()

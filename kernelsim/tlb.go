@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
 
@@ -74,7 +75,7 @@ func (k *Kernel) cachedAt(e tlbEntry) string {
 // whose translation it has reduced (cleared, moved, write-protected, pointed
 // at another folio) and not yet flushed.
 type tlbSet struct {
-	mu sync.Mutex // free mode: other tasks flush this task's TLB
+	mu ksync.Mu // free mode: other tasks flush this task's TLB
 	// inflight is, in free mode, held for reading by every user access from
 	// its TLB lookup to its end, and for writing by a flush: a flush waits
 	// for the instructions in progress, as the flush's IPI is taken between

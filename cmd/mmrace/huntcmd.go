@@ -56,6 +56,7 @@ func huntCmd(e *env, args []string) (int, error) {
 	if err := e.parseNoArgs(args); err != nil {
 		return exitUsage, err
 	}
+	tuneGC()
 	out := e.stdout
 	if *per <= 0 || *faith < 0 || *minb <= 0 {
 		return exitUsage, fmt.Errorf("%w: hunt: budgets must be positive", errUsage)

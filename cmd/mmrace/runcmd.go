@@ -59,6 +59,7 @@ func runCmd(e *env, args []string) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	tuneGC()
 	opts := harness.Options{SemanticOnly: !*rules, Want: *want}
 	if opts.Mutant, err = mutant.mutant(); err != nil {
 		return exitUsage, err

@@ -71,6 +71,7 @@ func stressCmd(e *env, args []string) (int, error) {
 	if err := e.parseNoArgs(args); err != nil {
 		return exitUsage, err
 	}
+	tuneGC()
 	out := e.stdout
 	o := stress.Options{Strategy: *strategy, SemanticOnly: !*rules, Workers: *workers, OutDir: *outDir, Seed: *seed, Reach: *measureReach}
 	switch *mode {

@@ -13,7 +13,6 @@ package ksync
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"mmrace/kernelsim/sched"
 )
@@ -30,16 +29,23 @@ type Config struct {
 	// Mutant, when not nil, mutates the acquisitions at one site
 	// (mmrace locks); see Mutant and Env.SetMutant.
 	Mutant *Mutant
+	// Controlled promises that every run of the Env is a controlled one
+	// (sched.Controlled), one task at a time: the mutexes that guard the
+	// simulator's bookkeeping against parallel tasks are left out (Mu).
+	// A free-mode task using such an Env is an internal error of the
+	// caller (kernelsim.Kernel.Exec reports it).
+	Controlled bool
 }
 
 // Env is the lock context of one run: the held-lock stack of every task,
 // the checks in force and the run's RCU state.
 type Env struct {
-	rules bool
-	dep   *Lockdep
-	held  [maxTasks][]held
-	spin  [maxTasks]int // spinlocks held: atomic context
-	rcu   RCU
+	rules      bool
+	controlled bool // Config.Controlled: every Mu off
+	dep        *Lockdep
+	held       [maxTasks][]held
+	spin       [maxTasks]int // spinlocks held: atomic context
+	rcu        RCU
 	// mut is the mutant in force (nil: none, the acquisition paths cost
 	// one nil check); releasing is the lock each task is releasing at its
 	// current scheduling point, kept only while a mutant is set.
@@ -47,7 +53,7 @@ type Env struct {
 	releasing [maxTasks]any
 
 	// The lock objects of the run, carved from chunks (see carve).
-	slabMu    sync.Mutex // free mode: tasks create objects concurrently
+	slabMu    Mu // free mode: tasks create objects concurrently
 	mutexes   []Mutex
 	rwsems    []Rwsem
 	vmaLocks  []VMALock
@@ -93,7 +99,9 @@ type lockRef interface {
 // after the other (a sequential setup run, then the concurrent run), as long
 // as every task has released its locks when its run ends.
 func NewEnv(cfg Config) *Env {
-	e := &Env{rules: !cfg.SemanticOnly, dep: cfg.Lockdep, mut: cfg.Mutant}
+	e := &Env{rules: !cfg.SemanticOnly, controlled: cfg.Controlled, dep: cfg.Lockdep, mut: cfg.Mutant}
+	e.InitMu(&e.slabMu)
+	e.InitMu(&e.rcu.mu)
 	if e.dep == nil && e.rules {
 		e.dep = NewLockdep()
 	}

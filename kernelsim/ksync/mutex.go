@@ -1,8 +1,6 @@
 package ksync
 
 import (
-	"sync"
-
 	"mmrace/kernelsim/sched"
 )
 
@@ -15,7 +13,7 @@ type Mutex struct {
 	env     *Env
 	name    string
 	cls     *Class
-	mu      sync.Mutex
+	mu      Mu
 	owner   int // task index, -1 when unlocked
 	waiters []waiter
 }
@@ -24,6 +22,7 @@ type Mutex struct {
 func (e *Env) NewMutex(name string, c *Class) *Mutex {
 	m := carve(e, &e.mutexes)
 	m.env, m.name, m.cls, m.owner = e, name, c, -1
+	e.InitMu(&m.mu)
 	return m
 }
 

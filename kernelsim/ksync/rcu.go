@@ -1,8 +1,6 @@
 package ksync
 
 import (
-	"sync"
-
 	"mmrace/kernelsim/sched"
 )
 
@@ -14,7 +12,7 @@ import (
 // (poison) objects. Synchronize (synchronize_rcu) sleeps for a grace period.
 type RCU struct {
 	env       *Env
-	mu        sync.Mutex
+	mu        Mu
 	nesting   [maxTasks]int
 	callbacks []rcuCallback
 	syncers   []rcuSyncer

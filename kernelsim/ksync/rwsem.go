@@ -1,7 +1,6 @@
 package ksync
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"mmrace/kernelsim/sched"
@@ -25,9 +24,9 @@ type Rwsem struct {
 	env     *Env
 	name    string
 	cls     *Class
-	mu      sync.Mutex // free mode; uncontended in controlled mode
-	writer  int        // task index of the writer, -1 when none
-	readers []int      // task indexes of the readers (a multiset)
+	mu      Mu    // free mode
+	writer  int   // task index of the writer, -1 when none
+	readers []int // task indexes of the readers (a multiset)
 	waiters []waiter
 	epoch   *atomic.Int64 // mmap_lock's mm_lock_seq: a write release ends the write epoch (release-early mutants)
 }
@@ -37,6 +36,7 @@ type Rwsem struct {
 func (e *Env) NewRwsem(name string, c *Class) *Rwsem {
 	r := carve(e, &e.rwsems)
 	r.env, r.name, r.cls, r.writer = e, name, c, -1
+	e.InitMu(&r.mu)
 	return r
 }
 

@@ -1,7 +1,6 @@
 package ksync
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"mmrace/kernelsim/sched"
@@ -119,7 +118,7 @@ type VMALock struct {
 	env       *Env
 	name      string
 	mm        *MmapLock
-	mu        sync.Mutex
+	mu        Mu
 	lockSeq   atomic.Int64 // vm_lock_seq
 	refcnt    int
 	readers   []int
@@ -132,6 +131,7 @@ type VMALock struct {
 func (e *Env) NewVMALock(name string, mm *MmapLock) *VMALock {
 	v := carve(e, &e.vmaLocks)
 	v.env, v.name, v.mm = e, name, mm
+	e.InitMu(&v.mu)
 	v.lockSeq.Store(-1)
 	return v
 }

@@ -419,13 +419,20 @@ func (s *Sched) recordText(t *Task, kind Kind, site string, x *Text) {
 }
 
 // keep stores the typed parts of an event and returns where they are. They
-// live in chunks that are never moved or reused, so an Event copied out of
-// the trace stays valid; each chunk is twice the size of the last, so the
-// allocations are amortised like a slice's growth.
+// live in chunks that are never moved, and reused only after Trace.Reset,
+// so an Event copied out of the trace stays valid until then; each chunk
+// is twice the size of the last, so the allocations are amortised like a
+// slice's growth.
 func (s *Sched) keep(x *Text) *Text {
 	tr := s.tr // the chunk is the trace's: the runs recording into one trace share it
 	if len(tr.texts) == cap(tr.texts) {
-		tr.texts = make([]Text, 0, max(2*cap(tr.texts), 8))
+		if tr.used < len(tr.chunks) {
+			tr.texts = tr.chunks[tr.used][:0] // after Reset
+		} else {
+			tr.texts = make([]Text, 0, max(2*cap(tr.texts), 8))
+			tr.chunks = append(tr.chunks, tr.texts)
+		}
+		tr.used++
 	}
 	tr.texts = append(tr.texts, *x)
 	return &tr.texts[len(tr.texts)-1]

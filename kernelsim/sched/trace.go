@@ -123,7 +123,20 @@ func (e *Event) appendText(b []byte) []byte {
 // after the other (Options.Trace).
 type Trace struct {
 	Events []Event
-	texts  []Text // the chunk where typed event parts go (Sched.keep)
+	texts  []Text   // the chunk where typed event parts go (Sched.keep)
+	chunks [][]Text // every chunk allocated, in the order they are filled, for Reset
+	used   int      // chunks[:used] have been filled, up to texts
+}
+
+// Reset empties tr for a new recording into the same memory: the array of
+// its events and the chunks that hold their typed parts, which the new
+// events overwrite. Neither an event recorded in tr before nor an Event
+// copied out of it may be read afterwards. A loop that keeps only its
+// last trace (harness.Options.Reuse) records with no allocation once the
+// memory has grown to the largest run.
+func (tr *Trace) Reset() {
+	tr.Events = tr.Events[:0]
+	tr.texts, tr.used = nil, 0
 }
 
 // Hash returns a stable 64-bit FNV-1a hash of the trace. Two runs with the
