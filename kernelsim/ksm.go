@@ -130,6 +130,7 @@ func (k *Kernel) tryToMergeOnePage(t *sched.Task, v *VMA, addr int, f *Folio) {
 func (k *Kernel) writeProtectPage(t *sched.Task, v *VMA, addr int, f *Folio) {
 	const site = "write_protect_page"
 	m := v.mm
+	since := k.stamp(t) // for tlb-coherence: the translations cached before this call
 	k.useVMA(t, v, "page_address_in_vma")
 	pw := k.newPVMW(t, f, v, addr, false, false, site)
 	if !pw.next() {
@@ -167,6 +168,12 @@ func (k *Kernel) writeProtectPage(t *sched.Task, v *VMA, addr int, f *Folio) {
 		np := *entry
 		np.Write = false // pte_wrprotect(pte_mkclean(entry))
 		k.setPTE(t, m, tbl, i, pw.addr, &np, site)
+		addr := pw.addr
+		pw.done()
+		// What the flush was for: from here no CPU writes the page through
+		// a translation cached before (ksmd compares and merges it next).
+		k.checkTLBCoherence(t, m, addr, addr+1, since, promiseOwn, tlbOp{verb: "ksm write_protect_page", mm: m.name, start: addr, end: addr + 1})
+		return
 	}
 	pw.done()
 }
