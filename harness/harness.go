@@ -351,16 +351,22 @@ func Search(p *kernelsim.Program, opts Options, mk func(i int) sched.Strategy, r
 
 // Story formats the concurrent phase's events that matter to a reader, one
 // per line with its step number, the last max of them: ops, writes of
-// shared state, rmap-walk visits and what they found, notes and choices,
-// and, when the verdict is about locks, the lock operations.
+// shared state, rmap-walk visits and what they found, user loads and
+// stores (what each returned or wrote, through which page, from the TLB or
+// a walk), notes and choices, and, when the verdict is about locks, the
+// lock operations.
 func (r *Report) Story(max int) string {
 	inv := r.Verdict.Violation.Invariant
 	locks := r.Verdict.Outcome == sched.Deadlock || strings.HasPrefix(inv, "lock")
 	var lines []string
 	for _, e := range r.RunTrace.Events {
 		switch e.Kind {
-		case sched.KindStart, sched.KindExit, sched.KindRCU, sched.KindRead, sched.KindAccess:
+		case sched.KindStart, sched.KindExit, sched.KindRCU, sched.KindRead:
 			continue
+		case sched.KindAccess:
+			if !userAccess(e) {
+				continue // issued, restarted, faulted: the retirement says what it did
+			}
 		case sched.KindAcquire, sched.KindGranted, sched.KindTrylock, sched.KindRelease, sched.KindBlock:
 			if !locks {
 				continue // lock traffic matters to lock verdicts only

@@ -37,7 +37,8 @@ import "mmrace/kernelsim/sched"
 
 // logUserMem logs the memory event e of a user access by t to m's page
 // addr that reached page pg of f; hit says it went through a cached
-// translation.
+// translation, or through a cached PMD entry (a walk-cache entry) into a
+// table that may no longer be where it was.
 func (k *Kernel) logUserMem(t *sched.Task, hit bool, m *MM, addr int, f *Folio, pg int, e MemEvent) {
 	if !hit || e.Backing.Shared || mapsFolio(m.Walk(addr), f, pg) {
 		k.logMem(t, e)

@@ -111,6 +111,7 @@ func (k *Kernel) accessTry(t *sched.Task, m *MM, addr int, write bool, val uint6
 		var p *PTE
 		k.tlb.mu.Lock()
 		tbl, cached := k.pscLookupLocked(t, m, addr)
+		a.psc = cached
 		if !cached {
 			switch e := m.pmdEntry(addr); {
 			case e != nil && e.Leaf != nil:
@@ -161,13 +162,13 @@ func (k *Kernel) accessTry(t *sched.Task, m *MM, addr int, write bool, val uint6
 				if a.via == " (tlb)" {
 					k.noteTLBStore(m, f, pg, val) // wp_page_copy's deferred lost-store compare (flushmutant.go)
 				}
-				k.logUserMem(t, a.via == " (tlb)", m, addr, f, pg, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f, pg)})
+				k.logUserMem(t, a.via == " (tlb)" || a.psc, m, addr, f, pg, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f, pg)})
 			} else {
 				a.got = f.page(pg).Load()
 			}
 		}
 		if !write {
-			k.logUserMem(t, a.via == " (tlb)", m, addr, f, pg, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: a.got, OK: true, Backing: folioBacking(f, pg)})
+			k.logUserMem(t, a.via == " (tlb)" || a.psc, m, addr, f, pg, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: a.got, OK: true, Backing: folioBacking(f, pg)})
 		}
 	}
 	return a, false
@@ -180,6 +181,11 @@ type accessResult struct {
 	via   string // "" no translation, " (tlb)" a TLB hit, " " a walk
 	where int    // accessZeroPage, accessFolio or accessFolioPage
 	got   uint64 // a load's value
+	// psc says the walk went through the CPU's cached PMD entry: like a
+	// TLB hit, it may reach a table the PMD no longer points to (moved
+	// by mremap, until the flush), and the memory log places the access
+	// as logUserMem places one through a stale translation.
+	psc bool
 }
 
 // The pages an access reaches, as its amended detail names them.
