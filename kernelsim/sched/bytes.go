@@ -27,12 +27,12 @@ func (b *Bytes) Yielded(task int) { b.yielded = task + 1 }
 
 // Next implements Strategy.
 func (b *Bytes) Next(runnable []int, cur int, _ int) int {
+	spin := b.yielded == cur+1 && cur >= 0
+	b.yielded = 0 // a hint for this decision only
 	if len(runnable) == 1 {
 		return runnable[0]
 	}
 	keep := cur >= 0 && slices.Contains(runnable, cur)
-	spin := b.yielded == cur+1 && cur >= 0
-	b.yielded = 0
 	if b.pos >= len(b.Data) {
 		if keep && !spin {
 			return cur
