@@ -67,8 +67,8 @@ func (k *Kernel) Ksm(t *sched.Task, m *MM, addr int) error {
 	var f *Folio
 	k.useVMA(t, v, "folio_walk_start")
 	if tbl, i := k.pteOffsetMapLock(t, m, addr, "folio_walk_start"); tbl != nil {
+		t.PointF(sched.KindRead, "folio_walk_start", sched.Objf("pte %s %#x").S(m.name).N(addr).Detail("ptep_get"))
 		p := tbl.e[i].Load()
-		t.Point(sched.KindRead, fmt.Sprintf("pte %s %#x", m.name, addr), "folio_walk_start", p.String())
 		if p != nil && p.Kind == PTEPresent && p.Folio != nil && p.Folio.anon && !p.Folio.Large() {
 			f = p.Folio
 			t.Point(sched.KindWrite, f.name, "folio_walk_start", "folio_get")

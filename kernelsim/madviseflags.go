@@ -54,13 +54,7 @@ func (k *Kernel) MadviseFlags(t *sched.Task, m *MM, start, n int, random bool) e
 			nf |= VMRandRead
 		}
 		if nf != v.Flags() {
-			// vma_modify_flags: split at the ends.
-			if v.start < tmp {
-				k.splitVMA(t, v, tmp, true)
-			}
-			if v.end > nend {
-				k.splitVMA(t, v, nend, false)
-			}
+			k.vmaModifyFlags(t, v, tmp, nend)
 			v.lock.StartWrite(t, site)
 			t.Point(sched.KindWrite, v.name, "vm_flags_reset", v.Flags().String()+" -> "+nf.String())
 			v.lock.AssertWriteLocked(t, "vm_flags_reset")

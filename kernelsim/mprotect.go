@@ -91,12 +91,7 @@ func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags
 	case v.Flags()&VMAccount != 0 && v.isAnon() && v.AnonVMA() == nil:
 		nf &^= VMAccount
 	}
-	if v.start < start {
-		k.splitVMA(t, v, start, true)
-	}
-	if v.end > end {
-		k.splitVMA(t, v, end, false)
-	}
+	k.vmaModifyFlags(t, v, start, end)
 	v.lock.StartWrite(t, site)
 	t.Point(sched.KindWrite, v.name, "vm_flags_reset", v.Flags().String()+" -> "+nf.String())
 	v.lock.AssertWriteLocked(t, "vm_flags_reset")
@@ -105,6 +100,20 @@ func (k *Kernel) mprotectFixup(t *sched.Task, v *VMA, start, end int, prot Flags
 	}
 	k.changeProtection(t, v, tlb)
 	return v
+}
+
+// vmaModifyFlags is vma_modify_flags() for mprotect_fixup and
+// madvise_update_vma: v split at start and end where it reaches beyond
+// them, so that v is [start, end). The callers write-lock v themselves
+// (vma_start_write before vm_flags_reset), each a lock site of its own
+// for mmrace locks.
+func (k *Kernel) vmaModifyFlags(t *sched.Task, v *VMA, start, end int) {
+	if v.start < start {
+		k.splitVMA(t, v, start, true)
+	}
+	if v.end > end {
+		k.splitVMA(t, v, end, false)
+	}
 }
 
 // changeProtection mirrors change_protection() → change_pmd_range() →
