@@ -717,6 +717,48 @@ var templates = []template{
 		mms:    []string{"mm1"},
 		hot:    []string{"exec mmx 0x36+4 shift 2", "migrate mmx 0x37", "load mmx 0x35"},
 	},
+	// A hole punched in a shmem file (shmem_fallocate: unmap_mapping_range
+	// under i_mmap_rwsem read, then each folio locked and taken out of the
+	// page cache) while the pages are faulted (filemap_fault re-checks
+	// folio->mapping under the folio lock), written, migrated, reclaimed
+	// and copied on write through a private mapping.
+	{name: "a shmem file mapped shared and private: a hole is punched while its pages are faulted, written, migrated and reclaimed",
+		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw", "store mm1 0x10 1", "store mm1 0x12 2", "mmap mm1 0x18+4 file1@0x0 private rw", "load mm1 0x19"},
+		addrs:  []int{0x10, 0x12, 0x19, 0x11, 0x18},
+		ranges: [][2]int{{0x10, 8}, {0x18, 4}, {0x10, 4}},
+		dests:  []int{0x30, 0x28},
+		mms:    []string{"mm1"},
+		hot:    []string{"punch mm1 file1 0x0+4", "load mm1 0x10; store mm1 0x12 7", "migrate mm1 0x12", "fault mm1 0x19 write"},
+		extra:  []string{"punch mm1 file1 0x0+8", "punch mm1 file1 0x2+1", "fault mm1 0x11 read", "reclaim mm1 0x10", "store mm1 0x18 5", "fork mm1 {child}", "mremap mm1 0x10+4 -> 0x30"},
+	},
+	// collapse_file against shmem_undo_range: the small folios locked and
+	// copied into a THP while a hole punch takes them out of the page
+	// cache, and the THP then cut by a punch of part of its range.
+	// hugetlbfs_punch_hole: whole huge pages unmapped from the VMAs whose
+	// hugetlb VMA lock it can trylock, then taken out of the page cache
+	// under their fault mutex (unmapped again if a fault mapped them
+	// meanwhile); partial ones zeroed under i_mmap_rwsem W with a folio
+	// trylock (D.22), while two mms fault, write and migrate the pages.
+	{name: "a hugetlbfs file shared by two mms: holes punched (whole and partial huge pages) while its pages are faulted, written and migrated",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x48 1", "store mm1 0x50 2", "mmap mm2 0x40+64 h@0x0 shared rw", "load mm2 0x48"},
+		addrs:   []int{0x48, 0x50, 0x58, 0x4a},
+		ranges:  [][2]int{{0x48, 8}, {0x40, 64}, {0x50, 16}},
+		dests:   []int{0x90},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"punch mm1 h 0xa+8", "store mm2 0x48 7", "migrate mm2 0x50; load mm1 0x4a"},
+		extra:   []string{"punch mm2 h 0x8+8", "punch mm1 h 0x0+64", "fault mm1 0x58 write", "migrate mm1 0x48", "madvise mm2 0x48+8 dontneed"},
+	},
+	{name: "a shared shmem THP range: khugepaged collapses it while a hole is punched in it and its pages are read",
+		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw thp", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x13 3", "store mm1 0x16 4", "madvise mm1 0x10+1 dontneed"},
+		addrs:  []int{0x11, 0x13, 0x10, 0x16},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
+		dests:  []int{0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"collapse mm1 0x10", "punch mm1 file1 0x1+2", "load mm1 0x11; load mm1 0x13"},
+		extra:  []string{"punch mm1 file1 0x0+8", "punch mm1 file1 0x3+1", "store mm1 0x12 5", "migrate mm1 0x11", "fault mm1 0x14 write"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2

@@ -14,7 +14,7 @@ import (
 // moment the page was copied, a page moved by mremap or exec takes its
 // contents along, shared file pages hold the last value stored
 // through any shared mapping, and a private file page that was never written
-// reads the file. Every successful load must return that value.
+// reads the file (zero where a hole was punched). Every successful load must return that value.
 func MemoryContents(k *kernelsim.Kernel) []sched.Violation {
 	type pkey struct {
 		mm   string
@@ -43,6 +43,10 @@ func MemoryContents(k *kernelsim.Kernel) []sched.Violation {
 		case kernelsim.MemZero:
 			for a := e.Addr; a < e.Addr+e.Len; a++ {
 				delete(private, pkey{e.MM, a})
+			}
+		case kernelsim.MemHole:
+			for i := e.Backing.Index; i < e.Backing.Index+e.Len; i++ {
+				delete(shared, fkey{e.Backing.File, i})
 			}
 		case kernelsim.MemCopy:
 			if v, ok := private[pkey{e.SrcMM, e.SrcAddr}]; ok {

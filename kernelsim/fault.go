@@ -186,11 +186,11 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 	if v.isHugetlb() {
 		return k.hugetlbFault(t, v, addr, ff) // hugetlb_fault, from handle_mm_fault
 	}
-	k.pmdAlloc(t, m, addr, "__handle_mm_fault")
+	pmd := k.pmdAlloc(t, m, addr, "__handle_mm_fault") // vmf.pmd: kept, not looked up again
 	t.PointF(sched.KindRead, "__handle_mm_fault", sched.Objf("%s pmd").S(m.name).Detailf("pmd for %#x (lockless)").N(addr))
 	switch e := m.pmdEntry(addr); {
 	case e == nil && v.thpFaultAllowed(addr):
-		return k.doHugePMDAnonymousPage(t, v, addr, ff)
+		return k.doHugePMDAnonymousPage(t, v, pmd, addr, ff)
 	case e != nil && e.Leaf != nil && e.Leaf.Kind == PTEMigration:
 		k.pmdMigrationEntryWait(t, m, addr)
 		return FaultDone

@@ -14,10 +14,14 @@ type File struct {
 	Obj
 	k      *Kernel
 	immap  *ksync.Rwsem
+	irwsem *ksync.Rwsem // inode->i_rwsem: taken by hole punch only (punch.go)
 	tree   ITree[*VMA]
 	pages  []atomic.Pointer[Folio] // page cache, by index (lookups are lockless: RCU, as the xarray)
 	xa     *ksync.Mutex            // i_pages xa_lock, below the PTL
-	npages int
+	// xaWriter is the task (ID+1) whose store into pages is in progress,
+	// 0 for none (xarray.go).
+	xaWriter atomic.Int64
+	npages   int
 	// hugetlb: a hugetlbfs file; faultMutex is its slice of
 	// hugetlb_fault_mutex_table, one per huge page (hugetlb.go).
 	hugetlb    bool
@@ -35,6 +39,7 @@ func (k *Kernel) NewFile(name string, n int) *File {
 	f := &File{Obj: Obj{name: name}, k: k, npages: n, pages: make([]atomic.Pointer[Folio], n), tree: newITree(vmaNode)}
 	f.immap = k.Env.NewRwsem("i_mmap_rwsem("+name+")", ksync.ClassIMmapRwsem)
 	f.xa = k.Env.NewMutex("i_pages("+name+")", classIPages)
+	f.irwsem = k.Env.NewRwsem("i_rwsem("+name+")", ksync.ClassIRwsem)
 	k.files = append(k.files, f)
 	return f
 }
@@ -132,8 +137,10 @@ func (f *File) lookup(t *sched.Task, index int, spin bool) (fo *Folio, frozen bo
 		f.k.discardFolio(fo)
 		return nil, false
 	}
+	f.xaBegin(t, "__filemap_add_folio")
 	t.PointF(sched.KindWrite, "__filemap_add_folio", sched.Objf("%s i_pages").S(f.name).Detailf("store %s at %#x").S(fo.name).N(index))
 	f.pages[index].Store(fo)
+	f.xaEnd(t)
 	fo.pin()
 	f.xa.Unlock(t, site)
 	return fo, false

@@ -306,8 +306,10 @@ func (f *File) lockHugetlbFolio(t *sched.Task, idx int) *Folio {
 			k.discardFolio(fo)
 			continue
 		}
+		f.xaBegin(t, "__filemap_add_folio")
 		t.Point(sched.KindWrite, f.name+" i_pages", "__filemap_add_folio", fmt.Sprintf("store %s at %#x", fo.name, idx))
 		f.pages[idx].Store(fo)
+		f.xaEnd(t)
 		fo.pin()
 		f.xa.Unlock(t, "hugetlb_add_to_page_cache")
 		return fo

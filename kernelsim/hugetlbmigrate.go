@@ -60,8 +60,10 @@ func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio
 			for i := 0; i < src.Nr(); i++ {
 				dst.page(i).Store(src.page(i).Load()) // folio_migrate_copy
 			}
+			f.xaBegin(t, "migrate_huge_page_move_mapping")
 			t.Point(sched.KindWrite, f.name+" i_pages", "migrate_huge_page_move_mapping", fmt.Sprintf("page cache %#x: %s -> %s", src.index, src.name, dst.name))
 			f.pages[src.index].Store(dst)
+			f.xaEnd(t)
 			moved = true
 		}
 		f.xa.Unlock(t, "migrate_huge_page_move_mapping")

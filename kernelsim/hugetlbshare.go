@@ -139,24 +139,47 @@ func (k *Kernel) hugePMDUnshare(t *sched.Task, v *VMA, hp *hugePTE, split bool, 
 	return true
 }
 
-// unmapHugepageRange mirrors unmap_single_vma() for a hugetlb VMA:
+// hugetlbZap mirrors unmap_single_vma() for a hugetlb VMA:
 // __hugetlb_zap_begin (hugetlb VMA lock W, then i_mmap W) →
-// __unmap_hugepage_range → __hugetlb_zap_end (the VMA lock dropped, or
-// freed for the final unmap of munmap and exit, ZAP_FLAG_UNMAP; then
-// i_mmap). Per huge page: hugetlb_walk; under huge_pte_lock, a shared PMD
-// table is unshared (and the rest of its PUD range skipped:
-// tlb_flush_pmd_range over it), else the leaf is cleared
-// (huge_ptep_get_and_clear, hugetlb_remove_rmap).
-func (k *Kernel) unmapHugepageRange(t *sched.Task, v *VMA, start, end int, zd zapDetails) {
-	const site = "__unmap_hugepage_range"
-	g := k.Geo
-	m := v.mm
+// __unmap_hugepage_range (unmapHugepageRange) → __hugetlb_zap_end (the VMA
+// lock dropped, or freed for the final unmap of munmap and exit,
+// ZAP_FLAG_UNMAP; then i_mmap).
+func (k *Kernel) hugetlbZap(t *sched.Task, v *VMA, start, end int, zd zapDetails) {
 	f := v.file
 	withLock := !k.Variants.Enabled("huge_pmd_unshare-without-vma-lock")
 	if withLock {
 		hugetlbVMALockWrite(t, v, "__hugetlb_zap_begin")
 	}
 	f.immap.DownWrite(t, "__hugetlb_zap_begin")
+	k.unmapHugepageRange(t, v, start, end, zd, withLock)
+	if !withLock && zd.unmap {
+		v.hlock = nil
+	}
+	if withLock {
+		if zd.unmap {
+			// __hugetlb_vma_unlock_write_free: the final unmap frees the
+			// lock (vm_private_data = NULL) with i_mmap still held, so no
+			// rmap walker sees it half gone.
+			l := v.hlock
+			v.hlock = nil
+			l.UpWrite(t, "__hugetlb_zap_end")
+		} else {
+			hugetlbVMAUnlockWrite(t, v, "__hugetlb_zap_end")
+		}
+	}
+	f.immap.UpWrite(t, "__hugetlb_zap_end")
+}
+
+// unmapHugepageRange mirrors __unmap_hugepage_range(), its caller holding
+// i_mmap W and (withLock) the hugetlb VMA lock W, in a gather of the
+// caller's. Per huge page: hugetlb_walk; under huge_pte_lock, a shared PMD
+// table is unshared (and the rest of its PUD range skipped:
+// tlb_flush_pmd_range over it), else the leaf is cleared
+// (huge_ptep_get_and_clear, hugetlb_remove_rmap).
+func (k *Kernel) unmapHugepageRange(t *sched.Task, v *VMA, start, end int, zd zapDetails, withLock bool) {
+	const site = "__unmap_hugepage_range"
+	g := k.Geo
+	m := v.mm
 	span := g.pudSpan()
 	flushLo, flushHi := -1, -1 // force_flush: the PUD ranges unshared
 	for a := g.pmdBase(start); a < end; a += g.PTEs {
@@ -211,22 +234,6 @@ func (k *Kernel) unmapHugepageRange(t *sched.Task, v *VMA, start, end int, zd za
 		// what the table maps or the table itself.
 		k.flushTLBRange(t, m, flushLo, flushHi, "tlb_flush_mmu_tlbonly")
 	}
-	if !withLock && zd.unmap {
-		v.hlock = nil
-	}
-	if withLock {
-		if zd.unmap {
-			// __hugetlb_vma_unlock_write_free: the final unmap frees the
-			// lock (vm_private_data = NULL) with i_mmap still held, so no
-			// rmap walker sees it half gone.
-			l := v.hlock
-			v.hlock = nil
-			l.UpWrite(t, "__hugetlb_zap_end")
-		} else {
-			hugetlbVMAUnlockWrite(t, v, "__hugetlb_zap_end")
-		}
-	}
-	f.immap.UpWrite(t, "__hugetlb_zap_end")
 }
 
 // hugetlbSplit mirrors hugetlb_split(vma, addr) (081056dc00a2, CVE-2025-38084), called by __split_vma after vma_prepare, with mmap_lock W, the VMA

@@ -30,6 +30,9 @@ func (k *Kernel) hpageCollapseScanFile(t *sched.Task, m *MM, haddr int, f *File,
 	for i := start; i < start+g.PTEs && why == ""; i++ {
 		t.PointF(sched.KindRead, site, sched.Objf("%s page cache").S(f.name).Detailf("xas_for_each %#x").N(i))
 		fo := f.pages[i].Load()
+		if fo != nil {
+			k.useRCU(t, &fo.Obj, site) // folio_test_large, folio_ref_count: kept by RCU only
+		}
 		switch {
 		case fo == nil:
 		case fo.Large():
@@ -108,7 +111,9 @@ func (k *Kernel) collapseFile(t *sched.Task, m *MM, haddr int, f *File, start in
 			f.xa.Unlock(t, site)
 			return rollback("SCAN_PAGE_LOCK")
 		}
-		fo.pin() // folio_get
+		// folio_get: the xa_lock keeps the folio in the page cache, and the
+		// page cache's reference keeps it alive.
+		k.folioGet(t, fo, site)
 		f.xa.Unlock(t, site)
 		locked = false
 		if !fo.tryIsolate() { // folio_isolate_lru
@@ -158,10 +163,12 @@ func (k *Kernel) collapseFile(t *sched.Task, m *MM, haddr int, f *File, start in
 	} else {
 		f.xa.Lock(t, site)
 	}
+	f.xaBegin(t, "xas_store")
 	t.Point(sched.KindWrite, f.name+" page cache", "xas_store", fmt.Sprintf("[%#x,%#x): %s", start, end, nf.name))
 	for i := start; i < end; i++ {
 		f.pages[i].Store(nf)
 	}
+	f.xaEnd(t)
 	f.xa.Unlock(t, site)
 	k.retractPageTables(t, f, start)
 	nf.lock.Unlock(t, site)

@@ -12,6 +12,7 @@ const (
 	MemLoad                 // a user load returned Value (or faulted: OK false)
 	MemZero                 // [Addr, Addr+Len) of MM became fresh memory (mmap, once the old range is gone)
 	MemCopy                 // the page at SrcAddr of SrcMM now backs Addr of MM (fork copy, mremap/exec move)
+	MemHole                 // pages [Backing.Index, +Len) of Backing.File read zero from now on (hole punch)
 )
 
 // Backing says where a user access went: private memory of the mm, or a

@@ -97,10 +97,12 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		dst.page(i).Store(src.page(i).Load()) // folio_copy
 	}
 	if src.file != nil {
+		src.file.xaBegin(t, "folio_migrate_mapping")
 		t.Point(sched.KindWrite, src.file.name, "folio_migrate_mapping", fmt.Sprintf("page cache %#x+%d: %s -> %s", src.index, src.Nr(), src.name, dst.name))
 		for i := 0; i < src.Nr(); i++ {
 			src.file.pages[src.index+i].Store(dst)
 		}
+		src.file.xaEnd(t)
 		src.file.xa.Unlock(t, "folio_migrate_mapping")
 	}
 	if wasMapped {

@@ -106,6 +106,12 @@ func (k *Kernel) Exec(t *sched.Task, o *Op) error {
 			return fmt.Errorf("ksm: %#x outside the address space", o.Addr)
 		}
 		return k.Ksm(t, m, o.Addr)
+	case OpPunch:
+		f := k.File(o.File)
+		if f == nil {
+			return fmt.Errorf("punch: no file %s", o.File)
+		}
+		return k.Punch(t, f, o.Pgoff, o.Len)
 	case OpStore:
 		if o.Addr >= k.Geo.Pages() {
 			return fmt.Errorf("store: %#x outside the address space", o.Addr)

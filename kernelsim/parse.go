@@ -205,13 +205,14 @@ func parseOp(f []string, known, later map[string]bool, files map[string]int) (Op
 		OpCollapse: "collapse MM ADDR",
 		OpSplit:    "split MM ADDR",
 		OpKsm:      "ksm MM ADDR",
+		OpPunch:    "punch MM FILE PGOFF+LEN",
 	}[op.Verb]
 	if op.Verb == OpMmap && len(f) > 5 && f[len(f)-1] == "thp" {
 		op.THP = true
 		f = f[:len(f)-1]
 	}
 	want := map[Verb][]int{OpMmap: {5, 6}, OpMunmap: {3}, OpMprotect: {4}, OpFork: {3}, OpFault: {4}, OpLoad: {3}, OpStore: {4},
-		OpMremap: {5, 6}, OpMigrate: {3}, OpReclaim: {3}, OpExec: {5}, OpMadvise: {4}, OpExit: {2}, OpCollapse: {3}, OpSplit: {3}, OpKsm: {3}}[op.Verb]
+		OpMremap: {5, 6}, OpMigrate: {3}, OpReclaim: {3}, OpExec: {5}, OpMadvise: {4}, OpExit: {2}, OpCollapse: {3}, OpSplit: {3}, OpKsm: {3}, OpPunch: {4}}[op.Verb]
 	if len(f) != want[0] && (len(want) == 1 || len(f) != want[1]) {
 		return Op{}, fmt.Errorf("%s: expected %q", op.Verb, usage)
 	}
@@ -272,6 +273,17 @@ func parseOp(f []string, known, later map[string]bool, files map[string]int) (Op
 			return Op{}, fmt.Errorf("fork: child %q already exists", f[2])
 		}
 		op.Child = f[2]
+	case OpPunch:
+		if _, ok := files[f[2]]; !ok {
+			return Op{}, fmt.Errorf("punch: unknown file %q (declare it with \"file %s PAGES\")", f[2], f[2])
+		}
+		op.File = f[2]
+		if op.Pgoff, op.Len, err = parseRange(f[3]); err != nil {
+			return Op{}, fmt.Errorf("punch: %v", err)
+		}
+		if op.Pgoff+op.Len > files[op.File] {
+			return Op{}, fmt.Errorf("punch: [%#x,%#x) is past the end of %s (%d pages)", op.Pgoff, op.Pgoff+op.Len, op.File, files[op.File])
+		}
 	case OpFault:
 		switch f[3] {
 		case "write":

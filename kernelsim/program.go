@@ -26,10 +26,11 @@ const (
 	OpCollapse
 	OpSplit
 	OpKsm
+	OpPunch
 	numVerbs
 )
 
-var verbNames = [numVerbs]string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store", "mremap", "migrate", "reclaim", "exec", "madvise", "exit", "collapse", "split", "ksm"}
+var verbNames = [numVerbs]string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store", "mremap", "migrate", "reclaim", "exec", "madvise", "exit", "collapse", "split", "ksm", "punch"}
 
 func (v Verb) String() string {
 	if v < numVerbs {
@@ -46,8 +47,8 @@ type Op struct {
 	Addr   int
 	Len    int
 	Prot   Flags  // mmap, mprotect
-	File   string // mmap of a file
-	Pgoff  int    // mmap of a file
+	File   string // mmap of a file; punch
+	Pgoff  int    // mmap of a file; punch (with Len)
 	Shared bool   // mmap of a file
 	THP    bool   // mmap: MADV_HUGEPAGE on the new mapping (VM_HUGEPAGE)
 	Write  bool   // fault
@@ -225,6 +226,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("madvise %s %s %s", o.MM, r, o.Advice)
 	case OpExit:
 		return fmt.Sprintf("exit %s", o.MM)
+	case OpPunch:
+		return fmt.Sprintf("punch %s %s %#x+%d", o.MM, o.File, o.Pgoff, o.Len)
 	}
 	return o.Verb.String()
 }

@@ -97,8 +97,10 @@ func (v *VMA) thpFaultAllowed(addr int) bool {
 // not the huge zero page): prepare the anon_vma, allocate the THP and the
 // PTE table to deposit with it, then under the PMD lock, if the PMD is
 // still none, map the THP with a PMD leaf. It reports whether it fell back
-// to PTEs (it never does in the model: the allocation cannot fail).
-func (k *Kernel) doHugePMDAnonymousPage(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultResult {
+// to PTEs (it never does in the model: the allocation cannot fail). pmd is
+// the PMD table __handle_mm_fault allocated (vmf->pmd): a table freed
+// since, which only a broken lock allows, is a use-after-free here.
+func (k *Kernel) doHugePMDAnonymousPage(t *sched.Task, v *VMA, pmd *PMDTable, addr int, ff faultFlags) FaultResult {
 	const site = "__do_huge_pmd_anonymous_page"
 	m := v.mm
 	g := k.Geo
@@ -108,7 +110,7 @@ func (k *Kernel) doHugePMDAnonymousPage(t *sched.Task, v *VMA, addr int, ff faul
 	}
 	f := k.allocFolioOrder(true, g.hpageOrder())
 	pgtable := k.newPTETable() // pte_alloc_one: deposited with the THP
-	pmd := m.pmdOffset(addr)
+	k.use(t, &pmd.Obj, "pmd_lock")
 	slot := &pmd.e[g.pmdIndex(addr)]
 	pmd.ptl.Lock(t, site)
 	if slot.Load() != nil {

@@ -237,6 +237,13 @@ var AllVariants = []Variant{
 		KernelRef: "D.8b, 081056dc00a2 \"mm/hugetlb: unshare page tables during VMA split, not before\" (Jann Horn, 2025, CVE-2025-38084), fixing b30c14cd6102 \"hugetlb: unshare some PMDs when splitting VMAs\"",
 		Removes:   "hugetlb_split's place after vma_prepare: the PMDs the new boundary cuts are unshared by vm_ops->may_split before __split_vma write-locks the VMA and takes i_mmap_rwsem (hugetlb_unshare_pmds taking and dropping the locks itself), so a racing fault shares the table again before the split, and the two halves, each with its own hugetlb VMA lock, map one shared table",
 	},
+	{
+		Name:      "hugetlbfs_punch_hole-folio-lock-under-i_mmap",
+		Function:  "fs/hugetlbfs/inode.c hugetlbfs_punch_hole() / hugetlbfs_zero_partial_page()",
+		KernelRef: "D.22, syzbot+2d9c96466c978346b55f (October 2025), fixed by \"Fix an AB-BA deadlock in hugetlbfs_punch_hole() involving page migration\" (Jinchao Wang, January 2026): the v6.16 code",
+		Removes:   "the trylock of the partial huge page's folio (filemap_lock_folio_nowait, -EAGAIN: drop i_mmap_rwsem and repeat): the punch sleeps on the folio lock holding i_mmap_rwsem for write, while a hugetlb migration holding that folio's lock waits for i_mmap_rwsem in remove_migration_ptes' rmap walk (folio lock → i_mmap_rwsem against i_mmap_rwsem → folio lock)",
+		Paths:     []string{"hugetlbfs_zero_partial_page", "hugetlbfs_punch_hole", "unmap_and_move_huge_page", "rmap_walk_file"},
+	},
 }
 
 // TestOnlyVariants are deliberately broken paths used to show that a test

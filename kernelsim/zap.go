@@ -20,6 +20,24 @@ type zapDetails struct {
 	// unmap is ZAP_FLAG_UNMAP (unmap_vmas of munmap and exit): the final
 	// unmap of the VMA (a hugetlb VMA's lock is freed with it).
 	unmap bool
+	// keepCOWs is even_cows false (unmap_mapping_range of a hole punch):
+	// should_zap_folio leaves anon folios, the private COW copies of a
+	// file mapping, and should_zap_cows the swap entries.
+	keepCOWs bool
+}
+
+// shouldZap is should_zap_folio / should_zap_cows for entry p.
+func (zd zapDetails) shouldZap(p *PTE) bool {
+	if !zd.keepCOWs {
+		return true
+	}
+	switch {
+	case p.Kind == PTESwap:
+		return false
+	case p.Folio == nil:
+		return true // the zero page (vm_normal_page is NULL): always zapped
+	}
+	return !p.Folio.anon
 }
 
 // zapPTERange mirrors unmap_vmas() → unmap_page_range() → zap_pmd_range()
@@ -30,7 +48,7 @@ type zapDetails struct {
 // (the PMD changed under it).
 func (k *Kernel) zapPTERange(t *sched.Task, v *VMA, start, end int, site string, zd zapDetails) {
 	if v.isHugetlb() {
-		k.unmapHugepageRange(t, v, start, end, zd)
+		k.hugetlbZap(t, v, start, end, zd)
 		return
 	}
 	m := v.mm
@@ -144,6 +162,9 @@ func (k *Kernel) doZapPTERange(t *sched.Task, v *VMA, tbl *PTETable, addr, end i
 			maxNr = uncapped
 		}
 		batch = k.folioPTEBatch(t, m, tbl, i, addr, p, maxNr, false, "folio_pte_batch")
+	}
+	if !zd.shouldZap(p) {
+		return nr + batch // one folio's batch: the same answer for all
 	}
 	for j := 0; j < batch; j++ {
 		q := tbl.e[i+j].Load()

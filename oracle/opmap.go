@@ -62,6 +62,8 @@ func hostRequest(o kernelsim.Op, slot, file int) (req, skip string) {
 		return fmt.Sprintf("mremap %d %d %d %d %d", o.Addr, o.Len, o.NewAddr, o.NewLen, flags), ""
 	case kernelsim.OpMadvise:
 		return fmt.Sprintf("madvise %d %d %d", o.Addr, o.Len, map[kernelsim.Advice]int{kernelsim.AdvDontneed: madvDontneed, kernelsim.AdvRandom: madvRandom, kernelsim.AdvNormal: madvNormal}[o.Advice]), ""
+	case kernelsim.OpPunch:
+		return fmt.Sprintf("punch %d %d %d", file, o.Pgoff, o.Len), ""
 	case kernelsim.OpFault:
 		return fmt.Sprintf("fault %d %d", o.Addr, b2i(o.Write)), ""
 	case kernelsim.OpLoad:

@@ -10,13 +10,13 @@ import (
 var Paths = map[string][]string{
 	"mmap_lock":       {"__bprm_mm_init", "__vm_munmap", "collapse_huge_page", "do_mprotect_pkey", "do_mremap", "dup_mmap", "exit_mmap", "get_arg_page", "khugepaged_scan_mm_slot", "lock_mm_and_find_vma", "madvise_lock", "scan_get_next_rmap_item", "setup_arg_pages", "try_to_merge_with_ksm_page", "vm_mmap_pgoff", "vmf_anon_prepare"},
 	"vma_lock":        {"__bprm_mm_init", "__mmap_new_vma", "__split_vma", "collapse_huge_page", "dup_mmap", "free_pgtables", "lock_vma_under_rcu", "madvise_update_vma", "move_vma", "mprotect_fixup", "relocate_vma_down", "setup_arg_pages", "vma_link", "vma_merge_existing_range", "vma_merge_extend", "vma_merge_new_range", "vma_start_write_killable", "vms_gather_munmap_vmas"},
-	"i_mmap_rwsem":    {"__hugetlb_zap_begin", "collapse_file", "dup_mmap", "free_pgtables", "hugetlb_change_protection", "hugetlb_folio_mapping_lock_write", "i_mmap_lock_read", "retract_page_tables", "rmap_walk_file", "take_rmap_locks", "vma_link", "vma_link_file", "vma_prepare"},
+	"i_mmap_rwsem":    {"__hugetlb_zap_begin", "collapse_file", "dup_mmap", "free_pgtables", "hugetlb_change_protection", "hugetlb_folio_mapping_lock_write", "hugetlb_unmap_file_folio", "hugetlbfs_punch_hole", "i_mmap_lock_read", "retract_page_tables", "rmap_walk_file", "take_rmap_locks", "unmap_mapping_folio", "unmap_mapping_range", "vma_link", "vma_link_file", "vma_prepare"},
 	"anon_vma->rwsem": {"__anon_vma_prepare", "__split_vma", "anon_vma_fork", "anon_vma_merge", "collapse_huge_page", "copy_vma", "dup_anon_vma", "folio_lock_anon_vma_read", "free_pgtables", "move_vma(MREMAP_DONTUNMAP)", "rmap_walk_anon_lock", "split_huge_page_to_list_to_order", "take_rmap_locks", "vma_expand", "vma_prepare", "vma_shrink"},
-	"folio_lock":      {"__collapse_huge_page_isolate", "__folio_lock", "__folio_lock_or_retry", "__folio_set_locked", "__split_huge_page_tail", "__try_to_reclaim_swap", "collapse_file", "deferred_split_scan", "do_huge_pmd_wp_page", "filemap_lock_hugetlb_folio", "folio_lock_or_retry", "hugetlb_add_to_page_cache", "lock_folio_maybe_drop_mmap", "migrate_folio_unmap", "migration_entry_wait_on_locked", "shrink_folio_list", "try_to_merge_one_page", "unmap_and_move_huge_page", "wp_can_reuse_anon_folio"},
+	"folio_lock":      {"__collapse_huge_page_isolate", "__folio_lock", "__folio_lock_or_retry", "__folio_set_locked", "__split_huge_page_tail", "__try_to_reclaim_swap", "collapse_file", "deferred_split_scan", "do_huge_pmd_wp_page", "filemap_lock_folio_nowait", "filemap_lock_hugetlb_folio", "find_lock_entries", "folio_lock_or_retry", "hugetlbfs_zero_partial_page", "hugetlb_add_to_page_cache", "lock_folio_maybe_drop_mmap", "migrate_folio_unmap", "migration_entry_wait_on_locked", "remove_inode_single_folio", "shmem_undo_range", "shrink_folio_list", "try_to_merge_one_page", "unmap_and_move_huge_page", "wp_can_reuse_anon_folio"},
 	"page_table_lock": {"__anon_vma_prepare", "__handle_mm_fault", "copy_pte_range", "move_page_tables"},
 	"pmd_lock":        {"__do_huge_pmd_anonymous_page", "__split_huge_pmd", "__unmap_hugepage_range", "change_huge_pmd", "collapse_huge_page", "copy_huge_pmd", "do_huge_pmd_wp_page", "folio_referenced_one", "huge_pmd_set_accessed", "hugetlb_change_protection", "hugetlb_no_page", "hugetlb_unshare_pmds", "migration_entry_wait_huge", "move_huge_pmd", "move_normal_pmd", "pmd_install", "pmd_migration_entry_wait", "remove_migration_pte", "retract_page_tables", "try_get_and_clear_pmd", "try_to_free_pte", "try_to_migrate_one", "try_to_unmap_one", "zap_huge_pmd"},
-	"ptl":             {"__collapse_huge_page_copy", "change_pte_range", "collapse_huge_page", "copy_pte_range", "do_anonymous_page", "do_cow_fault", "do_read_fault", "do_shared_fault", "do_swap_page", "folio_referenced_one", "folio_walk_start", "handle_pte_fault", "hpage_collapse_scan_pmd", "migration_entry_wait", "move_ptes", "remove_migration_pte", "retract_page_tables", "try_to_free_pte", "try_to_migrate_one", "try_to_unmap_one", "unmap_vmas", "wp_page_copy", "write_protect_page", "zap_page_range_single"},
-	"i_pages":         {"collapse_file", "filemap_fault", "folio_migrate_mapping", "hugetlb_add_to_page_cache", "migrate_huge_page_move_mapping"},
+	"ptl":             {"__collapse_huge_page_copy", "change_pte_range", "collapse_huge_page", "copy_pte_range", "do_anonymous_page", "do_cow_fault", "do_read_fault", "do_shared_fault", "do_swap_page", "folio_referenced_one", "folio_walk_start", "handle_pte_fault", "hpage_collapse_scan_pmd", "migration_entry_wait", "move_ptes", "remove_migration_pte", "retract_page_tables", "try_to_free_pte", "try_to_migrate_one", "try_to_unmap_one", "unmap_mapping_range_vma", "unmap_vmas", "wp_page_copy", "write_protect_page", "zap_page_range_single"},
+	"i_pages":         {"collapse_file", "filemap_fault", "filemap_remove_folio", "folio_migrate_mapping", "hugetlb_add_to_page_cache", "migrate_huge_page_move_mapping"},
 }
 
 // Classes returns the classes of the matrix in a stable order.
@@ -65,13 +65,19 @@ var (
 	// anonFolioPaths lock only anonymous folios, fileFolioPaths only
 	// page-cache folios.
 	anonFolioPaths = []string{"wp_can_reuse_anon_folio", "folio_lock_or_retry", "__folio_lock_or_retry", "__try_to_reclaim_swap", "try_to_merge_one_page"}
-	fileFolioPaths = []string{"lock_folio_maybe_drop_mmap", "__folio_lock", "__folio_set_locked", "hugetlb_add_to_page_cache", "filemap_lock_hugetlb_folio"}
+	fileFolioPaths = []string{"lock_folio_maybe_drop_mmap", "__folio_lock", "__folio_set_locked", "hugetlb_add_to_page_cache", "filemap_lock_hugetlb_folio", "find_lock_entries", "shmem_undo_range", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
+	// punchPaths are a hole punch's: shmem_fallocate holds the inode's
+	// i_rwsem for write around them all.
+	punchPaths = []string{"find_lock_entries", "shmem_undo_range", "filemap_remove_folio", "unmap_mapping_range", "unmap_mapping_folio", "hugetlbfs_punch_hole", "hugetlb_unmap_file_folio", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
 )
 
 // Impossible says why the kernel never lets cell c's two paths meet on one
 // lock while the first one's op is at work, or "" when it can.
 func Impossible(c Cell) string {
 	in := func(ps []string) (a, b bool) { return slices.Contains(ps, c.A), slices.Contains(ps, c.B) }
+	if a, b := in(punchPaths); a && b {
+		return "two hole punches of one file are serialised by its i_rwsem, held for write for the whole op"
+	}
 	switch c.Class {
 	case "mmap_lock":
 		if a, b := in(execPaths); a || b {

@@ -48,6 +48,10 @@ func TestFlushSites(t *testing.T) {
 		"hugetlbChangeProtection:tlb_flush#1": "hugetlb_change_protection flushTLBRange ",
 		// KSM (issue 15: the second case-B caller of page_vma_mapped_walk).
 		"writeProtectPage:tlb_flush#1": "write_protect_page flushTLBRange ",
+		// Hole punch: unmap_mapping_range's zap of each VMA.
+		"unmapMappingPages:tlb_flush#1": "unmap_mapping_pages tlbFinishMMU ",
+		// hugetlbfs hole punch: unmap_hugepage_range's gather.
+		"unmapHugepageRangeGather:tlb_flush#1": "unmap_hugepage_range tlbFinishMMU ",
 	}
 	got := map[string]string{}
 	for _, s := range ss.List {

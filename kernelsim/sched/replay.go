@@ -7,7 +7,9 @@ import (
 
 // Replay re-runs a recorded Schedule. Where the schedule ends before the run
 // does, it falls back to the fixed non-preemptive schedule of Bytes (keep the
-// current task, else the lowest runnable; data choices answer 0). A recorded
+// current task, else the lowest runnable; at a Yield point the lowest other
+// runnable one, so that a task spinning past the recording does not keep
+// the processor; data choices answer 0). A recorded
 // decision that cannot apply (the task is not runnable, or a task pick
 // where a data choice is due) makes the run end with an internal error that
 // says where the replay diverged.
@@ -21,6 +23,7 @@ type Replay struct {
 	Lenient bool
 	pos     int
 	err     error
+	yielded int // 1 + the task at a Yield point, for the next Next
 }
 
 // NewReplay returns a strategy replaying s exactly.
@@ -30,27 +33,39 @@ func NewReplay(s Schedule) *Replay { return &Replay{Sched: s} }
 func NewLenientReplay(s Schedule) *Replay { return &Replay{Sched: s, Lenient: true} }
 
 // Reset implements Strategy.
-func (r *Replay) Reset(int) { r.pos, r.err = 0, nil }
+func (r *Replay) Reset(int) { r.pos, r.err, r.yielded = 0, nil, 0 }
+
+// Yielded implements Yielder: it matters only to the fallback.
+func (r *Replay) Yielded(task int) { r.yielded = task + 1 }
+
+// fallback is Bytes' schedule once its bytes are used up.
+func (r *Replay) fallback(runnable []int, cur int, spin bool) int {
+	if cur >= 0 && slices.Contains(runnable, cur) && !spin {
+		return cur
+	}
+	for _, t := range runnable {
+		if t != cur {
+			return t
+		}
+	}
+	return runnable[0]
+}
 
 // Next implements Strategy.
 func (r *Replay) Next(runnable []int, cur int, step int) int {
+	spin := r.yielded == cur+1 && cur >= 0
+	r.yielded = 0 // a hint for this decision only
 	if len(runnable) == 1 {
 		return runnable[0]
 	}
 	if r.pos >= len(r.Sched) {
-		if cur >= 0 && slices.Contains(runnable, cur) {
-			return cur
-		}
-		return runnable[0]
+		return r.fallback(runnable, cur, spin)
 	}
 	d := r.Sched[r.pos]
 	r.pos++
 	if d.Data || !slices.Contains(runnable, d.Value) {
 		if r.Lenient {
-			if cur >= 0 && slices.Contains(runnable, cur) {
-				return cur
-			}
-			return runnable[0]
+			return r.fallback(runnable, cur, spin)
 		}
 		r.err = fmt.Errorf("replay diverged at decision %d (step %d): recorded %s, runnable %v", r.pos-1, step, d, runnable)
 		return -1

@@ -28,6 +28,7 @@
 //	relocate FROM N TO -> ok (move the N pages at window page FROM, which may
 //	  lie outside the window, to window page TO: MREMAP_MAYMOVE|MREMAP_FIXED)
 //	madvise A N ADVICE
+//	punch FILE PGOFF N        (fallocate(PUNCH_HOLE|KEEP_SIZE) of the file's pages)
 //	load A | store A VALUE | fault A WRITE
 //	snap                      -> ok, then "v START END PERMS PGOFF FILE" and "p ADDR VALUE [f]" lines
 //	                             (f: a page-cache page, pagemap's PM_FILE bit)
@@ -406,6 +407,13 @@ static int handle(char *req) {
 		NEED(3);
 		RANGE(a[0], a[1]);
 		result(madvise(page(a[0]), (size_t)a[1] * pagesize, (int)a[2]));
+	} else if (!strcmp(verb, "punch")) {
+		NEED(3);
+		if (a[0] < 0 || a[0] >= MAXFILES || memfds[a[0]] <= 0 || a[1] < 0 || a[2] <= 0) {
+			out("bad punch: no file %ld, or a bad range", a[0]);
+			return 1;
+		}
+		result(fallocate(memfds[a[0]], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)a[1] * pagesize, (off_t)a[2] * pagesize));
 	} else if (!strcmp(verb, "load")) {
 		NEED(1);
 		RANGE(a[0], 1);
