@@ -747,7 +747,7 @@ var templates = []template{
 		ranges:  [][2]int{{0x48, 8}, {0x40, 64}, {0x50, 16}},
 		dests:   []int{0x90},
 		mms:     []string{"mm1", "mm2"},
-		hot:     []string{"punch mm1 h 0xa+8", "store mm2 0x48 7", "migrate mm2 0x50; load mm1 0x4a"},
+		hot:     []string{"punch mm1 h 0x8+10", "store mm2 0x48 7", "migrate mm2 0x50; load mm1 0x4a"},
 		extra:   []string{"punch mm2 h 0x8+8", "punch mm1 h 0x0+64", "fault mm1 0x58 write", "migrate mm1 0x48", "madvise mm2 0x48+8 dontneed"},
 	},
 	{name: "a shared shmem THP range: khugepaged collapses it while a hole is punched in it and its pages are read",

@@ -143,7 +143,7 @@ var kernelFiles = map[string]string{
 	"try_to_merge_with_ksm_page":       "mm/ksm.c",
 	"try_to_merge_one_page":            "mm/ksm.c",
 	"write_protect_page":               "mm/ksm.c",
-	"inode_lock":                       "mm/shmem.c",
+	"inode_lock":                       "include/linux/fs.h",
 	"shmem_fallocate":                  "mm/shmem.c",
 	"shmem_undo_range":                 "mm/shmem.c",
 	"unmap_mapping_pages":              "mm/memory.c",

@@ -208,3 +208,13 @@ func TestLimitReached(t *testing.T) {
 		t.Fatalf("limit %v, difference %v, %d steps; want address-space after 2 steps", rep.Limit, rep.First, len(rep.Steps))
 	}
 }
+
+// TestPunch: a hole punch (shmem_fallocate) leaves the model and this
+// machine's kernel in the same state, op by op.
+func TestPunch(t *testing.T) {
+	needHost(t)
+	rep, text := diffFile(t, "testdata/punch.txt")
+	if rep.First != nil {
+		t.Fatalf("the hole punch differs:\n%s", text)
+	}
+}
