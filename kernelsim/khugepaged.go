@@ -52,6 +52,10 @@ func (k *Kernel) Collapse(t *sched.Task, m *MM, addr int) error {
 		m.lock.ReadUnlock(t, site)
 		return k.hpageCollapseScanFile(t, m, haddr, f, pgoff)
 	}
+	// The scan relies on the VMA (vm_normal_page, the mm's young bits)
+	// until it drops mmap_lock: a VMA freed meanwhile is a use-after-free
+	// at the scan's next step.
+	t.SetWatch(func() { k.useVMA(t, v, "hpage_collapse_scan_pmd") })
 	return k.hpageCollapseScanPMD(t, m, v, haddr)
 }
 
@@ -70,12 +74,14 @@ func (k *Kernel) hpageCollapseScanPMD(t *sched.Task, m *MM, v *VMA, haddr int) e
 	const site = "hpage_collapse_scan_pmd"
 	g := k.Geo
 	fail := func(why string) error {
+		t.SetWatch(nil)
 		m.lock.ReadUnlock(t, site)
 		return collapseErr(m, haddr, why)
 	}
 	t.Point(sched.KindRead, m.name+" pmd", site, fmt.Sprintf("pmd for %#x (find_pmd_or_thp_or_none)", haddr))
 	if e := m.pmdEntry(haddr); e == nil || e.Table == nil {
 		if e != nil {
+			t.SetWatch(nil)
 			m.lock.ReadUnlock(t, site)
 			return nil // SCAN_PMD_MAPPED: a THP already
 		}
@@ -120,6 +126,7 @@ func (k *Kernel) hpageCollapseScanPMD(t *sched.Task, m *MM, v *VMA, haddr int) e
 	if why != "" {
 		return fail(why)
 	}
+	t.SetWatch(nil) // collapse_huge_page drops mmap_lock first
 	return k.collapseHugePage(t, m, haddr)
 }
 
