@@ -363,7 +363,8 @@ func pick(ces []Counterexample, n int) []Counterexample {
 }
 
 // Racing returns the ops of the other tasks that ran while the failing
-// task was in the op that failed (from that op's start to the failure),
+// task was in the op that failed (from that op's start to the failure; for
+// a violation found at rest, from the start of the task's last op),
 // each as its verb with what it did of note meanwhile (it split a VMA,
 // merged, ran exit_mmap), sorted. When some of them change the address
 // space (mmap, munmap, mprotect, mremap, madvise, fork, exit, exec), only
@@ -385,7 +386,7 @@ func Racing(rep *harness.Report) []string {
 		}
 	}
 	for _, e := range rep.RunTrace.Events {
-		if e.Step > v.Step {
+		if v.Step >= 0 && e.Step > v.Step { // a quiescent check's step is -1: every event counts
 			break
 		}
 		switch e.Kind {
@@ -418,6 +419,17 @@ func Racing(rep *harness.Report) []string {
 	failStart := -1
 	if o := cur[v.Task]; o != nil {
 		failStart = o.start
+	} else {
+		// A violation found at rest (the invariants checked once every
+		// task ended) or after the failing task's op returned: what raced
+		// is what overlapped that task's last op; with no task (the
+		// runner's checks), every op of the concurrent phase.
+		failStart = 0
+		for _, o := range ops {
+			if o.task == v.Task {
+				failStart = o.start
+			}
+		}
 	}
 	structural := func(verb string) bool {
 		return slices.Contains([]string{"mmap", "munmap", "mprotect", "mremap", "madvise", "fork", "exit", "exec"}, verb)
