@@ -17,14 +17,21 @@ import (
 // hugetlb_folio_mapping_lock_write() trylocks i_mmap_rwsem for write (the
 // hugetlb VMA locks rank above it, so try_to_migrate_one may only trylock
 // them: the walk must hold i_mmap W for huge_pmd_unshare) and
-// try_to_migrate(src, TTU_RMAP_LOCKED) runs; i_mmap is dropped; if src is
-// no longer mapped, move_to_new_folio (hugetlbfs_migrate_folio →
+// try_to_migrate(src, TTU_RMAP_LOCKED) runs; if src is no longer mapped,
+// move_to_new_folio (hugetlbfs_migrate_folio →
 // migrate_huge_page_move_mapping: the page-cache slot replaced under the
 // i_pages lock, the refcount frozen); then remove_migration_ptes(src, dst
-// or src on failure), which takes i_mmap for read itself. (A late-2025
-// patch, "migrate: correct lock ordering for hugetlb file folios", keeps
-// i_mmap W across the move and remove_migration_ptes(RMP_LOCKED); the
-// model follows v6.16.)
+// or src on failure, RMP_LOCKED) and only then is i_mmap dropped: the fix
+// of D.22 that puts hugetlb migration in the order mm/rmap.c gives for
+// hugetlbfs (i_mmap_rwsem above the folio lock; "migrate: correct lock
+// ordering for hugetlb file folios", late 2025, as Matthew Wilcox asked
+// in the thread of the syzbot report). v6.16 dropped i_mmap after
+// try_to_migrate and let remove_migration_ptes take it for read under the
+// folio lock: variant hugetlbfs_punch_hole-folio-lock-under-i_mmap, which
+// deadlocks against a hole punch zeroing the folio, and lets the punch's
+// hugetlb_unmap_file_folio run between the two walks, skip the migration
+// entries, and remove from the page cache a folio the failed migration
+// then maps again.
 func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio) error {
 	const site = "unmap_and_move_huge_page"
 	if !src.lock.Trylock(t, site) {
@@ -41,6 +48,7 @@ func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio
 	}
 	wasMapped := false
 	var err error
+	v616 := k.Variants.Enabled("hugetlbfs_punch_hole-folio-lock-under-i_mmap")
 	if src.mapcount.Load() > 0 {
 		f := src.file
 		if !f.immap.DownWriteTrylock(t, "hugetlb_folio_mapping_lock_write") {
@@ -48,7 +56,10 @@ func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio
 		} else {
 			k.tryToMigrate(t, src, ttuRmapLocked)
 			wasMapped = true
-			f.immap.UpWrite(t, "i_mmap_unlock_write")
+			if v616 {
+				k.Variants.Hit("hugetlbfs_punch_hole-folio-lock-under-i_mmap")
+				f.immap.UpWrite(t, "i_mmap_unlock_write")
+			}
 		}
 	}
 	moved := false
@@ -72,10 +83,13 @@ func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio
 		err = fmt.Errorf("migrate %s %#x: EAGAIN: %s still mapped or referenced", m.name, addr, src.name)
 	}
 	if wasMapped {
+		to := src
 		if moved {
-			k.removeMigrationPTEs(t, src, dst, false)
-		} else {
-			k.removeMigrationPTEs(t, src, src, false)
+			to = dst
+		}
+		k.removeMigrationPTEs(t, src, to, !v616) // RMP_LOCKED
+		if !v616 {
+			src.file.immap.UpWrite(t, "i_mmap_unlock_write")
 		}
 	}
 	if moved {

@@ -30,6 +30,13 @@ import "mmrace/kernelsim/sched"
 // happens: the operation returned, the access is no race but a
 // consequence.
 //
+// An access to a shared file page through a stale translation is logged
+// as it happens while the folio is still the page cache's (the data stays
+// the file's, whoever maps it); once a hole punch took the folio out of
+// the page cache, it is placed as above: a load through a translation
+// munmap has not flushed yet, of a page punched meanwhile, read the file
+// as it was before the munmap's zap.
+//
 // A write-protection (mprotect, fork's COW) changes no folio: a store
 // through the stale writable translation lands where the PTE still
 // points, and is logged as it happens (the child's memory is the
@@ -40,7 +47,7 @@ import "mmrace/kernelsim/sched"
 // translation, or through a cached PMD entry (a walk-cache entry) into a
 // table that may no longer be where it was.
 func (k *Kernel) logUserMem(t *sched.Task, hit bool, m *MM, addr int, f *Folio, pg int, e MemEvent) {
-	if !hit || e.Backing.Shared || mapsFolio(m.Walk(addr), f, pg) {
+	if !hit || (e.Backing.Shared && f.file.CachedFolio(f.index) == f) || mapsFolio(m.Walk(addr), f, pg) {
 		k.logMem(t, e)
 		return
 	}

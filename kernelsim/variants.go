@@ -239,9 +239,9 @@ var AllVariants = []Variant{
 	},
 	{
 		Name:      "hugetlbfs_punch_hole-folio-lock-under-i_mmap",
-		Function:  "fs/hugetlbfs/inode.c hugetlbfs_punch_hole() / hugetlbfs_zero_partial_page()",
-		KernelRef: "D.22, syzbot+2d9c96466c978346b55f (October 2025), fixed by \"Fix an AB-BA deadlock in hugetlbfs_punch_hole() involving page migration\" (Jinchao Wang, January 2026): the v6.16 code",
-		Removes:   "the trylock of the partial huge page's folio (filemap_lock_folio_nowait, -EAGAIN: drop i_mmap_rwsem and repeat): the punch sleeps on the folio lock holding i_mmap_rwsem for write, while a hugetlb migration holding that folio's lock waits for i_mmap_rwsem in remove_migration_ptes' rmap walk (folio lock → i_mmap_rwsem against i_mmap_rwsem → folio lock)",
+		Function:  "mm/migrate.c unmap_and_move_huge_page() / fs/hugetlbfs/inode.c hugetlbfs_zero_partial_page()",
+		KernelRef: "D.22, syzbot+2d9c96466c978346b55f (October 2025): the v6.16 code, fixed by keeping i_mmap_rwsem across remove_migration_ptes (\"migrate: correct lock ordering for hugetlb file folios\"; Matthew Wilcox in the thread of \"Fix an AB-BA deadlock in hugetlbfs_punch_hole() involving page migration\", January 2026)",
+		Removes:   "the order mm/rmap.c gives hugetlbfs (i_mmap_rwsem above the folio lock) in hugetlb migration: unmap_and_move_huge_page drops i_mmap_rwsem after try_to_migrate and remove_migration_ptes takes it for read under the folio lock, while hugetlbfs_punch_hole sleeps on that folio's lock holding i_mmap_rwsem for write (its v6.16 filemap_lock_folio, where the faithful model has the January 2026 trylock-and-repeat): an AB-BA deadlock; and a punch's hugetlb_unmap_file_folio between the two walks skips the migration entries, so the punch takes out of the page cache a folio the failed migration maps again",
 		Paths:     []string{"hugetlbfs_zero_partial_page", "hugetlbfs_punch_hole", "unmap_and_move_huge_page", "rmap_walk_file"},
 	},
 }
