@@ -3,6 +3,7 @@ package kernelsim
 import (
 	"fmt"
 
+	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
 
@@ -177,11 +178,28 @@ func (k *Kernel) removeInodeHugepages(t *sched.Task, f *File, start, end int) {
 // meanwhile: __hugetlb_vma_unlock_write_free detaches it) and the VMA
 // still maps the folio, unmap it there; then look again from the start.
 func (k *Kernel) hugetlbUnmapFileFolio(t *sched.Task, f *File, fo *Folio, idx int) {
+	var folioLocked *ksync.Mutex // the caller holds fo's lock (not under the v6.16 variant)
+	if !k.Variants.Enabled("hugetlbfs_punch_hole-folio-lock-under-i_mmap") {
+		folioLocked = fo.lock
+	}
 	const site = "hugetlb_unmap_file_folio"
 	hp := k.Geo.PTEs
-	f.immap.DownWrite(t, site)
+	var waitV *VMA         // the VMA whose lock the last pass could not trylock
+	var waitL *ksync.Rwsem // its hugetlb_vma_lock, referenced (kref_get)
 	for {
-		var waitV *VMA
+		// i_mmap_lock_write: at the start, and again after sleeping on
+		// waitL; "goto retry" keeps it held.
+		f.immap.DownWrite(t, site)
+		if waitV != nil {
+			t.Point(sched.KindRead, waitL.Name(), site, "vma_lock->vma")
+			if waitV.hlock == waitL { // still attached: the VMA lives
+				if vs := waitV.start + idx - waitV.pgoff; k.hugetlbVMAMapsFolio(t, waitV, vs, fo) {
+					k.unmapHugepageRangeGather(t, waitV, vs, vs+hp)
+				}
+			}
+			waitL.UpWrite(t, site)
+			waitV, waitL = nil, nil
+		}
 		it := &fileIter{k: k, f: f, first: idx, last: idx + hp - 1, site: site}
 		t.SetWatch(func() { it.alive(t) })
 		for v := it.next(t); v != nil; v = it.next(t) {
@@ -191,7 +209,7 @@ func (k *Kernel) hugetlbUnmapFileFolio(t *sched.Task, f *File, fo *Folio, idx in
 				continue
 			}
 			if v.hlock != nil && !v.hlock.DownWriteTrylock(t, "hugetlb_vma_trylock_write") {
-				waitV = v // kref_get(&vma_lock->refs)
+				waitV, waitL = v, v.hlock // kref_get(&vma_lock->refs)
 				break
 			}
 			k.unmapHugepageRangeGather(t, v, vs, vs+hp)
@@ -201,18 +219,18 @@ func (k *Kernel) hugetlbUnmapFileFolio(t *sched.Task, f *File, fo *Folio, idx in
 		if waitV == nil {
 			break
 		}
-		l := waitV.hlock
 		f.immap.UpWrite(t, site)
-		l.DownWrite(t, site) // down_write(&vma_lock->rw_sema)
-		f.immap.DownWrite(t, site)
-		t.Point(sched.KindRead, l.Name(), site, "vma_lock->vma")
-		if waitV.hlock == l { // still attached: the VMA lives
-			vs := waitV.start + idx - waitV.pgoff
-			if k.hugetlbVMAMapsFolio(t, waitV, vs, fo) {
-				k.unmapHugepageRangeGather(t, waitV, vs, vs+hp)
-			}
-		}
-		l.UpWrite(t, site)
+		// down_write(&vma_lock->rw_sema). Since the fix of the punch's
+		// race with migration the caller holds the folio lock here: folio
+		// lock -> hugetlb VMA lock, against mm/rmap.c's hugetlbfs order
+		// (hugetlb_no_page takes the VMA lock, then the folio lock). It
+		// cannot deadlock: a holder of this VMA lock that could wait for
+		// this folio's lock is a fault on the folio's index, which holds
+		// the hugetlb fault mutex the punch holds, so it cannot be in
+		// progress. The order check is skipped against the folio lock
+		// alone (corpus/hugetlb_unmap_file_folio_under_the_folio_lock_sleeps_on_the_vma_lock.txt);
+		// a deadlock would still be one.
+		waitL.DownWriteBeneath(t, folioLocked, site)
 	}
 	f.immap.UpWrite(t, site)
 }

@@ -125,7 +125,7 @@ func (s *Site) Lock() string {
 	switch s.Primitive {
 	case "Rwsem.DownRead", "Rwsem.DownReadTrylock", "MmapLock.ReadLock", "MmapLock.ReadTrylock", "VMALock.StartRead":
 		return s.Class + "(read)"
-	case "Rwsem.DownWrite", "Rwsem.DownWriteNested", "Rwsem.DownWriteTrylock", "MmapLock.WriteLock", "MmapLock.WriteLockNested", "VMALock.StartWrite":
+	case "Rwsem.DownWrite", "Rwsem.DownWriteNested", "Rwsem.DownWriteBeneath", "Rwsem.DownWriteTrylock", "MmapLock.WriteLock", "MmapLock.WriteLockNested", "VMALock.StartWrite":
 		return s.Class + "(write)"
 	}
 	return s.Class

@@ -17,6 +17,7 @@ var primitives = map[string]primitive{
 	"Rwsem.DownRead":           {acquire: true},
 	"Rwsem.DownWrite":          {acquire: true, write: true},
 	"Rwsem.DownWriteNested":    {acquire: true, write: true},
+	"Rwsem.DownWriteBeneath":   {acquire: true, write: true},
 	"Rwsem.DownReadTrylock":    {acquire: true, try: true},
 	"Rwsem.DownWriteTrylock":   {acquire: true, try: true, write: true},
 	"Rwsem.UpRead":             {},

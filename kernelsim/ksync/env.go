@@ -51,6 +51,9 @@ type Env struct {
 	// current scheduling point, kept only while a mutant is set.
 	mut       *Mutant
 	releasing [maxTasks]any
+	// beneath is, per task, a held lock its next blocking acquisition is
+	// exempt from ordering against (Rwsem.DownWriteBeneath), nil for none.
+	beneath [maxTasks]lockRef
 
 	// The lock objects of the run, carved from chunks (see carve).
 	slabMu    Mu // free mode: tasks create objects concurrently
@@ -160,8 +163,10 @@ func (e *Env) beforeAcquire(t *sched.Task, l lockRef, write bool, sub int, site 
 	}
 	r := c.rank(write)
 	n := nodeOf(c, sub)
+	exempt := e.beneath[id]
+	e.beneath[id] = nil
 	for _, h := range e.held[id] {
-		if h.phantom {
+		if h.phantom || (exempt != nil && h.l == exempt) {
 			continue
 		}
 		hc := h.l.class()

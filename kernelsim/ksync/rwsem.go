@@ -69,6 +69,18 @@ func (r *Rwsem) DownWriteNested(t *sched.Task, subclass int, site string) {
 	r.down(t, true, subclass, site)
 }
 
+// DownWriteBeneath is down_write where the kernel takes the rwsem while
+// holding held against the order of mm/rmap.c, with an argument (written at
+// the call) that no deadlock can follow: the acquisition is not checked
+// against held (rank or lockdep), only against the other locks t holds. A
+// real deadlock is still a deadlock of the run. A nil held is DownWrite.
+func (r *Rwsem) DownWriteBeneath(t *sched.Task, held *Mutex, site string) {
+	if held != nil {
+		r.env.beneath[t.ID()] = held
+	}
+	r.down(t, true, 0, site)
+}
+
 func (r *Rwsem) down(t *sched.Task, write bool, sub int, site string) {
 	var mk MutantKind
 	if r.env.mut != nil {
