@@ -75,7 +75,7 @@ func (r *Rwsem) DownWriteNested(t *sched.Task, subclass int, site string) {
 // against held (rank or lockdep), only against the other locks t holds. A
 // real deadlock is still a deadlock of the run. A nil held is DownWrite.
 func (r *Rwsem) DownWriteBeneath(t *sched.Task, held *Mutex, site string) {
-	if held != nil {
+	if held != nil && r.env.rules { // beforeAcquire consumes it (with rules on only)
 		r.env.beneath[t.ID()] = held
 	}
 	r.down(t, true, 0, site)

@@ -214,19 +214,23 @@ func TestStaticOrder(t *testing.T) {
 		ptl1 := e.NewMutex("ptl(pt1)", ksync.ClassPTL)
 		ptl2 := e.NewMutex("ptl(pt2)", ksync.ClassPTL)
 		folio := e.NewMutex("folio(f1)", ksync.ClassFolioLock)
+		inval := e.NewRwsem("invalidate_lock(file1)", ksync.ClassInvalidateLock)
 		return map[string]lk{
-			"mmap":        {"mmap", func(t *sched.Task) { mm.WriteLock(t, "x") }, func(t *sched.Task) { mm.WriteUnlock(t, "x") }},
-			"mmap-read":   {"mmap-read", func(t *sched.Task) { mm.ReadLock(t, "x") }, func(t *sched.Task) { mm.ReadUnlock(t, "x") }},
-			"child":       {"child", func(t *sched.Task) { child.WriteLockNested(t, ksync.SingleDepthNesting, "dup_mmap") }, func(t *sched.Task) { child.WriteUnlock(t, "x") }},
-			"child-bad":   {"child-bad", func(t *sched.Task) { child.WriteLock(t, "dup_mmap") }, func(t *sched.Task) { child.WriteUnlock(t, "x") }},
-			"vma-write":   {"vma-write", func(t *sched.Task) { vma.StartWrite(t, "x") }, func(t *sched.Task) {}},
-			"vma-read":    {"vma-read", func(t *sched.Task) { vma.StartRead(t, mm, true, "x") }, func(t *sched.Task) { vma.EndRead(t, "x") }},
-			"i_mmap":      {"i_mmap", func(t *sched.Task) { imm.DownWrite(t, "x") }, func(t *sched.Task) { imm.UpWrite(t, "x") }},
-			"anon_vma":    {"anon_vma", func(t *sched.Task) { av.DownWrite(t, "x") }, func(t *sched.Task) { av.UpWrite(t, "x") }},
-			"ptl-old":     {"ptl-old", func(t *sched.Task) { ptl1.Lock(t, "move_ptes") }, func(t *sched.Task) { ptl1.Unlock(t, "x") }},
-			"ptl-new":     {"ptl-new", func(t *sched.Task) { ptl2.LockNested(t, ksync.SingleDepthNesting, "move_ptes") }, func(t *sched.Task) { ptl2.Unlock(t, "x") }},
-			"ptl-new-bad": {"ptl-new-bad", func(t *sched.Task) { ptl2.Lock(t, "move_ptes") }, func(t *sched.Task) { ptl2.Unlock(t, "x") }},
-			"folio":       {"folio", func(t *sched.Task) { folio.Lock(t, "x") }, func(t *sched.Task) { folio.Unlock(t, "x") }},
+			"inval":               {"inval", func(t *sched.Task) { inval.DownWrite(t, "x") }, func(t *sched.Task) { inval.UpWrite(t, "x") }},
+			"inval-beneath-folio": {"inval-beneath-folio", func(t *sched.Task) { inval.DownWriteBeneath(t, folio, "x") }, func(t *sched.Task) { inval.UpWrite(t, "x") }},
+			"inval-beneath-ptl":   {"inval-beneath-ptl", func(t *sched.Task) { inval.DownWriteBeneath(t, ptl1, "x") }, func(t *sched.Task) { inval.UpWrite(t, "x") }},
+			"mmap":                {"mmap", func(t *sched.Task) { mm.WriteLock(t, "x") }, func(t *sched.Task) { mm.WriteUnlock(t, "x") }},
+			"mmap-read":           {"mmap-read", func(t *sched.Task) { mm.ReadLock(t, "x") }, func(t *sched.Task) { mm.ReadUnlock(t, "x") }},
+			"child":               {"child", func(t *sched.Task) { child.WriteLockNested(t, ksync.SingleDepthNesting, "dup_mmap") }, func(t *sched.Task) { child.WriteUnlock(t, "x") }},
+			"child-bad":           {"child-bad", func(t *sched.Task) { child.WriteLock(t, "dup_mmap") }, func(t *sched.Task) { child.WriteUnlock(t, "x") }},
+			"vma-write":           {"vma-write", func(t *sched.Task) { vma.StartWrite(t, "x") }, func(t *sched.Task) {}},
+			"vma-read":            {"vma-read", func(t *sched.Task) { vma.StartRead(t, mm, true, "x") }, func(t *sched.Task) { vma.EndRead(t, "x") }},
+			"i_mmap":              {"i_mmap", func(t *sched.Task) { imm.DownWrite(t, "x") }, func(t *sched.Task) { imm.UpWrite(t, "x") }},
+			"anon_vma":            {"anon_vma", func(t *sched.Task) { av.DownWrite(t, "x") }, func(t *sched.Task) { av.UpWrite(t, "x") }},
+			"ptl-old":             {"ptl-old", func(t *sched.Task) { ptl1.Lock(t, "move_ptes") }, func(t *sched.Task) { ptl1.Unlock(t, "x") }},
+			"ptl-new":             {"ptl-new", func(t *sched.Task) { ptl2.LockNested(t, ksync.SingleDepthNesting, "move_ptes") }, func(t *sched.Task) { ptl2.Unlock(t, "x") }},
+			"ptl-new-bad":         {"ptl-new-bad", func(t *sched.Task) { ptl2.Lock(t, "move_ptes") }, func(t *sched.Task) { ptl2.Unlock(t, "x") }},
+			"folio":               {"folio", func(t *sched.Task) { folio.Lock(t, "x") }, func(t *sched.Task) { folio.Unlock(t, "x") }},
 		}
 	}
 	for _, tc := range []struct {
@@ -243,6 +247,10 @@ func TestStaticOrder(t *testing.T) {
 		{"folio-under-ptl-bad", []string{"mmap", "ptl-old", "folio"}, "lock-rule"},
 		{"ptl-nesting-unannotated-bad", []string{"ptl-old", "ptl-new-bad"}, "lock-order"},
 		{"child-mmap-unannotated-bad", []string{"mmap", "child-bad"}, "lock-order"},
+		// DownWriteBeneath exempts the one held lock it names, no other.
+		{"rank3-under-folio-bad", []string{"folio", "inval"}, "lock-order"},
+		{"rank3-beneath-folio-ok", []string{"folio", "inval-beneath-folio"}, ""},
+		{"rank3-beneath-other-bad", []string{"folio", "inval-beneath-ptl"}, "lock-order"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, cfg := range []ksync.Config{{}, {SemanticOnly: true}} {
