@@ -132,10 +132,13 @@ func (k *Kernel) hugePMDUnshare(t *sched.Task, v *VMA, hp *hugePTE, split bool, 
 	span := k.Geo.pudSpan()
 	base := hp.addr / span * span
 	t.Point(sched.KindWrite, m.name+" pud", "huge_pmd_unshare", fmt.Sprintf("pud_clear %#x: unshare %s (pt_share_count %d)", base, hp.pmd.name, hp.pmd.share.Load()))
+	// The whole PUD range's translations go with the PUD entry: owed a
+	// flush from before the store, as setPMD records it (in free mode a
+	// concurrent tlb-coherence check must never see the entry gone and
+	// nobody owing its flush).
+	k.tlbPending(t, m, base, base+span)
 	m.pud[k.Geo.pudIndex(base)].Store(nil)
 	hp.pmd.share.Add(-1) // ptdesc_pmd_pts_dec
-	// The whole PUD range's translations go with the PUD entry.
-	k.tlbPending(t, m, base, base+span)
 	return true
 }
 

@@ -166,9 +166,9 @@ func (k *Kernel) moveNormalPMD(t *sched.Task, pmc *pagetableMove, oa, na int) bo
 				t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s moves %s's PMD at %#x to %#x, but under the PMD locks it is %s (it pointed to a table when move_page_tables read it): the new PMD would point at pmd_pgtable() of it, the page at pfn 0, as a page table", site, om.name, oa, na, e)})
 			}
 			t.Point(sched.KindWrite, fmt.Sprintf("pmd %s %#x", om.name, oa), site, fmt.Sprintf("move %s %#x -> %s %#x", e, oa, nm.name, na))
+			k.tlbPending(t, om, oa, oa+g.PTEs) // the old range's translations, until the flush (owed before the store, as setPMD records it)
 			oslot.Store(nil)
 			nslot.Store(&PMDEntry{Table: tbl})
-			k.tlbPending(t, om, oa, oa+g.PTEs) // the old range's translations, until the flush
 			// Every page of the table moves, whatever its entry is now:
 			// move_normal_pmd holds no PTL, so an entry may be none only
 			// for the moment (try_to_migrate_one between its
