@@ -1,8 +1,6 @@
 package kernelsim
 
 import (
-	"fmt"
-
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
@@ -102,14 +100,7 @@ func (k *Kernel) hugetlbVMDeleteList(t *sched.Task, f *File, start, end int) {
 	const site = "hugetlb_vmdelete_list"
 	it := &fileIter{k: k, f: f, first: start, last: end - 1, site: site}
 	defer t.SetWatch(nil)
-	for {
-		t.SetWatch(func() { it.alive(t) })
-		t.Point(sched.KindWalk, f.name+" i_mmap", site, "vma_interval_tree_foreach")
-		v := it.next(t)
-		if v == nil {
-			break
-		}
-		it.assertLocked(t)
+	for v := it.step(t); v != nil; v = it.step(t) {
 		if v.hlock != nil && !v.hlock.DownWriteTrylock(t, "hugetlb_vma_trylock_write") {
 			continue
 		}
@@ -247,9 +238,4 @@ func (k *Kernel) hugetlbVMAMapsFolio(t *sched.Task, v *VMA, addr int, fo *Folio)
 	}
 	e := h.load(t, "hugetlb_vma_maps_pfn")
 	return e != nil && e.Leaf != nil && e.Leaf.Kind == PTEPresent && e.Leaf.Folio == fo
-}
-
-// punchRangeErr is the EINVAL of a punch range outside the file.
-func punchRangeErr(f *File, start, end int) error {
-	return fmt.Errorf("punch: EINVAL: [%#x,%#x) is not inside %s's %d pages", start, end, f.name, f.npages)
 }

@@ -72,14 +72,7 @@ func (k *Kernel) unmapMappingPages(t *sched.Task, f *File, first, nr int, site s
 	f.immap.DownRead(t, site) // i_mmap_lock_read
 	it := &fileIter{k: k, f: f, first: first, last: last, site: site}
 	defer t.SetWatch(nil)
-	for {
-		t.SetWatch(func() { it.alive(t) })
-		t.Point(sched.KindWalk, f.name+" i_mmap", site, "vma_interval_tree_foreach")
-		v := it.next(t)
-		if v == nil {
-			break
-		}
-		it.assertLocked(t)
+	for v := it.step(t); v != nil; v = it.step(t) {
 		// unmap_mapping_range_vma: the VMA's part of [first, last].
 		zf, zl := max(first, v.pgoff), min(last, v.pgoff+v.Pages()-1)
 		k.tlbGatherMMU(t, v.mm)
@@ -219,4 +212,9 @@ func (k *Kernel) truncateInodePartialFolio(t *sched.Task, f *File, fo *Folio, st
 		fo.page(i - fo.index).Store(0)
 		k.logMem(t, MemEvent{Kind: MemHole, Backing: Backing{File: f.name, Index: i, Shared: true}, Len: 1})
 	}
+}
+
+// punchRangeErr is the EINVAL of a punch range outside the file.
+func punchRangeErr(f *File, start, end int) error {
+	return fmt.Errorf("punch: EINVAL: [%#x,%#x) is not inside %s's %d pages", start, end, f.name, f.npages)
 }

@@ -254,6 +254,21 @@ func (it *fileIter) alive(t *sched.Task) {
 	}
 }
 
+// step is one turn of a vma_interval_tree_foreach whose caller holds
+// i_mmap_rwsem and works on each VMA before it steps on: a scheduling
+// point, the next VMA (nil at the end), the lock asserted. From the first
+// step on, the node the walk stands on is checked alive after every
+// scheduling point (t's watch: the caller clears it when it is done).
+func (it *fileIter) step(t *sched.Task) *VMA {
+	t.SetWatch(func() { it.alive(t) })
+	t.Point(sched.KindWalk, it.f.name+" i_mmap", it.site, "vma_interval_tree_foreach")
+	v := it.next(t)
+	if v != nil {
+		it.assertLocked(t)
+	}
+	return v
+}
+
 func (it *fileIter) assertLocked(t *sched.Task) {
 	it.f.immap.AssertHeld(t, false, "vma_interval_tree_foreach: i_mmap is iterated without i_mmap_rwsem")
 }

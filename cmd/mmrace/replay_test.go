@@ -30,7 +30,11 @@ func reproduceCommand(t *testing.T, out string) []string {
 	if i < 0 {
 		t.Fatalf("no reproduce command in\n%s", out)
 	}
-	return strings.Fields(strings.SplitN(out[i:], "\n", 3)[1])[3:]
+	args := strings.Fields(strings.SplitN(out[i:], "\n", 3)[1])[3:]
+	for j, a := range args {
+		args[j] = strings.Trim(a, "'") // the shell's quotes of a mutant id (no spaces inside)
+	}
+	return args
 }
 
 // TestReplayCorpus replays every corpus scenario with the variants and
@@ -65,7 +69,11 @@ func TestReplayCorpus(t *testing.T) {
 			name := fmt.Sprintf("%s:%d", filepath.Base(f), r.Line)
 			t.Run(name, func(t *testing.T) {
 				want := r.Summary()
-				code, out, errs := runMain("replay", f, "-variants", variants, fmt.Sprintf("-rules=%v", rules))
+				args := []string{"replay", f, "-variants", variants, fmt.Sprintf("-rules=%v", rules)}
+				if m := strings.Trim(r.Args["mutant"], "()"); m != "" {
+					args = append(args, "-mutant", m) // a lock-necessity mutant's scenario
+				}
+				code, out, errs := runMain(args...)
 				if got := verdictOf(t, out); got != want {
 					t.Fatalf("replay -variants %s -rules=%v: verdict\n%s\nthe scenario expects\n%s", variants, rules, got, want)
 				}

@@ -79,6 +79,7 @@ func (r *Rwsem) DownWriteBeneath(t *sched.Task, held *Mutex, site string) {
 		r.env.beneath[t.ID()] = held
 	}
 	r.down(t, true, 0, site)
+	r.env.beneath[t.ID()] = nil // unconsumed when a mutant removed the acquisition
 }
 
 func (r *Rwsem) down(t *sched.Task, write bool, sub int, site string) {
