@@ -40,6 +40,10 @@ type SearchResult struct {
 	// HarnessLimits counts runs cut short by the step limit or the
 	// watchdog: neither findings nor clean runs.
 	HarnessLimits int
+	// PairRuns counts the pair runs (pairs.go) among the executions;
+	// ByPair says that the first failing run was one.
+	PairRuns int
+	ByPair   bool
 	// Branches says, per variant searched, how often its branch ran.
 	Branches map[string]Branch
 }
@@ -85,7 +89,10 @@ func countBranches(bs map[string]Branch, rep *harness.Report) {
 // task's objects inside the window the mutant opened, with a pair of
 // sites never seen before (MutantInterference), gets exploitSchedules
 // more schedules at once and joins a third corpus, drawn from first: half
-// the inputs once it is not empty. It stops at the first finding;
+// the inputs once it is not empty. Also under a lock mutant, once a run
+// reached the mutated site, half of the runs are pair runs (pairs.go):
+// the task that reached it, alone against one adversary op drawn from its
+// template. It stops at the first finding;
 // internal errors are counted (Detection.InternalErrors), never findings.
 // Deterministic for a seed and a run count (hunt, mmrace locks); the end
 // of ctx stops it, marked Interrupted.
@@ -101,6 +108,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 	seen := map[uint32]bool{}
 	steps := map[string]int{} // program text: the most steps a run of it took
 	var lens runLengths
+	pairs := &pairState{seen: map[string]bool{}}
 	r := SearchResult{Branches: map[string]Branch{}}
 	for n := range o.Variants {
 		r.Branches[n] = Branch{}
@@ -112,7 +120,18 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			break
 		}
 		var data []byte
+		var p *kernelsim.Program
+		pairRun := false
+		if o.Mutant != nil && len(pairs.src) > 0 && rng.IntN(2) == 0 {
+			// A pair run (pairs.go): the task that ran the mutated site
+			// against one adversary op.
+			if q := pairs.next(rng); q != nil {
+				p, pairRun = q, true
+				r.PairRuns++
+			}
+		}
 		switch {
+		case p != nil:
 		case len(exploit) > 0:
 			// A program that just showed a new interference pair: more
 			// schedules of it at once.
@@ -140,11 +159,15 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		default:
 			data = fuzz.Mutate(rng, corpus[rng.IntN(len(corpus))])
 		}
-		p, sb := fuzz.Decode(data)
-		p.Variants = o.Variants
-		var st sched.Strategy = sched.NewBytes(sb)
+		var st sched.Strategy
+		if p == nil {
+			var sb []byte
+			p, sb = fuzz.Decode(data)
+			p.Variants = o.Variants
+			st = sched.NewBytes(sb)
+		}
 		key := p.String()
-		if i%3 != 0 {
+		if i%3 != 0 || pairRun {
 			pct := sched.NewPCT(rng.Uint64(), 2+rng.IntN(pctDepths), lens.k(p, steps[key]))
 			st = pct
 			if o.Mutant != nil {
@@ -172,11 +195,18 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			if !d.Detected {
 				d.Detected, d.Invariant = true, rep.Verdict.Violation.Invariant
 				d.Seconds = time.Since(start).Seconds()
-				r.Program, r.Report = p, rep
+				r.Program, r.Report, r.ByPair = p, rep, pairRun
 			}
 			if o.OnFinding == nil || !o.OnFinding(p, rep) {
 				r.fillBranch()
 				return r
+			}
+			continue
+		}
+		if pairRun {
+			if a := o.Mutant.Applied(); a > applied {
+				applied = a
+				pairs.ran(p, MutantInterference(&rep.RunTrace), seenWin)
 			}
 			continue
 		}
@@ -202,6 +232,9 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 						}
 					}
 				}
+			}
+			if a > applied {
+				pairs.source(data, p, &rep.RunTrace)
 			}
 			exercised = exercised || a > applied
 			applied = a

@@ -290,3 +290,22 @@ func harnessProgram(t *testing.T) *kernelsim.Program {
 	}
 	return p
 }
+
+// TestPairRunsKill: under a mutant, hunt's search races the task that
+// reached the mutated site against one adversary at a time (pair runs,
+// hunt/pairs.go). khugepaged's PMD scan without its RCU read section
+// (hpage_collapse_scan_pmd's pte_offset_map) survived 10,000 executions of
+// the byte search alone; with pair runs, a PT reclaim freeing the table it
+// scans is found within a few hundred.
+func TestPairRunsKill(t *testing.T) {
+	ss := sites(t)
+	site, kind, err := locks.ParseID(ss, "hpageCollapseScanPMD:rcu#1@remove")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := locks.DefaultSearch(context.Background(), locks.SearchRequest{Mutant: ss.Mutant(site, kind), Runs: 3000, Seed: 1})
+	if !res.Detected || res.Invariant != "use-after-free" || !res.ByPair {
+		t.Fatalf("detected %v (%s) in %d executions, %d pair runs", res.Detected, res.Invariant, res.Executions, res.PairRuns)
+	}
+	t.Logf("killed in %d executions (%d pair runs):\n%s", res.Executions, res.PairRuns, res.Program)
+}

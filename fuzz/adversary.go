@@ -1,0 +1,90 @@
+package fuzz
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"mmrace/kernelsim"
+)
+
+// PairProgram builds a program from the program that data decodes to: its
+// declarations and setup, task keep's ops as t1, and as t2 an adversary,
+// one or two ops drawn as the decoder draws them for data's template (a
+// template's own race ops now and then, else the general ones); one time
+// in four a second adversary as t3. It is how a search puts a path it
+// wants raced (the task that ran a lock mutant's mutated site) against
+// every kind of op the template can aim at the same pages and VMAs, one
+// adversary at a time, instead of waiting for the decoder to draw both
+// into one program of 2-3 tasks: a hand-made pair (PT reclaim's
+// MADV_DONTNEED against reclaim's walk of a page the madvise zaps) killed
+// a map_pte RCU mutant in 18 runs of `mmrace run`, which 40,000 executions
+// of the byte-mutating search never did.
+//
+// It returns nil when the program does not parse: keep's ops name an mm
+// that another task of the program created, or two tasks create the same
+// one.
+func PairProgram(rng *rand.Rand, data []byte, p *kernelsim.Program, keep int) *kernelsim.Program {
+	if keep < 0 || keep >= len(p.Tasks) || len(p.Tasks[keep]) == 0 {
+		return nil
+	}
+	tp := &templates[TemplateOf(data)]
+	choices := make([]byte, 24)
+	for i := range choices {
+		choices[i] = byte(rng.UintN(256))
+	}
+	c := &chooser{b: choices}
+	st := &genState{mms: append([]string(nil), tp.mms...)}
+	advs := [][]string{adversary(c, tp, st)}
+	if c.n(4) == 0 {
+		// A third task one time in four: some races need two others (a
+		// fork and a split around a walk).
+		advs = append(advs, adversary(c, tp, st))
+	}
+	q := *p
+	q.Schedule = ""
+	q.Checks = nil
+	q.Tasks = nil
+	var b strings.Builder
+	b.WriteString(q.String())
+	for _, o := range p.Tasks[keep] {
+		b.WriteString("t1: " + o.String() + "\n")
+	}
+	for i, adv := range advs {
+		for _, o := range adv {
+			fmt.Fprintf(&b, "t%d: %s\n", i+2, o)
+		}
+	}
+	pair, err := kernelsim.Parse("pair", b.String())
+	if err != nil {
+		return nil
+	}
+	pair.Variants = p.Variants
+	return pair
+}
+
+// adversary draws the ops of one adversary task: one or two ops (a second
+// one time in four), each a template's own race op one time in four (when
+// it has some), else one of the general ops.
+func adversary(c *chooser, tp *template, st *genState) []string {
+	var adv []string
+	for n := 1 + c.n(4)/3; n > 0; n-- {
+		if len(tp.hot) > 0 && c.n(4) == 0 {
+			adv = append(adv, strings.Split(tp.hot[c.n(len(tp.hot))], "; ")...)
+			continue
+		}
+		adv = append(adv, strings.Split(op(c, tp, st), "; ")...)
+	}
+	return adv
+}
+
+// TemplateOf returns the index of the template data's program starts from
+// (its first program choice, as Decode reads it).
+func TemplateOf(data []byte) int {
+	c := &chooser{}
+	if len(data) > 0 {
+		n := min(int(data[0]), len(data)-1)
+		c.b = data[1 : 1+n]
+	}
+	return c.n(len(templates))
+}

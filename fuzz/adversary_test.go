@@ -1,0 +1,64 @@
+package fuzz
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"mmrace/kernelsim"
+)
+
+// TestPairProgram: a pair keeps the declarations and setup of the program
+// it comes from, task keep's ops as t1, and one or two adversary ops as
+// t2 (and a t3 one time in four); the same random source gives the same pair; every template gives
+// pairs that parse, and ops of every kind of the decoder's appear as
+// adversaries.
+func TestPairProgram(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	kinds := map[string]bool{}
+	built, threes := 0, 0
+	for i := 0; i < 2000; i++ {
+		data := RandomInput(rng)
+		p, _ := Decode(data)
+		keep := rng.IntN(len(p.Tasks))
+		seed := rng.Uint64()
+		q := PairProgram(rand.New(rand.NewPCG(seed, 0)), data, p, keep)
+		if q == nil {
+			continue
+		}
+		built++
+		if len(q.Tasks) < 2 || len(q.Tasks) > 3 || len(q.Tasks[1]) == 0 || len(q.Tasks[1]) > 4 {
+			t.Fatalf("pair of\n%s\nhas tasks %v", p, q.Tasks)
+		}
+		if !slices.EqualFunc(q.Tasks[0], p.Tasks[keep], func(a, b kernelsim.Op) bool { return a.String() == b.String() }) {
+			t.Fatalf("pair of\n%s\nt1 = %v, want task %d's ops", p, q.Tasks[0], keep+1)
+		}
+		if !slices.EqualFunc(q.Setup, p.Setup, func(a, b kernelsim.Op) bool { return a.String() == b.String() }) || !slices.Equal(q.MMs, p.MMs) {
+			t.Fatalf("pair of\n%s\nchanged the setup:\n%s", p, q)
+		}
+		if again := PairProgram(rand.New(rand.NewPCG(seed, 0)), data, p, keep); again == nil || again.String() != q.String() {
+			t.Fatalf("pair not deterministic:\n%s\nthen\n%v", q, again)
+		}
+		for _, task := range q.Tasks[1:] {
+			for _, o := range task {
+				kinds[strings.Fields(o.String())[0]] = true
+			}
+		}
+		threes += len(q.Tasks) - 2
+	}
+	if built < 1500 {
+		t.Errorf("only %d of 2000 pairs parse", built)
+	}
+	for _, k := range []string{"migrate", "mremap", "store", "load", "fault", "munmap", "mprotect", "madvise", "reclaim", "exec", "mmap", "fork", "exit"} {
+		if !kinds[k] {
+			t.Errorf("no adversary of kind %s in 2000 pairs (kinds: %v)", k, kinds)
+		}
+	}
+	if threes < built/8 || threes > built/3 {
+		t.Errorf("%d of %d pairs have a second adversary, want about a quarter", threes, built)
+	}
+	if PairProgram(rng, nil, &kernelsim.Program{}, 0) != nil {
+		t.Error("a pair of a program without tasks")
+	}
+}
