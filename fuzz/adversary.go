@@ -3,6 +3,7 @@ package fuzz
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 
 	"mmrace/kernelsim"
@@ -87,4 +88,72 @@ func TemplateOf(data []byte) int {
 		c.b = data[1 : 1+n]
 	}
 	return c.n(len(templates))
+}
+
+// VerbPair builds a program like PairProgram's, from scratch: a random
+// template, as t1 an op of the given verb aimed at it (drawn as the
+// decoder draws ops, the template's own race and extra ops included, until
+// one has the verb), and the adversaries. It carries the path that reached
+// a site to every template, where PairProgram keeps the templates the
+// search happened to reach it in. nil when no op of the verb came up for
+// the template drawn.
+func VerbPair(rng *rand.Rand, verb string) *kernelsim.Program {
+	tp := &templates[rng.IntN(len(templates))]
+	var own []string
+	for _, h := range append(append([]string(nil), tp.hot...), tp.extra...) {
+		for _, o := range strings.Split(h, "; ") {
+			if strings.HasPrefix(o, verb+" ") && !strings.Contains(o, "{child}") {
+				own = append(own, o)
+			}
+		}
+	}
+	choices := make([]byte, 24)
+	var t1 string
+	if len(own) > 0 && rng.IntN(2) == 0 {
+		t1 = own[rng.IntN(len(own))]
+	}
+	for try := 0; t1 == "" && try < 64; try++ {
+		for i := range choices {
+			choices[i] = byte(rng.UintN(256))
+		}
+		o := op(&chooser{b: choices}, tp, &genState{mms: append([]string(nil), tp.mms...)})
+		if strings.HasPrefix(o, verb+" ") && !strings.Contains(o, ";") {
+			t1 = o
+		}
+	}
+	if t1 == "" {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(tp.header())
+	b.WriteString("t1: " + t1 + "\n")
+	for i := range choices {
+		choices[i] = byte(rng.UintN(256))
+	}
+	c := &chooser{b: choices}
+	st := &genState{mms: append([]string(nil), tp.mms...)}
+	if f := strings.Fields(t1); f[0] == "fork" {
+		// t1's child: the adversaries may act on it (refused until the
+		// fork returns) and name their own children after it.
+		n, _ := strconv.Atoi(strings.TrimPrefix(f[2], "mm"))
+		st.children = max(n-4, 0)
+		st.mms = append(st.mms, f[2])
+	}
+	if strings.HasPrefix(t1, "exec ") {
+		st.exec = true
+	}
+	advs := [][]string{adversary(c, tp, st)}
+	if c.n(4) == 0 {
+		advs = append(advs, adversary(c, tp, st))
+	}
+	for i, adv := range advs {
+		for _, o := range adv {
+			fmt.Fprintf(&b, "t%d: %s\n", i+2, o)
+		}
+	}
+	p, err := kernelsim.Parse("pair", b.String())
+	if err != nil {
+		return nil
+	}
+	return p
 }

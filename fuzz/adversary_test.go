@@ -62,3 +62,37 @@ func TestPairProgram(t *testing.T) {
 		t.Error("a pair of a program without tasks")
 	}
 }
+
+// TestVerbPair: t1 is an op of the verb asked for, in templates of every
+// kind (at least a third of them come up for a common verb), with one or
+// two adversaries; an op the decoder never draws gives nil.
+func TestVerbPair(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, verb := range []string{"fork", "migrate", "mremap", "reclaim", "munmap", "madvise", "exit", "collapse", "punch"} {
+		setups := map[string]bool{}
+		for i := 0; i < 400; i++ {
+			p := VerbPair(rng, verb)
+			if p == nil {
+				continue
+			}
+			if len(p.Tasks) < 2 || len(p.Tasks) > 3 || len(p.Tasks[0]) != 1 || strings.Fields(p.Tasks[0][0].String())[0] != verb {
+				t.Fatalf("VerbPair(%s):\n%s", verb, p)
+			}
+			var setup strings.Builder
+			for _, o := range p.Setup {
+				setup.WriteString(o.String() + "\n")
+			}
+			setups[setup.String()] = true
+		}
+		if verb == "fork" || verb == "migrate" || verb == "mremap" {
+			if len(setups) < len(templates)/3 {
+				t.Errorf("%s: %d setups of %d templates", verb, len(setups), len(templates))
+			}
+		} else if len(setups) == 0 {
+			t.Errorf("%s: no pair", verb)
+		}
+	}
+	if p := VerbPair(rng, "nosuch"); p != nil {
+		t.Errorf("a pair of an unknown verb:\n%s", p)
+	}
+}

@@ -766,17 +766,7 @@ var templates = []template{
 // tasks instead (the choice of the count is read all the same).
 func generate(c *chooser, tasks int) *kernelsim.Program {
 	tp := templates[c.n(len(templates))]
-	text := "mm mm1"
-	for _, d := range tp.declare {
-		text += " " + d
-	}
-	text += "\nfile file1 32\ninject alloc-failures\n"
-	for _, f := range tp.files {
-		text += "file " + f + "\n"
-	}
-	for _, s := range tp.setup {
-		text += "setup: " + s + "\n"
-	}
+	text := tp.header()
 	st := &genState{mms: tp.mms}
 	if n := 2 + c.n(2); tasks <= 0 {
 		tasks = n
@@ -813,6 +803,23 @@ func generate(c *chooser, tasks int) *kernelsim.Program {
 		panic("mmrace internal error: the fuzz decoder built an invalid program: " + err.Error() + "\n" + text)
 	}
 	return p
+}
+
+// header is the text of a program of the template before its tasks: the
+// mms, the files and the setup.
+func (tp *template) header() string {
+	text := "mm mm1"
+	for _, d := range tp.declare {
+		text += " " + d
+	}
+	text += "\nfile file1 32\ninject alloc-failures\n"
+	for _, f := range tp.files {
+		text += "file " + f + "\n"
+	}
+	for _, s := range tp.setup {
+		text += "setup: " + s + "\n"
+	}
+	return text
 }
 
 // genState is what the ops generated so far created: the mms a later op

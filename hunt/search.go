@@ -40,10 +40,11 @@ type SearchResult struct {
 	// HarnessLimits counts runs cut short by the step limit or the
 	// watchdog: neither findings nor clean runs.
 	HarnessLimits int
-	// PairRuns counts the pair runs (pairs.go) among the executions;
-	// ByPair says that the first failing run was one.
-	PairRuns int
-	ByPair   bool
+	// PairRuns counts the pair runs (pairs.go) among the executions,
+	// PairSources the tasks they drew from; ByPair says that the first
+	// failing run was one.
+	PairRuns, PairSources int
+	ByPair                bool
 	// Branches says, per variant searched, how often its branch ran.
 	Branches map[string]Branch
 }
@@ -198,6 +199,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 				r.Program, r.Report, r.ByPair = p, rep, pairRun
 			}
 			if o.OnFinding == nil || !o.OnFinding(p, rep) {
+				r.PairSources = len(pairs.src)
 				r.fillBranch()
 				return r
 			}
@@ -246,6 +248,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 	if !d.Detected {
 		d.Seconds = time.Since(start).Seconds()
 	}
+	r.PairSources = len(pairs.src)
 	r.fillBranch()
 	return r
 }
