@@ -210,12 +210,19 @@ func searchMode(ctx context.Context, v kernelsim.Variant, semantic bool, mode sc
 
 // faithfulCandidate draws a random program for the faithful kernel's run.
 func faithfulCandidate(rng *rand.Rand) (*kernelsim.Program, sched.Strategy) {
-	seeds := fuzz.Seeds()
-	data := seeds[rng.IntN(len(seeds))]
-	for j := 1 + rng.IntN(8); j > 0; j-- {
-		data = fuzz.Mutate(rng, data)
+	var p *kernelsim.Program
+	if rng.IntN(2) == 0 {
+		// Half are pairs of one path against adversaries (as mmrace
+		// stress draws them).
+		p = fuzz.RandomPair(rng)
+	} else {
+		seeds := fuzz.Seeds()
+		data := seeds[rng.IntN(len(seeds))]
+		for j := 1 + rng.IntN(8); j > 0; j-- {
+			data = fuzz.Mutate(rng, data)
+		}
+		p, _ = fuzz.Decode(data)
 	}
-	p, _ := fuzz.Decode(data)
 	return p, sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
 }
 

@@ -70,7 +70,7 @@ func (m *Matrix) Merge(o *Matrix) {
 
 // lockEvent is one lock operation of a run.
 type lockEvent struct {
-	task, op, step int
+	task, op, step int // step: the event's index in the trace
 	site           string
 }
 
@@ -80,29 +80,40 @@ type lockEvent struct {
 // one has ended: the second path came to the lock while the first one's op,
 // which had taken it, was still at work (holding it, waiting for it,
 // between two of its critical sections, or still acting on what it
-// protected). An op runs from its op event to the next op event of its
-// task, or to the task's exit (or the end of the run).
+// protected). An op runs from its op event to its last event: the last
+// one of its task before the task's next op event, its exit or the end of
+// the run (a release and a switch to another task may come before the
+// next op event: what runs then came after the op).
 func Reached(tr *sched.Trace) []Cell {
-	type span struct{ start, end int }
-	var spans [][]span // per task, per op
+	// Positions are indices into tr.Events, not steps: a task woken by a
+	// release records its grant at the step of the release, beside the
+	// releasing task's last events.
+	type span struct{ start, end int } // events [start, end) of one op
+	var spans [][]span                 // per task, per op
+	var lastOf []int                   // per task, the index of its last event
 	var byLock map[string][]lockEvent
-	last := 0
-	for _, e := range tr.Events {
-		last = e.Step
+	// closeOp ends task's open op after its last event: another task's
+	// event after that came once the op had done everything it does
+	// (released its last lock), even if the task's next op event or its
+	// exit comes later.
+	closeOp := func(task int) {
+		if n := len(spans[task]); n > 0 && spans[task][n-1].end < 0 {
+			spans[task][n-1].end = lastOf[task] + 1
+		}
+	}
+	for i, e := range tr.Events {
+		if e.Task >= 0 {
+			for len(spans) <= e.Task {
+				spans, lastOf = append(spans, nil), append(lastOf, 0)
+			}
+		}
 		switch e.Kind {
 		case sched.KindOp:
-			for len(spans) <= e.Task {
-				spans = append(spans, nil)
-			}
-			if n := len(spans[e.Task]); n > 0 && spans[e.Task][n-1].end < 0 {
-				spans[e.Task][n-1].end = e.Step
-			}
-			spans[e.Task] = append(spans[e.Task], span{start: e.Step, end: -1})
+			closeOp(e.Task)
+			spans[e.Task] = append(spans[e.Task], span{start: i, end: -1})
 		case sched.KindExit:
-			if e.Task >= 0 && e.Task < len(spans) {
-				if n := len(spans[e.Task]); n > 0 && spans[e.Task][n-1].end < 0 {
-					spans[e.Task][n-1].end = e.Step
-				}
+			if e.Task >= 0 {
+				closeOp(e.Task)
 			}
 		case sched.KindAcquire, sched.KindTrylock:
 			if e.Task < 0 || e.Task >= len(spans) || len(spans[e.Task]) == 0 || ClassOf(e.Obj) == "" {
@@ -111,21 +122,22 @@ func Reached(tr *sched.Trace) []Cell {
 			if byLock == nil {
 				byLock = map[string][]lockEvent{}
 			}
-			byLock[e.Obj] = append(byLock[e.Obj], lockEvent{task: e.Task, op: len(spans[e.Task]) - 1, step: e.Step, site: e.Site})
+			byLock[e.Obj] = append(byLock[e.Obj], lockEvent{task: e.Task, op: len(spans[e.Task]) - 1, step: i, site: e.Site})
+		}
+		if e.Task >= 0 && e.Kind != sched.KindExit {
+			lastOf[e.Task] = i
 		}
 	}
-	for _, ss := range spans {
-		if n := len(ss); n > 0 && ss[n-1].end < 0 {
-			ss[n-1].end = last + 1
-		}
+	for task := range spans {
+		closeOp(task)
 	}
 	seen := map[Cell]bool{}
 	for obj, evs := range byLock {
 		class := ClassOf(obj)
 		for i, a := range evs {
 			for _, b := range evs[i+1:] {
-				// Events are in step order: a came first. An event at the
-				// step its op ended came after the op's last point.
+				// Events are in order: a came first; b came while a's op
+				// was at work when a's op had an event after it.
 				if a.task != b.task && b.step < spans[a.task][a.op].end {
 					seen[NewCell(class, a.site, b.site)] = true
 				}

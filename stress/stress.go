@@ -171,6 +171,12 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 				}
 				rng := rand.New(rand.NewPCG(o.Seed, uint64(index)))
 				p, sb := fuzz.Decode(fuzz.RandomInput(rng))
+				if rng.IntN(2) == 0 {
+					// Half the programs are pairs of one path against
+					// adversaries (fuzz.RandomPair), under the input's
+					// schedule bytes.
+					p = fuzz.RandomPair(rng)
+				}
 				p.Variants = o.Variants
 				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: o.YieldOneIn,
 					Pool: pool, Reuse: last}
