@@ -101,16 +101,27 @@ func Reached(tr *sched.Trace) []Cell {
 			spans[task][n-1].end = lastOf[task] + 1
 		}
 	}
+	var inExit []bool // per task, its current span is an exit_mmap
 	for i, e := range tr.Events {
 		if e.Task >= 0 {
 			for len(spans) <= e.Task {
-				spans, lastOf = append(spans, nil), append(lastOf, 0)
+				spans, lastOf, inExit = append(spans, nil), append(lastOf, 0), append(inExit, false)
+			}
+			if e.Site == exitMMapSite && !inExit[e.Task] && len(spans[e.Task]) > 0 {
+				// The last mmput runs exit_mmap in the task that drops
+				// it, at the end of whatever op that was: a span of its
+				// own, not more of that op (a hole punch would seem to
+				// hold its file's i_rwsem across the exit).
+				closeOp(e.Task)
+				spans[e.Task] = append(spans[e.Task], span{start: i, end: -1})
+				inExit[e.Task] = true
 			}
 		}
 		switch e.Kind {
 		case sched.KindOp:
 			closeOp(e.Task)
 			spans[e.Task] = append(spans[e.Task], span{start: i, end: -1})
+			inExit[e.Task] = false
 		case sched.KindExit:
 			if e.Task >= 0 {
 				closeOp(e.Task)
@@ -151,6 +162,9 @@ func Reached(tr *sched.Trace) []Cell {
 	sortCells(out)
 	return out
 }
+
+// exitMMapSite is the site of exit_mmap's first event (its mmap_lock).
+const exitMMapSite = "exit_mmap"
 
 func sortCells(cs []Cell) {
 	sort.Slice(cs, func(i, j int) bool {

@@ -41,6 +41,36 @@ func TestReached(t *testing.T) {
 	}
 }
 
+// TestReachedSpans: an op ends at its last event, not at its task's next
+// op or exit (a task woken by the op's last release may share its step);
+// the exit_mmap that the last mmput runs after an op is a span of its
+// own.
+func TestReachedSpans(t *testing.T) {
+	ev := func(step, task int, kind sched.Kind, obj, site string) sched.Event {
+		return sched.Event{Step: step, Task: task, Kind: kind, Obj: obj, Site: site}
+	}
+	tr := &sched.Trace{Events: []sched.Event{
+		ev(0, 0, sched.KindOp, "mm1", "punch"),
+		ev(0, 0, sched.KindAcquire, "i_mmap_rwsem(h)", "hugetlbfs_punch_hole"),
+		ev(1, 0, sched.KindRelease, "i_mmap_rwsem(h)", "hugetlbfs_punch_hole"),
+		ev(2, 1, sched.KindOp, "mm2", "punch"),
+		ev(2, 1, sched.KindAcquire, "i_rwsem(h)", "inode_lock"),
+		ev(3, 0, sched.KindRelease, "i_rwsem(h)", "inode_unlock"), // the punch's last event
+		ev(3, 1, sched.KindAcquire, "i_mmap_rwsem(h)", "hugetlbfs_punch_hole"), // granted at the releaser's step
+		ev(4, 0, sched.KindAcquire, "mmap_lock(mm1)", "exit_mmap"), // the last mmput
+		ev(5, 0, sched.KindAcquire, "i_mmap_rwsem(h)", "free_pgtables"),
+		ev(6, 1, sched.KindAcquire, "i_mmap_rwsem(h)", "unmap_mapping_range"),
+		ev(7, 0, sched.KindRelease, "i_mmap_rwsem(h)", "free_pgtables"),
+		ev(8, 0, sched.KindExit, "", ""),
+		ev(9, 1, sched.KindExit, "", ""),
+	}}
+	got := reach.Reached(tr)
+	want := []reach.Cell{reach.NewCell("i_mmap_rwsem", "free_pgtables", "hugetlbfs_punch_hole"), reach.NewCell("i_mmap_rwsem", "free_pgtables", "unmap_mapping_range")}
+	if !slices.Equal(got, want) {
+		t.Fatalf("reached %v, want %v", got, want)
+	}
+}
+
 // TestCatalogue: the paths generated programs show on the faithful kernel
 // are the catalogue's (reach.Paths), and no cell judged impossible is
 // reached; every variant's paths are in the catalogue.
