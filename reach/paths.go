@@ -66,6 +66,23 @@ var (
 	// page-cache folios.
 	anonFolioPaths = []string{"wp_can_reuse_anon_folio", "folio_lock_or_retry", "__folio_lock_or_retry", "__try_to_reclaim_swap", "try_to_merge_one_page"}
 	fileFolioPaths = []string{"lock_folio_maybe_drop_mmap", "__folio_lock", "__folio_set_locked", "hugetlb_add_to_page_cache", "filemap_lock_hugetlb_folio", "find_lock_entries", "shmem_undo_range", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
+	// hugetlbFolioPaths lock only hugetlb folios, nonHugetlbFolioPaths
+	// never one (LRU, THP, KSM, swap and shmem paths; a hugetlb folio is
+	// on none of those lists). Paths of both kinds (the fault's and
+	// migration entries' waits, folio set up under __folio_set_locked)
+	// are in neither.
+	hugetlbFolioPaths    = []string{"filemap_lock_hugetlb_folio", "hugetlb_add_to_page_cache", "hugetlbfs_zero_partial_page", "remove_inode_single_folio", "unmap_and_move_huge_page"}
+	nonHugetlbFolioPaths = []string{"__collapse_huge_page_isolate", "__split_huge_page_tail", "collapse_file", "deferred_split_scan", "do_huge_pmd_wp_page", "find_lock_entries", "folio_lock_or_retry", "__folio_lock_or_retry", "lock_folio_maybe_drop_mmap", "migrate_folio_unmap", "shmem_undo_range", "shrink_folio_list", "try_to_merge_one_page", "wp_can_reuse_anon_folio", "__try_to_reclaim_swap"}
+	// hugetlbFilePaths take the i_mmap_rwsem or the i_pages lock of
+	// hugetlbfs files only (i_mmap_lock_read is huge_pmd_share's, the
+	// model's only path of that name); nonHugetlbFilePaths never of one:
+	// khugepaged's file collapse, the shmem hole punch, the page cache's
+	// fault and migration of small or THP folios. (mremap's take_rmap_locks
+	// and vma_link could meet hugetlbfs files in the kernel, whose mremap
+	// moves hugetlb page tables; the model refuses mremap of hugetlb
+	// VMAs, so their cells with hugetlb paths stay empty: a model gap.)
+	hugetlbFilePaths    = []string{"__hugetlb_zap_begin", "hugetlb_change_protection", "hugetlb_folio_mapping_lock_write", "hugetlb_unmap_file_folio", "hugetlbfs_punch_hole", "i_mmap_lock_read", "hugetlb_add_to_page_cache", "migrate_huge_page_move_mapping"}
+	nonHugetlbFilePaths = []string{"collapse_file", "retract_page_tables", "unmap_mapping_folio", "unmap_mapping_range", "filemap_fault", "folio_migrate_mapping"}
 	// punchPaths are a hole punch's: shmem_fallocate holds the inode's
 	// i_rwsem for write around them all.
 	punchPaths = []string{"find_lock_entries", "shmem_undo_range", "filemap_remove_folio", "unmap_mapping_range", "unmap_mapping_folio", "hugetlbfs_punch_hole", "hugetlb_unmap_file_folio", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
@@ -79,6 +96,12 @@ func Impossible(c Cell) string {
 		return "two hole punches of one file are serialised by its i_rwsem, held for write for the whole op"
 	}
 	switch c.Class {
+	case "i_mmap_rwsem", "i_pages":
+		ha, hb := in(hugetlbFilePaths)
+		na, nb := in(nonHugetlbFilePaths)
+		if (ha && nb) || (na && hb) {
+			return "one path works only on hugetlbfs files, the other never on one"
+		}
 	case "mmap_lock":
 		if a, b := in(execPaths); a || b {
 			return "exec's new mm is private until exec_mmap: no other task can take its mmap_lock (migration and reclaim reach its pages without it)"
@@ -127,6 +150,11 @@ func Impossible(c Cell) string {
 		fa, fb := in(fileFolioPaths)
 		if (aa && fb) || (fa && ab) {
 			return "one path locks only anonymous folios, the other only page-cache folios"
+		}
+		ha, hb := in(hugetlbFolioPaths)
+		na, nb := in(nonHugetlbFolioPaths)
+		if (ha && nb) || (na && hb) {
+			return "one path locks only hugetlb folios, the other never one"
 		}
 	}
 	return ""

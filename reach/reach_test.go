@@ -55,9 +55,9 @@ func TestReachedSpans(t *testing.T) {
 		ev(1, 0, sched.KindRelease, "i_mmap_rwsem(h)", "hugetlbfs_punch_hole"),
 		ev(2, 1, sched.KindOp, "mm2", "punch"),
 		ev(2, 1, sched.KindAcquire, "i_rwsem(h)", "inode_lock"),
-		ev(3, 0, sched.KindRelease, "i_rwsem(h)", "inode_unlock"), // the punch's last event
+		ev(3, 0, sched.KindRelease, "i_rwsem(h)", "inode_unlock"),              // the punch's last event
 		ev(3, 1, sched.KindAcquire, "i_mmap_rwsem(h)", "hugetlbfs_punch_hole"), // granted at the releaser's step
-		ev(4, 0, sched.KindAcquire, "mmap_lock(mm1)", "exit_mmap"), // the last mmput
+		ev(4, 0, sched.KindAcquire, "mmap_lock(mm1)", "exit_mmap"),             // the last mmput
 		ev(5, 0, sched.KindAcquire, "i_mmap_rwsem(h)", "free_pgtables"),
 		ev(6, 1, sched.KindAcquire, "i_mmap_rwsem(h)", "unmap_mapping_range"),
 		ev(7, 0, sched.KindRelease, "i_mmap_rwsem(h)", "free_pgtables"),
