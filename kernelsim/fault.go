@@ -357,7 +357,7 @@ func (k *Kernel) doFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultRe
 		}
 	}
 	index := v.linearPageIndex(addr)
-	if index >= v.file.npages {
+	if beyondEOF(index, v.file.npages) {
 		return FaultSEGV // SIGBUS beyond EOF
 	}
 	k.pteAlloc(t, m, addr, site)

@@ -195,7 +195,7 @@ func (k *Kernel) hugetlbFault(t *sched.Task, v *VMA, addr int, ff faultFlags) Fa
 	haddr := g.pmdBase(addr)
 	f := v.file
 	idx := v.linearPageIndex(haddr)
-	if idx >= f.npages {
+	if beyondEOF(idx, f.npages) {
 		return FaultSEGV // SIGBUS beyond EOF
 	}
 	mu := f.faultMutexFor(idx)

@@ -139,6 +139,14 @@ func (v *VMA) Describe() string {
 // linearPageIndex is linear_page_index(vma, addr).
 func (v *VMA) linearPageIndex(addr int) int { return v.pgoff + (addr - v.start) }
 
+// beyondEOF is the fault paths' "index >= max_idx" (filemap_fault,
+// hugetlb_fault's size check) with the kernel's unsigned pgoff_t: an index
+// computed from an address below vm_start, which only a fault on a VMA
+// that changed under it can compute (a lock mutant: mmap_lock released
+// early in lock_mm_and_find_vma), is negative here and huge there, so it
+// too is beyond EOF (SIGBUS).
+func beyondEOF(index, npages int) bool { return uint(index) >= uint(npages) }
+
 // Address returns vma_address(folio, vma): where the VMA maps the folio's
 // index, and whether that lies inside the VMA.
 func (v *VMA) Address(index int) (int, bool) {

@@ -309,3 +309,48 @@ func TestPairRunsKill(t *testing.T) {
 	}
 	t.Logf("killed in %d executions (%d pair runs):\n%s", res.Executions, res.PairRuns, res.Program)
 }
+
+// TestFaultBelowVMAStartIsBeyondEOF: with mmap_lock released early in
+// lock_mm_and_find_vma, a fault computed its file index from a VMA that an
+// mremap had moved: the address lay below vm_start and the index was
+// negative, which indexed the page cache with -33 (an internal error of
+// the full mmrace locks run). The kernel's pgoff_t is unsigned: the index
+// is beyond EOF and the fault gets SIGBUS.
+func TestFaultBelowVMAStartIsBeyondEOF(t *testing.T) {
+	ss := sites(t)
+	site, kind, err := locks.ParseID(ss, "Fault:mmap_lock#1@release-early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := kernelsim.Parse("below-vm-start", `mm mm1
+file file1 32
+inject alloc-failures
+setup: mmap mm1 0x10+2 file1@0x0 shared rw
+setup: mmap mm1 0x12+2 file1@0x0 private rw
+setup: mmap mm1 0x14+4 anon rw
+setup: store mm1 0x14 1
+setup: store mm1 0x15 2
+setup: reclaim mm1 0x15
+setup: load mm1 0x10
+t1: store mm1 0x11 5
+t1: migrate mm1 0x10
+t2: fault mm1 0x13 write
+t3: store mm1 0x15 9
+t4: fault mm1 0x13 write
+t4: mremap mm1 0x10+8 -> 0x30
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schedule, err := sched.ParseSchedule("v1.5geABOIC5AVgpgINhhmfCRDP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := harness.Run(p, harness.Options{Strategy: sched.NewReplay(schedule), SemanticOnly: true, Mutant: ss.Mutant(site, kind)})
+	if rep.InternalError() || !rep.OK() {
+		t.Fatalf("%s", rep.Summary())
+	}
+	if len(rep.Errors) == 0 || !strings.Contains(strings.Join(rep.Errors, "\n"), "store 0x11") {
+		t.Errorf("the store through the moved VMA was not refused: %v", rep.Errors)
+	}
+}
