@@ -22,11 +22,15 @@ import (
 // a map_pte RCU mutant in 18 runs of `mmrace run`, which 40,000 executions
 // of the byte-mutating search never did.
 //
+// With keep = KeepAll every task of the program stays, and the adversaries
+// come after them: the site may need the others (a fault reaches
+// migration_entry_wait only while another task migrates the page).
+//
 // It returns nil when the program does not parse: keep's ops name an mm
 // that another task of the program created, or two tasks create the same
 // one.
 func PairProgram(rng *rand.Rand, data []byte, p *kernelsim.Program, keep int) *kernelsim.Program {
-	if keep < 0 || keep >= len(p.Tasks) || len(p.Tasks[keep]) == 0 {
+	if keep != KeepAll && (keep < 0 || keep >= len(p.Tasks) || len(p.Tasks[keep]) == 0) {
 		return nil
 	}
 	tp := &templates[TemplateOf(data)]
@@ -48,12 +52,23 @@ func PairProgram(rng *rand.Rand, data []byte, p *kernelsim.Program, keep int) *k
 	q.Tasks = nil
 	var b strings.Builder
 	b.WriteString(q.String())
-	for _, o := range p.Tasks[keep] {
-		b.WriteString("t1: " + o.String() + "\n")
+	kept := [][]kernelsim.Op{nil}
+	if keep == KeepAll {
+		kept = p.Tasks
+	} else {
+		kept[0] = p.Tasks[keep]
+	}
+	if len(kept)+len(advs) > maxTasks {
+		return nil
+	}
+	for i, ops := range kept {
+		for _, o := range ops {
+			fmt.Fprintf(&b, "t%d: %s\n", i+1, o)
+		}
 	}
 	for i, adv := range advs {
 		for _, o := range adv {
-			fmt.Fprintf(&b, "t%d: %s\n", i+2, o)
+			fmt.Fprintf(&b, "t%d: %s\n", len(kept)+i+1, o)
 		}
 	}
 	pair, err := kernelsim.Parse("pair", b.String())
@@ -63,6 +78,12 @@ func PairProgram(rng *rand.Rand, data []byte, p *kernelsim.Program, keep int) *k
 	pair.Variants = p.Variants
 	return pair
 }
+
+// KeepAll is PairProgram's keep for every task of the program.
+const KeepAll = -1
+
+// maxTasks is the language's bound on tasks (t1 to t8).
+const maxTasks = 8
 
 // adversary draws the ops of one adversary task: one or two ops (a second
 // one time in four), each a template's own race op one time in four (when

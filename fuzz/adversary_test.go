@@ -55,6 +55,28 @@ func TestPairProgram(t *testing.T) {
 			t.Errorf("no adversary of kind %s in 2000 pairs (kinds: %v)", k, kinds)
 		}
 	}
+	// KeepAll: every task stays, the adversaries come after them.
+	all := 0
+	for i := 0; i < 300; i++ {
+		data := RandomInput(rng)
+		p, _ := Decode(data)
+		q := PairProgram(rng, data, p, KeepAll)
+		if q == nil {
+			continue
+		}
+		all++
+		if len(q.Tasks) < len(p.Tasks)+1 || len(q.Tasks) > len(p.Tasks)+2 {
+			t.Fatalf("KeepAll of\n%s\ngave\n%s", p, q)
+		}
+		for i := range p.Tasks {
+			if !slices.EqualFunc(q.Tasks[i], p.Tasks[i], func(a, b kernelsim.Op) bool { return a.String() == b.String() }) {
+				t.Fatalf("KeepAll of\n%s\nchanged task %d:\n%s", p, i+1, q)
+			}
+		}
+	}
+	if all < 200 {
+		t.Errorf("only %d of 300 KeepAll pairs parse", all)
+	}
 	if threes < built/8 || threes > built/3 {
 		t.Errorf("%d of %d pairs have a second adversary, want about a quarter", threes, built)
 	}

@@ -16,9 +16,10 @@ import (
 // first event of the window, MutantInterference's start); its ops become
 // a source, and the verb of the op it was in (fork, migrate, ...) joins
 // the verbs. Half of the runs are then pair runs under mutant-directed
-// PCT: a source's task alone against one adversary (fuzz.PairProgram: one
-// or two ops of the source's template, drawn afresh each time; a second
-// adversary task one time in four), or, half the time, an op of one of
+// PCT: a source's task alone, or (half the time) with the other tasks of
+// its program, against one adversary (fuzz.PairProgram: one or two ops of
+// the source's template, drawn afresh each time; a second adversary task
+// one time in four), or, half the time, an op of one of
 // the verbs carried to a random template (fuzz.VerbPair) against
 // adversaries of that template: the byte runs reach a site in few
 // templates (19 sources in 10,000 runs for anon_vma_fork's lock). A pair
@@ -111,7 +112,11 @@ func (s *pairState) next(rng *rand.Rand) *kernelsim.Program {
 		return fuzz.VerbPair(rng, s.verbs[rng.IntN(len(s.verbs))])
 	}
 	src := s.src[rng.IntN(len(s.src))]
-	return fuzz.PairProgram(rng, src.data, src.p, src.task)
+	keep := src.task
+	if rng.IntN(2) == 0 {
+		keep = fuzz.KeepAll // the whole program, adversaries after it
+	}
+	return fuzz.PairProgram(rng, src.data, src.p, keep)
 }
 
 // ran records a pair run in which the mutation took effect, with its

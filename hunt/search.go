@@ -92,8 +92,9 @@ func countBranches(bs map[string]Branch, rep *harness.Report) {
 // more schedules at once and joins a third corpus, drawn from first: half
 // the inputs once it is not empty. Also under a lock mutant, once a run
 // reached the mutated site, half of the runs are pair runs (pairs.go):
-// the task that reached it, alone against one adversary op drawn from its
-// template. It stops at the first finding;
+// the task that reached it (alone or with the rest of its program), or an
+// op of the same verb in another template, against adversary ops drawn
+// from the template. It stops at the first finding;
 // internal errors are counted (Detection.InternalErrors), never findings.
 // Deterministic for a seed and a run count (hunt, mmrace locks); the end
 // of ctx stops it, marked Interrupted.
@@ -128,6 +129,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			// against one adversary op.
 			if q := pairs.next(rng); q != nil {
 				p, pairRun = q, true
+				p.Variants = o.Variants
 				r.PairRuns++
 			}
 		}
