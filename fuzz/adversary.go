@@ -26,9 +26,9 @@ import (
 // come after them: the site may need the others (a fault reaches
 // migration_entry_wait only while another task migrates the page).
 //
-// It returns nil when the program does not parse: keep's ops name an mm
+// It returns nil when the program does not parse (keep's ops name an mm
 // that another task of the program created, or two tasks create the same
-// one.
+// one) or would have more than 8 tasks.
 func PairProgram(rng *rand.Rand, data []byte, p *kernelsim.Program, keep int) *kernelsim.Program {
 	if keep != KeepAll && (keep < 0 || keep >= len(p.Tasks) || len(p.Tasks[keep]) == 0) {
 		return nil
@@ -40,43 +40,54 @@ func PairProgram(rng *rand.Rand, data []byte, p *kernelsim.Program, keep int) *k
 	}
 	c := &chooser{b: choices}
 	st := &genState{mms: append([]string(nil), tp.mms...)}
-	advs := [][]string{adversary(c, tp, st)}
-	if c.n(4) == 0 {
-		// A third task one time in four: some races need two others (a
-		// fork and a split around a walk).
-		advs = append(advs, adversary(c, tp, st))
-	}
+	advs := adversaries(c, tp, st)
 	q := *p
 	q.Schedule = ""
 	q.Checks = nil
 	q.Tasks = nil
 	var b strings.Builder
 	b.WriteString(q.String())
-	kept := [][]kernelsim.Op{nil}
-	if keep == KeepAll {
-		kept = p.Tasks
-	} else {
-		kept[0] = p.Tasks[keep]
+	var kept [][]string
+	for i, ops := range p.Tasks {
+		if keep == KeepAll || keep == i {
+			var texts []string
+			for _, o := range ops {
+				texts = append(texts, o.String())
+			}
+			kept = append(kept, texts)
+		}
 	}
 	if len(kept)+len(advs) > maxTasks {
 		return nil
 	}
-	for i, ops := range kept {
-		for _, o := range ops {
-			fmt.Fprintf(&b, "t%d: %s\n", i+1, o)
-		}
-	}
-	for i, adv := range advs {
-		for _, o := range adv {
-			fmt.Fprintf(&b, "t%d: %s\n", len(kept)+i+1, o)
-		}
-	}
+	writeTasks(&b, kept, 1)
+	writeTasks(&b, advs, len(kept)+1)
 	pair, err := kernelsim.Parse("pair", b.String())
 	if err != nil {
 		return nil
 	}
 	pair.Variants = p.Variants
 	return pair
+}
+
+// adversaries draws the adversary tasks of a pair: one, and one time in
+// four a second one (some races need two others: a fork and a split
+// around a walk).
+func adversaries(c *chooser, tp *template, st *genState) [][]string {
+	advs := [][]string{adversary(c, tp, st)}
+	if c.n(4) == 0 {
+		advs = append(advs, adversary(c, tp, st))
+	}
+	return advs
+}
+
+// writeTasks writes tasks as program lines, the first as t<first>.
+func writeTasks(b *strings.Builder, tasks [][]string, first int) {
+	for i, ops := range tasks {
+		for _, o := range ops {
+			fmt.Fprintf(b, "t%d: %s\n", first+i, o)
+		}
+	}
 }
 
 // KeepAll is PairProgram's keep for every task of the program.
@@ -163,15 +174,7 @@ func VerbPair(rng *rand.Rand, verb string) *kernelsim.Program {
 	if strings.HasPrefix(t1, "exec ") {
 		st.exec = true
 	}
-	advs := [][]string{adversary(c, tp, st)}
-	if c.n(4) == 0 {
-		advs = append(advs, adversary(c, tp, st))
-	}
-	for i, adv := range advs {
-		for _, o := range adv {
-			fmt.Fprintf(&b, "t%d: %s\n", i+2, o)
-		}
-	}
+	writeTasks(&b, adversaries(c, tp, st), 2)
 	p, err := kernelsim.Parse("pair", b.String())
 	if err != nil {
 		return nil
@@ -183,15 +186,16 @@ func VerbPair(rng *rand.Rand, verb string) *kernelsim.Program {
 var pairVerbs = []string{"mmap", "munmap", "mprotect", "fork", "fault", "load", "store", "mremap", "migrate", "reclaim", "exec", "madvise", "exit", "collapse", "split", "ksm", "punch"}
 
 // RandomPair draws a VerbPair of a random verb (another verb when a
-// template has no op of the one drawn). Beside the decoder's programs of
+// template has no op of the one drawn; nil after 64 tries). Beside the decoder's programs of
 // 2-3 tasks, it gives the faithful searches (mmrace stress, hunt's
 // faithful phase) pairs of paths on the same pages in every template: in
 // 200,000 faithful PCT runs half of them pairs reach 676 cells of the
 // reach matrix where the decoded programs alone reach 589.
 func RandomPair(rng *rand.Rand) *kernelsim.Program {
-	for {
+	for try := 0; try < 64; try++ {
 		if p := VerbPair(rng, pairVerbs[rng.IntN(len(pairVerbs))]); p != nil {
 			return p
 		}
 	}
+	return nil
 }

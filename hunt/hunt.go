@@ -215,7 +215,8 @@ func faithfulCandidate(rng *rand.Rand) (*kernelsim.Program, sched.Strategy) {
 		// Half are pairs of one path against adversaries (as mmrace
 		// stress draws them).
 		p = fuzz.RandomPair(rng)
-	} else {
+	}
+	if p == nil {
 		seeds := fuzz.Seeds()
 		data := seeds[rng.IntN(len(seeds))]
 		for j := 1 + rng.IntN(8); j > 0; j-- {

@@ -175,7 +175,9 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 					// Half the programs are pairs of one path against
 					// adversaries (fuzz.RandomPair), under the input's
 					// schedule bytes.
-					p = fuzz.RandomPair(rng)
+					if q := fuzz.RandomPair(rng); q != nil {
+						p = q
+					}
 				}
 				p.Variants = o.Variants
 				ho := harness.Options{Mode: o.Mode, SemanticOnly: o.SemanticOnly, MaxSteps: fuzz.MaxSteps, Seed: rng.Uint64(), YieldOneIn: o.YieldOneIn,
