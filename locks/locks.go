@@ -95,6 +95,11 @@ type Result struct {
 	Reached     int64 `json:"reached"`
 	Applied     int64 `json:"applied"`
 	RunsApplied int   `json:"runs_applied"`
+	// PairRuns counts the executions that raced a task that reached the
+	// site (or an op of its verb) against adversaries, drawn from
+	// PairSources tasks (hunt.SearchResult).
+	PairRuns    int `json:"pair_runs,omitempty"`
+	PairSources int `json:"pair_sources,omitempty"`
 	// HarnessLimits counts runs cut short by the step limit or watchdog.
 	HarnessLimits  int    `json:"harness_limits,omitempty"`
 	InternalErrors int    `json:"internal_errors,omitempty"`

@@ -129,7 +129,11 @@ func (r Result) Cell() string {
 		if r.HarnessLimits > 0 {
 			limits = fmt.Sprintf(", %d runs cut short by the step limit or the watchdog", r.HarnessLimits)
 		}
-		return fmt.Sprintf("no consequence in %d executions (mutation applied %d times in %d runs%s); %s", r.Executions, r.Applied, r.RunsApplied, limits, arg)
+		pairs := ""
+		if r.PairRuns > 0 {
+			pairs = fmt.Sprintf("; %d runs raced %d tasks that reached the site, or ops of their verbs, against adversaries", r.PairRuns, r.PairSources)
+		}
+		return fmt.Sprintf("no consequence in %d executions (mutation applied %d times in %d runs%s%s); %s", r.Executions, r.Applied, r.RunsApplied, pairs, limits, arg)
 	case NotExercised:
 		arg := ""
 		if r.Argument != "" {

@@ -40,6 +40,7 @@ func (o *Options) runMutant(ctx context.Context, m mutant) (r Result, ok bool) {
 	r.Executions, r.Seconds = res.Executions, res.Seconds
 	r.Reached, r.Applied = mut.Reached(), mut.Applied()
 	r.HarnessLimits, r.InternalErrors, r.FirstInternal = res.HarnessLimits, res.InternalErrors, res.FirstInternal
+	r.PairRuns, r.PairSources = res.PairRuns, res.PairSources
 	switch {
 	case res.Report != nil && slices.Contains(ruleInvariants, res.Report.Verdict.Violation.Invariant):
 		r.Verdict = InternalError
