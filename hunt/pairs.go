@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 
 	"mmrace/fuzz"
 	"mmrace/kernelsim"
@@ -60,15 +59,13 @@ const maxPairs = 512
 // it took effect in, with its ops, and the verb of the op it was in.
 func (s *pairState) source(data []byte, p *kernelsim.Program, tr *sched.Trace) {
 	task, verb := -1, ""
-	var cur [8]string // the verb of the op each task is in
+	var cur [8]string // the verb of the op each task (t1 to t8) is in
 	for _, e := range tr.Events {
 		if e.Task < 0 || e.Task >= len(cur) {
 			continue
 		}
 		if e.Kind == sched.KindOp {
-			if f := strings.Fields(e.DetailText()); len(f) > 0 {
-				cur[e.Task] = f[0]
-			}
+			cur[e.Task] = e.Site // an op event's site is its verb
 			continue
 		}
 		if isMutantStart(e) {

@@ -70,8 +70,31 @@ func (m *Matrix) Merge(o *Matrix) {
 
 // lockEvent is one lock operation of a run.
 type lockEvent struct {
-	task, op, step int // step: the event's index in the trace
-	site           string
+	task, op, at int // at: the event's index in the trace
+	site         string
+}
+
+// taskOps is one task's ops in Reached: where each one ends.
+type taskOps struct {
+	ends   []int // per op, the index after its last event; -1 while open
+	last   int   // the index of the task's last event
+	inExit bool  // its open op is an exit_mmap of the last mmput
+}
+
+// open ends the task's open op (close) and starts the next one.
+func (t *taskOps) open() {
+	t.close()
+	t.ends = append(t.ends, -1)
+}
+
+// close ends the task's open op after its last event: another task's
+// event after that came once the op had done everything it does (released
+// its last lock), even if the task's next op event or its exit comes
+// later.
+func (t *taskOps) close() {
+	if n := len(t.ends); n > 0 && t.ends[n-1] < 0 {
+		t.ends[n-1] = t.last + 1
+	}
 }
 
 // Reached returns the cells one run reached, sorted: for every lock, every
@@ -88,59 +111,41 @@ func Reached(tr *sched.Trace) []Cell {
 	// Positions are indices into tr.Events, not steps: a task woken by a
 	// release records its grant at the step of the release, beside the
 	// releasing task's last events.
-	type span struct{ start, end int } // events [start, end) of one op
-	var spans [][]span                 // per task, per op
-	var lastOf []int                   // per task, the index of its last event
+	var tasks []taskOps
 	var byLock map[string][]lockEvent
-	// closeOp ends task's open op after its last event: another task's
-	// event after that came once the op had done everything it does
-	// (released its last lock), even if the task's next op event or its
-	// exit comes later.
-	closeOp := func(task int) {
-		if n := len(spans[task]); n > 0 && spans[task][n-1].end < 0 {
-			spans[task][n-1].end = lastOf[task] + 1
-		}
-	}
-	var inExit []bool // per task, its current span is an exit_mmap
 	for i, e := range tr.Events {
-		if e.Task >= 0 {
-			for len(spans) <= e.Task {
-				spans, lastOf, inExit = append(spans, nil), append(lastOf, 0), append(inExit, false)
-			}
-			if e.Site == exitMMapSite && !inExit[e.Task] && len(spans[e.Task]) > 0 {
-				// The last mmput runs exit_mmap in the task that drops
-				// it, at the end of whatever op that was: a span of its
-				// own, not more of that op (a hole punch would seem to
-				// hold its file's i_rwsem across the exit).
-				closeOp(e.Task)
-				spans[e.Task] = append(spans[e.Task], span{start: i, end: -1})
-				inExit[e.Task] = true
-			}
+		if e.Task < 0 {
+			continue
 		}
-		switch e.Kind {
-		case sched.KindOp:
-			closeOp(e.Task)
-			spans[e.Task] = append(spans[e.Task], span{start: i, end: -1})
-			inExit[e.Task] = false
-		case sched.KindExit:
-			if e.Task >= 0 {
-				closeOp(e.Task)
-			}
-		case sched.KindAcquire, sched.KindTrylock:
-			if e.Task < 0 || e.Task >= len(spans) || len(spans[e.Task]) == 0 || ClassOf(e.Obj) == "" {
-				continue
-			}
+		for len(tasks) <= e.Task {
+			tasks = append(tasks, taskOps{})
+		}
+		t := &tasks[e.Task]
+		switch {
+		case e.Kind == sched.KindOp:
+			t.open()
+			t.inExit = false
+		case e.Kind == sched.KindExit:
+			t.close()
+			continue // not an event of the op
+		case e.Site == exitMMapSite && !t.inExit && len(t.ends) > 0:
+			// The last mmput runs exit_mmap in the task that drops it, at
+			// the end of whatever op that was: a span of its own, not more
+			// of that op (a hole punch would seem to hold its file's
+			// i_rwsem across the exit).
+			t.open()
+			t.inExit = true
+		}
+		if (e.Kind == sched.KindAcquire || e.Kind == sched.KindTrylock) && len(t.ends) > 0 && ClassOf(e.Obj) != "" {
 			if byLock == nil {
 				byLock = map[string][]lockEvent{}
 			}
-			byLock[e.Obj] = append(byLock[e.Obj], lockEvent{task: e.Task, op: len(spans[e.Task]) - 1, step: i, site: e.Site})
+			byLock[e.Obj] = append(byLock[e.Obj], lockEvent{task: e.Task, op: len(t.ends) - 1, at: i, site: e.Site})
 		}
-		if e.Task >= 0 && e.Kind != sched.KindExit {
-			lastOf[e.Task] = i
-		}
+		t.last = i
 	}
-	for task := range spans {
-		closeOp(task)
+	for i := range tasks {
+		tasks[i].close()
 	}
 	seen := map[Cell]bool{}
 	for obj, evs := range byLock {
@@ -149,7 +154,7 @@ func Reached(tr *sched.Trace) []Cell {
 			for _, b := range evs[i+1:] {
 				// Events are in order: a came first; b came while a's op
 				// was at work when a's op had an event after it.
-				if a.task != b.task && b.step < spans[a.task][a.op].end {
+				if a.task != b.task && b.at < tasks[a.task].ends[a.op] {
 					seen[NewCell(class, a.site, b.site)] = true
 				}
 			}

@@ -16,12 +16,14 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// ev is one event of a hand-made trace.
+func ev(step, task int, kind sched.Kind, obj, site string) sched.Event {
+	return sched.Event{Step: step, Task: task, Kind: kind, Obj: obj, Site: site}
+}
+
 // TestReached: two tasks on one lock count when the second comes before the
 // first one's op ended, not after; one task alone, and RCU, never count.
 func TestReached(t *testing.T) {
-	ev := func(step, task int, kind sched.Kind, obj, site string) sched.Event {
-		return sched.Event{Step: step, Task: task, Kind: kind, Obj: obj, Site: site}
-	}
 	tr := &sched.Trace{Events: []sched.Event{
 		ev(0, 0, sched.KindOp, "mm1", "mremap"),
 		ev(1, 0, sched.KindAcquire, "ptl(pt#1)", "move_ptes"),
@@ -46,9 +48,6 @@ func TestReached(t *testing.T) {
 // the exit_mmap that the last mmput runs after an op is a span of its
 // own.
 func TestReachedSpans(t *testing.T) {
-	ev := func(step, task int, kind sched.Kind, obj, site string) sched.Event {
-		return sched.Event{Step: step, Task: task, Kind: kind, Obj: obj, Site: site}
-	}
 	tr := &sched.Trace{Events: []sched.Event{
 		ev(0, 0, sched.KindOp, "mm1", "punch"),
 		ev(0, 0, sched.KindAcquire, "i_mmap_rwsem(h)", "hugetlbfs_punch_hole"),
