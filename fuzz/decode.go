@@ -625,6 +625,31 @@ var templates = []template{
 		// hugetlb-fork-shared-pmd-double-lock.
 		extra: []string{"load mm1 0x48", "migrate mm1 0x48"},
 	},
+	// Private hugetlb mappings: their COW copies are anon hugetlb folios,
+	// which rmap walks reach under anon_vma->rwsem alone, so only the PMD
+	// table's lock serialises hugetlb_change_protection,
+	// __unmap_hugepage_range and hugetlb_wp against a migration.
+	{name: "a private hugetlb mapping of a file another mm maps shared: copy-on-write faults, migrations, mprotect, zaps and punches",
+		files:   []string{"h 32 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+32 h@0x0 shared rw", "store mm1 0x48 1", "mmap mm2 0x40+32 h@0x0 private rw", "load mm2 0x48", "store mm2 0x50 2", "store mm2 0x41 3"},
+		addrs:   []int{0x50, 0x48, 0x40, 0x58},
+		ranges:  [][2]int{{0x40, 32}, {0x48, 8}, {0x50, 16}},
+		dests:   []int{0x90},
+		mms:     []string{"mm2", "mm1"},
+		hot:     []string{"migrate mm2 0x50", "mprotect mm2 0x40+32 r", "store mm2 0x48 9"},
+		extra:   []string{"fork mm2 {child}; store {child} 0x50 5", "munmap mm2 0x50+8", "punch mm1 h 0x8+16", "store mm1 0x48 4", "madvise mm2 0x40+16 dontneed", "migrate mm2 0x48"},
+	},
+	{name: "a private hugetlb mapping shared copy-on-write by a fork: both write, one migrates, one unmaps",
+		files:  []string{"h 32 hugetlb"},
+		setup:  []string{"mmap mm1 0x40+16 h@0x0 private rw", "store mm1 0x40 1", "store mm1 0x48 2", "fork mm1 mm2"},
+		addrs:  []int{0x48, 0x40, 0x4a},
+		ranges: [][2]int{{0x40, 16}, {0x48, 8}, {0x40, 8}},
+		dests:  []int{0x90},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"store mm1 0x48 7", "migrate mm2 0x48", "munmap mm2 0x48+8"},
+		extra:  []string{"mprotect mm1 0x40+16 r", "store mm2 0x40 3", "madvise mm1 0x48+8 dontneed", "fork mm2 {child}; load {child} 0x48", "migrate mm1 0x40"},
+	},
 	// The faults that find a PTE (a write to a COW-shared page, a swap
 	// entry) hold its table mapped under RCU from the lockless read to
 	// the PTL; PT reclaim frees the table once MADV_DONTNEED emptied it.

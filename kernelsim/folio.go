@@ -14,13 +14,17 @@ import (
 // lost and misplaced writes show as wrong data.
 type Folio struct {
 	Obj
-	k       *Kernel
-	lock    *ksync.Mutex // PG_locked
-	anon    bool
-	anonVMA *AnonVMA     // folio->mapping for anon folios
-	file    *File        // folio->mapping for file folios
-	index   int          // folio->index, of the first page
-	order   atomic.Int32 // folio_order: changed by a split while others may print or test it
+	k    *Kernel
+	lock *ksync.Mutex // PG_locked
+	anon bool
+	// hugetlbAnon: an anon hugetlb folio (a private hugetlb mapping's
+	// COW or first-touch page, hugetlb_add_new_anon_rmap); a page-cache
+	// hugetlb folio is known by its file.
+	hugetlbAnon bool
+	anonVMA     *AnonVMA     // folio->mapping for anon folios
+	file        *File        // folio->mapping for file folios
+	index       int          // folio->index, of the first page
+	order       atomic.Int32 // folio_order: changed by a split while others may print or test it
 	// mapcount counts the folio's mappings by page tables: one per present
 	// PTE mapping one of its pages, one per PMD leaf mapping all of them
 	// (the kernel's _large_mapcount; folio_mapcount of a small folio).

@@ -31,6 +31,9 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 		}
 		tmp := k.vmAreaDup(t, cm, pv)
 		tmp.setAnonVMA(nil)
+		if tmp.isHugetlb() && tmp.Flags()&VMShared == 0 {
+			tmp.hlock = nil // hugetlb_dup_vma_private: the child owns no resv_map
+		}
 		k.anonVMAFork(t, tmp, pv)
 		tmp.lock.StartWrite(t, site)
 		if f := tmp.file; f != nil {
@@ -45,7 +48,7 @@ func (k *Kernel) Fork(t *sched.Task, m *MM, child string) (*MM, error) {
 		t.Point(sched.KindRead, pv.name, "vma_needs_copy", "src_vma->anon_vma")
 		switch {
 		case pv.isHugetlb() && (pv.AnonVMA() != nil || k.Variants.Enabled("hugetlb-fork-shared-pmd-double-lock")):
-			k.copyHugetlbPageRange(t, tmp, pv) // copy_page_range → copy_hugetlb_page_range
+			copied = k.copyHugetlbPageRange(t, tmp, pv, copied) // copy_page_range → copy_hugetlb_page_range
 		case pv.AnonVMA() != nil:
 			copied = k.copyPageRange(t, tmp, pv, copied)
 		}

@@ -44,9 +44,13 @@ func (v *VMA) HugetlbLock() *ksync.Rwsem { return v.hlock }
 
 // hugetlbVMALockAlloc is hugetlb_vma_lock_alloc() (from hugetlb_reserve_pages
 // at mmap, and hugetlb_vm_op_open for the copies of __split_vma and
-// dup_mmap): every shared hugetlb VMA gets its own lock. (A private one
-// uses its resv_map's rwsem through the same helpers; the model maps
-// hugetlbfs files shared only.)
+// dup_mmap): every shared hugetlb VMA gets its own lock. A private one
+// (MAP_PRIVATE) uses its resv_map's rw_sema through the same helpers
+// (__vma_private_lock, v6.7+): the one the mapping's creator, the
+// HPAGE_RESV_OWNER, allocates at mmap. The two halves of a split share it
+// (hugetlb_vm_op_open takes a reference on the resv_map; vmAreaDup), and a
+// fork child's copy has none (hugetlb_dup_vma_private: vm_private_data =
+// NULL, so the helpers do nothing for it; dup_mmap).
 func (k *Kernel) hugetlbVMALockAlloc(v *VMA) {
 	if v.Flags()&VMHugetlb != 0 {
 		v.hlock = k.Env.NewRwsem("hugetlb_vma_lock("+v.name+")", classHugetlbVMALock)
@@ -156,7 +160,7 @@ func (h *hugePTE) unlock(t *sched.Task, site string) { h.pmd.ptl.Unlock(t, site)
 // walk to the PMD entry: nil when the PUD is none.
 func (k *Kernel) hugetlbWalk(t *sched.Task, v *VMA, addr int, site string) *hugePTE {
 	k.useVMA(t, v, site)
-	if v.hlock != nil {
+	if v.hlock != nil && v.Flags()&VMShared != 0 { // __vma_shareable_lock: a private VMA's table is never shared
 		ksync.AssertEitherHeld(t, v.hlock, v.file.immap, site+": hugetlb_walk: WARN_ON_ONCE(!lockdep_is_held(&vma_lock->rw_sema) && !lockdep_is_held(&i_mmap_rwsem))")
 	}
 	m := v.mm
@@ -170,26 +174,32 @@ func (k *Kernel) hugetlbWalk(t *sched.Task, v *VMA, addr int, site string) *huge
 
 // hugetlbMmapCheck is hugetlbfs_file_mmap()'s and hugetlb_get_unmapped_area's
 // checks the model needs: a hugetlb mapping starts, ends and maps the file
-// at huge page boundaries, and it is shared (private hugetlb mappings,
-// with their reservation maps and COW, are not modelled).
+// at huge page boundaries. It may be shared or private (MAP_PRIVATE: its
+// pages are copied on write into anon hugetlb folios; the reservation
+// accounting, which only decides when an allocation may fail, is not
+// modelled: huge page allocations never fail).
 func (k *Kernel) hugetlbMmapCheck(a MmapArgs) error {
 	hp := k.Geo.PTEs
 	if a.Start%hp != 0 || a.Len%hp != 0 || a.Pgoff%hp != 0 {
 		return fmt.Errorf("mmap: EINVAL: a mapping of hugetlbfs file %s must be huge-page aligned (%d pages)", a.File.name, hp)
 	}
-	if !a.Shared {
-		return fmt.Errorf("mmap: private mappings of hugetlbfs file %s are not modelled", a.File.name)
-	}
 	return nil
 }
 
-// hugetlbFault mirrors hugetlb_fault() (mm/hugetlb.c, v6.16): hugetlb_fault_mutex_table[hash(mapping, idx)] → hugetlb VMA lock
+// hugetlbFault mirrors hugetlb_fault() (mm/hugetlb.c, v6.17): hugetlb_fault_mutex_table[hash(mapping, idx)] → hugetlb VMA lock
 // R → huge_pte_alloc (which may share a PMD table, huge_pmd_share) → read
-// the entry locklessly; a none entry goes to hugetlb_no_page; a write to a
-// read-only leaf of a shared mapping makes it writable (hugetlb_wp's
-// VM_MAYSHARE case) under huge_pte_lock, re-checking the entry. Then the
-// VMA lock and the mutex are dropped.
-func (k *Kernel) hugetlbFault(t *sched.Task, v *VMA, addr int, ff faultFlags) FaultResult {
+// the entry locklessly; a none entry goes to hugetlb_no_page. A write to a
+// read-only leaf takes huge_pte_lock, re-checks the entry and calls
+// hugetlb_wp: a shared mapping's leaf just becomes writable; a private
+// one's folio is reused or copied (hugetlbWP). An anon folio is
+// trylocked first, under the PTL (hugetlb_wp decides on reuse from its
+// mapcount); when that fails the fault drops everything and waits for the
+// folio lock, then returns to be retried (need_wait_lock: sleeping on it
+// under the fault mutex would deadlock against hugetlb_wp, which holds
+// the folio lock across unmapping it from other processes). Then the VMA
+// lock and the mutex are dropped, and with VM_FAULT_RETRY (from
+// __vmf_anon_prepare) the per-VMA lock between the two.
+func (k *Kernel) hugetlbFault(t *sched.Task, v *VMA, addr int, ff faultFlags) (res FaultResult) {
 	const site = "hugetlb_fault"
 	g := k.Geo
 	haddr := g.pmdBase(addr)
@@ -210,52 +220,110 @@ func (k *Kernel) hugetlbFault(t *sched.Task, v *VMA, addr int, ff faultFlags) Fa
 		k.migrationEntryWaitHuge(t, v, hp)
 		return FaultDone
 	}
+	var waitFor *Folio // need_wait_lock
 	defer func() {
 		hugetlbVMAUnlockRead(t, v, site)
+		if res == FaultRetry {
+			releaseFaultLock(t, v, ff, site) // vma_end_read
+		}
 		mu.Unlock(t, site)
+		if waitFor != nil {
+			// folio_wait_locked without a reference ("we do not want to use
+			// the folio after it becomes unlocked, but rather just wait"):
+			// the wait only looks at the lock bit.
+			waitFor.lock.WaitUnlocked(t, "folio_wait_locked")
+		}
 	}()
 	switch {
 	case orig == nil:
-		return k.hugetlbNoPage(t, v, haddr, idx, hp)
+		return k.hugetlbNoPage(t, v, haddr, idx, hp, ff)
 	case orig.Leaf == nil:
 		return FaultDone // a PTE table where a huge page belongs: never in the model
 	case ff&faultWrite != 0 && !orig.Leaf.Write:
-		// hugetlb_wp() of a VM_MAYSHARE mapping: set_huge_ptep_writable.
-		hp.lock(t, "hugetlb_wp")
-		if cur := hp.slot.Load(); cur == orig {
+		hp.lock(t, site) // vmf.ptl = huge_pte_lock
+		defer hp.unlock(t, site)
+		if cur := hp.slot.Load(); cur != orig { // !pte_same
+			return FaultDone
+		}
+		if v.Flags()&VMShared != 0 {
+			// hugetlb_wp() of a VM_MAYSHARE mapping: set_huge_ptep_writable.
 			leaf := *orig.Leaf
 			leaf.Write = v.Flags()&VMWrite != 0
 			k.setPMD(t, v.mm, hp.pmd, hp.slot, haddr, &PMDEntry{Leaf: &leaf}, "set_huge_ptep_writable")
+			return FaultDone
 		}
-		hp.unlock(t, "hugetlb_wp")
+		fo := orig.Leaf.Folio
+		if fo.anon && !fo.lock.Trylock(t, site) {
+			waitFor = fo
+			return FaultDone
+		}
+		k.folioGet(t, fo, site)
+		res = k.hugetlbWP(t, v, hp, haddr, orig, ff)
+		if fo.anon {
+			fo.lock.Unlock(t, site)
+		}
+		k.unpin(t, fo, site)
+		return res
 	}
 	return FaultDone
 }
 
 // hugetlbNoPage mirrors hugetlb_no_page(): find and lock the page-cache
-// folio (filemap_lock_hugetlb_folio), or allocate a huge folio and add it,
-// locked, to the page cache (hugetlb_add_to_page_cache; -EEXIST looks
-// again); then under huge_pte_lock, if the entry is still none, map the
-// folio with a leaf (hugetlb_add_file_rmap, set_huge_pte_at; hugetlb pages
-// count in hugetlb_usage, not in rss) and unlock the folio.
-func (k *Kernel) hugetlbNoPage(t *sched.Task, v *VMA, haddr, idx int, hp *hugePTE) FaultResult {
+// folio (filemap_lock_hugetlb_folio). A shared mapping allocates a huge
+// folio when there is none and adds it, locked, to the page cache
+// (hugetlb_add_to_page_cache; -EEXIST looks again); a private one maps
+// the page-cache folio read-only if there is one, else prepares its
+// anon_vma (__vmf_anon_prepare) and allocates a zeroed anon folio, locked,
+// that only it sees. Then under huge_pte_lock, if the entry is still none,
+// the folio is mapped with a leaf (hugetlb_add_file_rmap or
+// hugetlb_add_new_anon_rmap, set_huge_pte_at; hugetlb pages count in
+// hugetlb_usage, not in rss) — writable only in a shared writable mapping
+// (make_huge_pte with VM_SHARED) —, a private write fault breaks COW at
+// once (hugetlb_wp, "do the COW without a second fault"), and the folio is
+// unlocked.
+func (k *Kernel) hugetlbNoPage(t *sched.Task, v *VMA, haddr, idx int, hp *hugePTE, ff faultFlags) FaultResult {
 	const site = "hugetlb_no_page"
 	f := v.file
-	fo := f.lockHugetlbFolio(t, idx)
+	shared := v.Flags()&VMShared != 0
+	fo := f.lockHugetlbFolio(t, idx, shared)
+	anon := false
+	if fo == nil {
+		if r := k.vmfAnonPrepareHugetlb(t, v, ff); r != FaultDone {
+			return r
+		}
+		fo = k.allocHugetlbFolio(true)
+		fo.pin()
+		if !fo.lock.Trylock(t, site) { // folio_lock of a folio nobody else can see
+			t.Internal("%s: the new folio %s is already locked", site, fo.name)
+		}
+		anon = true
+	}
 	defer k.unpin(t, fo, site)
 	hp.lock(t, site)
 	if hp.slot.Load() != nil { // !pte_same: someone mapped it first
 		hp.unlock(t, site)
 		fo.lock.Unlock(t, site)
+		if anon {
+			k.discardFolio(fo)
+		}
 		return FaultDone
 	}
-	fo.mapcount.Add(1) // hugetlb_add_file_rmap
-	fo.entire.Add(1)
-	leaf := &PTE{Kind: PTEPresent, Folio: fo, Read: true, Write: v.Flags()&VMWrite != 0, ID: k.newID(), Huge: true}
-	k.setPMD(t, v.mm, hp.pmd, hp.slot, haddr, &PMDEntry{Leaf: leaf}, "set_huge_pte_at")
+	if anon {
+		k.hugetlbAddNewAnonRmap(t, fo, v, haddr)
+	} else {
+		fo.mapcount.Add(1) // hugetlb_add_file_rmap
+		fo.entire.Add(1)
+	}
+	leaf := &PTE{Kind: PTEPresent, Folio: fo, Read: true, Write: shared && v.Flags()&VMWrite != 0, ID: k.newID(), Huge: true}
+	orig := &PMDEntry{Leaf: leaf}
+	k.setPMD(t, v.mm, hp.pmd, hp.slot, haddr, orig, "set_huge_pte_at")
+	r := FaultDone
+	if ff&faultWrite != 0 && !shared {
+		r = k.hugetlbWP(t, v, hp, haddr, orig, ff)
+	}
 	hp.unlock(t, site)
 	fo.lock.Unlock(t, site)
-	return FaultDone
+	return r
 }
 
 // lockHugetlbFolio is the page-cache half of hugetlb_no_page():
@@ -263,8 +331,9 @@ func (k *Kernel) hugetlbNoPage(t *sched.Task, v *VMA, haddr, idx int, hp *hugePT
 // sleeping folio lock and a re-check that it is still the page-cache
 // folio), else alloc_hugetlb_folio + hugetlb_add_to_page_cache (the new
 // folio locked before it is published, under the i_pages lock with the
-// slot re-checked). It returns the folio locked and pinned.
-func (f *File) lockHugetlbFolio(t *sched.Task, idx int) *Folio {
+// slot re-checked). It returns the folio locked and pinned; without add
+// (a private mapping), nil when the page cache has none.
+func (f *File) lockHugetlbFolio(t *sched.Task, idx int, add bool) *Folio {
 	const site = "hugetlb_no_page"
 	k := f.k
 	rcu := k.Env.RCU()
@@ -295,7 +364,10 @@ func (f *File) lockHugetlbFolio(t *sched.Task, idx int) *Folio {
 			continue
 		}
 		rcu.ReadUnlock(t, "filemap_lock_hugetlb_folio")
-		fo := k.allocFolioOrder(false, k.Geo.hpageOrder()) // alloc_hugetlb_folio
+		if !add {
+			return nil
+		}
+		fo := k.allocHugetlbFolio(false)
 		fo.file, fo.index = f, idx
 		fo.lock.Lock(t, "hugetlb_add_to_page_cache") // __folio_set_locked: nobody can see it yet
 		f.xa.Lock(t, "hugetlb_add_to_page_cache")
@@ -317,7 +389,7 @@ func (f *File) lockHugetlbFolio(t *sched.Task, idx int) *Folio {
 }
 
 // isHugetlb is folio_test_hugetlb().
-func (f *Folio) isHugetlb() bool { return f.file != nil && f.file.hugetlb }
+func (f *Folio) isHugetlb() bool { return f.hugetlbAnon || (f.file != nil && f.file.hugetlb) }
 
 // Hugetlb reports whether the folio is a hugetlb folio: its mappings count
 // in hugetlb_usage, not in rss, and a leaf in a shared PMD table is one

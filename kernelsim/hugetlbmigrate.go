@@ -37,11 +37,14 @@ func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio
 	if !src.lock.Trylock(t, site) {
 		src.lock.Lock(t, site)
 	}
+	if src.anon {
+		return k.unmapAndMoveAnonHugePage(t, m, addr, src)
+	}
 	if src.freed || src.file.pages[src.index].Load() != src {
 		src.lock.Unlock(t, site)
 		return nil // truncated or replaced meanwhile
 	}
-	dst := k.allocFolioOrder(false, int(src.order.Load())) // alloc_migration_target
+	dst := k.allocHugetlbFolio(false) // alloc_migration_target
 	dst.pin()
 	if !dst.lock.Trylock(t, site) {
 		t.Internal("%s: the new folio %s is already locked", site, dst.name)
@@ -109,15 +112,17 @@ func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio
 	return err
 }
 
-// tryToMigrateHugetlb is try_to_migrate_one()'s hugetlb branch for a file
-// folio, called with the entry pvmw found and its huge_pte_lock held, and
-// i_mmap W held by the caller (TTU_RMAP_LOCKED): trylock the VMA's hugetlb
+// tryToMigrateHugetlb is try_to_migrate_one()'s hugetlb branch, called
+// with the entry pvmw found and its huge_pte_lock held. For a file folio
+// the caller holds i_mmap W (TTU_RMAP_LOCKED): trylock the VMA's hugetlb
 // lock for write (the walk stops when it is contended: ret = false);
 // huge_pmd_unshare of a shared table unmaps this mm's whole PUD range at
 // once (the folio stays mapped through the table, by its other sharers,
-// which the walk meets next); else huge_ptep_clear_flush, the hugetlb
-// migration entry (set_huge_pte_at) and hugetlb_remove_rmap. It returns
-// rmap_one's answer: false stops the walk.
+// which the walk meets next). An anon folio (a private mapping's; the
+// walk holds its anon_vma lock R, "if (!anon)") skips both: its table is
+// never shared. Then huge_ptep_clear_flush, the hugetlb migration entry
+// (set_huge_pte_at) and hugetlb_remove_rmap. It returns rmap_one's
+// answer: false stops the walk.
 func (k *Kernel) tryToMigrateHugetlb(t *sched.Task, pw *pvmw, w *Walk) bool {
 	const site = "try_to_migrate_one"
 	v, hp := pw.v, pw.hp
@@ -125,23 +130,25 @@ func (k *Kernel) tryToMigrateHugetlb(t *sched.Task, pw *pvmw, w *Walk) bool {
 	e := hp.slot.Load()
 	leaf := e.Leaf
 	w.visit(leaf.ID)
-	if v.hlock != nil && !v.hlock.DownWriteTrylock(t, "hugetlb_vma_trylock_write") {
-		// walk_abort: the walk gives up, and promises no coverage; the
-		// folio stays mapped and its migration fails.
-		w.Aborted = true
-		pw.done()
-		return false
-	}
-	span := k.Geo.pudSpan()
-	base := hp.addr / span * span
-	if k.hugePMDUnshare(t, v, hp, false, site) {
-		hugetlbVMAUnlockWrite(t, v, site)
-		k.flushTLBRange(t, m, base, base+span, site)
-		pw.done()
-		return true
-	}
-	hugetlbVMAUnlockWrite(t, v, site)
 	f := leaf.Folio
+	if !f.anon {
+		if v.hlock != nil && !v.hlock.DownWriteTrylock(t, "hugetlb_vma_trylock_write") {
+			// walk_abort: the walk gives up, and promises no coverage; the
+			// folio stays mapped and its migration fails.
+			w.Aborted = true
+			pw.done()
+			return false
+		}
+		span := k.Geo.pudSpan()
+		base := hp.addr / span * span
+		if k.hugePMDUnshare(t, v, hp, false, site) {
+			hugetlbVMAUnlockWrite(t, v, site)
+			k.flushTLBRange(t, m, base, base+span, site)
+			pw.done()
+			return true
+		}
+		hugetlbVMAUnlockWrite(t, v, site)
+	}
 	k.setPMD(t, m, hp.pmd, hp.slot, hp.addr, nil, "huge_ptep_clear_flush")
 	k.flushTLBRange(t, m, hp.addr, hp.addr+k.Geo.PTEs, "huge_ptep_clear_flush")
 	me := *leaf
@@ -155,7 +162,8 @@ func (k *Kernel) tryToMigrateHugetlb(t *sched.Task, pw *pvmw, w *Walk) bool {
 
 // removeMigrationHugetlb is remove_migration_pte()'s hugetlb branch: under
 // huge_pte_lock, the migration entry becomes a leaf of dst
-// (arch_make_huge_pte, hugetlb_add_file_rmap, set_huge_pte_at).
+// (arch_make_huge_pte, hugetlb_add_anon_rmap or hugetlb_add_file_rmap,
+// set_huge_pte_at).
 func (k *Kernel) removeMigrationHugetlb(t *sched.Task, pw *pvmw, dst *Folio, w *Walk) {
 	const site = "remove_migration_pte"
 	hp := pw.hp
@@ -196,4 +204,73 @@ func (k *Kernel) migrationEntryWaitHuge(t *sched.Task, v *VMA, hp *hugePTE) {
 	hugetlbVMAUnlockRead(t, v, site)
 	hp.unlock(t, site)
 	f.lock.WaitUnlocked(t, "migration_entry_wait_on_locked")
+}
+
+// unmapAndMoveAnonHugePage is unmap_and_move_huge_page() for an anon
+// folio (a private mapping's), src locked: pin its anon_vma
+// (folio_get_anon_vma: nothing to do if it is no longer mapped), lock dst;
+// while src is mapped, try_to_migrate(src, 0), whose walk takes the
+// anon_vma lock R itself (no i_mmap_rwsem, no hugetlb VMA lock: a private
+// mapping's table is never shared, so there is nothing to unshare);
+// move_to_new_folio (migrate_folio: the refcount frozen at what the
+// migrator expects, the data copied, dst takes src's anon_vma and index);
+// remove_migration_ptes(src, dst or src, 0), which locks the anon_vma
+// again; put the anon_vma; unlock.
+func (k *Kernel) unmapAndMoveAnonHugePage(t *sched.Task, m *MM, addr int, src *Folio) error {
+	const site = "unmap_and_move_huge_page"
+	if src.freed || src.mapcount.Load() == 0 {
+		src.lock.Unlock(t, site)
+		return nil // unmapped meanwhile
+	}
+	av := k.folioGetAnonVMA(t, src, "folio_get_anon_vma")
+	if av == nil {
+		src.lock.Unlock(t, site)
+		return nil // unmapped meanwhile: its anon_vma may be going
+	}
+	dst := k.allocHugetlbFolio(true) // alloc_migration_target
+	dst.pin()
+	if !dst.lock.Trylock(t, site) {
+		t.Internal("%s: the new folio %s is already locked", site, dst.name)
+	}
+	wasMapped := false
+	if src.mapcount.Load() > 0 {
+		k.tryToMigrate(t, src, 0)
+		wasMapped = true
+	}
+	moved := false
+	if src.mapcount.Load() == 0 && src.freeze() {
+		t.Point(sched.KindWrite, src.name, "migrate_folio", "copy "+src.name+" into "+dst.name)
+		dst.anonVMA, dst.index = src.anonVMA, src.index
+		for i := 0; i < src.Nr(); i++ {
+			dst.page(i).Store(src.page(i).Load()) // folio_migrate_copy
+		}
+		moved = true
+	}
+	var err error
+	if !moved {
+		err = fmt.Errorf("migrate %s %#x: EAGAIN: %s still mapped or referenced", m.name, addr, src.name)
+	}
+	if wasMapped {
+		to := src
+		if moved {
+			to = dst
+		}
+		k.removeMigrationPTEs(t, src, to, false)
+	}
+	if moved {
+		k.checkNoTLBMaps(t, src, "migration")
+	}
+	dst.lock.Unlock(t, site)
+	k.putAnonVMA(t, av, "put_anon_vma")
+	if !moved {
+		k.discardFolio(dst)
+	} else {
+		k.unpin(t, dst, site)
+	}
+	k.migrationDone(t, src)
+	src.lock.Unlock(t, site)
+	if moved {
+		src.markDead()
+	}
+	return err
 }

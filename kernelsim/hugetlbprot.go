@@ -11,7 +11,8 @@ import (
 // refaults through a table of its own) and the rest of its PUD range
 // skipped; else a present leaf takes the new protection
 // (huge_ptep_modify_prot_start clears it, huge_ptep_modify_prot_commit
-// writes it: a lockless walker may find it none between) and a writable
+// writes it: a lockless walker may find it none between; a private
+// mapping's leaves all become read-only) and a writable
 // migration entry becomes readable. The TLB is flushed — the whole range
 // when a table was unshared — before i_mmap is dropped ("Must flush TLB
 // before releasing i_mmap_rwsem").
@@ -44,6 +45,11 @@ func (k *Kernel) hugetlbChangeProtection(t *sched.Task, v *VMA) {
 		case e.Leaf.Kind == PTEPresent:
 			nl := *e.Leaf
 			nl.Read, nl.Write = ptePerms(v, nl.Folio, e.Leaf.Write)
+			if v.Flags()&VMShared == 0 {
+				// huge_pte_modify with a private VMA's vm_page_prot, which is
+				// never writable (PAGE_COPY): a write refaults into hugetlb_wp.
+				nl.Write = false
+			}
 			k.setPMD(t, m, hp.pmd, hp.slot, a, nil, "huge_ptep_modify_prot_start")
 			k.setPMD(t, m, hp.pmd, hp.slot, a, &PMDEntry{Leaf: &nl}, "huge_ptep_modify_prot_commit")
 		case e.Leaf.Kind == PTEMigration && e.Leaf.Write:

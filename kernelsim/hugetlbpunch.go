@@ -115,7 +115,9 @@ func (k *Kernel) hugetlbVMDeleteList(t *sched.Task, f *File, start, end int) {
 // tlb_finish_mmu.
 func (k *Kernel) unmapHugepageRangeGather(t *sched.Task, v *VMA, start, end int) {
 	k.tlbGatherMMU(t, v.mm)
-	k.unmapHugepageRange(t, v, start, end, zapDetails{}, true)
+	// A private mapping loses its COW copies too (hugetlbfs discards them
+	// on a punch): its next access reads the file again.
+	k.unmapHugepageRange(t, v, start, end, zapDetails{fresh: v.Flags()&VMShared == 0}, true)
 	k.tlbFinishMMU(t, "tlb_finish_mmu")
 }
 

@@ -163,9 +163,13 @@ func (k *Kernel) hugetlbZap(t *sched.Task, v *VMA, start, end int, zd zapDetails
 			// __hugetlb_vma_unlock_write_free: the final unmap frees the
 			// lock (vm_private_data = NULL) with i_mmap still held, so no
 			// rmap walker sees it half gone.
+			// (A private VMA's resv_map lock is only unlocked; a fork
+			// child's private VMA has none.)
 			l := v.hlock
 			v.hlock = nil
-			l.UpWrite(t, "__hugetlb_zap_end")
+			if l != nil {
+				l.UpWrite(t, "__hugetlb_zap_end")
+			}
 		} else {
 			hugetlbVMAUnlockWrite(t, v, "__hugetlb_zap_end")
 		}

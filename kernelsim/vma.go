@@ -198,6 +198,12 @@ func (k *Kernel) newVMA(t *sched.Task, mm *MM, start, end, pgoff int, flags Flag
 func (k *Kernel) vmAreaDup(t *sched.Task, mm *MM, v *VMA) *VMA {
 	n := k.newVMA(t, mm, v.start, v.end, v.pgoff, v.Flags(), v.file)
 	n.setAnonVMA(v.AnonVMA())
+	if v.isHugetlb() && v.Flags()&VMShared == 0 {
+		// vm_private_data is copied: the copy shares the resv_map and its
+		// rw_sema (hugetlb_vm_op_open takes a reference on it). dup_mmap
+		// clears it again (hugetlb_dup_vma_private).
+		n.hlock = v.hlock
+	}
 	return n
 }
 

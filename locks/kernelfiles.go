@@ -108,6 +108,7 @@ var kernelFiles = map[string]string{
 	// vma_start_write_killable is written in dup_mmap.
 	"vma_start_write_killable": "kernel/fork.c",
 	"vmf_anon_prepare":         "mm/memory.c",
+	"__vmf_anon_prepare":       "mm/memory.c",
 	"vms_gather_munmap_vmas":   "mm/vma.c",
 	"wp_can_reuse_anon_folio":  "mm/memory.c",
 	"wp_page_copy":             "mm/memory.c",

@@ -46,6 +46,7 @@ func TestFlushSites(t *testing.T) {
 		"unmapHugepageRange:tlb_flush#1":      "__unmap_hugepage_range flushTLBRange ",
 		"replacePage:tlb_flush#1":             "__replace_page flushTLBRange ",
 		"hugetlbChangeProtection:tlb_flush#1": "hugetlb_change_protection flushTLBRange ",
+		"hugetlbWP:tlb_flush#1":               "hugetlb_wp flushTLBRange ",
 		// KSM (issue 15: the second case-B caller of page_vma_mapped_walk).
 		"writeProtectPage:tlb_flush#1": "write_protect_page flushTLBRange ",
 		// Hole punch: unmap_mapping_range's zap of each VMA.

@@ -1,0 +1,142 @@
+package kernelsim
+
+import (
+	"fmt"
+
+	"mmrace/kernelsim/sched"
+)
+
+// Private hugetlb mappings (MAP_PRIVATE of a hugetlbfs file; mm/hugetlb.c,
+// v6.17): a read fault maps the page-cache folio read-only when there is
+// one, else a zeroed anon hugetlb folio; a write breaks COW into an anon
+// hugetlb folio (hugetlb_wp). Anon hugetlb folios have an anon_vma, so
+// rmap walks reach them through anon_vma->rwsem (rmap_walk_anon), which
+// excludes none of hugetlb_change_protection, __unmap_hugepage_range or
+// hugetlb_wp: against such walkers (a migration of the folio) only the
+// PMD table's lock serialises the entry. Their PMD tables are never
+// shared (vma_shareable needs VM_MAYSHARE), and a fork child's copy of a
+// private VMA has no hugetlb VMA lock (hugetlb_dup_vma_private).
+
+// allocHugetlbFolio is alloc_hugetlb_folio: a zeroed huge folio
+// (folio_zero_user, __folio_mark_uptodate), anon for a private mapping's
+// own page.
+func (k *Kernel) allocHugetlbFolio(anon bool) *Folio {
+	f := k.allocFolioOrder(anon, k.Geo.hpageOrder())
+	f.hugetlbAnon = anon
+	return f
+}
+
+// hugetlbAddNewAnonRmap is hugetlb_add_new_anon_rmap(folio, vma, address):
+// folio->mapping = vma->anon_vma, the index its linear page index, one
+// mapping that is also the entire mapping, exclusive. Called under the
+// PTL.
+func (k *Kernel) hugetlbAddNewAnonRmap(t *sched.Task, f *Folio, v *VMA, addr int) {
+	if v.AnonVMA() == nil {
+		bugOn(t, "__folio_set_anon: BUG_ON(!anon_vma): new anon hugetlb folio in %s, which has no anon_vma", v.Describe())
+	}
+	f.anonVMA, f.index = v.AnonVMA(), v.linearPageIndex(addr)
+	f.mapcount.Add(1)
+	f.entire.Add(1)
+}
+
+// vmfAnonPrepareHugetlb is __vmf_anon_prepare(), which the hugetlb fault
+// calls directly: unlike vmf_anon_prepare it leaves the per-VMA lock to
+// hugetlb_fault, which drops it on VM_FAULT_RETRY after the hugetlb VMA
+// lock and before the fault mutex. A VMA-locked fault may only trylock
+// mmap_lock (D.11b).
+func (k *Kernel) vmfAnonPrepareHugetlb(t *sched.Task, v *VMA, ff faultFlags) FaultResult {
+	const site = "__vmf_anon_prepare"
+	t.Point(sched.KindRead, v.name, site, "vma->anon_vma")
+	if v.AnonVMA() != nil {
+		return FaultDone
+	}
+	m := v.mm
+	if ff&faultVMALock != 0 && !m.lock.ReadTrylock(t, site) {
+		return FaultRetry
+	}
+	k.anonVMAPrepare(t, v)
+	if ff&faultVMALock != 0 {
+		m.lock.ReadUnlock(t, site)
+	}
+	return FaultDone
+}
+
+// hugetlbWP mirrors hugetlb_wp() for a private mapping (mm/hugetlb.c,
+// v6.17), called with huge_pte_lock held (returned held) and the fault
+// mutex and hugetlb VMA lock R held by hugetlb_fault, orig the read-only
+// entry it saw. An anon folio mapped only here (the caller holds its
+// lock) is reused: folio_move_anon_rmap to this VMA's anon_vma if needed,
+// and the leaf made writable. Otherwise the folio is copied: the PTL is
+// dropped ("the buddy allocator may be called"), a folio allocated, the
+// anon_vma prepared and the data copied (copy_user_large_folio); under
+// the PTL again, hugetlb_walk, and if the entry is still the same the old
+// leaf is cleared and flushed (huge_ptep_clear_flush), the old folio's
+// rmap removed, the new folio's added (hugetlb_add_new_anon_rmap) and the
+// new writable leaf set. The PTL is dropped once more around the puts and
+// retaken for the caller.
+func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *PMDEntry, ff faultFlags) FaultResult {
+	const site = "hugetlb_wp"
+	m := v.mm
+	old := orig.Leaf.Folio
+	writable := v.Flags()&VMWrite != 0
+	t.Point(sched.KindRead, old.name, site, "folio_mapcount, folio_test_anon")
+	if old.anon && old.mapcount.Load() == 1 {
+		if av := v.AnonVMA(); av != nil && old.anonVMA != av {
+			t.Point(sched.KindWrite, old.name, "folio_move_anon_rmap", "mapping "+old.anonVMA.name+" -> "+av.name)
+			old.anonVMA = av
+		}
+		leaf := *orig.Leaf
+		leaf.Write = writable
+		k.setPMD(t, m, hp.pmd, hp.slot, haddr, &PMDEntry{Leaf: &leaf}, "set_huge_ptep_maybe_writable")
+		return FaultDone
+	}
+	k.folioGet(t, old, site) // get_page(old_page): kept across the unlocked copy
+	defer k.unpin(t, old, site)
+	hp.unlock(t, site)
+	nf := k.allocHugetlbFolio(true)
+	if r := k.vmfAnonPrepareHugetlb(t, v, ff); r != FaultDone {
+		k.discardFolio(nf)
+		hp.lock(t, site)
+		return r
+	}
+	t.Point(sched.KindRead, old.name, "copy_user_large_folio", "copy "+old.name+" into "+nf.name)
+	k.use(t, &old.Obj, "copy_user_large_folio")
+	for i := 0; i < nf.Nr(); i++ {
+		nf.page(i).Store(old.page(i).Load())
+	}
+	copyStep := t.Step()
+	hp.lock(t, site)
+	cur := k.hugetlbWalk(t, v, haddr, site)
+	if cur == nil || cur.slot.Load() != orig {
+		k.discardFolio(nf)
+		hp.unlock(t, site)
+		hp.lock(t, site) // "Caller expects lock to be held"
+		return FaultDone
+	}
+	k.setPMD(t, m, cur.pmd, cur.slot, haddr, nil, "huge_ptep_clear_flush")
+	k.flushTLBRange(t, m, haddr, haddr+k.Geo.PTEs, "huge_ptep_clear_flush")
+	if old.anon {
+		// As in wp_page_copy: from the copy to here the leaf kept the old
+		// folio read-only, so a store that reached it meanwhile came through
+		// a stale writable translation and is lost to this mm.
+		for i := 0; i < nf.Nr(); i++ {
+			if now, was := old.page(i).Load(), nf.page(i).Load(); now != was {
+				t.Fail(sched.Violation{Invariant: "memory-contents", Detail: fmt.Sprintf("hugetlb_wp at %s %#x copied page %d of %s = %d into %s at step %d, but it holds %d when the leaf is replaced: a store reached the old folio after the copy (through a stale writable translation) and is lost", m.name, haddr, i, old.name, was, nf.name, copyStep, now)})
+				break
+			}
+		}
+	}
+	old.entire.Add(-1) // hugetlb_remove_rmap
+	k.dropMapping(t, old, site)
+	k.hugetlbAddNewAnonRmap(t, nf, v, haddr)
+	leaf := &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: writable, ID: k.newID(), Huge: true}
+	k.setPMD(t, m, cur.pmd, cur.slot, haddr, &PMDEntry{Leaf: leaf}, "set_huge_pte_at")
+	// From here the mm reads its private copy, whatever happens to the
+	// folio it was copied from (a page-cache folio may change).
+	for i := 0; i < nf.Nr(); i++ {
+		k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: haddr + i, Value: nf.page(i).Load(), OK: true})
+	}
+	hp.unlock(t, site)
+	hp.lock(t, site) // folio_put(old_folio) is done unlocked; "Caller expects lock to be held"
+	return FaultDone
+}
