@@ -6,6 +6,7 @@ package harness
 
 import (
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -155,7 +156,7 @@ func (r *Report) InternalError() bool { return r.Verdict.InternalError() }
 func (r *Report) HarnessLimit() bool { return r.Verdict.HarnessLimit() }
 
 // Run runs p once.
-func Run(p *kernelsim.Program, opts Options) *Report {
+func Run(p *kernelsim.Program, opts Options) (rep *Report) {
 	// Every phase of a controlled run is controlled: the kernel leaves out
 	// the mutexes only free mode needs (ksync.Mu).
 	k := kernelsim.New(ksync.Config{SemanticOnly: opts.SemanticOnly, Lockdep: opts.Lockdep, Controlled: opts.Mode == sched.Controlled}, p.Variants)
@@ -175,7 +176,19 @@ func Run(p *kernelsim.Program, opts Options) *Report {
 		invariants.Install(k)
 	}
 	// Every phase records into rep.Trace, one after the other.
-	rep := &Report{Program: p, Kernel: k}
+	rep = &Report{Program: p, Kernel: k}
+	// The checks after the run (the quiescent invariants, the memory log,
+	// the exit phase's) run on this goroutine, outside any task, so the
+	// scheduler's recovery does not cover them: a panic there is the
+	// harness's own failure, reported as an internal error of this run,
+	// never a finding, and never the end of the caller's search.
+	defer func() {
+		if r := recover(); r != nil {
+			rep.Verdict = sched.Verdict{Outcome: sched.Internal, Violation: sched.Violation{Invariant: sched.InvInternal, Task: -1,
+				Detail: sched.InternalPrefix + fmt.Sprintf("panic in the harness's checks: %v\n%s", r, debug.Stack())}}
+			rep.Phase = "checks"
+		}
+	}()
 	if opts.Mode == sched.Controlled && len(p.Variants) > 0 {
 		observe(k, rep)
 	}

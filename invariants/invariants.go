@@ -368,7 +368,14 @@ func AnonVMAHierarchy(k *kernelsim.Kernel) []sched.Violation {
 		}
 	}
 	for _, f := range k.Folios() {
-		if !f.Freed() && f.Anon() && f.Mapcount() > 0 && (f.AnonVMA() == nil || f.AnonVMA().Freed()) {
+		if f.Freed() || !f.Anon() || f.Mapcount() == 0 {
+			continue
+		}
+		if f.AnonVMA() == nil {
+			// __folio_set_anon's BUG_ON(!anon_vma): the fault reported it
+			// already (a kernel-oops); a mutant may get here without it.
+			out = append(out, violation(invnames.AnonVMAHierarchy, "mapped anon %s has no anon_vma (folio->mapping is NULL)", f.Name()))
+		} else if f.AnonVMA().Freed() {
 			out = append(out, violation(invnames.UseAfterFree, "mapped %s points to freed anon_vma %s", f.Name(), f.AnonVMA().Name()))
 		}
 	}

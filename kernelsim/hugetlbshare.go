@@ -279,8 +279,8 @@ func (k *Kernel) hugetlbUnsharePMDs(t *sched.Task, v *VMA, addr int, takeLocks b
 	const site = "hugetlb_unshare_pmds"
 	g := k.Geo
 	span := g.pudSpan()
-	if addr%span == 0 {
-		return
+	if v.Flags()&VMShared == 0 || addr%span == 0 {
+		return // !(vma->vm_flags & VM_MAYSHARE): a private VMA's tables are never shared
 	}
 	floor := addr / span * span
 	if floor < v.start || floor+span > v.end {
