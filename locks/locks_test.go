@@ -355,15 +355,19 @@ t4: mremap mm1 0x10+8 -> 0x30
 	}
 }
 
-// TestPrivateHugetlbPTLKill: the PMD table lock of hugetlb_change_protection
+// TestPrivateHugetlbKills: the PMD table lock of hugetlb_change_protection
 // and of __unmap_hugepage_range excludes the anon rmap walkers of a private
 // hugetlb mapping's COW folios (a migration under anon_vma->rwsem R, which
 // neither i_mmap_rwsem W nor the hugetlb VMA lock W excludes). Before
 // private mappings were modelled, both mutants survived 10,000 executions:
-// every walker of a shared mapping's entries holds i_mmap_rwsem.
-func TestPrivateHugetlbPTLKill(t *testing.T) {
+// every walker of a shared mapping's entries holds i_mmap_rwsem. The
+// hugetlb migration's folio lock keeps a write fault of a fork-shared anon
+// folio from reusing it (folio_move_anon_rmap) while its other mapping is
+// a migration entry: the new folio would inherit the wrong anon_vma and
+// remove_migration_ptes miss that entry.
+func TestPrivateHugetlbKills(t *testing.T) {
 	ss := sites(t)
-	for _, id := range []string{"hugetlbChangeProtection:ptl#1@remove", "unmapHugepageRange:ptl#1@remove"} {
+	for _, id := range []string{"hugetlbChangeProtection:ptl#1@remove", "unmapHugepageRange:ptl#1@remove", "unmapAndMoveHugePage:folio_lock#2@remove"} {
 		site, kind, err := locks.ParseID(ss, id)
 		if err != nil {
 			t.Fatal(err)
