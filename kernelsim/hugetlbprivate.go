@@ -77,6 +77,7 @@ func (k *Kernel) vmfAnonPrepareHugetlb(t *sched.Task, v *VMA, ff faultFlags) Fau
 func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *PMDEntry, ff faultFlags) FaultResult {
 	const site = "hugetlb_wp"
 	m := v.mm
+	since := k.stamp(t) // for tlb-coherence: the translations cached before this call
 	old := orig.Leaf.Folio
 	writable := v.Flags()&VMWrite != 0
 	t.Point(sched.KindRead, old.name, site, "folio_mapcount, folio_test_anon")
@@ -136,6 +137,12 @@ func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *
 	for i := 0; i < nf.Nr(); i++ {
 		k.logMem(t, MemEvent{Kind: MemStore, MM: m.name, Addr: haddr + i, Value: nf.page(i).Load(), OK: true})
 	}
+	// What huge_ptep_clear_flush was for: from here no CPU reads the old
+	// folio through a translation of this address (a page-cache folio may
+	// change under it: another mapping's store would show through). A
+	// read-only stale translation loses no store, so only this promise
+	// shows a missing flush.
+	k.checkTLBCoherence(t, m, haddr, haddr+k.Geo.PTEs, since, promiseOwn, tlbOp{verb: "hugetlb_wp", mm: m.name, start: haddr, end: haddr + k.Geo.PTEs})
 	hp.unlock(t, site)
 	hp.lock(t, site) // folio_put(old_folio) is done unlocked; "Caller expects lock to be held"
 	return FaultDone
