@@ -638,7 +638,22 @@ var templates = []template{
 		dests:   []int{0x90},
 		mms:     []string{"mm2", "mm1"},
 		hot:     []string{"migrate mm2 0x50", "mprotect mm2 0x40+32 r", "store mm2 0x48 9"},
-		extra:   []string{"fork mm2 {child}; store {child} 0x50 5", "munmap mm2 0x50+8", "punch mm1 h 0x8+16", "store mm1 0x48 4", "madvise mm2 0x40+16 dontneed", "migrate mm2 0x48"},
+		extra:   []string{"fork mm2 {child}; store {child} 0x48 5", "migrate mm1 0x48", "fork mm2 {child}; store {child} 0x50 5", "munmap mm2 0x50+8", "punch mm1 h 0x8+16", "store mm1 0x48 4", "madvise mm2 0x40+16 dontneed", "migrate mm2 0x48"},
+	},
+	// A fork child's private VMA has no hugetlb VMA lock
+	// (hugetlb_dup_vma_private), so nothing but the PTL keeps its COW of
+	// a page-cache page apart from the file folio's migration, which
+	// trylocks the VMA locks of the VMAs it walks.
+	{name: "a fork child of a private hugetlb mapping copies page-cache pages on write while the file's folios migrate",
+		files:   []string{"h 32 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+32 h@0x0 shared rw", "store mm1 0x48 1", "mmap mm2 0x40+32 h@0x0 private rw", "store mm2 0x40 3", "load mm2 0x48", "load mm2 0x50", "fork mm2 mm3"},
+		addrs:   []int{0x48, 0x50, 0x40, 0x58},
+		ranges:  [][2]int{{0x40, 32}, {0x48, 8}, {0x40, 16}},
+		dests:   []int{0x90},
+		mms:     []string{"mm3", "mm2", "mm1"},
+		hot:     []string{"store mm3 0x49 5", "migrate mm1 0x48", "load mm3 0x48"},
+		extra:   []string{"store mm2 0x50 6", "migrate mm1 0x50", "munmap mm3 0x48+8", "mprotect mm3 0x40+32 r", "punch mm1 h 0x8+8", "store mm1 0x50 7"},
 	},
 	{name: "a private hugetlb mapping shared copy-on-write by a fork: both write, one migrates, one unmaps",
 		files:  []string{"h 32 hugetlb"},
