@@ -253,7 +253,7 @@ func TestHuntTableInterrupted(t *testing.T) {
 func TestStressProgress(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := runContext(context.Background(), []string{"stress", "-duration", "1500ms", "-workers", "1", "-out", t.TempDir()}, &stdout, &stderr)
-	if code != exitClean || !strings.Contains(stderr.String(), "executions") || !strings.Contains(stdout.String(), "stress (controlled mode, faithful") {
+	if code != exitClean || !strings.Contains(stderr.String(), "executions") || !strings.Contains(stderr.String(), "goroutines ") || !strings.Contains(stdout.String(), "stress (controlled mode, faithful") {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%q", code, stdout.String(), stderr.String())
 	}
 }

@@ -135,8 +135,10 @@ func stressCmd(e *env, args []string) (int, error) {
 			return
 		}
 		if s.Elapsed-lastLine >= progressEvery {
+			// The log's lines sample the process too, so a long run shows
+			// whether goroutines or memory grow (issue 12's 10-minute check).
 			lastLine = s.Elapsed
-			fmt.Fprintf(e.stderr, "[%s] %s\n", s.Elapsed.Round(time.Second), line)
+			fmt.Fprintf(e.stderr, "[%s] %s; goroutines %d, RSS %d kB\n", s.Elapsed.Round(time.Second), line, s.Goroutines, s.RSSKB)
 		}
 	})
 	if bar != nil {
