@@ -3,6 +3,7 @@ package fuzz
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,15 @@ func PairProgram(rng *rand.Rand, data []byte, p *kernelsim.Program, keep int) *k
 	}
 	c := &chooser{b: choices}
 	st := &genState{mms: append([]string(nil), tp.mms...)}
+	if addrs := pageOps(p, keep); len(addrs) > 0 && c.n(2) == 0 {
+		// Half the time the adversaries aim at the pages the kept tasks
+		// touch (a migration's page: a punch of its file page, a store to
+		// it, a zap of it), not at any page of the template: the race a
+		// site needs is often on the one page its task is working on.
+		aimed := *tp
+		aimed.addrs = addrs
+		tp = &aimed
+	}
 	advs := adversaries(c, tp, st)
 	q := *p
 	q.Schedule = ""
@@ -68,6 +78,27 @@ func PairProgram(rng *rand.Rand, data []byte, p *kernelsim.Program, keep int) *k
 	}
 	pair.Variants = p.Variants
 	return pair
+}
+
+// pageOps returns the addresses that the ops of task keep (or of every
+// task) aim at one page: migrations, reclaims, faults, loads and stores, in
+// program order without repeats.
+func pageOps(p *kernelsim.Program, keep int) []int {
+	var out []int
+	for i, ops := range p.Tasks {
+		if keep != KeepAll && keep != i {
+			continue
+		}
+		for _, o := range ops {
+			switch o.Verb {
+			case kernelsim.OpMigrate, kernelsim.OpReclaim, kernelsim.OpFault, kernelsim.OpLoad, kernelsim.OpStore:
+				if !slices.Contains(out, o.Addr) {
+					out = append(out, o.Addr)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // adversaries draws the adversary tasks of a pair: one, and one time in

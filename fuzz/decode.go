@@ -862,6 +862,20 @@ func (tp *template) header() string {
 	return text
 }
 
+// file1Page is the page of file1 that the template's setup maps at addr
+// (its first mmap of file1 over addr), if any.
+func (tp *template) file1Page(addr int) (int, bool) {
+	for _, s := range tp.setup {
+		var mm string
+		var start, n, pgoff int
+		var rest string
+		if k, _ := fmt.Sscanf(s, "mmap %s %v+%d file1@%v %s", &mm, &start, &n, &pgoff, &rest); k == 5 && addr >= start && addr < start+n {
+			return pgoff + addr - start, true
+		}
+	}
+	return 0, false
+}
+
 // genState is what the ops generated so far created: the mms a later op
 // may name (children of forks, exec's mm) and whether exec was used.
 type genState struct {
@@ -891,7 +905,7 @@ func op(c *chooser, tp *template, st *genState) string {
 	a := c.pick(tp.addrs)
 	r := tp.ranges[c.biased(len(tp.ranges))]
 	prot := []string{"r", "rw", "none"}[c.n(3)]
-	switch c.n(24) {
+	switch c.n(25) {
 	case 0, 1, 2, 3:
 		return fmt.Sprintf("migrate %s %#x", m, a)
 	case 4, 5, 6:
@@ -945,6 +959,17 @@ func op(c *chooser, tp *template, st *genState) string {
 		return fmt.Sprintf("store %s %#x %d", m, a, 10+c.n(90))
 	case 21:
 		return fmt.Sprintf("exit %s", m)
+	case 23:
+		// A hole punched in file1 where the template maps the page of one
+		// of its addresses (else anywhere in the first pages, which most
+		// templates map): the page cache loses the page while it is
+		// faulted, migrated or reclaimed (a migration's new folio, already
+		// in the page cache, is kept from the punch by its folio lock).
+		pg, ok := tp.file1Page(a)
+		if !ok {
+			pg = c.n(8)
+		}
+		return fmt.Sprintf("punch %s file1 %#x+%d", m, pg, 1+c.n(2))
 	case 22:
 		// A split in the middle of a range: two __split_vma.
 		if r[1] >= 3 {

@@ -303,11 +303,24 @@ func TestPairRunsKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := locks.DefaultSearch(context.Background(), locks.SearchRequest{Mutant: ss.Mutant(site, kind), Runs: 3000, Seed: 1})
-	if !res.Detected || res.Invariant != "use-after-free" || !res.ByPair {
-		t.Fatalf("detected %v (%s) in %d executions, %d pair runs", res.Detected, res.Invariant, res.Executions, res.PairRuns)
+	// Over four seeds: every search kills it, and pair runs find it in
+	// most (the byte programs now and then get there first since they
+	// punch holes and aim at pages; at the time of the change, three of
+	// four).
+	byPair := 0
+	for seed := uint64(1); seed <= 4; seed++ {
+		res := locks.DefaultSearch(context.Background(), locks.SearchRequest{Mutant: ss.Mutant(site, kind), Runs: 3000, Seed: seed})
+		if !res.Detected || res.Invariant != "use-after-free" {
+			t.Fatalf("seed %d: detected %v (%s) in %d executions, %d pair runs", seed, res.Detected, res.Invariant, res.Executions, res.PairRuns)
+		}
+		if res.ByPair {
+			byPair++
+		}
+		t.Logf("seed %d: killed in %d executions (%d pair runs, by a pair: %v)", seed, res.Executions, res.PairRuns, res.ByPair)
 	}
-	t.Logf("killed in %d executions (%d pair runs):\n%s", res.Executions, res.PairRuns, res.Program)
+	if byPair < 3 {
+		t.Errorf("pair runs found it in %d of 4 searches", byPair)
+	}
 }
 
 // TestFaultBelowVMAStartIsBeyondEOF: with mmap_lock released early in
@@ -364,19 +377,24 @@ t4: mremap mm1 0x10+8 -> 0x30
 // hugetlb migration's folio lock keeps a write fault of a fork-shared anon
 // folio from reusing it (folio_move_anon_rmap) while its other mapping is
 // a migration entry: the new folio would inherit the wrong anon_vma and
-// remove_migration_ptes miss that entry.
+// remove_migration_ptes miss that entry. The budget is mmrace locks' own.
 func TestPrivateHugetlbKills(t *testing.T) {
 	ss := sites(t)
-	for _, id := range []string{"hugetlbChangeProtection:ptl#1@remove", "unmapHugepageRange:ptl#1@remove", "unmapAndMoveHugePage:folio_lock#2@remove"} {
-		site, kind, err := locks.ParseID(ss, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := locks.DefaultSearch(context.Background(), locks.SearchRequest{Mutant: ss.Mutant(site, kind), Runs: 4000, Seed: 1})
-		if !res.Detected {
-			t.Errorf("%s: not detected in %d executions", id, res.Executions)
+	ids := []string{"hugetlbChangeProtection:ptl#1@remove", "unmapHugepageRange:ptl#1@remove", "unmapAndMoveHugePage:folio_lock#2@remove"}
+	// The searches of mmrace locks itself (its seed, its budget, each
+	// mutant's own seed derived from them), so the test says what the map
+	// says.
+	rep, err := locks.Run(locks.Options{Sites: ss, Keep: keys("hugetlbChangeProtection:ptl#1", "unmapHugepageRange:ptl#1", "unmapAndMoveHugePage:folio_lock#2"),
+		Kinds: []ksync.MutantKind{ksync.MutantRemove}, Runs: 10000, Workers: 2, Seed: 1, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		r := resultOf(t, rep, id)
+		if r.Verdict != locks.Killed {
+			t.Errorf("%s: %+v", id, r)
 			continue
 		}
-		t.Logf("%s: %s in %d executions:\n%s", id, res.Invariant, res.Executions, res.Program)
+		t.Logf("%s: %s in %d executions", id, r.Invariant, r.Executions)
 	}
 }

@@ -47,6 +47,15 @@ func newPlan(p *kernelsim.Program) *plan {
 		pl.slots = append(pl.slots, m)
 	}
 	alive := slices.Clone(p.MMs)
+	exiting := map[string]bool{} // the mms an earlier op exits
+	caller := func() string {
+		for _, m := range alive {
+			if !exiting[m] {
+				return m
+			}
+		}
+		return ""
+	}
 	add := func(o kernelsim.Op, head string) bool {
 		text := head + ": " + o.String()
 		l := limitOf(o, pl.pages, fileSize)
@@ -60,6 +69,12 @@ func newPlan(p *kernelsim.Program) *plan {
 		st := planStep{op: o, text: text, slot: -1}
 		s, known := slot[o.MM]
 		switch {
+		case !known && o.Verb == kernelsim.OpPunch && caller() != "":
+			// fallocate(FALLOC_FL_PUNCH_HOLE) acts on the file, whichever
+			// process calls it: a host process that has not exited makes
+			// the call for the model-only mm.
+			s = slot[caller()]
+			st.req, st.skip = hostRequest(o, 0, fileIdx[o.File])
 		case !known:
 			st.skip = fmt.Sprintf("%s exists only in the model (made by exec)", o.MM)
 		case o.Verb == kernelsim.OpFork:
@@ -72,6 +87,9 @@ func newPlan(p *kernelsim.Program) *plan {
 		}
 		if st.skip == "" {
 			st.slot = s
+		}
+		if o.Verb == kernelsim.OpExit {
+			exiting[o.MM] = true
 		}
 		st.alive = slices.Clone(alive)
 		pl.steps = append(pl.steps, st)
