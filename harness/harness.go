@@ -155,6 +155,10 @@ func (r *Report) InternalError() bool { return r.Verdict.InternalError() }
 // HarnessLimit reports whether the run hit the step limit or the watchdog.
 func (r *Report) HarnessLimit() bool { return r.Verdict.HarnessLimit() }
 
+// beforeChecks, when set (by a test of this package), runs before the
+// quiescent invariants: a way to make the post-run checks fail.
+var beforeChecks func(*kernelsim.Kernel)
+
 // Run runs p once.
 func Run(p *kernelsim.Program, opts Options) (rep *Report) {
 	// Every phase of a controlled run is controlled: the kernel leaves out
@@ -275,6 +279,9 @@ func Run(p *kernelsim.Program, opts Options) (rep *Report) {
 		return rep
 	}
 	observeAll(k, rep, QuiescentInvariants)
+	if beforeChecks != nil {
+		beforeChecks(k)
+	}
 	if v := invariants.Quiescent(k); len(v) > 0 {
 		rep.Verdict, rep.Phase = sched.Verdict{Outcome: sched.Failed, Violation: v[0]}, "quiescent"
 		return rep
