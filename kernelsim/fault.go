@@ -249,12 +249,24 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 	return FaultDone
 }
 
-// vmfAnonPrepare mirrors mm/memory.c vmf_anon_prepare(): a VMA-locked fault
-// may not sleep on mmap_lock (it could deadlock against vma_start_write,
-// reference D.11b), so it trylocks and otherwise drops the VMA lock and
-// retries under mmap_lock.
+// vmfAnonPrepare mirrors vmf_anon_prepare() (mm/internal.h):
+// __vmf_anon_prepare (vmfAnonPrepareInner), and on VM_FAULT_RETRY the VMA
+// read lock dropped (vma_end_read).
 func (k *Kernel) vmfAnonPrepare(t *sched.Task, v *VMA, ff faultFlags) FaultResult {
 	const site = "vmf_anon_prepare"
+	r := k.vmfAnonPrepareInner(t, v, ff, site)
+	if r == FaultRetry {
+		releaseFaultLock(t, v, ff, site) // vma_end_read
+	}
+	return r
+}
+
+// vmfAnonPrepareInner mirrors mm/memory.c __vmf_anon_prepare(): a
+// VMA-locked fault may not sleep on mmap_lock (it could deadlock against
+// vma_start_write, reference D.11b), so it trylocks and otherwise returns
+// VM_FAULT_RETRY, the VMA lock still held: vmf_anon_prepare drops it at
+// once, hugetlb_fault after its hugetlb VMA lock (hugetlbFault).
+func (k *Kernel) vmfAnonPrepareInner(t *sched.Task, v *VMA, ff faultFlags, site string) FaultResult {
 	t.Point(sched.KindRead, v.name, site, "vma->anon_vma")
 	if v.AnonVMA() != nil {
 		return FaultDone
@@ -270,7 +282,6 @@ func (k *Kernel) vmfAnonPrepare(t *sched.Task, v *VMA, ff faultFlags) FaultResul
 		if k.Variants.Has("vmf_anon_prepare-blocking-mmap-lock") {
 			m.lock.ReadLock(t, site) // D.11b: sleeps on mmap_lock under the VMA read lock
 		} else if !m.lock.ReadTrylock(t, site) {
-			releaseFaultLock(t, v, ff, site) // vma_end_read
 			return FaultRetry
 		}
 	}

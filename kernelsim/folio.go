@@ -133,6 +133,14 @@ func (f *Folio) page(i int) *atomic.Uint64 {
 	return &f.tail[i-1]
 }
 
+// copyFrom is folio_copy(dst, src): every page of src into the same page
+// of f (folios of one order), at the step of the caller.
+func (f *Folio) copyFrom(src *Folio) {
+	for i := 0; i < src.Nr(); i++ {
+		f.page(i).Store(src.page(i).Load())
+	}
+}
+
 // allocFolio allocates a zeroed small folio (folio_alloc / vma_alloc_zeroed_movable_folio).
 func (k *Kernel) allocFolio(anon bool) *Folio { return k.allocFolioOrder(anon, 0) }
 

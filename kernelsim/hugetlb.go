@@ -288,7 +288,7 @@ func (k *Kernel) hugetlbNoPage(t *sched.Task, v *VMA, haddr, idx int, hp *hugePT
 	fo := f.lockHugetlbFolio(t, idx, shared)
 	anon := false
 	if fo == nil {
-		if r := k.vmfAnonPrepareHugetlb(t, v, ff); r != FaultDone {
+		if r := k.vmfAnonPrepareInner(t, v, ff, "__vmf_anon_prepare"); r != FaultDone {
 			return r
 		}
 		fo = k.allocHugetlbFolio(true)

@@ -44,11 +44,7 @@ func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio
 		src.lock.Unlock(t, site)
 		return nil // truncated or replaced meanwhile
 	}
-	dst := k.allocHugetlbFolio(false) // alloc_migration_target
-	dst.pin()
-	if !dst.lock.Trylock(t, site) {
-		t.Internal("%s: the new folio %s is already locked", site, dst.name)
-	}
+	dst := k.hugetlbMigrationTarget(t, false)
 	wasMapped := false
 	var err error
 	v616 := k.Variants.Enabled("hugetlbfs_punch_hole-folio-lock-under-i_mmap")
@@ -71,9 +67,7 @@ func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio
 		f.xa.Lock(t, "migrate_huge_page_move_mapping")
 		if f.pages[src.index].Load() == src && src.freeze() {
 			dst.file, dst.index = f, src.index
-			for i := 0; i < src.Nr(); i++ {
-				dst.page(i).Store(src.page(i).Load()) // folio_migrate_copy
-			}
+			dst.copyFrom(src) // folio_migrate_copy
 			f.xaBegin(t, "migrate_huge_page_move_mapping")
 			t.Point(sched.KindWrite, f.name+" i_pages", "migrate_huge_page_move_mapping", fmt.Sprintf("page cache %#x: %s -> %s", src.index, src.name, dst.name))
 			f.pages[src.index].Store(dst)
@@ -95,20 +89,7 @@ func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio
 			src.file.immap.UpWrite(t, "i_mmap_unlock_write")
 		}
 	}
-	if moved {
-		k.checkNoTLBMaps(t, src, "migration")
-	}
-	dst.lock.Unlock(t, site)
-	if !moved {
-		k.discardFolio(dst)
-	} else {
-		k.unpin(t, dst, site)
-	}
-	k.migrationDone(t, src)
-	src.lock.Unlock(t, site)
-	if moved {
-		src.markDead()
-	}
+	k.hugetlbMigrationEnd(t, src, dst, moved, nil)
 	return err
 }
 
@@ -227,11 +208,7 @@ func (k *Kernel) unmapAndMoveAnonHugePage(t *sched.Task, m *MM, addr int, src *F
 		src.lock.Unlock(t, site)
 		return nil // unmapped meanwhile: its anon_vma may be going
 	}
-	dst := k.allocHugetlbFolio(true) // alloc_migration_target
-	dst.pin()
-	if !dst.lock.Trylock(t, site) {
-		t.Internal("%s: the new folio %s is already locked", site, dst.name)
-	}
+	dst := k.hugetlbMigrationTarget(t, true)
 	wasMapped := false
 	if src.mapcount.Load() > 0 {
 		k.tryToMigrate(t, src, 0)
@@ -241,9 +218,7 @@ func (k *Kernel) unmapAndMoveAnonHugePage(t *sched.Task, m *MM, addr int, src *F
 	if src.mapcount.Load() == 0 && src.freeze() {
 		t.Point(sched.KindWrite, src.name, "migrate_folio", "copy "+src.name+" into "+dst.name)
 		dst.anonVMA, dst.index = src.anonVMA, src.index
-		for i := 0; i < src.Nr(); i++ {
-			dst.page(i).Store(src.page(i).Load()) // folio_migrate_copy
-		}
+		dst.copyFrom(src) // folio_migrate_copy
 		moved = true
 	}
 	var err error
@@ -257,11 +232,38 @@ func (k *Kernel) unmapAndMoveAnonHugePage(t *sched.Task, m *MM, addr int, src *F
 		}
 		k.removeMigrationPTEs(t, src, to, false)
 	}
+	k.hugetlbMigrationEnd(t, src, dst, moved, func() { k.putAnonVMA(t, av, "put_anon_vma") })
+	return err
+}
+
+// hugetlbMigrationTarget is unmap_and_move_huge_page's get_new_folio
+// (alloc_migration_target): a huge folio, pinned and locked before anyone
+// can see it.
+func (k *Kernel) hugetlbMigrationTarget(t *sched.Task, anon bool) *Folio {
+	const site = "unmap_and_move_huge_page"
+	dst := k.allocHugetlbFolio(anon)
+	dst.pin()
+	if !dst.lock.Trylock(t, site) {
+		t.Internal("%s: the new folio %s is already locked", site, dst.name)
+	}
+	return dst
+}
+
+// hugetlbMigrationEnd is the end of unmap_and_move_huge_page, after
+// remove_migration_ptes: no TLB may still map src if it moved; dst is
+// unlocked; put runs (put_anon_vma, for an anon folio); dst is freed if it
+// was not used, else its allocation reference goes (it lives on through
+// its mappings or the page cache); src is unlocked, and dies with its
+// last reference if it moved.
+func (k *Kernel) hugetlbMigrationEnd(t *sched.Task, src, dst *Folio, moved bool, put func()) {
+	const site = "unmap_and_move_huge_page"
 	if moved {
 		k.checkNoTLBMaps(t, src, "migration")
 	}
 	dst.lock.Unlock(t, site)
-	k.putAnonVMA(t, av, "put_anon_vma")
+	if put != nil {
+		put()
+	}
 	if !moved {
 		k.discardFolio(dst)
 	} else {
@@ -272,5 +274,4 @@ func (k *Kernel) unmapAndMoveAnonHugePage(t *sched.Task, m *MM, addr int, src *F
 	if moved {
 		src.markDead()
 	}
-	return err
 }

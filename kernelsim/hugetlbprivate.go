@@ -39,28 +39,6 @@ func (k *Kernel) hugetlbAddNewAnonRmap(t *sched.Task, f *Folio, v *VMA, addr int
 	f.entire.Add(1)
 }
 
-// vmfAnonPrepareHugetlb is __vmf_anon_prepare(), which the hugetlb fault
-// calls directly: unlike vmf_anon_prepare it leaves the per-VMA lock to
-// hugetlb_fault, which drops it on VM_FAULT_RETRY after the hugetlb VMA
-// lock and before the fault mutex. A VMA-locked fault may only trylock
-// mmap_lock (D.11b).
-func (k *Kernel) vmfAnonPrepareHugetlb(t *sched.Task, v *VMA, ff faultFlags) FaultResult {
-	const site = "__vmf_anon_prepare"
-	t.Point(sched.KindRead, v.name, site, "vma->anon_vma")
-	if v.AnonVMA() != nil {
-		return FaultDone
-	}
-	m := v.mm
-	if ff&faultVMALock != 0 && !m.lock.ReadTrylock(t, site) {
-		return FaultRetry
-	}
-	k.anonVMAPrepare(t, v)
-	if ff&faultVMALock != 0 {
-		m.lock.ReadUnlock(t, site)
-	}
-	return FaultDone
-}
-
 // hugetlbWP mirrors hugetlb_wp() for a private mapping (mm/hugetlb.c,
 // v6.17), called with huge_pte_lock held (returned held) and the fault
 // mutex and hugetlb VMA lock R held by hugetlb_fault, orig the read-only
@@ -95,16 +73,23 @@ func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *
 	defer k.unpin(t, old, site)
 	hp.unlock(t, site)
 	nf := k.allocHugetlbFolio(true)
-	if r := k.vmfAnonPrepareHugetlb(t, v, ff); r != FaultDone {
+	if r := k.vmfAnonPrepareInner(t, v, ff, "__vmf_anon_prepare"); r != FaultDone {
 		k.discardFolio(nf)
 		hp.lock(t, site)
 		return r
 	}
+	// copy_user_large_folio copies page by page; the model copies at one
+	// step. That hides no consequence: what races the copy is a store to
+	// one page (through another mapping of a page-cache folio, or a stale
+	// writable translation of an anon one), which lands before or after
+	// its page is copied. The memory log takes whatever the copy holds as
+	// the mm's memory, and the lost-store check below compares page by
+	// page, so a store is lost exactly when it came after the copy of its
+	// page, which an interleaving with the store after this step gives
+	// too.
 	t.Point(sched.KindRead, old.name, "copy_user_large_folio", "copy "+old.name+" into "+nf.name)
 	k.use(t, &old.Obj, "copy_user_large_folio")
-	for i := 0; i < nf.Nr(); i++ {
-		nf.page(i).Store(old.page(i).Load())
-	}
+	nf.copyFrom(old)
 	copyStep := t.Step()
 	hp.lock(t, site)
 	cur := k.hugetlbWalk(t, v, haddr, site)

@@ -93,9 +93,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 		t.Point(sched.KindRead, src.name, "migrate_pages_batch", fmt.Sprintf("-EAGAIN: retry pass %d", pass+1))
 	}
 	dst.anonVMA, dst.file, dst.index = src.anonVMA, src.file, src.index
-	for i := 0; i < src.Nr(); i++ {
-		dst.page(i).Store(src.page(i).Load()) // folio_copy
-	}
+	dst.copyFrom(src) // folio_copy
 	if src.file != nil {
 		src.file.xaBegin(t, "folio_migrate_mapping")
 		t.Point(sched.KindWrite, src.file.name, "folio_migrate_mapping", fmt.Sprintf("page cache %#x+%d: %s -> %s", src.index, src.Nr(), src.name, dst.name))
