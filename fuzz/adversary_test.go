@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"mmrace/harness"
 	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
 )
 
 // TestPairProgram: a pair keeps the declarations and setup of the program
@@ -116,5 +118,38 @@ func TestVerbPair(t *testing.T) {
 	}
 	if p := VerbPair(rng, "nosuch"); p != nil {
 		t.Errorf("a pair of an unknown verb:\n%s", p)
+	}
+}
+
+// TestTemplateRaces: every template's race parses (templateRace panics
+// otherwise) and runs clean on the faithful kernel under a few PCT
+// schedules, and the races of a verb all have an op of it.
+func TestTemplateRaces(t *testing.T) {
+	n := 0
+	for _, verb := range pairVerbs {
+		for _, p := range TemplateRaces(verb) {
+			n++
+			found := false
+			for _, ops := range p.Tasks {
+				for _, o := range ops {
+					found = found || o.Verb.String() == verb
+				}
+			}
+			for seed := uint64(1); seed <= 3; seed++ {
+				rep := harness.Run(p, harness.Options{Strategy: sched.NewPCT(seed, 3, 400), SemanticOnly: true, MaxSteps: MaxSteps})
+				if !rep.OK() {
+					t.Fatalf("%s race, PCT seed %d, fails on the faithful kernel:\n%s", verb, seed, Dump(rep, Config{}))
+				}
+			}
+			if !found {
+				t.Errorf("%s: a race without a %s op:\n%s", verb, verb, p)
+			}
+		}
+	}
+	if migrate := TemplateRaces("migrate"); len(migrate) < len(templates)/3 {
+		t.Errorf("%d template races with a migration of %d templates", len(migrate), len(templates))
+	}
+	if n == 0 {
+		t.Fatal("no template races")
 	}
 }

@@ -799,6 +799,69 @@ var templates = []template{
 		hot:    []string{"collapse mm1 0x10", "punch mm1 file1 0x1+2", "load mm1 0x11; load mm1 0x13"},
 		extra:  []string{"punch mm1 file1 0x0+8", "punch mm1 file1 0x3+1", "store mm1 0x12 5", "migrate mm1 0x11", "fault mm1 0x14 write"},
 	},
+	// The anon_vma hierarchy changed from two ends at once: mm2 forks
+	// (anon_vma_fork: num_children of mm2's anon_vma +1, the new AVCs into
+	// every tree of the chain) while its child mm3 exits (unlink_anon_vmas:
+	// mm3's anon_vma emptied, num_children of mm2's -1), both under the
+	// root's rwsem, and rmap walks of the root's pages read the trees. The
+	// three-level template above forks twice and never unlinks.
+	{name: "a fork tree three levels deep: a grandchild exits while its parent forks again and the root's pages migrate",
+		setup: []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x14 2", "fork mm1 mm2", "store mm2 0x11 3",
+			"fork mm2 mm3", "store mm3 0x15 4"},
+		addrs:  []int{0x10, 0x14, 0x11, 0x15},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}, {0x14, 4}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm2", "mm3", "mm1"},
+		hot:    []string{"fork mm2 mm4", "exit mm3", "migrate mm1 0x14"},
+		extra:  []string{"munmap mm3 0x10+8", "exit mm2", "fork mm3 {child}", "reclaim mm1 0x10", "store mm2 0x14 7", "munmap mm2 0x10+8"},
+	},
+	// A page shared by fork migrates while the parent writes it and the
+	// child reads it: remove_migration_ptes restores the parent's PTE
+	// first, and the parent's write fault must not reuse the new folio
+	// (do_wp_page's folio_trylock fails on the locked destination) while
+	// the child still has its migration entry.
+	{name: "a fork: a page shared copy-on-write migrates while the parent writes it and the child reads it",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x12 2", "fork mm1 mm2"},
+		addrs:  []int{0x10, 0x12},
+		ranges: [][2]int{{0x10, 8}, {0x10, 2}},
+		dests:  []int{0x20},
+		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"migrate mm2 0x10", "store mm1 0x10 6", "load mm2 0x10"},
+		extra:  []string{"migrate mm1 0x12", "store mm2 0x12 7", "load mm1 0x12", "reclaim mm1 0x10", "fault mm2 0x10 write"},
+	},
+	// retract_page_tables frees the PTE tables of every VMA that maps a
+	// collapsed shmem range, holding i_mmap_rwsem for read and neither
+	// mmap_lock nor a VMA lock of theirs: mm1 moving its mapping of the
+	// range to a fresh VMA (move_ptes, no rmap locks: the new VMA comes
+	// after the old in rmap order) maps the old table under RCU only
+	// until it holds the PTL and re-checks the PMD, while khugepaged
+	// collapses the range through mm2's mapping.
+	{name: "a shmem THP range mapped by two mms: one moves its mapping PTE by PTE while khugepaged collapses the range through the other's",
+		declare: []string{"mm2"},
+		setup: []string{"mmap mm1 0x10+8 file1@0x0 shared rw thp", "store mm1 0x10 1", "store mm1 0x12 2",
+			"mmap mm2 0x10+8 file1@0x0 shared rw thp", "load mm2 0x11"},
+		addrs:  []int{0x10, 0x12, 0x11},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}, {0x14, 4}},
+		dests:  []int{0x2c, 0x22},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"mremap mm1 0x10+8 -> 0x2c", "collapse mm2 0x10", "load mm1 0x2d"},
+		extra:  []string{"mremap mm1 0x10+4 -> 0x22", "collapse mm1 0x10", "store mm2 0x13 5", "punch mm2 file1 0x2+1", "madvise mm2 0x10+8 dontneed"},
+	},
+	// A swap-cache folio named by the child's swap entry and mapped again
+	// by the parent: reclaim locks it to unmap the parent's PTE (a new
+	// swap entry) while the child's entry is zapped (free_swap_and_cache:
+	// the last entry gone, __try_to_reclaim_swap trylocks the folio to
+	// drop it from the swap cache) and the child swaps it in (do_swap_page
+	// holds the folio lock that reclaim's folio_trylock must fail on).
+	{name: "a fork's page swapped out and read back by the parent: reclaimed again while the child's swap entry is zapped and the child swaps it in",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x12 2", "fork mm1 mm2", "reclaim mm1 0x10", "reclaim mm1 0x12", "load mm1 0x10"},
+		addrs:  []int{0x10, 0x12},
+		ranges: [][2]int{{0x10, 8}, {0x10, 2}, {0x12, 2}},
+		dests:  []int{0x20},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"reclaim mm1 0x10", "madvise mm2 0x10+8 dontneed", "load mm2 0x10"},
+		extra:  []string{"load mm1 0x10", "load mm2 0x12", "store mm1 0x12 7", "exit mm2", "munmap mm2 0x10+2", "migrate mm1 0x10", "reclaim mm2 0x12"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2

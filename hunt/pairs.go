@@ -24,7 +24,9 @@ import (
 // templates (19 sources in 10,000 runs for anon_vma_fork's lock). A pair
 // whose run shows another task inside the window with a pair of sites
 // never seen before is kept (hot) and gets exploitSchedules more schedules
-// at once, as the byte runs do.
+// at once, as the byte runs do. A quarter of the pair runs that owe no
+// schedules run the templates' own races (all of a template's race ops
+// at once, fuzz.TemplateRaces) that have an op of one of the verbs.
 //
 // Why: a consequence of a missing lock needs the one op that makes use of
 // the window (PT reclaim's table free for map_pte's RCU section, a split
@@ -39,6 +41,43 @@ type pairState struct {
 	verbs   []string        // the verbs of the ops the mutation took effect in
 	hot     []*kernelsim.Program
 	exploit []pairExploit
+	// races are the templates' own races with an op of one of the verbs
+	// (fuzz.TemplateRaces), drawn in a quarter of the pair runs that owe
+	// no schedules: 45 templates' races have a migration, so
+	// under mmrace locks' 10,000 executions each gets about 28
+	// mutant-directed PCT schedules when only migrations reach the site;
+	// a race of depth 2 or 3 through the window (the migration's
+	// destination folio lock, in a fork's three-task race: 28 runs of
+	// mmrace run) is then likely found.
+	races []*kernelsim.Program
+	// raceOf marks the templates whose race joined races because a byte
+	// run of theirs reached the mutated site (reachedIn).
+	raceOf map[int]bool
+}
+
+// active reports whether pair runs have anything to run.
+func (s *pairState) active() bool { return len(s.src) > 0 || len(s.races) > 0 }
+
+// reachedIn records a byte run of data's template that reached the
+// mutated site, whether or not the mutation took effect: the template's
+// race joins races once. An ignore-trylock-failure mutant takes effect
+// only when its trylock fails, which needs a holder of the lock on the
+// same object at that moment: a race the templates write down (reclaim's
+// folio_trylock against do_swap_page's folio lock: killed in 748 runs of
+// mmrace run, while the search's byte runs made the trylock fail once in
+// 10,000 executions).
+func (s *pairState) reachedIn(data []byte) {
+	ti := fuzz.TemplateOf(data)
+	if s.raceOf[ti] {
+		return
+	}
+	if s.raceOf == nil {
+		s.raceOf = map[int]bool{}
+	}
+	s.raceOf[ti] = true
+	if q := fuzz.TemplateRaceOf(data); q != nil {
+		s.races = append(s.races, q)
+	}
 }
 
 type pairSource struct {
@@ -78,6 +117,9 @@ func (s *pairState) source(data []byte, p *kernelsim.Program, tr *sched.Trace) {
 	}
 	if verb != "" && !slices.Contains(s.verbs, verb) {
 		s.verbs = append(s.verbs, verb)
+		// The templates' own races with an op of the verb
+		// (fuzz.TemplateRaces).
+		s.races = append(s.races, fuzz.TemplateRaces(verb)...)
 	}
 	key := strconv.Itoa(fuzz.TemplateOf(data))
 	for _, o := range p.Tasks[task] {
@@ -91,7 +133,7 @@ func (s *pairState) source(data []byte, p *kernelsim.Program, tr *sched.Trace) {
 }
 
 // next returns the program of the next pair run: one owed more schedules,
-// a hot one half the time (under a schedule of its own: the search draws
+// a template's race a quarter of the time, a hot one half the time (under a schedule of its own: the search draws
 // PCT's seed afresh), else a new pair; nil when the new pair does not
 // parse (the byte search goes on for that run).
 func (s *pairState) next(rng *rand.Rand) *kernelsim.Program {
@@ -102,8 +144,13 @@ func (s *pairState) next(rng *rand.Rand) *kernelsim.Program {
 			s.exploit = s.exploit[1:]
 		}
 		return p
+	case len(s.races) > 0 && rng.IntN(4) == 0:
+		return s.races[rng.IntN(len(s.races))]
 	case len(s.hot) > 0 && rng.IntN(2) == 0:
 		return s.hot[rng.IntN(len(s.hot))]
+	}
+	if len(s.src) == 0 {
+		return s.races[rng.IntN(len(s.races))] // active: races is not empty
 	}
 	if len(s.verbs) > 0 && rng.IntN(2) == 0 {
 		return fuzz.VerbPair(rng, s.verbs[rng.IntN(len(s.verbs))])

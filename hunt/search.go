@@ -94,7 +94,8 @@ func countBranches(bs map[string]Branch, rep *harness.Report) {
 // reached the mutated site, half of the runs are pair runs (pairs.go):
 // the task that reached it (alone or with the rest of its program), or an
 // op of the same verb in another template, against adversary ops drawn
-// from the template. It stops at the first finding;
+// from the template, or the race of a template (all its race ops at once)
+// whose programs reached the site or have an op of the verb. It stops at the first finding;
 // internal errors are counted (Detection.InternalErrors), never findings.
 // Deterministic for a seed and a run count (hunt, mmrace locks); the end
 // of ctx stops it, marked Interrupted.
@@ -106,7 +107,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 	var hot [][]byte // mutant runs that showed new interference pairs (MutantInterference)
 	seenWin := map[uint32]bool{}
 	var exploit []exploitRuns // programs owed more schedules
-	var applied int64
+	var applied, reached int64
 	seen := map[uint32]bool{}
 	steps := map[string]int{} // program text: the most steps a run of it took
 	var lens runLengths
@@ -124,7 +125,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		var data []byte
 		var p *kernelsim.Program
 		pairRun := false
-		if o.Mutant != nil && len(pairs.src) > 0 && rng.IntN(2) == 0 {
+		if o.Mutant != nil && pairs.active() && rng.IntN(2) == 0 {
 			// A pair run (pairs.go): the task that ran the mutated site
 			// against one adversary op.
 			if q := pairs.next(rng); q != nil {
@@ -208,6 +209,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			continue
 		}
 		if pairRun {
+			reached = o.Mutant.Reached()
 			if a := o.Mutant.Applied(); a > applied {
 				applied = a
 				pairs.ran(p, MutantInterference(&rep.RunTrace), seenWin)
@@ -239,6 +241,10 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			}
 			if a > applied {
 				pairs.source(data, p, &rep.RunTrace)
+			}
+			if n := o.Mutant.Reached(); n > reached {
+				reached = n
+				pairs.reachedIn(data)
 			}
 			exercised = exercised || a > applied
 			applied = a
