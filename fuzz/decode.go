@@ -862,6 +862,216 @@ var templates = []template{
 		hot:    []string{"reclaim mm1 0x10", "madvise mm2 0x10+8 dontneed", "load mm2 0x10"},
 		extra:  []string{"load mm1 0x10", "load mm2 0x12", "store mm1 0x12 7", "exit mm2", "munmap mm2 0x10+2", "migrate mm1 0x10", "reclaim mm2 0x12"},
 	},
+	// khugepaged against the mmap_lock writers: the scan (after
+	// mmap_read_trylock) and collapse_huge_page's revalidations run while
+	// munmap, mprotect or mremap change or free the VMA and its table.
+	{name: "small anonymous pages in a THP range: khugepaged collapses them while munmap, mprotect and mremap take mmap_lock for write",
+		setup: []string{"mmap mm1 0x10+8 anon rw thp", "mprotect mm1 0x10+1 r", "store mm1 0x11 2", "store mm1 0x12 3",
+			"mprotect mm1 0x10+1 rw"},
+		addrs:  []int{0x11, 0x12, 0x13, 0x10},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}, {0x14, 4}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"collapse mm1 0x10", "munmap mm1 0x10+8", "mprotect mm1 0x14+4 r"},
+		extra: []string{"munmap mm1 0x10+8", "mremap mm1 0x10+8 -> 0x30", "mprotect mm1 0x10+8 r", "collapse mm1 0x10",
+			"madvise mm1 0x10+8 dontneed", "exit mm1"},
+	},
+	// A read-only THP leaf mapped once (the fork child that shared it
+	// exited): a write fault reuses it (do_huge_pmd_wp_page) while a split
+	// or a migration holds its folio lock, so that the fault sleeps on the
+	// lock and re-takes the PMD lock, and while MADV_DONTNEED zaps the leaf.
+	{name: "a read-only THP leaf mapped once: a write fault reuses it while a split holds its lock and MADV_DONTNEED zaps it",
+		setup:  []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "fork mm1 mm2", "exit mm2"},
+		addrs:  []int{0x11, 0x10, 0x13},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x11 5", "split mm1 0x10", "madvise mm1 0x10+8 dontneed"},
+		extra: []string{"split mm1 0x10", "migrate mm1 0x10", "store mm1 0x12 6", "reclaim mm1 0x10", "madvise mm1 0x10+4 dontneed",
+			"mprotect mm1 0x10+8 r"},
+	},
+	// collapse_file with holes: the holes re-checked and reserved while
+	// faults fill them, the i_mmap walk while another mm maps and unmaps
+	// the file, the lockless scan while a punch frees the pages.
+	{name: "a shared shmem THP range with holes: khugepaged collapses it while faults fill the holes, a punch frees its pages and another mm maps and unmaps the file",
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x10+8 file1@0x0 shared rw thp", "store mm1 0x10 1", "mmap mm2 0x20+8 file1@0x0 shared rw"},
+		addrs:   []int{0x12, 0x13, 0x10},
+		ranges:  [][2]int{{0x10, 8}, {0x10, 4}},
+		dests:   []int{0x30},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"collapse mm1 0x10", "load mm1 0x12", "punch mm1 file1 0x0+8"},
+		extra: []string{"munmap mm2 0x20+8", "mmap mm2 0x30+8 file1@0x0 shared rw", "store mm1 0x13 5", "load mm2 0x22",
+			"punch mm1 file1 0x0+1", "collapse mm1 0x10"},
+	},
+	// deferred_split_scan against do_huge_pmd_wp_page: the write fault
+	// holds the THP's folio lock under the PMD lock (no reference of its
+	// own) when the split's trylock meets it; the fault falls back to PTEs
+	// and its next access meets the split's migration entries.
+	{name: "a read-only THP leaf mapped once: write faults on it while a split or a migration of it runs",
+		setup:  []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "fork mm1 mm2", "exit mm2"},
+		addrs:  []int{0x11, 0x13, 0x10},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
+		dests:  []int{0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x11 5; store mm1 0x13 6", "split mm1 0x10", "load mm1 0x12"},
+		extra:  []string{"split mm1 0x10", "migrate mm1 0x10", "store mm1 0x12 7", "madvise mm1 0x10+8 dontneed"},
+	},
+	// Hugetlb migration's folio locks (unmap_and_move_huge_page): the new
+	// folio stays locked until remove_migration_ptes has restored every
+	// entry, or a write fault of the parent (hugetlb_fault's folio_trylock
+	// for hugetlb_wp) reuses it while the child still has a migration entry
+	// that then maps it too.
+	{name: "a private hugetlb page shared copy-on-write by a fork migrates while the parent writes it and the child reads it",
+		files:  []string{"h 32 hugetlb"},
+		setup:  []string{"mmap mm1 0x40+16 h@0x0 private rw", "store mm1 0x48 1", "fork mm1 mm2"},
+		addrs:  []int{0x48, 0x40},
+		ranges: [][2]int{{0x48, 8}, {0x40, 16}},
+		dests:  []int{0x90},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"migrate mm1 0x48", "store mm1 0x48 7", "load mm2 0x48"},
+		extra:  []string{"migrate mm2 0x48", "store mm2 0x48 5", "load mm1 0x48", "punch mm1 h 0x8+8"},
+	},
+	// A hugetlbfs page migrates while another mm's first fault holds it
+	// locked (hugetlb_no_page: the migration sleeps for the lock) and a
+	// hole punch removes it (remove_inode_single_folio locks the folio it
+	// found: the new folio in the page cache must still be locked), and
+	// the first mm faults on the migration entries.
+	{name: "a hugetlbfs page mapped by one mm and not yet by another: it migrates while the other mm's first fault locks it and a hole punch removes it",
+		files:   []string{"h 32 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+16 h@0x0 shared rw", "store mm1 0x48 1", "mmap mm2 0x40+16 h@0x0 shared rw"},
+		addrs:   []int{0x48, 0x40},
+		ranges:  [][2]int{{0x48, 8}, {0x40, 16}},
+		dests:   []int{0x90},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"migrate mm1 0x48", "load mm2 0x48", "load mm1 0x48; load mm1 0x48"},
+		extra:   []string{"punch mm1 h 0x8+8", "load mm1 0x48; migrate mm1 0x48", "migrate mm2 0x48", "store mm2 0x48 5"},
+	},
+	{name: "a hugetlbfs page: a hole punch unmaps it, a fault maps it again and it migrates before the punch takes it out of the page cache",
+		files:  []string{"h 32 hugetlb"},
+		setup:  []string{"mmap mm1 0x40+16 h@0x0 shared rw", "store mm1 0x48 1"},
+		addrs:  []int{0x48, 0x40},
+		ranges: [][2]int{{0x48, 8}, {0x40, 16}},
+		dests:  []int{0x90},
+		mms:    []string{"mm1"},
+		hot:    []string{"punch mm1 h 0x8+8", "load mm1 0x48; migrate mm1 0x48", "load mm1 0x40"},
+		extra:  []string{"migrate mm1 0x48", "store mm1 0x48 5", "punch mm1 h 0x0+16", "load mm1 0x48"},
+	},
+	// unmap_hugepage_range's tlb_finish_mmu frees a private mapping's
+	// copy-on-write page a punch discarded: its flush must come first, while
+	// the punch still holds the hugetlb VMA lock and i_mmap_rwsem.
+	{name: "a private hugetlb mapping's copy-on-write page: a hole punch discards it while another thread reads it through its TLB",
+		files:  []string{"h 32 hugetlb"},
+		setup:  []string{"mmap mm1 0x40+16 h@0x0 private rw", "store mm1 0x48 5", "store mm1 0x40 2"},
+		addrs:  []int{0x48, 0x40},
+		ranges: [][2]int{{0x48, 8}, {0x40, 16}},
+		dests:  []int{0x90},
+		mms:    []string{"mm1"},
+		hot:    []string{"punch mm1 h 0x8+8", "load mm1 0x48; load mm1 0x48; load mm1 0x48", "store mm1 0x40 3"},
+		extra:  []string{"punch mm1 h 0x0+16", "store mm1 0x48 7", "migrate mm1 0x48", "madvise mm1 0x48+8 dontneed"},
+	},
+	// hugetlb_change_protection unshares a shared PMD table and must flush
+	// before it drops i_mmap_rwsem: a migration (i_mmap W) through the
+	// other sharer may finish right after, while a thread of the first mm
+	// still translates to the old folio.
+	{name: "a hugetlb PMD table shared by two mms: one mprotects it (unsharing the table) while the other's page migrates and the first reads it",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x48 1", "mmap mm2 0x40+64 h@0x0 shared rw", "load mm2 0x48"},
+		addrs:   []int{0x48, 0x50},
+		ranges:  [][2]int{{0x40, 64}, {0x48, 8}},
+		dests:   []int{0x90},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"mprotect mm1 0x40+64 r", "migrate mm2 0x48", "load mm1 0x48"},
+		// No mprotect of mm2: with both VMAs read-only a first fault may
+		// share a table whose entries are still writable, the candidate
+		// race of corpus/hugetlb_mprotect_flags_before_protection_let_another_mm_share_a_writable_table.txt,
+		// which the faithful kernel has.
+		extra: []string{"punch mm2 h 0x8+8", "migrate mm1 0x48", "store mm2 0x48 4", "load mm2 0x50"},
+	},
+	// A fork child's private hugetlb VMA has no hugetlb VMA lock
+	// (hugetlb_dup_vma_private): nothing but the PMD table's lock keeps a
+	// MADV_DONTNEED of the child from the child's own faults: hugetlb_wp
+	// reusing the anon folio the parent gave up (hugetlb_fault's
+	// huge_pte_lock) and hugetlb_no_page mapping a new anon folio and
+	// reusing it at once.
+	{name: "a fork child's private hugetlb VMA (no hugetlb VMA lock): its writes reuse or allocate anon folios while MADV_DONTNEED zaps them",
+		files:  []string{"h 32 hugetlb"},
+		setup:  []string{"mmap mm1 0x40+16 h@0x0 private rw", "store mm1 0x40 1", "fork mm1 mm2", "madvise mm1 0x40+8 dontneed"},
+		addrs:  []int{0x40, 0x48, 0x41},
+		ranges: [][2]int{{0x40, 16}, {0x40, 8}, {0x48, 8}},
+		dests:  []int{0x90},
+		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"store mm2 0x40 7", "madvise mm2 0x40+16 dontneed", "store mm2 0x48 5"},
+		extra:  []string{"punch mm1 h 0x0+16", "migrate mm2 0x40", "load mm2 0x48", "madvise mm2 0x48+8 dontneed"},
+	},
+	// Two mms map a hugetlbfs file in ranges too small to share a PMD
+	// table, so mm2's first faults reach hugetlb_no_page's page-cache
+	// lookup (filemap_lock_hugetlb_folio: RCU, folio_try_get, the folio
+	// lock and its re-check) while a migration through mm1's mapping
+	// replaces the folio in the page cache and frees it.
+	{name: "a hugetlbfs file mapped by two mms without PMD sharing: mm2's first faults look the page cache up while the folio migrates",
+		files:   []string{"h 16 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+16 h@0x0 shared rw", "store mm1 0x40 1", "store mm1 0x48 2", "mmap mm2 0x80+16 h@0x0 shared rw"},
+		addrs:   []int{0x40, 0x80, 0x48, 0x88},
+		ranges:  [][2]int{{0x80, 16}, {0x40, 8}, {0x40, 16}},
+		dests:   []int{0x90},
+		mms:     []string{"mm2", "mm1"},
+		hot:     []string{"load mm2 0x80", "migrate mm1 0x40", "store mm2 0x88 3"},
+		extra:   []string{"migrate mm1 0x48", "load mm2 0x81", "fault mm2 0x80 read", "migrate mm2 0x80"},
+	},
+	// The same without mm2's faults: a hole punched in the first huge page
+	// while mm1 maps it again after hugetlb_vmdelete_list and migrates it
+	// (remove_inode_single_folio's folio lock keeps the migration's
+	// entries from passing for unmapped) and mm2 unmaps its VMA of the
+	// file while hugetlb_unmap_file_folio walks i_mmap.
+	{name: "a hugetlbfs file mapped by two mms without PMD sharing: a hole is punched while mm1 maps the page again and migrates it and mm2 unmaps",
+		files:   []string{"h 16 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+16 h@0x0 shared rw", "store mm1 0x40 1", "mmap mm2 0x80+16 h@0x0 shared rw"},
+		addrs:   []int{0x40, 0x41, 0x42, 0x80},
+		ranges:  [][2]int{{0x80, 16}, {0x40, 8}, {0x40, 16}},
+		dests:   []int{0x90},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"punch mm1 h 0x0+8", "load mm1 0x41; migrate mm1 0x40", "load mm1 0x42; munmap mm2 0x80+16"},
+		extra:   []string{"load mm2 0x80", "migrate mm1 0x40", "load mm1 0x41", "munmap mm2 0x80+16", "load mm2 0x80; munmap mm2 0x80+16"},
+	},
+	// A hugetlb PMD table shared by two mms, zapped by MADV_DONTNEED over
+	// two VMAs (under mmap_lock read: __hugetlb_zap_begin's hugetlb VMA
+	// lock is all that keeps mm1's faults out) while a fork write-locks
+	// mm1's VMAs, sending mm1's fault to the mmap_lock path (hugetlb_fault's
+	// hugetlb VMA lock is then all that keeps the zap's huge_pmd_unshare
+	// out); a hole punch unshares mm1's table from remove_inode_hugepages
+	// after mm2's fault shared it again.
+	{name: "a hugetlb PMD table shared by two mms: MADV_DONTNEED under mmap_lock and punches unshare it while mm1 faults in it and forks",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "mmap mm1 0x80+8 anon rw", "store mm1 0x40 1", "mmap mm2 0x80+64 h@0x0 shared rw", "load mm2 0x80"},
+		addrs:   []int{0x48, 0x50, 0x41, 0x88},
+		ranges:  [][2]int{{0x40, 72}, {0x40, 8}, {0x40, 64}},
+		dests:   []int{0x100},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"store mm1 0x48 5; load mm1 0x58", "madvise mm1 0x40+8 dontneed; madvise mm1 0x40+72 dontneed", "fork mm1 mm3"},
+		extra:   []string{"punch mm1 h 0x0+8", "load mm2 0x88", "load mm1 0x50; load mm1 0x58", "load mm1 0x41", "madvise mm1 0x40+8 dontneed"},
+	},
+	// remove_inode_hugepages' hugetlb_unmap_file_folio meets mm1's VMA
+	// lock held by a fault of another index (hugetlb_vma_trylock_write
+	// fails: it sleeps on the lock), while mm2's fault shares mm1's PMD
+	// table again after hugetlb_vmdelete_list unshared it, so that the
+	// unmap unshares it under mm1's next fault.
+	{name: "a hole punched in a hugetlb PMD table two mms share: remove_inode_hugepages unmaps the folio again and unshares the table while mm1 faults elsewhere in it and mm2 shares it again",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x40 1", "mmap mm2 0x80+64 h@0x0 shared rw", "load mm2 0x80"},
+		addrs:   []int{0x50, 0x58, 0x41, 0x88},
+		ranges:  [][2]int{{0x40, 64}, {0x40, 8}},
+		dests:   []int{0x100},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"punch mm1 h 0x0+8", "load mm1 0x50; load mm1 0x58", "load mm2 0x88"},
+		extra:   []string{"load mm1 0x41", "load mm1 0x41; load mm1 0x58", "load mm2 0x90", "store mm1 0x60 3"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2

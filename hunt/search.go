@@ -30,6 +30,11 @@ type SearchOptions struct {
 	// counterexamples), and stops at this one otherwise. nil stops at the
 	// first.
 	OnFinding func(p *kernelsim.Program, rep *harness.Report) bool
+	// Confirm, when not nil, is asked about every failing run first: a
+	// run it refuses is not a finding of this search (mmrace locks: the
+	// faithful kernel fails the program too, so the failure is not the
+	// mutant's), and the search goes on as if it had passed.
+	Confirm func(p *kernelsim.Program, rep *harness.Report) bool
 }
 
 // SearchResult is what Search found.
@@ -195,7 +200,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		if rep.HarnessLimit() {
 			r.HarnessLimits++
 		}
-		if rep.Finding() {
+		if rep.Finding() && (o.Confirm == nil || o.Confirm(p, rep)) {
 			if !d.Detected {
 				d.Detected, d.Invariant = true, rep.Verdict.Violation.Invariant
 				d.Seconds = time.Since(start).Seconds()

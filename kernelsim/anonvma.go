@@ -1,8 +1,10 @@
 package kernelsim
 
 import (
+	"fmt"
 	"sync/atomic"
 
+	"mmrace/kernelsim/invnames"
 	"mmrace/kernelsim/ivtree"
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
@@ -259,8 +261,18 @@ func (k *Kernel) anonVMAFork(t *sched.Task, v, pv *VMA) {
 	// num_active_vmas bump for an inherited one.
 	k.anonVMAClone(t, v, pv, site)
 	a := k.anonVMAAlloc()
-	a.root = pv.AnonVMA().root
-	a.parent = pv.AnonVMA()
+	// anon_vma->root = pvma->anon_vma->root; anon_vma->parent =
+	// pvma->anon_vma: pvma->anon_vma read again. Under mmap_lock W nothing
+	// changes it; without (a lock mutant), a concurrent mremap or munmap
+	// of the parent VMA may have unlinked it (unlink_anon_vmas: NULL, the
+	// anon_vma freed): the kernel's oops or use-after-free.
+	pav := pv.AnonVMA()
+	if pav == nil {
+		t.Fail(sched.Violation{Invariant: invnames.KernelOops, Detail: fmt.Sprintf("%s: NULL pointer dereference reading pvma->anon_vma->root of %s: the parent VMA lost its anon_vma during the fork", site, pv.name)})
+	}
+	k.use(t, &pav.Obj, site)
+	a.root = pav.root
+	a.parent = pav
 	getAnonVMA(a.root)
 	v.setAnonVMA(a)
 	avc := k.avcAlloc()

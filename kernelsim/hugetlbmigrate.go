@@ -64,17 +64,25 @@ func (k *Kernel) unmapAndMoveHugePage(t *sched.Task, m *MM, addr int, src *Folio
 	moved := false
 	if err == nil && src.mapcount.Load() == 0 {
 		f := src.file
-		f.xa.Lock(t, "migrate_huge_page_move_mapping")
-		if f.pages[src.index].Load() == src && src.freeze() {
-			dst.file, dst.index = f, src.index
-			dst.copyFrom(src) // folio_migrate_copy
-			f.xaBegin(t, "migrate_huge_page_move_mapping")
-			t.Point(sched.KindWrite, f.name+" i_pages", "migrate_huge_page_move_mapping", fmt.Sprintf("page cache %#x: %s -> %s", src.index, src.name, dst.name))
-			f.pages[src.index].Store(dst)
-			f.xaEnd(t)
-			moved = true
+		// migrate_huge_page_move_mapping (v6.12+, folio_mc_copy): the
+		// refcount checked, the contents copied under the folio lock
+		// alone, and only then the refcount frozen under the i_pages lock.
+		// A writer of the folio that holds neither the folio lock nor a
+		// reference across the copy and the freeze loses its write.
+		if src.pinCount() == 1 { // folio_ref_count(src) != expected_count: -EAGAIN
+			t.PointF(sched.KindRead, "folio_mc_copy", sched.Obj(src.name).Detailf("copy into %s").S(dst.name))
+			dst.copyFrom(src)
+			f.xa.Lock(t, "migrate_huge_page_move_mapping")
+			if f.pages[src.index].Load() == src && src.freeze() {
+				dst.file, dst.index = f, src.index
+				f.xaBegin(t, "migrate_huge_page_move_mapping")
+				t.Point(sched.KindWrite, f.name+" i_pages", "migrate_huge_page_move_mapping", fmt.Sprintf("page cache %#x: %s -> %s", src.index, src.name, dst.name))
+				f.pages[src.index].Store(dst)
+				f.xaEnd(t)
+				moved = true
+			}
+			f.xa.Unlock(t, "migrate_huge_page_move_mapping")
 		}
-		f.xa.Unlock(t, "migrate_huge_page_move_mapping")
 	}
 	if err == nil && !moved {
 		err = fmt.Errorf("migrate %s %#x: EAGAIN: %s still mapped or referenced", m.name, addr, src.name)
@@ -183,6 +191,13 @@ func (k *Kernel) migrationEntryWaitHuge(t *sched.Task, v *VMA, hp *hugePTE) {
 		hugetlbVMAUnlockRead(t, v, site)
 	})
 	hugetlbVMAUnlockRead(t, v, site)
+	// migration_entry_wait_on_locked queues on the folio's wait queue
+	// (folio_waitqueue, folio_set_waiters, folio_trylock_flag) before it
+	// drops the PTL: "the migration path must hold a valid reference to
+	// the page, and it must take the ptl to remove the migration entry. So
+	// the page is valid until the ptl is dropped." The folio is touched
+	// here, with the PTL still held.
+	k.use(t, &f.Obj, "migration_entry_wait_on_locked: folio_set_waiters")
 	hp.unlock(t, site)
 	f.lock.WaitUnlocked(t, "migration_entry_wait_on_locked")
 }

@@ -116,6 +116,13 @@ func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *
 	k.dropMapping(t, old, site)
 	k.hugetlbAddNewAnonRmap(t, nf, v, haddr)
 	leaf := &PTE{Kind: PTEPresent, Folio: nf, Read: true, Write: writable, ID: k.newID(), Huge: true}
+	// Break-before-make (huge_ptep_clear_flush, then set_huge_pte_at):
+	// the copy's translation becomes visible only once no CPU translates
+	// the address to the old folio any more. Otherwise another thread may
+	// read the copy, then (through its stale entry) the old folio as it
+	// is later: a page-cache folio changed by a shared mapping shows
+	// through after the mm's private copy was read (arm64: a TLB conflict).
+	k.checkHugetlbBBM(t, m, haddr, old)
 	k.setPMD(t, m, cur.pmd, cur.slot, haddr, &PMDEntry{Leaf: leaf}, "set_huge_pte_at")
 	// From here the mm reads its private copy, whatever happens to the
 	// folio it was copied from (a page-cache folio may change).
@@ -131,4 +138,25 @@ func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *
 	hp.unlock(t, site)
 	hp.lock(t, site) // folio_put(old_folio) is done unlocked; "Caller expects lock to be held"
 	return FaultDone
+}
+
+// checkHugetlbBBM is invariant tlb-coherence at hugetlb_wp's
+// set_huge_pte_at (break-before-make): no task's TLB may
+// still translate m's huge page at haddr to old, the folio the leaf is
+// being replaced from (huge_ptep_clear_flush flushed it, under the PTL).
+func (k *Kernel) checkHugetlbBBM(t *sched.Task, m *MM, haddr int, old *Folio) {
+	k.checked("tlb-coherence")
+	k.tlb.mu.Lock()
+	var msg string
+	for i, es := range k.tlb.per {
+		for _, e := range es {
+			if msg == "" && e.mm == m && e.folio == old && e.addr >= haddr && e.addr < haddr+k.Geo.PTEs {
+				msg = fmt.Sprintf("%s's TLB still translates %s %#x to %s (%s)", sched.TaskName(i), m.name, e.addr, tlbTarget(e), k.cachedAt(e))
+			}
+		}
+	}
+	k.tlb.mu.Unlock()
+	if msg != "" {
+		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: fmt.Sprintf("hugetlb_wp at %s %#x installs its copy (set_huge_pte_at) before the old translation is flushed (break-before-make): %s", m.name, haddr, msg)})
+	}
 }

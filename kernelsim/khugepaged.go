@@ -139,6 +139,12 @@ func (k *Kernel) hugepageVMARevalidate(t *sched.Task, m *MM, haddr int) *VMA {
 		return nil
 	}
 	v := m.findVMA(haddr)
+	if v != nil {
+		// vma_lookup returned a pointer; the checks below are loads from
+		// the VMA, separate accesses that only mmap_lock keeps valid.
+		t.Point(sched.KindRead, v.name, "hugepage_vma_revalidate", "vm_flags, anon_vma (thp_vma_allowable_order)")
+		k.useVMA(t, v, "hugepage_vma_revalidate")
+	}
 	if v == nil || !v.isAnon() || v.Flags()&VMHugepage == 0 || !v.thpSuitable(haddr) || v.AnonVMA() == nil {
 		return nil
 	}

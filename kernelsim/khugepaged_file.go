@@ -31,7 +31,10 @@ func (k *Kernel) hpageCollapseScanFile(t *sched.Task, m *MM, haddr int, f *File,
 		t.PointF(sched.KindRead, site, sched.Objf("%s page cache").S(f.name).Detailf("xas_for_each %#x").N(i))
 		fo := f.pages[i].Load()
 		if fo != nil {
-			k.useRCU(t, &fo.Obj, site) // folio_test_large, folio_ref_count: kept by RCU only
+			// folio_test_large, folio_ref_count: loads from the folio after
+			// xas_for_each returned it, kept valid by RCU only.
+			t.PointF(sched.KindRead, site, sched.Objf("%s").S(fo.name).Detail("folio_test_large, folio_ref_count"))
+			k.useRCU(t, &fo.Obj, site)
 		}
 		switch {
 		case fo == nil:
@@ -151,9 +154,22 @@ func (k *Kernel) collapseFile(t *sched.Task, m *MM, haddr int, f *File, start in
 		f.xa.Lock(t, site)
 		for i := start; i < end; i++ {
 			if f.pages[i].Load() == nil {
+				// xas_store(&xas, XA_RETRY_ENTRY): a write of the xarray.
+				f.xaBegin(t, "xas_store")
+				t.Point(sched.KindWrite, f.name+" page cache", "xas_store", fmt.Sprintf("%#x: XA_RETRY_ENTRY (%s)", i, nf.name))
 				f.pages[i].Store(nf)
+				f.xaEnd(t)
 				nrNone--
 			}
+		}
+		// vma_interval_tree_foreach(vma, &mapping->i_mmap, start, end):
+		// userfaultfd_missing(vma), never true in the model (no
+		// userfaultfd), but the walk is what i_mmap_rwsem is taken for.
+		if nrNone == 0 {
+			it := &fileIter{k: k, f: f, first: start, last: end - 1, site: site}
+			for it.step(t) != nil {
+			}
+			t.SetWatch(nil)
 		}
 		f.immap.UpRead(t, site)
 		if nrNone != 0 {

@@ -5,3 +5,7 @@ var ParseArgumentsForTest = parseArguments
 
 // ShapeSearchForTest is the flush search's program shapes alone.
 var ShapeSearchForTest = shapeSearch
+
+// FaithfulFailureForTest is the faithful kernel's re-run of a failing
+// program.
+var FaithfulFailureForTest = faithfulFailure

@@ -39,7 +39,7 @@ func flushSearch(ctx context.Context, req SearchRequest) hunt.SearchResult {
 		r.Seconds = time.Since(start).Seconds()
 		return r
 	}
-	rest := hunt.SearchOptions{SemanticOnly: true, Seed: req.Seed ^ 0x746c62, Mutant: req.Mutant, AfterRun: req.AfterRun}
+	rest := hunt.SearchOptions{SemanticOnly: true, Seed: req.Seed ^ 0x746c62, Mutant: req.Mutant, AfterRun: req.AfterRun, Confirm: req.Confirm}
 	if req.Runs > 0 {
 		rest.Runs = req.Runs - r.Executions
 	}
@@ -94,6 +94,8 @@ func shapeSearch(ctx context.Context, req SearchRequest) hunt.SearchResult {
 			}
 		case rep.HarnessLimit():
 			r.HarnessLimits++
+		case rep.Finding() && req.refused(p, rep):
+			// the faithful kernel fails this program too: not a kill
 		case rep.Finding():
 			d.Detected, d.Invariant = true, rep.Verdict.Violation.Invariant
 			d.Seconds = time.Since(start).Seconds()

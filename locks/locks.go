@@ -104,6 +104,11 @@ type Result struct {
 	HarnessLimits  int    `json:"harness_limits,omitempty"`
 	InternalErrors int    `json:"internal_errors,omitempty"`
 	FirstInternal  string `json:"first_internal_error,omitempty"`
+	// FaithfulFindings counts the failing runs of the search that were
+	// not the mutant's doing (never kills): the mutation did not take
+	// effect in the run, or the faithful kernel fails the program too.
+	FaithfulFindings int    `json:"faithful_findings,omitempty"`
+	FirstFaithful    string `json:"first_faithful_finding,omitempty"`
 	// Killed mutants: the minimized counterexample.
 	Scenario  string `json:"scenario,omitempty"`
 	Timeline  string `json:"timeline,omitempty"`
@@ -341,6 +346,18 @@ func (r *Report) InternalErrors() int {
 	n := 0
 	for _, x := range r.Results {
 		if x.InternalErrors > 0 || x.Verdict == InternalError {
+			n++
+		}
+	}
+	return n
+}
+
+// FaithfulFindings counts the mutants whose search met a failing run
+// that was not the mutant's doing.
+func (r *Report) FaithfulFindings() int {
+	n := 0
+	for _, x := range r.Results {
+		if x.FaithfulFindings > 0 {
 			n++
 		}
 	}

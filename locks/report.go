@@ -232,6 +232,15 @@ func (rep *Report) WriteTable(w io.Writer) {
 			}
 		}
 	}
+	if n := rep.FaithfulFindings(); n > 0 {
+		fmt.Fprintf(w, "\nFAILURES NOT CAUSED BY THE MUTANT in the search of %d mutants (never counted as kills: the faithful kernel fails the same program, a candidate kernel race or a bug of the model, or the mutation did not take effect in the run). The first:\n", n)
+		for _, r := range rep.Results {
+			if r.FirstFaithful != "" {
+				fmt.Fprintf(w, "%s: %s\n", r.ID, r.FirstFaithful)
+				break
+			}
+		}
+	}
 	if rep.Interrupted {
 		fmt.Fprintf(w, "\nINTERRUPTED: %d of %d mutants not run; rerun with the same -out, -budget and -seed to continue.\n", len(rep.NotRun), rep.Mutants)
 	}

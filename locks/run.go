@@ -8,11 +8,14 @@ import (
 	"slices"
 	"strings"
 
+	"mmrace/fuzz"
 	"mmrace/harness"
 	"mmrace/internal/atomicfile"
 	"mmrace/internal/timeline"
+	"mmrace/kernelsim"
 	"mmrace/kernelsim/invnames"
 	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
 	"mmrace/minimize"
 )
 
@@ -28,11 +31,29 @@ func (o *Options) runMutant(ctx context.Context, m mutant) (r Result, ok bool) {
 	r.Params = o.params(m)
 	mut := o.Sites.Mutant(m.site, m.kind)
 	var seen int64
+	appliedNow := false // the mutation took effect in the last run
 	res := o.Search(ctx, SearchRequest{Mutant: mut, Runs: o.Runs, Budget: o.Budget, Seed: o.seedOf(m.id), Focus: m.site.Kernel, AfterRun: func(*harness.Report) {
+		appliedNow = false
 		if a := mut.Applied(); a > seen {
 			r.RunsApplied++
 			seen = a
+			appliedNow = true
 		}
+	}, Confirm: func(p *kernelsim.Program, rep *harness.Report) bool {
+		why := ""
+		if !appliedNow {
+			why = "the mutation did not take effect in the failing run"
+		} else if f := faithfulFailure(p, rep, o.seedOf(m.id)); f != nil {
+			why = "the faithful kernel fails the same program: " + f.Summary()
+		}
+		if why == "" {
+			return true
+		}
+		r.FaithfulFindings++
+		if r.FirstFaithful == "" {
+			r.FirstFaithful = why + "\n" + p.String() + "schedule " + rep.Schedule
+		}
+		return false
 	}})
 	if res.Interrupted {
 		return r, false
@@ -61,6 +82,39 @@ func (o *Options) runMutant(ctx context.Context, m mutant) (r Result, ok bool) {
 		r.Verdict = NoConsequence
 	}
 	return r, true
+}
+
+// faithfulRuns is how many PCT schedules of a failing program the
+// faithful kernel runs before the failure counts as a kill.
+const faithfulRuns = 64
+
+// faithfulFailure runs p on the faithful kernel, semantic-only, under
+// rep's schedule (leniently: without the mutant the run takes other
+// steps) and under faithfulRuns PCT schedules, and returns the first
+// failing run, or nil. A search under a mutant reports every failing run,
+// and the model's faithful kernel fails some programs on its own (a
+// candidate kernel race, corpus/hugetlb_mprotect_flags_before_protection_
+// let_another_mm_share_a_writable_table.txt: a hugetlb template's mprotect
+// of two mms found it under an unrelated mutant): such a failure is not
+// the mutant's consequence.
+func faithfulFailure(p *kernelsim.Program, rep *harness.Report, seed uint64) *harness.Report {
+	q := *p
+	q.Schedule = ""
+	opts := harness.Options{SemanticOnly: true, MaxSteps: fuzz.MaxSteps}
+	if s, err := sched.ParseSchedule(rep.Schedule); err == nil {
+		opts.Strategy = sched.NewLenientReplay(s)
+		if f := harness.Run(&q, opts); f.Finding() {
+			return f
+		}
+	}
+	k := rep.Steps*5/4 + 10
+	for i := range uint64(faithfulRuns) {
+		opts.Strategy = sched.NewPCT(seed+i, 2+int(i%4), k)
+		if f := harness.Run(&q, opts); f.Finding() {
+			return f
+		}
+	}
+	return nil
 }
 
 // fileName is a mutant ID usable as a file name.

@@ -6,6 +6,7 @@ import (
 
 	"mmrace/harness"
 	"mmrace/hunt"
+	"mmrace/kernelsim"
 	"mmrace/kernelsim/ksync"
 )
 
@@ -23,6 +24,15 @@ type SearchRequest struct {
 	// Focus is the kernel function of the mutated site: a search may aim
 	// its programs at it.
 	Focus string
+	// Confirm, when not nil, must be asked about every failing run: a run
+	// it refuses is not the mutant's doing (the faithful kernel fails the
+	// same program too), and the search goes on as if the run had passed.
+	Confirm func(p *kernelsim.Program, rep *harness.Report) bool
+}
+
+// refused reports whether req's Confirm refuses a failing run.
+func (req SearchRequest) refused(p *kernelsim.Program, rep *harness.Report) bool {
+	return req.Confirm != nil && !req.Confirm(p, rep)
 }
 
 // SearchFunc searches for a run that fails (a finding) under a request.
@@ -40,5 +50,5 @@ func DefaultSearch(ctx context.Context, req SearchRequest) hunt.SearchResult {
 	if isFlush(req.Mutant) {
 		return flushSearch(ctx, req)
 	}
-	return hunt.Search(ctx, hunt.SearchOptions{SemanticOnly: true, Budget: req.Budget, Runs: req.Runs, Seed: req.Seed, Mutant: req.Mutant, AfterRun: req.AfterRun})
+	return hunt.Search(ctx, hunt.SearchOptions{SemanticOnly: true, Budget: req.Budget, Runs: req.Runs, Seed: req.Seed, Mutant: req.Mutant, AfterRun: req.AfterRun, Confirm: req.Confirm})
 }

@@ -69,10 +69,12 @@ func newPlan(p *kernelsim.Program) *plan {
 		st := planStep{op: o, text: text, slot: -1}
 		s, known := slot[o.MM]
 		switch {
-		case !known && o.Verb == kernelsim.OpPunch && caller() != "":
+		case !known && o.Verb == kernelsim.OpPunch && caller() != "" && !exiting[o.MM]:
 			// fallocate(FALLOC_FL_PUNCH_HOLE) acts on the file, whichever
 			// process calls it: a host process that has not exited makes
-			// the call for the model-only mm.
+			// the call for the model-only mm (once that mm exited, the
+			// model refuses the op, ESRCH, and the host has no call to
+			// make).
 			s = slot[caller()]
 			st.req, st.skip = hostRequest(o, 0, fileIdx[o.File])
 		case !known:

@@ -1,0 +1,150 @@
+package locks_test
+
+import (
+	"context"
+	"testing"
+
+	"mmrace/harness"
+	"mmrace/hunt"
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/ksync"
+	"mmrace/kernelsim/sched"
+	"mmrace/locks"
+)
+
+// candidateRace is corpus/hugetlb_mprotect_flags_before_protection_let_
+// another_mm_share_a_writable_table.txt's program: the faithful kernel
+// fails it under its pinned schedule (a candidate kernel race).
+const candidateRace = `mm mm1 mm2
+file file1 32
+file h 64 hugetlb
+inject alloc-failures
+setup: mmap mm1 0x40+64 h@0x0 shared rw
+setup: store mm1 0x48 1
+setup: store mm1 0x50 2
+setup: mmap mm2 0x40+64 h@0x0 shared rw
+setup: load mm2 0x48
+t1: mprotect mm1 0x40+64 r
+t1: fault mm1 0x60 read
+t2: fork mm1 mm5
+t2: store mm5 0x48 5
+t3: migrate mm2 0x48
+t3: mprotect mm2 0x40+64 r
+schedule v1.ggnEDYAKxQvtVg
+`
+
+// killProgram fails under Migrate:folio_lock#3@remove (the parent's
+// write reuses the new folio before the child's PTE is restored) and
+// passes on the faithful kernel.
+const killProgram = `mm mm1
+setup: mmap mm1 0x10+8 anon rw
+setup: store mm1 0x10 1
+setup: fork mm1 mm2
+t1: migrate mm2 0x10
+t2: store mm1 0x10 6
+t3: load mm2 0x10
+`
+
+func runPinned(t *testing.T, text string, m *ksync.Mutant) (*kernelsim.Program, *harness.Report) {
+	t.Helper()
+	p, err := kernelsim.Parse("test", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sched.ParseSchedule(p.Schedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, harness.Run(p, harness.Options{Strategy: sched.NewReplay(s), SemanticOnly: true, Mutant: m})
+}
+
+// TestFaithfulFailure: a failing run whose program the faithful kernel
+// fails too is found out; one the faithful kernel passes is not.
+func TestFaithfulFailure(t *testing.T) {
+	p, rep := runPinned(t, candidateRace, nil)
+	if !rep.Finding() {
+		t.Fatalf("the candidate race no longer fails on the faithful kernel:\n%s", rep.Summary())
+	}
+	if f := locks.FaithfulFailureForTest(p, rep, 1); f == nil {
+		t.Error("the faithful kernel's failure of the candidate race was not found again")
+	}
+	ss := sites(t)
+	site, kind, err := locks.ParseID(ss, "Migrate:folio_lock#3@remove")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := kernelsim.Parse("test", killProgram)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := uint64(1); seed <= 2000; seed++ {
+		rep := harness.Run(kp, harness.Options{Strategy: sched.NewPCT(seed, 3, 120), SemanticOnly: true, Mutant: ss.Mutant(site, kind)})
+		if !rep.Finding() {
+			continue
+		}
+		if f := locks.FaithfulFailureForTest(kp, rep, seed); f != nil {
+			t.Fatalf("the mutant's kill was taken for the faithful kernel's failure:\n%s", f.Summary())
+		}
+		return
+	}
+	t.Fatal("Migrate:folio_lock#3@remove never failed the program in 2000 PCT runs")
+}
+
+// TestFailureWithoutMutationIsNoKill: a search whose failing run the
+// mutation did not take effect in (here: a run without the mutant at
+// all, of a program the faithful kernel fails) reports no kill, and
+// counts the failure as not the mutant's.
+func TestFailureWithoutMutationIsNoKill(t *testing.T) {
+	ss := sites(t)
+	search := func(_ context.Context, req locks.SearchRequest) hunt.SearchResult {
+		var r hunt.SearchResult
+		p, rep := runPinned(t, candidateRace, nil)
+		r.Executions = 1
+		req.AfterRun(rep)
+		if !rep.Finding() {
+			t.Fatalf("the candidate race passes:\n%s", rep.Summary())
+		}
+		if req.Confirm(p, rep) {
+			r.Detected, r.Invariant, r.Program, r.Report = true, rep.Verdict.Violation.Invariant, p, rep
+		}
+		return r
+	}
+	o := locks.Options{Sites: ss, Keep: keys("Migrate:folio_lock#3"), Kinds: []ksync.MutantKind{ksync.MutantRemove}, Runs: 1, Workers: 1, Seed: 1, OutDir: t.TempDir(), Search: search}
+	rep, err := locks.Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resultOf(t, rep, "Migrate:folio_lock#3@remove")
+	if r.Verdict == locks.Killed || r.FaithfulFindings != 1 || r.FirstFaithful == "" || rep.FaithfulFindings() != 1 {
+		t.Fatalf("%+v", r)
+	}
+}
+
+// TestForkWithoutMmapLockOops: fork's mmap_lock removed, a concurrent
+// mremap of the parent's VMA unlinks its anon_vma while anon_vma_fork
+// reads pvma->anon_vma again: the kernel's NULL dereference is a
+// kernel-oops finding, not a panic of the harness (it was an internal
+// error that failed a whole nightly's mmrace locks).
+func TestForkWithoutMmapLockOops(t *testing.T) {
+	const text = `mm mm1
+file file1 32
+inject alloc-failures
+setup: mmap mm1 0x10+8 anon rw
+setup: store mm1 0x10 1
+setup: store mm1 0x14 2
+setup: fork mm1 mm2
+setup: store mm2 0x11 3
+t1: fork mm2 mm5
+t2: mremap mm2 0x10+8 -> 0x48
+schedule v1.YKICBcIFlrUpLA
+`
+	ss := sites(t)
+	site, kind, err := locks.ParseID(ss, "Fork:mmap_lock#1@remove")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rep := runPinned(t, text, ss.Mutant(site, kind))
+	if rep.InternalError() || rep.Verdict.Violation.Invariant != "kernel-oops" {
+		t.Fatalf("want a kernel-oops finding:\n%s", rep.Summary())
+	}
+}
