@@ -160,7 +160,7 @@ func (h *hugePTE) unlock(t *sched.Task, site string) { h.pmd.ptl.Unlock(t, site)
 // walk to the PMD entry: nil when the PUD is none.
 func (k *Kernel) hugetlbWalk(t *sched.Task, v *VMA, addr int, site string) *hugePTE {
 	k.useVMA(t, v, site)
-	if v.hlock != nil && v.Flags()&VMShared != 0 { // __vma_shareable_lock: a private VMA's table is never shared
+	if v.Flags()&VMShared != 0 && v.hlock != nil { // __vma_shareable_lock: a private VMA's table is never shared
 		ksync.AssertEitherHeld(t, v.hlock, v.file.immap, site+": hugetlb_walk: WARN_ON_ONCE(!lockdep_is_held(&vma_lock->rw_sema) && !lockdep_is_held(&i_mmap_rwsem))")
 	}
 	m := v.mm

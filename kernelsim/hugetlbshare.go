@@ -155,22 +155,26 @@ func (k *Kernel) hugetlbZap(t *sched.Task, v *VMA, start, end int, zd zapDetails
 	}
 	f.immap.DownWrite(t, "__hugetlb_zap_begin")
 	k.unmapHugepageRange(t, v, start, end, zd, withLock)
-	if !withLock && zd.unmap {
+	shareable := v.Flags()&VMShared != 0 // __vma_shareable_lock
+	if !withLock && zd.unmap && shareable {
 		v.hlock = nil
 	}
 	if withLock {
-		if zd.unmap {
+		if zd.unmap && shareable {
 			// __hugetlb_vma_unlock_write_free: the final unmap frees the
 			// lock (vm_private_data = NULL) with i_mmap still held, so no
 			// rmap walker sees it half gone.
-			// (A private VMA's resv_map lock is only unlocked; a fork
-			// child's private VMA has none.)
 			l := v.hlock
 			v.hlock = nil
 			if l != nil {
 				l.UpWrite(t, "__hugetlb_zap_end")
 			}
 		} else {
+			// A private VMA's resv_map lock is only unlocked: "no free for
+			// anon vmas, but still need to unlock" (vm_private_data keeps
+			// the resv_map until hugetlb_vm_op_close); a fork child's
+			// private VMA has none. Anon rmap walkers, which hold the
+			// anon_vma lock and not i_mmap, may read it meanwhile.
 			hugetlbVMAUnlockWrite(t, v, "__hugetlb_zap_end")
 		}
 	}
