@@ -26,7 +26,8 @@ import (
 // never seen before is kept (hot) and gets exploitSchedules more schedules
 // at once, as the byte runs do. A quarter of the pair runs that owe no
 // schedules run the templates' own races (all of a template's race ops
-// at once, fuzz.TemplateRaces) that have an op of one of the verbs.
+// at once, fuzz.TemplateRaces): those that have an op of one of the
+// verbs, and those of the templates whose byte runs reached the site.
 //
 // Why: a consequence of a missing lock needs the one op that makes use of
 // the window (PT reclaim's table free for map_pte's RCU section, a split
@@ -42,8 +43,9 @@ type pairState struct {
 	hot     []*kernelsim.Program
 	exploit []pairExploit
 	// races are the templates' own races with an op of one of the verbs
-	// (fuzz.TemplateRaces), drawn in a quarter of the pair runs that owe
-	// no schedules: 45 templates' races have a migration, so
+	// (fuzz.TemplateRaces) or whose byte runs reached the site
+	// (reachedIn), drawn in a quarter of the pair runs that owe no
+	// schedules: 45 templates' races have a migration, so
 	// under mmrace locks' 10,000 executions each gets about 28
 	// mutant-directed PCT schedules when only migrations reach the site;
 	// a race of depth 2 or 3 through the window (the migration's
@@ -132,10 +134,11 @@ func (s *pairState) source(data []byte, p *kernelsim.Program, tr *sched.Trace) {
 	s.src = append(s.src, pairSource{data: data, p: p, task: task})
 }
 
-// next returns the program of the next pair run: one owed more schedules,
-// a template's race a quarter of the time, a hot one half the time (under a schedule of its own: the search draws
-// PCT's seed afresh), else a new pair; nil when the new pair does not
-// parse (the byte search goes on for that run).
+// next returns the program of the next pair run: one owed more
+// schedules, a template's race a quarter of the time (always, while no
+// source is known), a hot one half the time (under a schedule of its
+// own: the search draws PCT's seed afresh), else a new pair; nil when the
+// new pair does not parse (the byte search goes on for that run).
 func (s *pairState) next(rng *rand.Rand) *kernelsim.Program {
 	switch {
 	case len(s.exploit) > 0:
