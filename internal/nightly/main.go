@@ -334,8 +334,17 @@ func (v *Verdict) judgeLocks(dir string, st int) {
 	}
 	v.Locks = &LocksSummary{Mutants: rep.Mutants, Interrupted: rep.Interrupted, All: rep.Summary.All,
 		LockSites: rep.Summary.Locks, FlushSites: rep.Summary.Flushes, Index: "locks/index.html"}
-	if n := rep.Summary.All.Internal; n > 0 {
-		v.internal("locks", KindInternal, fmt.Sprintf("%d mutants met an internal error", n))
+	// A mutant whose search met an internal error may still end killed or
+	// survived by its other runs: Report.InternalErrors counts it too.
+	if n := max(rep.Summary.All.Internal, rep.InternalErrors()); n > 0 {
+		first := ""
+		for _, r := range rep.Results {
+			if r.FirstInternal != "" {
+				first = " (the first: " + r.ID + ", see locks.log)"
+				break
+			}
+		}
+		v.internal("locks", KindInternal, fmt.Sprintf("%d mutants met an internal error%s", n, first))
 	} else if st != 0 {
 		v.internal("locks", KindInternal, "exit "+strconv.Itoa(st)+" ("+exitWord(st)+")")
 	}

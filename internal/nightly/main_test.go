@@ -100,6 +100,9 @@ func TestJudge(t *testing.T) {
 		{name: "internal error in locks", edit: func(f map[string]any) {
 			f["locks.json"].(*locks.Report).Summary.All.Internal = 1
 		}, exit: 3, problems: "|locks:internal-error"},
+		{name: "internal error in a killed mutant's search", edit: func(f map[string]any) {
+			f["locks.json"].(*locks.Report).Results = []locks.Result{{ID: "Fork:mmap_lock#1@remove", Verdict: locks.Killed, InternalErrors: 2, FirstInternal: "panic"}}
+		}, exit: 3, problems: "|locks:internal-error"},
 		{name: "no output", edit: func(f map[string]any) { delete(f, "locks.json") }, exit: 3, problems: "|locks:no-output"},
 		{name: "malformed output", edit: func(f map[string]any) { f["hunt.json"] = "{" }, exit: 3, problems: "|hunt:no-output"},
 		{name: "a step that did not end", status: "hunt\t0\t5\n", exit: 3, problems: "|locks:no-output stress:no-output stress:no-output"},
