@@ -146,16 +146,7 @@ func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *
 // being replaced from (huge_ptep_clear_flush flushed it, under the PTL).
 func (k *Kernel) checkHugetlbBBM(t *sched.Task, m *MM, haddr int, old *Folio) {
 	k.checked("tlb-coherence")
-	k.tlb.mu.Lock()
-	var msg string
-	for i, es := range k.tlb.per {
-		for _, e := range es {
-			if msg == "" && e.mm == m && e.folio == old && e.addr >= haddr && e.addr < haddr+k.Geo.PTEs {
-				msg = fmt.Sprintf("%s's TLB still translates %s %#x to %s (%s)", sched.TaskName(i), m.name, e.addr, tlbTarget(e), k.cachedAt(e))
-			}
-		}
-	}
-	k.tlb.mu.Unlock()
+	msg := k.tlbTranslatesTo(old, func(e *tlbEntry) bool { return e.mm == m && e.addr >= haddr && e.addr < haddr+k.Geo.PTEs })
 	if msg != "" {
 		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: fmt.Sprintf("hugetlb_wp at %s %#x installs its copy (set_huge_pte_at) before the old translation is flushed (break-before-make): %s", m.name, haddr, msg)})
 	}

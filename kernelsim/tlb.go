@@ -287,22 +287,26 @@ func (k *Kernel) checkNoTLBMaps(t *sched.Task, f *Folio, op string) {
 		k.afterFlush(t, func() { k.checkNoTLBMaps(t, f, op) })
 		return
 	}
+	// An mm with no users left runs no thread: nothing can use its
+	// translations (only a flush a mutant removed at exit_mmap leaves any).
+	if msg := k.tlbTranslatesTo(f, func(e *tlbEntry) bool { return e.mm.users.Load() > 0 }); msg != "" {
+		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: op + " of " + f.name + " is done, but " + msg})
+	}
+}
+
+// tlbTranslatesTo describes the first TLB entry, of any task, that
+// translates a page to f and that keep accepts, or returns "".
+func (k *Kernel) tlbTranslatesTo(f *Folio, keep func(e *tlbEntry) bool) string {
 	k.tlb.mu.Lock()
-	var msg string
+	defer k.tlb.mu.Unlock()
 	for i, es := range k.tlb.per {
 		for _, e := range es {
-			// An mm with no users left runs no thread: nothing can use its
-			// translations (only a flush a mutant removed at exit_mmap
-			// leaves any).
-			if e.folio == f && msg == "" && e.mm.users.Load() > 0 {
-				msg = fmt.Sprintf("%s's TLB still translates %s %#x to %s (%s)", sched.TaskName(i), e.mm.name, e.addr, tlbTarget(e), k.cachedAt(e))
+			if e.folio == f && keep(&e) {
+				return fmt.Sprintf("%s's TLB still translates %s %#x to %s (%s)", sched.TaskName(i), e.mm.name, e.addr, tlbTarget(e), k.cachedAt(e))
 			}
 		}
 	}
-	k.tlb.mu.Unlock()
-	if msg != "" {
-		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: op + " of " + f.name + " is done, but " + msg})
-	}
+	return ""
 }
 
 // otherOwesFlush reports whether a task other than t owes m's page addr a
