@@ -24,7 +24,8 @@ import (
 //     the innermost lock it held when the flush was due, and every other
 //     lock of that lock's class it holds (the two PTLs of move_ptes, the two
 //     PMD locks of move_normal_pmd): it is then performed as a step of its
-//     own, at the task's first scheduling point after that release. For
+//     own, right after that release (or at the task's first scheduling
+//     point after a release the mutant machinery makes). For
 //     move_ptes that is after the PTLs are dropped, exactly what variant
 //     move_ptes-flush-after-unlock does (CVE-2018-18281); for dup_mmap's
 //     flush_tlb_mm, after mmap_write_unlock(oldmm); for tlb_finish_mmu,
@@ -107,6 +108,17 @@ func (k *Kernel) armLateFlush(t *sched.Task) {
 		k.flushMut.armed[id] = false
 		k.pollLateFlushes(t)
 	})
+}
+
+// releasedFlushes runs right after every release of a lock by t while a
+// mutant is set (ksync.Env.SetAfterRelease): the flushes deferred past the
+// release of that lock's class are performed now, before t does anything
+// else, where the kernel's flush moved after the unlock would be (a free
+// of a page table queued right after the unlock must follow it).
+func (k *Kernel) releasedFlushes(t *sched.Task) {
+	if len(k.flushMut.late[t.ID()]) > 0 {
+		k.pollLateFlushes(t)
+	}
 }
 
 // pollLateFlushes runs at the start of a scheduling point of t: the

@@ -114,6 +114,7 @@ func New(cfg ksync.Config, v Variants) *Kernel {
 	k := &Kernel{Env: ksync.NewEnv(cfg), Geo: DefaultGeometry, Variants: newVariantSwitch(v)}
 	k.Env.InitMu(&k.mu)
 	k.Env.InitMu(&k.tlb.mu)
+	k.Env.SetAfterRelease(k.releasedFlushes) // flush-after-unlock (flushmutant.go)
 	return k
 }
 

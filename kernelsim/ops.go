@@ -41,6 +41,7 @@ func (k *Kernel) Exec(t *sched.Task, o *Op) error {
 			return fmt.Errorf("%s: ESRCH: no mm %s (it exited or has not started)", o.Verb, o.MM)
 		}
 		defer k.mmput(t, m)
+		k.loadMM(t, m)
 	}
 	switch o.Verb {
 	case OpExit:

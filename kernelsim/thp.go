@@ -320,7 +320,7 @@ func (k *Kernel) zapHugePMD(t *sched.Task, v *VMA, addr int, site string, zd zap
 	}
 	if f.anon {
 		if e.Deposit != nil {
-			k.free(t, &e.Deposit.Obj, "zap_deposited_table")
+			k.freeTable(t, m, &e.Deposit.Obj, "zap_deposited_table")
 		}
 		m.rssAnon.Add(-int64(f.Nr()))
 	} else {

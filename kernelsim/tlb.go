@@ -88,6 +88,10 @@ type tlbSet struct {
 	per      [maxTLBTasks][]tlbEntry
 	pending  [maxTLBTasks][]flushRange
 	psc      [maxTLBTasks][]pscEntry // the paging-structure caches (tlbpsc.go)
+	// loaded is the mm whose page tables each task's CPU has loaded (CR3):
+	// that of the last op it ran in a process, kept after the op, in
+	// lazy TLB mode, until it runs in another (tlbpsc.go).
+	loaded [maxTLBTasks]*MM
 }
 
 // flushRange is a range of an mm's pages.
@@ -399,7 +403,7 @@ func (k *Kernel) tlbFinishMMU(t *sched.Task, site string) {
 	}
 	for _, gt := range g.tables {
 		// tlb_remove_table: after the flush and a grace period.
-		k.Env.RCU().CallRCU(t, "free "+gt.o.name, func() { k.free(t, gt.o, gt.site) })
+		k.Env.RCU().CallRCU(t, "free "+gt.o.name, func() { k.freeTable(t, g.mm, gt.o, gt.site) })
 	}
 	k.tlb.mu.Lock()
 	k.gather[t.ID()] = nil // the gather stays open (otherGatherCovers) until here

@@ -20,7 +20,11 @@ import (
 //
 // A walk through a cached entry into a table the kernel has detached reads
 // that table's entries (a stale translation); into one it has freed, freed
-// memory: invariant tlb-use-after-free.
+// memory: invariant tlb-use-after-free. A CPU walks speculatively too,
+// whenever it has the mm's tables loaded, also lazily, after the mm's last
+// thread left it (exit) or while it runs a kernel thread: so a table must
+// not be freed while such a CPU still caches an entry into it (freeTable),
+// which is why x86 sends the freed_tables flush to lazy CPUs.
 //
 // The walk's other protections stay as user.go has them (the read section
 // standing for the IPI/RCU protection of a walk in progress); what changed
@@ -122,7 +126,7 @@ func (k *Kernel) freeTableAfterFlush(t *sched.Task, m *MM, o *Obj, base int, sit
 	}
 	k.tlb.mu.Unlock()
 	if g == nil {
-		k.Env.RCU().CallRCU(t, "free "+o.name, func() { k.free(t, o, site) })
+		k.Env.RCU().CallRCU(t, "free "+o.name, func() { k.freeTable(t, m, o, site) })
 	}
 }
 
@@ -130,4 +134,45 @@ func (k *Kernel) freeTableAfterFlush(t *sched.Task, m *MM, o *Obj, base int, sit
 type gatheredTable struct {
 	o    *Obj
 	site string
+}
+
+// loadMM records that t's CPU runs in m (switch_mm: CR3 holds m's page
+// tables). It keeps them loaded after the op, in lazy TLB mode, as a CPU
+// that goes on to run a kernel thread (khugepaged, kswapd, kcompactd) does:
+// only an op in another process switches them.
+func (k *Kernel) loadMM(t *sched.Task, m *MM) {
+	k.tlb.mu.Lock()
+	k.tlb.loaded[t.ID()] = m
+	k.tlb.mu.Unlock()
+}
+
+// freeTable frees o, one of m's page tables, once its flush and grace
+// period are over. A CPU with m's page tables loaded, running one of m's
+// threads or lazily (after exit, or in a kernel thread), may walk them
+// speculatively at any time and cache what it reads (Intel SDM vol. 3A
+// §4.10.3.1): if its paging-structure cache still points into the table,
+// such a walk reads freed memory, and may set accessed bits in it once
+// it is reused. That is why tlb_finish_mmu's flush with freed_tables
+// reaches lazy CPUs too (x86 native_flush_tlb_multi). A CPU running
+// another mm does not use the entry before it switches back, where the
+// access itself is checked (user.go, pscWalkFreed).
+func (k *Kernel) freeTable(t *sched.Task, m *MM, o *Obj, site string) {
+	k.tlb.mu.Lock()
+	var msg string
+	for i, es := range k.tlb.psc {
+		if msg != "" || k.tlb.loaded[i] != m {
+			continue
+		}
+		for _, e := range es {
+			if e.mm == m && &e.tbl.Obj == o {
+				msg = fmt.Sprintf("%s's CPU, which has %s's page tables loaded, still caches the PMD entry of %s %#x (paging-structure cache) pointing to %s: its speculative walks read the table after %s frees it", sched.TaskName(i), m.name, m.name, e.base, o.name, site)
+				break
+			}
+		}
+	}
+	k.tlb.mu.Unlock()
+	if msg != "" {
+		t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: msg})
+	}
+	k.free(t, o, site)
 }

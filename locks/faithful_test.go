@@ -148,3 +148,85 @@ schedule v1.YKICBcIFlrUpLA
 		t.Fatalf("want a kernel-oops finding:\n%s", rep.Summary())
 	}
 }
+
+// exitProgram: t1 walks mm1's tables (its paging-structure cache keeps
+// the PMD entry of 0x10), then exits mm1; its CPU stays on mm1 lazily.
+const exitProgram = `mm mm1 mm2
+setup: mmap mm1 0x10+8 anon rw
+setup: store mm1 0x10 1
+t1: load mm1 0x10
+t1: exit mm1
+t2: mmap mm2 0x10+8 anon rw
+`
+
+// TestLazyCPUWalkCache: exit_mmap's tlb_finish_mmu flush, removed or
+// deferred past mmap_write_unlock, lets the page tables be freed while
+// the exiting CPU, still lazily on the mm, caches a PMD entry into them
+// (tlb-use-after-free); the faithful kernel passes.
+func TestLazyCPUWalkCache(t *testing.T) {
+	ss := sites(t)
+	p, err := kernelsim.Parse("test", exitProgram)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"", "exitMMap:tlb_flush#1@remove", "exitMMap:tlb_flush#1@flush-after-unlock"} {
+		var m *ksync.Mutant
+		if id != "" {
+			site, kind, err := locks.ParseID(ss, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m = ss.Mutant(site, kind)
+		}
+		rep := harness.Run(p, harness.Options{Strategy: sched.NewPCT(1, 3, 120), SemanticOnly: true, Mutant: m})
+		switch {
+		case id == "" && rep.Finding():
+			t.Fatalf("the faithful kernel fails:\n%s", rep.Summary())
+		case id != "" && (!rep.Finding() || rep.Verdict.Violation.Invariant != "tlb-use-after-free"):
+			t.Errorf("%s: want tlb-use-after-free, got:\n%s", id, rep.Summary())
+		}
+	}
+}
+
+// retractProgram: khugepaged retracts the table t2 walks.
+const retractProgram = `mm mm1
+file file1 32
+setup: mmap mm1 0x10+8 file1@0x0 shared rw thp
+setup: store mm1 0x10 1
+t1: collapse mm1 0x10
+t2: load mm1 0x11
+`
+
+// TestFlushAfterUnlockComesAtTheUnlock: a flush deferred past the PTLs
+// comes right after their release, before retract_page_tables queues
+// the table's free (pte_free_defer), as the kernel's moved flush would:
+// no walk cache still points to the table when it is freed. Removing
+// the flush leaves one (tlb-use-after-free).
+func TestFlushAfterUnlockComesAtTheUnlock(t *testing.T) {
+	ss := sites(t)
+	p, err := kernelsim.Parse("test", retractProgram)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutant := func(id string) *ksync.Mutant {
+		site, kind, err := locks.ParseID(ss, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ss.Mutant(site, kind)
+	}
+	killed := false
+	for seed := uint64(1); seed <= 1500; seed++ {
+		opts := harness.Options{Strategy: sched.NewPCT(seed, 3, 120), SemanticOnly: true, Mutant: mutant("retractPageTables:tlb_flush#1@flush-after-unlock")}
+		if rep := harness.Run(p, opts); rep.Finding() {
+			t.Fatalf("seed %d: the deferred flush came after the table's free:\n%s", seed, rep.Summary())
+		}
+		opts.Strategy, opts.Mutant = sched.NewPCT(seed, 3, 120), mutant("retractPageTables:tlb_flush#1@remove")
+		if rep := harness.Run(p, opts); rep.Finding() && rep.Verdict.Violation.Invariant == "tlb-use-after-free" {
+			killed = true
+		}
+	}
+	if !killed {
+		t.Error("retractPageTables:tlb_flush#1@remove: no tlb-use-after-free in 1500 PCT runs")
+	}
+}

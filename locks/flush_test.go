@@ -136,7 +136,10 @@ func TestLateFlushJudgedAfterIt(t *testing.T) {
 		{"Mprotect:tlb_flush#1", "t2: store mm1 0x10 5\nt1: mprotect mm1 0x10+4 r\n"},
 		{"Fork:tlb_flush#1", "t2: store mm1 0x10 5\nt1: fork mm1 mm2\n"},
 		{"tryToMigrate.func4:tlb_flush#1", "t2: store mm1 0x10 5\nt1: migrate mm1 0x10\n"},
-		{"doVMIAlignMunmap:tlb_flush#1", "t2: store mm1 0x10 5\nt1: munmap mm1 0x10+4\n"},
+		// Half the VMA: its page table stays (a table freed at
+		// tlb_finish_mmu, which queues its free before the late flush,
+		// is a consequence even serially: TestLazyCPUWalkCache).
+		{"doVMIAlignMunmap:tlb_flush#1", "t2: store mm1 0x10 5\nt1: munmap mm1 0x10+2\n"},
 		{"zapSingle:tlb_flush#1", "t2: store mm1 0x10 5\nt1: madvise mm1 0x10+4 dontneed\n"},
 	} {
 		p := parse(t, "mm mm1\nsetup: mmap mm1 0x10+4 anon rw\nsetup: store mm1 0x10 1\n"+tc.prog)

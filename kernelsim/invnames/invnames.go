@@ -130,7 +130,7 @@ var Catalogue = []Entry{
 		"When an operation reaches the point where the kernel promises its TLB flush has happened (the end of munmap, mprotect, mremap, MADV_DONTNEED and fork; KSM's write-protection and a private hugetlb COW (hugetlb_wp), for their page; a finished migration, for the old folio), no task's TLB still translates a page of the range, cached before the operation began, to a folio its PTE no longer maps, or allows a store its PTE no longer allows (reference I5). Break-before-make: when hugetlb_wp installs its copy (set_huge_pte_at), no task's TLB still translates the huge page to the old folio.",
 		[]string{"kernelsim/hugetlbprivate.go", "kernelsim/tlb.go"}},
 	{TLBUseAfterFree, Semantic,
-		"No user access goes through a cached translation to a folio that has been freed, nor walks through a cached PMD entry (the paging-structure cache) into a page table that has been freed: the kernel freed the page or the table before flushing the translation (reference I5, D.6).",
+		"No user access goes through a cached translation to a folio that has been freed, nor walks through a cached PMD entry (the paging-structure cache) into a page table that has been freed; and when a page table is freed, no CPU that has its mm's page tables loaded (running the mm, or lazily after exit or in a kernel thread) still caches a PMD entry pointing to it, since such a CPU may walk it speculatively at any time: the kernel freed the page or the table before flushing the translation (reference I5, D.6).",
 		[]string{"kernelsim/tlbpsc.go", "kernelsim/user.go"}},
 	{ZapPostcondition, Semantic,
 		"When munmap has removed the range's VMAs and freed their tables, no present or migration entry remains in the range.",

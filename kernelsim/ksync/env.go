@@ -54,6 +54,9 @@ type Env struct {
 	// beneath is, per task, a held lock its next blocking acquisition is
 	// exempt from ordering against (Rwsem.DownWriteBeneath), nil for none.
 	beneath [maxTasks]lockRef
+	// afterRelease, while a mutant is set, runs right after each release
+	// (SetAfterRelease).
+	afterRelease func(t *sched.Task)
 
 	// The lock objects of the run, carved from chunks (see carve).
 	slabMu    Mu // free mode: tasks create objects concurrently
@@ -226,6 +229,20 @@ func (e *Env) push(t *sched.Task, l lockRef, write, try bool, sub int, site stri
 	e.held[id] = append(e.held[id], held{l: l, node: nodeOf(l.class(), sub), write: write, try: try, site: site})
 	if !l.class().Sleeping {
 		e.spin[id]++
+	}
+}
+
+// SetAfterRelease makes fn run, while a mutant is set, right after every
+// release of a lock by a task (the lock already handed on), before the
+// task does anything else: a flush-after-unlock mutant's deferred flush
+// comes there, where the kernel's moved flush would (kernelsim
+// flushmutant.go).
+func (e *Env) SetAfterRelease(fn func(t *sched.Task)) { e.afterRelease = fn }
+
+// released runs the after-release hook for t.
+func (e *Env) released(t *sched.Task) {
+	if e.mut != nil && e.afterRelease != nil {
+		e.afterRelease(t)
 	}
 }
 

@@ -114,6 +114,7 @@ func (m *Mutex) Unlock(t *sched.Task, site string) {
 	t.PointF(sched.KindRelease, site, sched.Obj(m.name))
 	m.env.pop(t, m)
 	m.unlock(t, true)
+	m.env.released(t)
 }
 
 // unlock frees the lock (the mutex's part of Unlock): wake every task

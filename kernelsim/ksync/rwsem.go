@@ -161,6 +161,7 @@ func (r *Rwsem) up(t *sched.Task, write bool, site string) {
 		r.env.internal(t, "%s: %s releases %s for %s but holds it for %s", site, t.Name(), r.name, modeWord(write), modeWord(h.write))
 	}
 	r.unlock(t, write)
+	r.env.released(t)
 }
 
 // unlock gives up t's hold (the rwsem's part of up_read/up_write) and

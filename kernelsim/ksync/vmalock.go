@@ -237,6 +237,7 @@ func (v *VMALock) EndRead(t *sched.Task, site string) {
 	t.PointF(sched.KindRelease, site, sched.Obj(v.name).Detail("vma read"))
 	v.env.pop(t, v)
 	v.endRead(t, false)
+	v.env.released(t)
 }
 
 // endRead drops t's reader reference (the VMA lock's part of vma_end_read).
