@@ -97,6 +97,10 @@ type template struct {
 	// start beside mm1 (not forked).
 	files   []string
 	declare []string
+	// hugepages, when not 0, makes the huge page pool that small
+	// ("hugepages N"), so that a reservation consumed twice leaves a
+	// reserved fault without a page.
+	hugepages int
 }
 
 // templates are the address spaces programs start from. Together they put
@@ -1072,6 +1076,73 @@ var templates = []template{
 		hot:     []string{"punch mm1 h 0x0+8", "load mm1 0x50; load mm1 0x58", "load mm2 0x88"},
 		extra:   []string{"load mm1 0x41", "load mm1 0x41; load mm1 0x58", "load mm2 0x90", "store mm1 0x60 3"},
 	},
+	// A hugetlb PMD table two mms share, mm1's translation of 0x48 cached:
+	// MADV_DONTNEED of mm1 (per-VMA lock; __hugetlb_zap_begin's VMA lock
+	// and i_mmap_rwsem) unshares mm1's table while mm1's first fault of
+	// 0x50 (the fault op: handle_mm_fault under the per-VMA lock, where
+	// hugetlb_fault's VMA read lock alone keeps huge_pmd_unshare away from
+	// the table pointer huge_pte_alloc gave it) runs, and mm2's page
+	// migrates (under i_mmap W right after the zap: __unmap_hugepage_range's
+	// force_flush must already have flushed mm1's translation, or mm1 keeps
+	// reading the migrated folio).
+	{name: "a hugetlb PMD table shared by two mms: MADV_DONTNEED unshares mm1's table while mm1's first fault (fault op) uses it and mm2's page migrates",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x48 1", "mmap mm2 0x40+64 h@0x0 shared rw", "load mm2 0x48"},
+		addrs:   []int{0x48, 0x50, 0x41},
+		ranges:  [][2]int{{0x48, 8}, {0x40, 64}},
+		dests:   []int{0x100},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"fault mm1 0x50 write", "madvise mm1 0x48+8 dontneed", "migrate mm2 0x48"},
+		extra:   []string{"fault mm1 0x41 read", "fault mm2 0x50 write", "madvise mm2 0x48+8 dontneed", "migrate mm1 0x48", "load mm1 0x48"},
+	},
+	// The same table: a fork write-locks mm1's VMAs, so mm1's store fault
+	// falls back to the mmap_lock path, where hugetlb_fault's VMA read lock
+	// alone keeps MADV_DONTNEED's huge_pmd_unshare (per-VMA lock) away from
+	// the table pointer (H1 gap #27's race, each op alone in its task).
+	{name: "a hugetlb PMD table shared by two mms: mm1's store falls back to mmap_lock behind a fork while MADV_DONTNEED unshares the table",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "mmap mm2 0x80+64 h@0x0 shared rw", "store mm2 0x80 1", "load mm1 0x40"},
+		addrs:   []int{0x48, 0x40, 0x50, 0x88},
+		ranges:  [][2]int{{0x40, 8}, {0x40, 64}},
+		dests:   []int{0x100},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"store mm1 0x48 5", "madvise mm1 0x40+8 dontneed", "fork mm1 mm3"},
+		extra:   []string{"load mm1 0x50", "madvise mm2 0x80+8 dontneed", "store mm2 0x88 4"},
+	},
+	// hugetlb_unmap_file_folio's trylocked VMA lock: mm1 maps the folio
+	// again (sharing mm2's table) after hugetlb_vmdelete_list, and mm1's
+	// next fault must stay out of __unmap_hugepage_range's huge_pmd_unshare
+	// (H1 gap #22's race).
+	{name: "a hole punched in a hugetlb PMD table two mms share: mm1 maps the page again after hugetlb_vmdelete_list and faults elsewhere in the table while remove_inode_hugepages unshares it",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x40 1", "mmap mm2 0x80+64 h@0x0 shared rw", "load mm2 0x80"},
+		addrs:   []int{0x41, 0x58, 0x50, 0x88},
+		ranges:  [][2]int{{0x40, 64}, {0x40, 8}},
+		dests:   []int{0x100},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"punch mm1 h 0x0+8", "load mm1 0x41; load mm1 0x58"},
+		extra:   []string{"load mm1 0x41", "load mm1 0x58", "load mm2 0x88"},
+	},
+	// Two first-touch faults of one reserved huge page (the only one the
+	// pool has), through the VMA lock or, while a fork holds mm1's VMAs
+	// write-locked, through mmap_lock; a hole punch of the page after a
+	// first fault instantiated it: the hugetlb fault mutex keeps them from
+	// consuming the one reservation twice, or one the punch is removing
+	// (hugetlb-reservation).
+	{name: "two reserved hugetlb pages of a two-page pool: one faulted first by two tasks at once, the other punched and faulted again",
+		files:     []string{"h 16 hugetlb"},
+		hugepages: 2,
+		setup:     []string{"mmap mm1 0x40+16 h@0x0 shared rw", "store mm1 0x48 1"},
+		addrs:     []int{0x40, 0x41, 0x48, 0x49},
+		ranges:    [][2]int{{0x40, 8}, {0x40, 16}},
+		dests:     []int{0x100},
+		mms:       []string{"mm1"},
+		hot:       []string{"store mm1 0x40 1", "load mm1 0x41", "fork mm1 mm2"},
+		extra:     []string{"punch mm1 h 0x8+8", "store mm1 0x48 2", "load mm1 0x49", "punch mm1 h 0x0+8"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2
@@ -1128,6 +1199,9 @@ func (tp *template) header() string {
 	text += "\nfile file1 32\ninject alloc-failures\n"
 	for _, f := range tp.files {
 		text += "file " + f + "\n"
+	}
+	if tp.hugepages > 0 {
+		text += fmt.Sprintf("hugepages %d\n", tp.hugepages)
 	}
 	for _, s := range tp.setup {
 		text += "setup: " + s + "\n"

@@ -26,7 +26,7 @@ func violation(name, format string, args ...any) sched.Violation {
 func Quiescent(k *kernelsim.Kernel) []sched.Violation {
 	var out []sched.Violation
 	for _, c := range []func(*kernelsim.Kernel) []sched.Violation{
-		PageTableLifetime, SharedPMDs, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS, PTEProtWithinVMA,
+		PageTableLifetime, SharedPMDs, VMATree, AnonVMAHierarchy, RmapComplete, MapcountRSS, PTEProtWithinVMA, HugetlbReservations,
 	} {
 		out = append(out, c(k)...)
 	}
@@ -98,6 +98,17 @@ func RmapComplete(k *kernelsim.Kernel) []sched.Violation {
 		})
 	}
 	return out
+}
+
+// HugetlbReservations is hugetlb-reservation at a quiescent point:
+// resv_huge_pages counts the reserved huge pages not yet in the page
+// cache, and a finite pool's free_huge_pages its unused pages
+// (kernelsim/hugetlbpool.go).
+func HugetlbReservations(k *kernelsim.Kernel) []sched.Violation {
+	if msg := k.CheckHugetlbReservations(); msg != "" {
+		return []sched.Violation{violation(invnames.HugetlbReservation, "%s", msg)}
+	}
+	return nil
 }
 
 // SharedPMDs is shared-pmd-lifetime at a quiescent point: every PMD

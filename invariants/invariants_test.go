@@ -117,6 +117,7 @@ func TestCheckers(t *testing.T) {
 		{"leak", leaks, "hold-anon-vma-ref", "mm1", 0x10, "survives exit"},
 		{"shared-pmd-lifetime", invariants.SharedPMDs, "bump-pt-share", "mm2", 0x88, "pt_share_count 2"},
 		{"shared-pmd-lifetime", invariants.SharedPMDs, "free-shared-pmd", "mm1", 0x88, "freed"},
+		{"hugetlb-reservation", invariants.HugetlbReservations, "bump-resv", "mm1", 0x88, "resv_huge_pages is"},
 	} {
 		t.Run(tc.name+"-ok/"+tc.corrupt, func(t *testing.T) {
 			if v := tc.check(newState(t)); len(v) > 0 {

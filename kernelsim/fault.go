@@ -336,6 +336,7 @@ func (k *Kernel) doAnonymousPage(t *sched.Task, v *VMA, addr int, ff faultFlags)
 // discardFolio drops a folio that was allocated but never mapped.
 func (k *Kernel) discardFolio(f *Folio) {
 	if f != nil {
+		k.hugetlbFreeFolio(nil, f)
 		f.freed, f.freedBy = true, "never mapped"
 	}
 }

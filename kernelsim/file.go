@@ -26,6 +26,10 @@ type File struct {
 	// hugetlb_fault_mutex_table, one per huge page (hugetlb.go).
 	hugetlb    bool
 	faultMutex []*ksync.Mutex
+	// resv is a hugetlbfs file's reserve map (resv_map regions): per huge
+	// page, reserved or instantiated (hugetlbpool.go); under resvMu.
+	resv   []bool
+	resvMu ksync.Mu
 	// uprobes are the offsets of the uprobes registered on the file
 	// (uprobe.go).
 	uprobes []int
@@ -37,6 +41,7 @@ var classIPages = ksync.NewClass(20, "i_pages", 10, 10, false)
 // NewFile creates a file of n pages (contents zero).
 func (k *Kernel) NewFile(name string, n int) *File {
 	f := &File{Obj: Obj{name: name}, k: k, npages: n, pages: make([]atomic.Pointer[Folio], n), tree: newITree(vmaNode)}
+	k.Env.InitMu(&f.resvMu)
 	f.immap = k.Env.NewRwsem("i_mmap_rwsem("+name+")", ksync.ClassIMmapRwsem)
 	f.xa = k.Env.NewMutex("i_pages("+name+")", classIPages)
 	f.irwsem = k.Env.NewRwsem("i_rwsem("+name+")", ksync.ClassIRwsem)

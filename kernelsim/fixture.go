@@ -23,6 +23,7 @@ var Corruptions = map[string]string{
 	"free-deposit":         "free the PTE table deposited with the PMD leaf at addr (page-table-lifetime)",
 	"bump-pt-share":        "add one to the pt_share_count of the PMD table mapping addr (shared-pmd-lifetime)",
 	"free-shared-pmd":      "free the PMD table mapping addr while mms still map it (shared-pmd-lifetime)",
+	"bump-resv":            "add one to resv_huge_pages, as a reservation of the hugetlb VMA at addr consumed twice would (hugetlb-reservation)",
 }
 
 // CorruptionNames returns the corruption names in sorted order.
@@ -132,6 +133,12 @@ func (k *Kernel) Corrupt(what, mm string, addr int) error {
 			return fmt.Errorf("corrupt free-deposit: no PMD leaf with a deposited table at %s %#x", mm, addr)
 		}
 		e.Deposit.freed, e.Deposit.freedBy = true, "corrupt free-deposit"
+	case "bump-resv":
+		if v == nil || v.file == nil || !v.file.hugetlb {
+			return fmt.Errorf("corrupt %s: no hugetlb VMA at %s %#x", what, mm, addr)
+		}
+		k.hpool.resv++
+		return nil
 	case "bump-pt-share", "free-shared-pmd":
 		pmd := m.pmdOffset(addr)
 		if pmd == nil {

@@ -21,10 +21,16 @@ type Folio struct {
 	// COW or first-touch page, hugetlb_add_new_anon_rmap); a page-cache
 	// hugetlb folio is known by its file.
 	hugetlbAnon bool
-	anonVMA     *AnonVMA     // folio->mapping for anon folios
-	file        *File        // folio->mapping for file folios
-	index       int          // folio->index, of the first page
-	order       atomic.Int32 // folio_order: changed by a split while others may print or test it
+	// hugePool: a page of the huge page pool (freed back to it, not to
+	// the buddy allocator); restoreReserve: HPG_restore_reserve, the
+	// allocation consumed a reservation its free gives back
+	// (hugetlbpool.go).
+	hugePool, restoreReserve bool
+
+	anonVMA *AnonVMA     // folio->mapping for anon folios
+	file    *File        // folio->mapping for file folios
+	index   int          // folio->index, of the first page
+	order   atomic.Int32 // folio_order: changed by a split while others may print or test it
 	// mapcount counts the folio's mappings by page tables: one per present
 	// PTE mapping one of its pages, one per PMD leaf mapping all of them
 	// (the kernel's _large_mapcount; folio_mapcount of a small folio).
@@ -192,6 +198,7 @@ func (k *Kernel) dropMapping(t *sched.Task, f *Folio, where string) {
 // grace period, so a user access or an isolation inside an RCU read section
 // that found it through a PTE finishes first.
 func (k *Kernel) freeFolioRCU(t *sched.Task, f *Folio, where string) {
+	k.hugetlbFreeFolio(t, f) // free_huge_folio: back to the pool at once
 	k.Env.RCU().CallRCU(t, "free "+f.name, func() { k.free(t, &f.Obj, where) })
 }
 

@@ -175,9 +175,8 @@ func (k *Kernel) hugetlbWalk(t *sched.Task, v *VMA, addr int, site string) *huge
 // hugetlbMmapCheck is hugetlbfs_file_mmap()'s and hugetlb_get_unmapped_area's
 // checks the model needs: a hugetlb mapping starts, ends and maps the file
 // at huge page boundaries. It may be shared or private (MAP_PRIVATE: its
-// pages are copied on write into anon hugetlb folios; the reservation
-// accounting, which only decides when an allocation may fail, is not
-// modelled: huge page allocations never fail).
+// pages are copied on write into anon hugetlb folios; reservations:
+// hugetlbpool.go).
 func (k *Kernel) hugetlbMmapCheck(a MmapArgs) error {
 	hp := k.Geo.PTEs
 	if a.Start%hp != 0 || a.Len%hp != 0 || a.Pgoff%hp != 0 {
@@ -285,13 +284,18 @@ func (k *Kernel) hugetlbNoPage(t *sched.Task, v *VMA, haddr, idx int, hp *hugePT
 	const site = "hugetlb_no_page"
 	f := v.file
 	shared := v.Flags()&VMShared != 0
-	fo := f.lockHugetlbFolio(t, idx, shared)
+	fo, reserved := f.lockHugetlbFolio(t, idx, shared)
+	if fo == nil && shared {
+		return k.hugetlbNoPageNoSpace(t, v, haddr, idx, hp, reserved)
+	}
 	anon := false
 	if fo == nil {
 		if r := k.vmfAnonPrepareInner(t, v, ff, "__vmf_anon_prepare"); r != FaultDone {
 			return r
 		}
-		fo = k.allocHugetlbFolio(true)
+		if fo = k.allocHugetlbFolioPrivate(t); fo == nil {
+			return k.hugetlbNoPageNoSpace(t, v, haddr, idx, hp, false)
+		}
 		fo.pin()
 		if !fo.lock.Trylock(t, site) { // folio_lock of a folio nobody else can see
 			t.Internal("%s: the new folio %s is already locked", site, fo.name)
@@ -332,8 +336,10 @@ func (k *Kernel) hugetlbNoPage(t *sched.Task, v *VMA, haddr, idx int, hp *hugePT
 // folio), else alloc_hugetlb_folio + hugetlb_add_to_page_cache (the new
 // folio locked before it is published, under the i_pages lock with the
 // slot re-checked). It returns the folio locked and pinned; without add
-// (a private mapping), nil when the page cache has none.
-func (f *File) lockHugetlbFolio(t *sched.Task, idx int, add bool) *Folio {
+// (a private mapping), nil when the page cache has none; with add, nil when
+// the pool had no page for it (alloc_hugetlb_folio's -ENOSPC), and then
+// reserved says whether the reserve map held the index (hugetlbpool.go).
+func (f *File) lockHugetlbFolio(t *sched.Task, idx int, add bool) (_ *Folio, reserved bool) {
 	const site = "hugetlb_no_page"
 	k := f.k
 	rcu := k.Env.RCU()
@@ -357,7 +363,7 @@ func (f *File) lockHugetlbFolio(t *sched.Task, idx int, add bool) *Folio {
 			}
 			fo.lock.Lock(t, "filemap_lock_hugetlb_folio")
 			if f.pages[idx].Load() == fo {
-				return fo
+				return fo, false
 			}
 			fo.lock.Unlock(t, site)
 			k.unpin(t, fo, site)
@@ -365,9 +371,13 @@ func (f *File) lockHugetlbFolio(t *sched.Task, idx int, add bool) *Folio {
 		}
 		rcu.ReadUnlock(t, "filemap_lock_hugetlb_folio")
 		if !add {
-			return nil
+			return nil, false
 		}
-		fo := k.allocHugetlbFolio(false)
+		var fo *Folio
+		fo, reserved = k.allocHugetlbFolioShared(t, f, idx)
+		if fo == nil {
+			return nil, reserved
+		}
 		fo.file, fo.index = f, idx
 		fo.lock.Lock(t, "hugetlb_add_to_page_cache") // __folio_set_locked: nobody can see it yet
 		f.xa.Lock(t, "hugetlb_add_to_page_cache")
@@ -383,8 +393,9 @@ func (f *File) lockHugetlbFolio(t *sched.Task, idx int, add bool) *Folio {
 		f.pages[idx].Store(fo)
 		f.xaEnd(t)
 		fo.pin()
+		fo.restoreReserve = false // folio_clear_hugetlb_restore_reserve: the page cache holds the reservation now
 		f.xa.Unlock(t, "hugetlb_add_to_page_cache")
-		return fo
+		return fo, reserved
 	}
 }
 

@@ -282,6 +282,9 @@ func (k *Kernel) hugetlbMigrationEnd(t *sched.Task, src, dst *Folio, moved bool,
 	if !moved {
 		k.discardFolio(dst)
 	} else {
+		// move_hugetlb_state: the temporary target takes the old
+		// folio's place in the pool (hugetlbpool.go).
+		dst.hugePool, src.hugePool = src.hugePool, false
 		k.unpin(t, dst, site)
 	}
 	k.migrationDone(t, src)

@@ -72,7 +72,11 @@ func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *
 	k.folioGet(t, old, site) // get_page(old_page): kept across the unlocked copy
 	defer k.unpin(t, old, site)
 	hp.unlock(t, site)
-	nf := k.allocHugetlbFolio(true)
+	nf := k.allocHugetlbFolioPrivate(t)
+	if nf == nil { // vmf_error(-ENOSPC): SIGBUS
+		hp.lock(t, site) // "Caller expects lock to be held"
+		return FaultSEGV
+	}
 	if r := k.vmfAnonPrepareInner(t, v, ff, "__vmf_anon_prepare"); r != FaultDone {
 		k.discardFolio(nf)
 		hp.lock(t, site)

@@ -156,6 +156,7 @@ func (k *Kernel) removeInodeHugepages(t *sched.Task, f *File, start, end int) {
 			fo.lock.Lock(t, "remove_inode_single_folio")
 		}
 		k.filemapRemoveFolio(t, f, fo) // hugetlb_delete_from_page_cache
+		k.hugetlbUnreservePage(t, f, idx)
 		fo.lock.Unlock(t, "remove_inode_single_folio")
 		mu.Unlock(t, site)
 		k.unpin(t, fo, "folio_batch_release")

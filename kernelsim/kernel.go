@@ -107,6 +107,8 @@ type Kernel struct {
 
 	// flushMut is the state of mmrace locks' TLB flush mutants.
 	flushMut flushMutants
+
+	hpool hugePool // the huge page pool and its reservations (hugetlbpool.go)
 }
 
 // New returns an empty kernel with the given lock checks and variants.
@@ -114,6 +116,7 @@ func New(cfg ksync.Config, v Variants) *Kernel {
 	k := &Kernel{Env: ksync.NewEnv(cfg), Geo: DefaultGeometry, Variants: newVariantSwitch(v)}
 	k.Env.InitMu(&k.mu)
 	k.Env.InitMu(&k.tlb.mu)
+	k.Env.InitMu(&k.hpool.mu)
 	k.Env.SetAfterRelease(k.releasedFlushes) // flush-after-unlock (flushmutant.go)
 	return k
 }

@@ -41,6 +41,15 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 	if err := k.hugetlbRangeCheck(m, start, end, false, "mmap"); err != nil {
 		return err
 	}
+	if a.File != nil && a.File.hugetlb && a.Shared {
+		// hugetlbfs_file_mmap → hugetlb_reserve_pages (VM_MAYSHARE). The
+		// kernel reserves after gathering the MAP_FIXED unmap and aborts
+		// it on failure (vms_abort_munmap_vmas): the model reserves
+		// first, so a failure leaves nothing to undo.
+		if err := k.hugetlbReservePages(t, a.File, a.Pgoff, a.Pgoff+a.Len); err != nil {
+			return err
+		}
+	}
 	flags := a.Prot & vmProtMask
 	pgoff := a.Pgoff
 	if a.File == nil {

@@ -135,4 +135,7 @@ func Build(p *Program, k *Kernel) {
 		nf.uprobes = f.Uprobes
 	}
 	k.InjectAllocFailures = p.InjectAllocFailures
+	if p.HugePages > 0 {
+		k.SetHugePages(p.HugePages)
+	}
 }

@@ -114,6 +114,19 @@ func Parse(name, text string) (*Program, error) {
 			}
 			p.InjectAllocFailures = true
 			continue
+		case f[0] == "hugepages":
+			n := 0
+			if len(f) == 2 {
+				n, _ = strconv.Atoi(f[1])
+			}
+			if n < 1 || n > MaxHugePages {
+				return nil, errf("hugepages: expected \"hugepages N\", the huge page pool's size, N in 1..%d", MaxHugePages)
+			}
+			if p.HugePages != 0 {
+				return nil, errf("hugepages declared twice")
+			}
+			p.HugePages = n
+			continue
 		case f[0] == "schedule":
 			if len(f) != 2 || !strings.HasPrefix(f[1], "v") {
 				return nil, errf("schedule: expected one replay string (v1.…)")
@@ -123,7 +136,7 @@ func Parse(name, text string) (*Program, error) {
 		}
 		head, rest, ok := strings.Cut(line, ":")
 		if !ok {
-			return nil, errf("expected \"setup: OP\", \"tN: OP\", \"check: ...\", mm, file, variants or schedule, got %q", line)
+			return nil, errf("expected \"setup: OP\", \"tN: OP\", \"check: ...\", mm, file, variants, inject, hugepages or schedule, got %q", line)
 		}
 		if head == "check" {
 			c, err := parseCheck(strings.Fields(rest), known)

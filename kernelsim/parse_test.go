@@ -62,3 +62,26 @@ func TestParseBadLengths(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHugePages(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"hugepages 0", `p:2: hugepages: expected "hugepages N", the huge page pool's size, N in 1..512`},
+		{"hugepages 513", `N in 1..512`},
+		{"hugepages x", `N in 1..512`},
+		{"hugepages", `N in 1..512`},
+		{"hugepages 2 3", `N in 1..512`},
+		{"hugepages 2\nhugepages 3", `p:3: hugepages declared twice`},
+	} {
+		_, err := kernelsim.Parse("p", "mm mm1\n"+tc.in+"\n")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	p, err := kernelsim.Parse("p", "mm mm1\nfile h 16 hugetlb\nhugepages 2\nsetup: mmap mm1 0x40+16 h@0x0 shared rw\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.HugePages != 2 || !strings.Contains(p.String(), "\nhugepages 2\n") {
+		t.Errorf("hugepages 2 parsed as %d, printed as:\n%s", p.HugePages, p)
+	}
+}

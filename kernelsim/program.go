@@ -113,7 +113,14 @@ type Program struct {
 	// InjectAllocFailures lets page-table allocations fail (failslab-like
 	// injection, decided by the strategy): "inject alloc-failures".
 	InjectAllocFailures bool
+	// HugePages is the size of the huge page pool, "hugepages N"
+	// (nr_hugepages); 0: unbounded, allocations never fail
+	// (hugetlbpool.go).
+	HugePages int
 }
+
+// MaxHugePages bounds a program's "hugepages N".
+const MaxHugePages = 512
 
 // CheckKind is the kind of a check: line.
 type CheckKind uint8
@@ -254,6 +261,9 @@ func (p *Program) String() string {
 	}
 	if p.InjectAllocFailures {
 		b.WriteString("inject alloc-failures\n")
+	}
+	if p.HugePages > 0 {
+		fmt.Fprintf(&b, "hugepages %d\n", p.HugePages)
 	}
 	for _, o := range p.Setup {
 		fmt.Fprintf(&b, "setup: %s\n", o)

@@ -2,6 +2,8 @@ package locks_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"mmrace/harness"
@@ -228,5 +230,73 @@ func TestFlushAfterUnlockComesAtTheUnlock(t *testing.T) {
 	}
 	if !killed {
 		t.Error("retractPageTables:tlb_flush#1@remove: no tlb-use-after-free in 1500 PCT runs")
+	}
+}
+
+// TestHugetlbReservations: two first faults of one reserved huge page
+// consume its reservation twice without the hugetlb fault mutex
+// (hugetlb-reservation); the faithful kernel passes, with an unbounded
+// pool and with a pool of exactly the reserved pages, where a private
+// fault finds no unreserved page (SIGBUS, refused, no violation) and an
+// mmap that would need more pages than are free fails with ENOMEM.
+func TestHugetlbReservations(t *testing.T) {
+	ss := sites(t)
+	const race = `mm mm1
+file h 8 hugetlb
+%ssetup: mmap mm1 0x40+8 h@0x0 shared rw
+t1: store mm1 0x40 1
+t2: load mm1 0x41
+`
+	tight := `mm mm1
+file h 16 hugetlb
+hugepages 1
+setup: mmap mm1 0x40+8 h@0x0 shared rw
+t1: store mm1 0x40 1
+t1: mmap mm1 0x80+8 h@0x8 shared rw
+t2: load mm1 0x41
+t2: mmap mm1 0x60+8 h@0x8 private rw
+t2: store mm1 0x60 2
+`
+	run := func(text, id string, seeds uint64) (found *harness.Report, refused []string) {
+		p, err := kernelsim.Parse("test", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m *ksync.Mutant
+		if id != "" {
+			site, kind, err := locks.ParseID(ss, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m = ss.Mutant(site, kind)
+		}
+		for seed := range seeds {
+			rep := harness.Run(p, harness.Options{Strategy: sched.NewPCT(seed, 3, 150), SemanticOnly: true, Mutant: m})
+			if rep.Finding() {
+				return rep, nil
+			}
+			if seed == 0 {
+				refused = append(refused, rep.Summary())
+			}
+		}
+		return nil, refused
+	}
+	for _, pool := range []string{"", "hugepages 1\n"} {
+		if rep, _ := run(fmt.Sprintf(race, pool), "", 300); rep != nil {
+			t.Fatalf("faithful kernel, %q: %s", pool, rep.Summary())
+		}
+		rep, _ := run(fmt.Sprintf(race, pool), "Exec:hugetlb_fault_mutex#7@remove", 300)
+		if rep == nil || rep.Verdict.Violation.Invariant != "hugetlb-reservation" {
+			t.Errorf("%q: without the fault mutex, no hugetlb-reservation violation in 300 PCT runs", pool)
+		}
+	}
+	rep, sums := run(tight, "", 300)
+	if rep != nil {
+		t.Fatalf("faithful kernel, tight pool: %s", rep.Summary())
+	}
+	for _, want := range []string{"mmap: ENOMEM", "store 0x60: SIGSEGV"} {
+		if !strings.Contains(strings.Join(sums, "\n"), want) {
+			t.Errorf("tight pool: no %q in:\n%s", want, strings.Join(sums, "\n"))
+		}
 	}
 }

@@ -116,6 +116,11 @@ type tlbLayout struct {
 	ranges [][2]int // [start, len]
 	dests  []int    // mremap destinations (for ranges[0] of the same length)
 	forks  bool     // a fork op may create mm2
+	// files and declare are the layout's own file lines ("NAME PAGES
+	// [hugetlb]") and mms beside mm1 (hugetlb: two mms sharing a PMD table).
+	files   []string
+	declare []string
+	unit    int // the pages of a range around the hot page alone (0: 1; a huge page)
 }
 
 var tlbLayouts = []tlbLayout{
@@ -148,7 +153,22 @@ var tlbLayouts = []tlbLayout{
 		ranges: [][2]int{{0x10, 4}, {0x18, 4}},
 		dests:  []int{0x30},
 	},
+	{ // a hugetlb PMD table shared by mm1 and mm2 (huge_pmd_share): a zap,
+		// mprotect or migration of either unshares it, and mm1's
+		// translations must be flushed before i_mmap_rwsem is dropped
+		// (__unmap_hugepage_range's force_flush)
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x48 1", "mmap mm2 0x40+64 h@0x0 shared rw", "load mm2 0x48"},
+		mms:     []string{"mm1", "mm2"},
+		addrs:   []int{0x48},
+		ranges:  [][2]int{{0x48, 8}, {0x40, 64}},
+		unit:    8,
+	},
 }
+
+// hugetlbLayout is the index of the hugetlb layout in tlbLayouts.
+const hugetlbLayout = 4
 
 // companions are, per focus, the operations (op kinds of tlbProgram) that
 // rely on the focus's flush having happened when they find its PTE
@@ -165,6 +185,10 @@ var companions = map[string][]int{
 	// its pending flush (tlbbatch.go).
 	"try_to_unmap_flush":        {1, 2, 3, 4},
 	"flush_tlb_batched_pending": {8},
+	// A hugetlb zap that unshared a PMD table: a migration of the page the
+	// table maps takes i_mmap_rwsem W right after it (and frees the old
+	// folio), or another zap finds the table gone.
+	"__unmap_hugepage_range": {0, 1, 3},
 }
 
 // tlbProgram draws a program of the window's shape: a task whose operation
@@ -174,7 +198,7 @@ var companions = map[string][]int{
 // focus, when not "", is the kernel function of the mutated flush site:
 // t1's operation is the one that reaches it, most of the time.
 func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
-	l := tlbLayouts[rng.IntN(len(tlbLayouts))]
+	l := tlbLayouts[rng.IntN(hugetlbLayout)] // the hugetlb layout only for its foci (below)
 	switch focus {
 	case "move_normal_pmd":
 		if rng.IntN(4) != 0 {
@@ -188,6 +212,10 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 		if rng.IntN(4) != 0 {
 			l = tlbLayouts[0]
 		}
+	case "__unmap_hugepage_range", "hugetlb_change_protection", "hugetlb_unshare_pmds":
+		if rng.IntN(4) != 0 {
+			l = tlbLayouts[hugetlbLayout]
+		}
 	}
 	pick := func(xs []int) int { return xs[rng.IntN(len(xs))] }
 	hot := pick(l.addrs)
@@ -197,7 +225,14 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 		moved = pick(l.dests) + hot - r[0]
 	}
 	var b strings.Builder
-	b.WriteString("mm mm1\nfile file1 16\n")
+	b.WriteString("mm mm1")
+	for _, d := range l.declare {
+		b.WriteString(" " + d)
+	}
+	b.WriteString("\nfile file1 16\n")
+	for _, f := range l.files {
+		fmt.Fprintf(&b, "file %s\n", f)
+	}
 	for _, s := range l.setup {
 		fmt.Fprintf(&b, "setup: %s\n", s)
 	}
@@ -217,10 +252,19 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 		m := l.mms[rng.IntN(len(l.mms))]
 		r := l.ranges[rng.IntN(len(l.ranges))]
 		if rng.IntN(2) == 0 {
-			r = [2]int{hot, 1}
+			r = [2]int{hot, max(1, l.unit)}
 		}
 		if k < 0 {
 			k = rng.IntN(10)
+		}
+		if len(l.declare) > 0 && rng.IntN(4) != 0 {
+			// Two mms share the page (a hugetlb PMD table): mm1, whose
+			// translations the tasks cached, unshares; the other mm
+			// migrates the page the table still maps for it.
+			m = l.mms[0]
+			if k == 0 {
+				m = l.mms[len(l.mms)-1]
+			}
 		}
 		switch k {
 		case 0:
@@ -257,7 +301,8 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 	}
 	focusOp := map[string]int{"try_to_migrate_one": 0, "madvise_dontneed_single_vma": 1, "do_vmi_align_munmap": 2, "do_mprotect_pkey": 3,
 		"move_ptes": 4, "move_normal_pmd": 4, "dup_mmap": 5, "exit_mmap": 6, "wp_page_copy": 7,
-		"try_to_unmap_flush": 8, "flush_tlb_batched_pending": []int{1, 2, 3, 4}[rng.IntN(4)]}
+		"try_to_unmap_flush": 8, "flush_tlb_batched_pending": []int{1, 2, 3, 4}[rng.IntN(4)],
+		"__unmap_hugepage_range": []int{1, 2}[rng.IntN(2)]}
 	k, ok := focusOp[focus]
 	if !ok || rng.IntN(4) == 0 {
 		k = -1
@@ -288,7 +333,7 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 		fmt.Fprintf(&b, "t3: %s\n", []string{fmt.Sprintf("store mm2 %#x 91", hot), fmt.Sprintf("munmap mm2 %#x+1", hot), "exit mm2"}[rng.IntN(3)])
 		return parseTLB(b.String())
 	}
-	if c, ok := companions[focus]; ok && (focus == "try_to_unmap_flush" || focus == "flush_tlb_batched_pending") && rng.IntN(4) != 0 {
+	if c, ok := companions[focus]; ok && (focus == "try_to_unmap_flush" || focus == "flush_tlb_batched_pending" || len(l.files) > 0) && rng.IntN(4) != 0 {
 		// A batch is a race of two operations: the companion always.
 		fmt.Fprintf(&b, "t3: %s\n", op(c[rng.IntN(len(c))]))
 		return parseTLB(b.String())

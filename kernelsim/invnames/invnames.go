@@ -76,6 +76,7 @@ const (
 	MoveFidelity               = "move-fidelity"
 	PTEBatchBounds             = "pte-batch-bounds"
 	SharedPMDLifetime          = "shared-pmd-lifetime"
+	HugetlbReservation         = "hugetlb-reservation"
 	KernelOops                 = "kernel-oops"
 	BugOn                      = "bug-on"
 	FaultWrongMM               = "fault-wrong-mm"
@@ -132,6 +133,9 @@ var Catalogue = []Entry{
 	{TLBUseAfterFree, Semantic,
 		"No user access goes through a cached translation to a folio that has been freed, nor walks through a cached PMD entry (the paging-structure cache) into a page table that has been freed; and when a page table is freed, no CPU that has its mm's page tables loaded (running the mm, or lazily after exit or in a kernel thread) still caches a PMD entry pointing to it, since such a CPU may walk it speculatively at any time: the kernel freed the page or the table before flushing the translation (reference I5, D.6).",
 		[]string{"kernelsim/tlbpsc.go", "kernelsim/user.go"}},
+	{HugetlbReservation, Semantic,
+		"The huge page pool keeps its promises (Documentation/mm/hugetlbfs_reserv.rst): resv_huge_pages never goes below zero; a fault of a shared hugetlb mapping at a page its mmap reserved never fails for want of a huge page (SIGBUS); at a quiescent point resv_huge_pages is the number of reserved huge pages the page cache does not hold yet, and the free pages of a finite pool (\"hugepages N\") are those no folio uses. The hugetlb fault mutex is what keeps two faults of one page, or a fault and the hole punch of that page, from consuming one reservation twice or one that no longer exists.",
+		[]string{"invariants/invariants.go", "kernelsim/hugetlbpool.go"}},
 	{ZapPostcondition, Semantic,
 		"When munmap has removed the range's VMAs and freed their tables, no present or migration entry remains in the range.",
 		[]string{"kernelsim/munmap.go"}},
