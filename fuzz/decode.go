@@ -1126,12 +1126,58 @@ var templates = []template{
 		hot:     []string{"punch mm1 h 0x0+8", "load mm1 0x41; load mm1 0x58"},
 		extra:   []string{"load mm1 0x41", "load mm1 0x58", "load mm2 0x88"},
 	},
-	// Two first-touch faults of one reserved huge page (the only one the
-	// pool has), through the VMA lock or, while a fork holds mm1's VMAs
-	// write-locked, through mmap_lock; a hole punch of the page after a
-	// first fault instantiated it: the hugetlb fault mutex keeps them from
-	// consuming the one reservation twice, or one the punch is removing
-	// (hugetlb-reservation).
+	// try_to_migrate of a THP mapped by PTEs whose first page was zapped:
+	// page_vma_mapped_walk's map_pte finds no candidate there, and the PTL
+	// is taken in next_pte for the first mapped page and kept for the
+	// rest of the table, while threads fault on the pages (on their
+	// migration entries: migration_entry_wait's pte_offset_map_lock) and
+	// MADV_DONTNEED empties the table, which PT reclaim frees (the RCU
+	// section of pte_offset_map keeps a detached table until its PTL is
+	// dropped).
+	{name: "a THP mapped by PTEs, its first page zapped: it migrates while threads fault on its pages and MADV_DONTNEED empties and frees its table",
+		setup:  []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x11 1", "store mm1 0x13 3", "madvise mm1 0x10+1 dontneed"},
+		addrs:  []int{0x13, 0x16, 0x11, 0x10},
+		ranges: [][2]int{{0x10, 8}, {0x10, 1}, {0x12, 4}},
+		dests:  []int{0x20, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"migrate mm1 0x11", "load mm1 0x13", "madvise mm1 0x10+8 dontneed", "load mm1 0x16"},
+		extra:  []string{"store mm1 0x16 5", "migrate mm1 0x13", "madvise mm1 0x12+6 dontneed", "load mm1 0x13; load mm1 0x16"},
+	},
+	// migrate_folio_unmap's folio lock of a shmem page: another mm's first
+	// fault (filemap_fault) holds it, so the migration sleeps for it; a
+	// fault on the migration entries it then installs must find the folio
+	// locked (pfn_swap_entry_folio's BUG_ON).
+	{name: "a shmem page mapped by one mm and not yet by another: it migrates while the other mm's first fault locks it and the first mm faults on its migration entry",
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x10+8 file1@0x0 shared rw", "store mm1 0x10 1", "mmap mm2 0x10+8 file1@0x0 shared rw"},
+		addrs:   []int{0x10, 0x11},
+		ranges:  [][2]int{{0x10, 8}, {0x10, 1}},
+		dests:   []int{0x20},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"migrate mm1 0x10", "load mm2 0x10", "load mm1 0x10; load mm1 0x10"},
+		extra:   []string{"punch mm1 file1 0x0+1", "load mm1 0x10; migrate mm1 0x10", "migrate mm2 0x10", "store mm2 0x10 5"},
+	},
+	// The migration's new folio stays locked from folio_migrate_mapping
+	// (it is in the page cache) until remove_migration_ptes has mapped it:
+	// a hole punch's shmem_undo_range locks the folio it finds, sees it
+	// unmapped (its mappings are still migration entries for the old
+	// folio) and takes it out of the page cache, and the migration then
+	// maps the orphan.
+	{name: "a shmem page: a hole punch unmaps it, a fault maps it again and it migrates before the punch takes it out of the page cache",
+		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw", "store mm1 0x10 1"},
+		addrs:  []int{0x10, 0x11},
+		ranges: [][2]int{{0x10, 8}, {0x10, 1}},
+		dests:  []int{0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"punch mm1 file1 0x0+1", "load mm1 0x10; migrate mm1 0x10"},
+		extra:  []string{"migrate mm1 0x10", "store mm1 0x10 5", "punch mm1 file1 0x0+8", "load mm1 0x11"},
+	},
+	// A pool of two huge pages, both reserved by mm1's mapping: two
+	// first-touch faults of the first, through the VMA lock or, while a
+	// fork holds mm1's VMAs write-locked, through mmap_lock; a hole punch
+	// of the second, which the setup instantiated, and faults of it: the
+	// hugetlb fault mutex keeps them from consuming the one reservation
+	// twice, or one the punch is removing (hugetlb-reservation).
 	{name: "two reserved hugetlb pages of a two-page pool: one faulted first by two tasks at once, the other punched and faulted again",
 		files:     []string{"h 16 hugetlb"},
 		hugepages: 2,

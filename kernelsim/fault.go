@@ -439,7 +439,12 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 		k.pteUnmapUnlock(t, tbl, site)
 		return FaultDone
 	}
-	if f != nil && f.anon && !f.Large() && f.mapcount.Load() == 1 && v.AnonVMA() != nil {
+	// wp_can_reuse_anon_folio tests the refcount, not the mapcount: "the
+	// only folio reference from our mapping" (folio_ref_count(folio) > 1 +
+	// folio_test_swapcache(folio) before the trylock, != 1 after
+	// folio_free_swap under it): a folio pinned elsewhere (a migrator's
+	// reference on its new folio, an isolation) is copied.
+	if f != nil && f.anon && !f.Large() && f.mapcount.Load() == 1 && v.AnonVMA() != nil && f.pinCount() <= boolInt(f.inSwapCache()) {
 		// wp_can_reuse_anon_folio: the only mapping; take the folio lock
 		// (trylock under the PTL) and reuse it, moving its rmap to this VMA's
 		// anon_vma (folio_move_anon_rmap).
@@ -447,7 +452,7 @@ func (k *Kernel) doWPPage(t *sched.Task, v *VMA, addr int, ff faultFlags, tbl *P
 			// folio_free_swap, then the refcount check: a folio other
 			// processes still reach through swap entries is not reused.
 			k.swapCacheTrim(t, f, "wp_can_reuse_anon_folio")
-			if f.mapcount.Load() == 1 && f.Swapped() == 0 {
+			if f.mapcount.Load() == 1 && f.Swapped() == 0 && f.pinCount() == 0 {
 				if f.anonVMA != v.AnonVMA() {
 					t.Point(sched.KindWrite, f.name, "folio_move_anon_rmap", "mapping "+f.anonVMA.name+" -> "+v.AnonVMA().name)
 					f.anonVMA = v.AnonVMA()
@@ -569,4 +574,12 @@ func (k *Kernel) migrationEntryWait(t *sched.Task, m *MM, addr int, orig *PTE) {
 	k.checkMigrationEntryOwner(t, m, addr, f, func() { tbl.ptl.Unlock(t, site) })
 	tbl.ptl.Unlock(t, site) // migration_entry_wait_on_locked drops the PTL before sleeping
 	f.lock.WaitUnlocked(t, "migration_entry_wait_on_locked")
+}
+
+// boolInt is 1 for true.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

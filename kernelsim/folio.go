@@ -71,7 +71,10 @@ type Folio struct {
 func (f *Folio) freeze() bool {
 	f.refMu.Lock()
 	defer f.refMu.Unlock()
-	if f.pins != 1 {
+	// Every mapping holds a reference too (the kernel's refcount is the
+	// mapcount plus the pins): a folio mapped again since try_to_migrate
+	// fails the freeze with -EAGAIN (folio_expected_ref_count).
+	if f.pins != 1 || f.mapcount.Load() != 0 {
 		return false
 	}
 	f.frozen = true

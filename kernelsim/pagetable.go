@@ -279,6 +279,9 @@ func (k *Kernel) pteOffsetMapLock(t *sched.Task, m *MM, addr int, site string) (
 		}
 		t.Record(sched.KindNote, tbl.name, site, fmt.Sprintf("!pmd_same: %s no longer maps %s %#x; map again", tbl.name, m.name, addr))
 		tbl.ptl.Unlock(t, site)
+		// spin_unlock writes the lock word in the detached table's ptdesc
+		// (split PTLs): the read section is what keeps it valid until here.
+		k.useIn(t, &tbl.Obj, site, "spin_unlock of the PTL in the detached table's ptdesc")
 		k.pteUnmap(t, site)
 	}
 }

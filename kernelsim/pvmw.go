@@ -181,6 +181,7 @@ func (w *pvmw) next() bool {
 			if m.pteTable(w.addr) != w.pmde {
 				t.Record(sched.KindNote, w.tbl.name, w.site, fmt.Sprintf("!pmd_same: %s no longer maps %s %#x; restart", w.tbl.name, m.name, w.addr))
 				w.tbl.ptl.Unlock(t, w.site)
+				k.useIn(t, &w.tbl.Obj, w.site, "spin_unlock of the PTL in the detached table's ptdesc")
 				w.locked = false
 				k.pteUnmap(t, w.site)
 				w.tbl = nil
@@ -238,7 +239,9 @@ func (w *pvmw) mapPTE() int {
 			return mapMatch
 		}
 		t.Record(sched.KindNote, tbl.name, w.site, fmt.Sprintf("!pmd_same: %s no longer maps %s %#x; map again", tbl.name, m.name, w.addr))
-		k.pteUnmapUnlock(t, tbl, w.site)
+		tbl.ptl.Unlock(t, w.site)
+		k.useIn(t, &tbl.Obj, w.site, "spin_unlock of the PTL in the detached table's ptdesc")
+		k.pteUnmap(t, w.site)
 		w.tbl = nil
 	}
 }

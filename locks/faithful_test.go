@@ -35,16 +35,17 @@ t3: mprotect mm2 0x40+64 r
 schedule v1.ggnEDYAKxQvtVg
 `
 
-// killProgram fails under Migrate:folio_lock#3@remove (the parent's
-// write reuses the new folio before the child's PTE is restored) and
-// passes on the faithful kernel.
+// killProgram fails under Migrate:folio_lock#3@remove (a hole punch
+// finds the migration's new folio unlocked in the page cache, sees it
+// unmapped and removes it; remove_migration_ptes then maps the orphan)
+// and passes on the faithful kernel.
 const killProgram = `mm mm1
-setup: mmap mm1 0x10+8 anon rw
+file file1 16
+setup: mmap mm1 0x10+8 file1@0x0 shared rw
 setup: store mm1 0x10 1
-setup: fork mm1 mm2
-t1: migrate mm2 0x10
-t2: store mm1 0x10 6
-t3: load mm2 0x10
+t1: punch mm1 file1 0x0+1
+t2: load mm1 0x10
+t2: migrate mm1 0x10
 `
 
 func runPinned(t *testing.T, text string, m *ksync.Mutant) (*kernelsim.Program, *harness.Report) {
