@@ -27,7 +27,9 @@ import (
 // at once, as the byte runs do. A quarter of the pair runs that owe no
 // schedules run the templates' own races (all of a template's race ops
 // at once, fuzz.TemplateRaces): those that have an op of one of the
-// verbs, and those of the templates whose byte runs reached the site.
+// verbs, and those of the templates whose byte runs reached the site
+// (half of these runs go to the latter). A quarter of all pair runs
+// are scheduled at random rather than by mutant-directed PCT (search.go).
 //
 // Why: a consequence of a missing lock needs the one op that makes use of
 // the window (PT reclaim's table free for map_pte's RCU section, a split
@@ -53,8 +55,13 @@ type pairState struct {
 	// mmrace run) is then likely found.
 	races []*kernelsim.Program
 	// raceOf marks the templates whose race joined races because a byte
-	// run of theirs reached the mutated site (reachedIn).
-	raceOf map[int]bool
+	// run of theirs reached the mutated site (reachedIn); reached are
+	// those races, which get half of the template-race runs: a hugetlb
+	// site is reached by a few hugetlb templates, while 48 templates'
+	// races have a migration, and a race that hits its window once in
+	// 300 to 1,000 schedules needs more than the 28 a uniform draw gives.
+	raceOf  map[int]bool
+	reached []*kernelsim.Program
 }
 
 // active reports whether pair runs have anything to run.
@@ -79,6 +86,7 @@ func (s *pairState) reachedIn(data []byte) {
 	s.raceOf[ti] = true
 	if q := fuzz.TemplateRaceOf(data); q != nil {
 		s.races = append(s.races, q)
+		s.reached = append(s.reached, q)
 	}
 }
 
@@ -148,6 +156,9 @@ func (s *pairState) next(rng *rand.Rand) *kernelsim.Program {
 		}
 		return p
 	case len(s.races) > 0 && rng.IntN(4) == 0:
+		if len(s.reached) > 0 && rng.IntN(2) == 0 {
+			return s.reached[rng.IntN(len(s.reached))]
+		}
 		return s.races[rng.IntN(len(s.races))]
 	case len(s.hot) > 0 && rng.IntN(2) == 0:
 		return s.hot[rng.IntN(len(s.hot))]

@@ -3,6 +3,8 @@ package locks
 import (
 	_ "embed"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -23,8 +25,13 @@ type Argument struct {
 	Kernel string             // its kernel function, checked against the site
 	Class  string             // its lock class, checked against the site
 	Kinds  []ksync.MutantKind // the mutants it covers; nil: every one that applies to the site
-	Text   string
-	Line   int // in arguments.txt
+	// Code, when set ("code: TEXT"), is text that a line of the site's
+	// call chain holds: a site's #N follows the order of the chains'
+	// positions, so a lock added above it renumbers it, and Check then
+	// finds the argument on the wrong site.
+	Code string
+	Text string
+	Line int // in arguments.txt
 }
 
 // ArgumentSet is arguments.txt parsed.
@@ -33,7 +40,8 @@ type ArgumentSet []Argument
 // Arguments parses arguments.txt. Its format: blocks that start with a
 // header line "[KEY KERNEL_FUNCTION CLASS]", an optional "kinds: K ..."
 // line (default: every kind), then the argument's text up to the next
-// header; lines starting with "#" are comments. The KEY "*" stands for
+// header (an optional "code: TEXT" line after it: see Argument.Code);
+// lines starting with "#" are comments. The KEY "*" stands for
 // every site of the kernel function and class.
 func Arguments() (ArgumentSet, error) { return parseArguments(argumentsText) }
 
@@ -65,6 +73,8 @@ func parseArguments(text string) (ArgumentSet, error) {
 				}
 				cur.Kinds = append(cur.Kinds, kind)
 			}
+		case strings.HasPrefix(t, "code:") && cur.Text == "":
+			cur.Code = strings.TrimSpace(strings.TrimPrefix(t, "code:"))
 		default:
 			if cur.Text != "" || t != "" {
 				cur.Text += t + "\n"
@@ -135,6 +145,24 @@ func (as ArgumentSet) Check(ss *locksites.Sites) []error {
 				errs = append(errs, fmt.Errorf("arguments.txt:%d: %s does not apply to %s", a.Line, k, a.Key))
 			}
 		}
+		if a.Code != "" && !chainHolds(ss.Dir, s, a.Code) {
+			errs = append(errs, fmt.Errorf("arguments.txt:%d: no line of %s's call chain holds %q: the site was renumbered (a lock added before it?)", a.Line, a.Key, a.Code))
+		}
 	}
 	return errs
+}
+
+// chainHolds reports whether a source line of the site's call chain holds
+// code.
+func chainHolds(dir string, s *locksites.Site, code string) bool {
+	for _, p := range s.Chain {
+		b, err := os.ReadFile(filepath.Join(dir, p.File))
+		if err != nil {
+			return false
+		}
+		if lines := strings.Split(string(b), "\n"); p.Line >= 1 && p.Line <= len(lines) && strings.Contains(lines[p.Line-1], code) {
+			return true
+		}
+	}
+	return false
 }

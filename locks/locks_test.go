@@ -402,3 +402,21 @@ func TestPrivateHugetlbKills(t *testing.T) {
 		t.Logf("%s: %s in %d executions", id, r.Invariant, r.Executions)
 	}
 }
+
+// TestArgumentCodeLine: an argument's code line must be on its site's
+// call chain, so that a renumbered site is not argued by another's text.
+func TestArgumentCodeLine(t *testing.T) {
+	for key, want := range map[string]bool{"hugetlbFault:ptl#3": true, "hugetlbFault:ptl#1": false} {
+		as, err := locks.ParseArgumentsForTest("[" + key + " hugetlb_wp ptl]\ncode: folio_put(old_folio) is done unlocked\ntext\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		renumbered := false
+		for _, err := range as.Check(sites(t)) {
+			renumbered = renumbered || strings.Contains(err.Error(), "renumbered")
+		}
+		if renumbered == want {
+			t.Errorf("%s: renumbered reported %v", key, renumbered)
+		}
+	}
+}

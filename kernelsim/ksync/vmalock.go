@@ -310,15 +310,28 @@ func (v *VMALock) MarkAttached(t *sched.Task, site string) {
 	v.mu.Unlock()
 }
 
-// MarkDetached is vma_mark_detached: the write-locked VMA leaves the tree;
-// later readers get ReadDetached.
+// MarkDetached is vma_mark_detached (v6.15+): the write-locked VMA leaves
+// the tree; later readers get ReadDetached. Readers still inside (only a
+// lock mutant that removed the write lock leaves any: vma_start_write
+// drained them) are waited for, as the kernel does when
+// refcount_dec_and_test(&vma->vm_refcnt) fails: __vma_enter_locked
+// excludes new readers and sleeps until the last one leaves.
 func (v *VMALock) MarkDetached(t *sched.Task, site string) {
 	v.AssertWriteLocked(t, "vma_mark_detached")
 	t.PointF(sched.KindWrite, site, sched.Obj(v.name).Detail("detach"))
 	v.mu.Lock()
-	if len(v.readers) > 0 && v.env.rules {
+	if len(v.readers) > 0 {
+		if v.env.rules {
+			v.mu.Unlock()
+			v.env.fail(t, "lock-rule", "%s: %s detached with readers %v inside", site, v.name, v.readers)
+		}
+		v.refcnt-- // the attach reference: the readers' remain
+		v.excluding, v.writer = true, t
 		v.mu.Unlock()
-		v.env.fail(t, "lock-rule", "%s: %s detached with readers %v inside", site, v.name, v.readers)
+		t.Park(v)
+		t.RecordF(sched.KindGranted, site, sched.Obj(v.name).Detail("vma detach: readers drained"))
+		v.mu.Lock()
+		v.excluding = false
 	}
 	v.refcnt = 0
 	v.mu.Unlock()
