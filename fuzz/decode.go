@@ -1172,6 +1172,98 @@ var templates = []template{
 		hot:    []string{"punch mm1 file1 0x0+1", "load mm1 0x10; migrate mm1 0x10"},
 		extra:  []string{"migrate mm1 0x10", "store mm1 0x10 5", "punch mm1 file1 0x0+8", "load mm1 0x11"},
 	},
+	// shrink_folio_list's folio_trylock against do_swap_page: a fork's page
+	// swapped out and read back by the parent is a swap-cache folio that
+	// the child's swap entry still names; reclaim (again) and the child's
+	// swap-in lock it at once. Without the trylock's failure honoured,
+	// reclaim unmaps the child's PTE that do_swap_page is installing and
+	// puts back a folio the child maps (use-after-free).
+	{name: "a fork's page swapped out and read back by the parent: reclaimed again while the child swaps it in",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "fork mm1 mm2", "reclaim mm1 0x10", "load mm1 0x10"},
+		addrs:  []int{0x10, 0x11},
+		ranges: [][2]int{{0x10, 8}, {0x10, 2}},
+		dests:  []int{0x20},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"load mm2 0x10", "reclaim mm1 0x10"},
+		extra:  []string{"store mm2 0x10 7", "reclaim mm2 0x10", "migrate mm1 0x10", "madvise mm2 0x10+8 dontneed"},
+	},
+	// collapse_file's folio_trylock against a fault of another mm that
+	// holds the small page's lock while it maps it (finish_fault): the
+	// collapse must give up (SCAN_PAGE_LOCK); if it goes on, the fault's
+	// retry maps the old page after try_to_unmap and the store goes to a
+	// folio the THP replaces (its table is then retracted with the entry
+	// in it: page-table-lifetime, rmap-complete). Found by random
+	// schedules in tens of runs, by PCT not in thousands.
+	{name: "a shared shmem THP range mapped by two mms: khugepaged collapses it through one while the other faults and writes a page of it",
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x10+8 file1@0x0 shared rw thp", "store mm1 0x10 1", "mmap mm2 0x20+8 file1@0x0 shared rw"},
+		addrs:   []int{0x10, 0x20, 0x11},
+		ranges:  [][2]int{{0x10, 8}, {0x20, 8}},
+		dests:   []int{0x30},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"load mm2 0x20; store mm2 0x20 5", "collapse mm1 0x10", "load mm1 0x10"},
+		extra:   []string{"store mm2 0x20 5", "collapse mm1 0x10", "punch mm1 file1 0x0+1", "migrate mm2 0x20"},
+	},
+	// vma_merge's write lock of the VMA it removes: mprotect makes the
+	// middle of three anonymous VMAs like its neighbours and the merge
+	// absorbs the next one (vma_merge_existing_range, next removed and
+	// freed) while a fault of an untouched page of that VMA takes its
+	// per-VMA read lock (lock_vma_under_rcu). The write lock must keep the
+	// fault out until the VMA is detached.
+	{name: "three anonymous VMAs merged into one by mprotect or mmap while a fault under the per-VMA lock touches the VMA the merge removes",
+		setup:  []string{"mmap mm1 0x10+2 anon rw", "mmap mm1 0x12+2 anon r", "mmap mm1 0x14+4 anon rw", "store mm1 0x14 1"},
+		addrs:  []int{0x15, 0x16, 0x10, 0x12},
+		ranges: [][2]int{{0x12, 2}, {0x10, 8}, {0x14, 4}},
+		dests:  []int{0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"mprotect mm1 0x12+2 rw", "store mm1 0x15 5"},
+		extra:  []string{"munmap mm1 0x12+2; mmap mm1 0x12+2 anon rw", "fault mm1 0x16 write", "load mm1 0x17", "madvise mm1 0x14+4 dontneed"},
+	},
+	// The revert of a partial mremap of a shared file mapping (an
+	// injected page-table allocation failure): the destination is a fresh
+	// VMA after the source in i_mmap, so the forward move_ptes needs no
+	// rmap locks, but moving back goes from the later VMA to the earlier
+	// one and must hold i_mmap_rwsem for write (take_rmap_locks), else
+	// the rmap walks of another mm's migrations of those pages miss them.
+	{name: "a shared file range moved to a fresh VMA and moved back after a failed page-table allocation, while another mm's mapping of its pages migrates them",
+		declare: []string{"mm2"},
+		setup: []string{"mmap mm1 0x10+16 file1@0x0 shared rw", "store mm1 0x12 1", "store mm1 0x13 2", "store mm1 0x18 3",
+			"mmap mm2 0x20+16 file1@0x0 shared rw", "load mm2 0x22", "load mm2 0x23"},
+		addrs:  []int{0x12, 0x13, 0x22, 0x23},
+		ranges: [][2]int{{0x12, 8}, {0x10, 16}},
+		dests:  []int{0x42, 0x44},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"mremap mm1 0x12+8 -> 0x42", "migrate mm2 0x22", "migrate mm2 0x23"},
+		extra:  []string{"mremap mm1 0x12+8 -> 0x44", "load mm1 0x13", "migrate mm2 0x28", "punch mm2 file1 0x2+1"},
+	},
+	// Two THP ranges of one PMD table in two VMAs (MADV_RANDOM split them):
+	// khugepaged collapses the small pages of the first (mmap_lock W and
+	// only that VMA write-locked) while the second's first fault, under
+	// its own VMA lock, maps a THP; both deposit a PTE table on the PMD
+	// table's one list (pmd_huge_pte), which only the PMD lock protects.
+	{name: "two THP ranges of one PMD table in two VMAs: khugepaged collapses one while the other's first fault deposits a table on the same list",
+		setup: []string{"mmap mm1 0x10+16 anon rw thp", "mprotect mm1 0x10+1 r", "store mm1 0x11 2", "store mm1 0x12 3",
+			"mprotect mm1 0x10+1 rw", "madvise mm1 0x18+8 random"},
+		addrs:  []int{0x18, 0x11, 0x19, 0x13},
+		ranges: [][2]int{{0x18, 8}, {0x10, 8}},
+		dests:  []int{0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"collapse mm1 0x10", "store mm1 0x18 5"},
+		extra:  []string{"split mm1 0x18", "migrate mm1 0x19", "store mm1 0x18 5; split mm1 0x18", "collapse mm1 0x10"},
+	},
+	// Two THPs of one PMD table in two VMAs: fork copies them into the
+	// child's PMD table (copy_huge_pmd deposits a table per THP under the
+	// child's PMD lock) while a split of the first, through rmap, already
+	// reaches the child's copy and withdraws its table from the same list.
+	{name: "two THPs of one PMD table in two VMAs: fork copies them while a split of the first withdraws the child's deposited table",
+		setup:  []string{"mmap mm1 0x10+16 anon rw thp", "madvise mm1 0x18+8 random", "store mm1 0x10 1", "store mm1 0x18 2"},
+		addrs:  []int{0x10, 0x18, 0x11, 0x19},
+		ranges: [][2]int{{0x10, 8}, {0x18, 8}},
+		dests:  []int{0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"fork mm1 mm2", "split mm1 0x10"},
+		extra:  []string{"split mm1 0x18", "migrate mm1 0x18", "store mm1 0x19 5"},
+	},
 	// A pool of two huge pages, both reserved by mm1's mapping: two
 	// first-touch faults of the first, through the VMA lock or, while a
 	// fork holds mm1's VMAs write-locked, through mmap_lock; a hole punch

@@ -395,8 +395,9 @@ func AnonVMAHierarchy(k *kernelsim.Kernel) []sched.Violation {
 
 // PageTableLifetime is invariant I4 at rest: every PMD table reachable
 // from a live mm is alive, and each of its entries points at a live PTE
-// table (never at a freed one, nor at pfn 0) or is a leaf whose deposited
-// table is alive; every entry points at a live folio. (That a table is
+// table (never at a freed one, nor at pfn 0) or is a leaf; its list of
+// deposited tables holds one live table per anon THP leaf
+// (kernelsim.CheckDeposits); every entry points at a live folio. (That a table is
 // empty when freed, and that no PTE is written into a detached table, are
 // checked when it happens.)
 func PageTableLifetime(k *kernelsim.Kernel) []sched.Violation {
@@ -410,8 +411,6 @@ func PageTableLifetime(k *kernelsim.Kernel) []sched.Violation {
 				}
 			case e.Table != nil && e.Table.Freed():
 				out = append(out, violation(invnames.PageTableLifetime, "%s pmd entry for %#x points to %s, %s", m.Name(), base, e.Table.Name(), e.Table.FreedAt()))
-			case e.Deposit != nil && e.Deposit.Freed():
-				out = append(out, violation(invnames.PageTableLifetime, "%s pmd leaf for %#x has the deposited table %s, %s", m.Name(), base, e.Deposit.Name(), e.Deposit.FreedAt()))
 			}
 		})
 		m.ForEachPTE(func(addr int, _ *kernelsim.PTETable, p *kernelsim.PTE) {
@@ -419,6 +418,9 @@ func PageTableLifetime(k *kernelsim.Kernel) []sched.Violation {
 				out = append(out, violation(invnames.UseAfterFree, "%s %#x maps %s, %s", m.Name(), addr, f.Name(), f.FreedAt()))
 			}
 		})
+	}
+	for _, msg := range k.CheckDeposits() {
+		out = append(out, violation(invnames.PageTableLifetime, "%s", msg))
 	}
 	return out
 }

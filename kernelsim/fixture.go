@@ -128,11 +128,12 @@ func (k *Kernel) Corrupt(what, mm string, addr int) error {
 		}
 		slot.Store(&PMDEntry{Table: k.pfn0Table()})
 	case "free-deposit":
-		e := m.pmdEntry(addr)
-		if e == nil || e.Deposit == nil {
-			return fmt.Errorf("corrupt free-deposit: no PMD leaf with a deposited table at %s %#x", mm, addr)
+		pmd := m.pmdOffset(addr)
+		if pmd == nil || len(pmd.deposits) == 0 {
+			return fmt.Errorf("corrupt free-deposit: no deposited table in the PMD table of %s %#x", mm, addr)
 		}
-		e.Deposit.freed, e.Deposit.freedBy = true, "corrupt free-deposit"
+		tbl := pmd.deposits[len(pmd.deposits)-1]
+		tbl.freed, tbl.freedBy = true, "corrupt free-deposit"
 	case "bump-resv":
 		if v == nil || v.file == nil || !v.file.hugetlb {
 			return fmt.Errorf("corrupt %s: no hugetlb VMA at %s %#x", what, mm, addr)

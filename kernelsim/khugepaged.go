@@ -251,7 +251,8 @@ func (k *Kernel) collapseHugePage(t *sched.Task, m *MM, haddr int) error {
 	// leaf made readable regardless).
 	leaf := &PTE{Kind: PTEPresent, Folio: nf, ID: k.newID(), Huge: true}
 	leaf.Read, leaf.Write = ptePerms(v, nf, true)
-	k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Leaf: leaf, Deposit: tbl}, "set_pmd_at")
+	k.depositTable(t, pmd, tbl)
+	k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Leaf: leaf}, "set_pmd_at")
 	pmd.ptl.Unlock(t, site)
 	return nil
 }

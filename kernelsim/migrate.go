@@ -217,7 +217,7 @@ func (k *Kernel) setPMDMigrationEntry(t *sched.Task, pw *pvmw, w *Walk) {
 	f := leaf.Folio
 	me := *leaf
 	me.Kind = PTEMigration
-	k.setPMD(t, m, pw.pmdTable(), pw.slot, pw.addr, &PMDEntry{Leaf: &me, Deposit: e.Deposit}, site)
+	k.setPMD(t, m, pw.pmdTable(), pw.slot, pw.addr, &PMDEntry{Leaf: &me}, site)
 	k.flushTLBRange(t, m, pw.addr, pw.addr+k.Geo.PTEs, "pmdp_invalidate")
 	f.mapcount.Add(-1) // folio_remove_rmap_pmd
 	f.entire.Add(-1)
@@ -278,7 +278,7 @@ func (k *Kernel) removeMigrationPMD(t *sched.Task, pw *pvmw, dst *Folio, w *Walk
 	w.visit(e.Leaf.ID)
 	read, write := ptePerms(v, dst, false)
 	write = write || e.Leaf.Write
-	k.setPMD(t, v.mm, pw.pmdTable(), pw.slot, pw.addr, &PMDEntry{Leaf: &PTE{Kind: PTEPresent, Folio: dst, Read: read, Write: write, ID: e.Leaf.ID, Huge: true}, Deposit: e.Deposit}, site)
+	k.setPMD(t, v.mm, pw.pmdTable(), pw.slot, pw.addr, &PMDEntry{Leaf: &PTE{Kind: PTEPresent, Folio: dst, Read: read, Write: write, ID: e.Leaf.ID, Huge: true}}, site)
 	dst.mapcount.Add(1) // folio_add_anon_rmap_pmd / folio_add_file_rmap_pmd
 	dst.entire.Add(1)
 }

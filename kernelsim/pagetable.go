@@ -34,6 +34,9 @@ type PMDTable struct {
 	// share is ptdesc->pt_share_count: the mms besides one whose PUD
 	// points at this table (hugetlbshare.go).
 	share atomic.Int32
+	// deposits is pmd_huge_pte: the PTE tables deposited for this table's
+	// anon THP leaves, under ptl (thpdeposit.go).
+	deposits []*PTETable
 }
 
 // PMDEntry is the value of a PMD entry. Like a PTE it is immutable and
@@ -44,14 +47,11 @@ type PMDTable struct {
 //   - a leaf (Leaf, a PTE value with Huge set): a THP mapped by the PMD
 //     (Kind PTEPresent) or a PMD migration entry (Kind PTEMigration);
 //
-// and an anon leaf carries the PTE table deposited with it
-// (pgtable_trans_huge_deposit: the kernel keeps it in the PMD table's
-// page under the PMD lock; keeping it in the value moves it with the leaf,
-// as move_huge_pmd's withdraw and deposit do).
+// (An anon leaf's deposited PTE table is in its PMD table's list:
+// PMDTable.deposits, thpdeposit.go.)
 type PMDEntry struct {
-	Table   *PTETable
-	Leaf    *PTE
-	Deposit *PTETable
+	Table *PTETable
+	Leaf  *PTE
 	// Invalid is a leaf pmdp_invalidate made invalid (pmd_mkinvalid): the
 	// MMU no longer translates through it (a hardware walk faults), while
 	// the kernel's software walkers still see a huge PMD (pmd_trans_huge)
@@ -289,6 +289,9 @@ func (k *Kernel) pteOffsetMapLock(t *sched.Task, m *MM, addr int, site string) (
 // pteUnmapUnlock is pte_unmap_unlock(): the PTL, then the read section.
 func (k *Kernel) pteUnmapUnlock(t *sched.Task, tbl *PTETable, site string) {
 	tbl.ptl.Unlock(t, site)
+	// spin_unlock writes the PTL in the table's ptdesc (split PTLs): a
+	// detached table lives until the read section ends, not before.
+	k.useIn(t, &tbl.Obj, site, "spin_unlock of the PTL in the table's ptdesc")
 	k.pteUnmap(t, site)
 }
 

@@ -127,7 +127,8 @@ func (k *Kernel) doHugePMDAnonymousPage(t *sched.Task, v *VMA, pmd *PMDTable, ad
 	f.mapcount.Add(1)
 	f.entire.Add(1)
 	leaf := &PTE{Kind: PTEPresent, Folio: f, Read: true, Write: v.Flags()&VMWrite != 0, ID: k.newID(), Huge: true}
-	k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Leaf: leaf, Deposit: pgtable}, site)
+	k.depositTable(t, pmd, pgtable)
+	k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Leaf: leaf}, site)
 	m.rssAnon.Add(int64(f.Nr()))
 	pmd.ptl.Unlock(t, site)
 	return FaultDone
@@ -177,7 +178,7 @@ func (k *Kernel) doHugePMDWPPage(t *sched.Task, v *VMA, addr int, orig *PMDEntry
 		f.lock.Unlock(t, site)
 		leaf := *orig.Leaf
 		leaf.Write = v.Flags()&VMWrite != 0 // maybe_pmd_mkwrite
-		k.setPMD(t, m, pmd, slot, addr, &PMDEntry{Leaf: &leaf, Deposit: orig.Deposit}, "pmdp_set_access_flags")
+		k.setPMD(t, m, pmd, slot, addr, &PMDEntry{Leaf: &leaf}, "pmdp_set_access_flags")
 		pmd.ptl.Unlock(t, site)
 		return FaultDone, false
 	}
@@ -267,7 +268,7 @@ func (k *Kernel) copyHugePMD(t *sched.Task, dst, src *VMA, addr int, copied *[]i
 		if leaf.Write {
 			ro := *leaf
 			ro.Write = false
-			k.setPMD(t, pm, spmd, sslot, addr, &PMDEntry{Leaf: &ro, Deposit: e.Deposit}, "copy_huge_pmd: make_readable_migration_entry")
+			k.setPMD(t, pm, spmd, sslot, addr, &PMDEntry{Leaf: &ro}, "copy_huge_pmd: make_readable_migration_entry")
 		}
 	} else {
 		k.use(t, &f.Obj, site)
@@ -276,11 +277,12 @@ func (k *Kernel) copyHugePMD(t *sched.Task, dst, src *VMA, addr int, copied *[]i
 		if leaf.Write {
 			ro := *leaf
 			ro.Write = false
-			k.setPMD(t, pm, spmd, sslot, addr, &PMDEntry{Leaf: &ro, Deposit: e.Deposit}, "pmdp_set_wrprotect")
+			k.setPMD(t, pm, spmd, sslot, addr, &PMDEntry{Leaf: &ro}, "pmdp_set_wrprotect")
 		}
 	}
 	cm.rssAnon.Add(int64(f.Nr()))
-	k.setPMD(t, cm, dpmd, dslot, addr, &PMDEntry{Leaf: &child, Deposit: pgtable}, site)
+	k.depositTable(t, dpmd, pgtable)
+	k.setPMD(t, cm, dpmd, dslot, addr, &PMDEntry{Leaf: &child}, site)
 	for i := 0; i < g.PTEs; i++ {
 		*copied = append(*copied, addr+i)
 	}
@@ -319,9 +321,8 @@ func (k *Kernel) zapHugePMD(t *sched.Task, v *VMA, addr int, site string, zd zap
 		k.dropMapping(t, f, lsite)
 	}
 	if f.anon {
-		if e.Deposit != nil {
-			k.freeTable(t, m, &e.Deposit.Obj, "zap_deposited_table")
-		}
+		tbl := k.withdrawTable(t, pmd, "zap_deposited_table")
+		k.freeTable(t, m, &tbl.Obj, "zap_deposited_table")
 		m.rssAnon.Add(-int64(f.Nr()))
 	} else {
 		m.rssFile.Add(-int64(f.Nr()))
@@ -359,6 +360,11 @@ func (k *Kernel) moveHugePMD(t *sched.Task, pmc *pagetableMove, oa, na int) bool
 		npmd.ptl.LockNested(t, ksync.SingleDepthNesting, site)
 	}
 	k.setPMD(t, om, opmd, oslot, oa, nil, "pmdp_huge_get_and_clear")
+	if npmd != opmd && e.Leaf.Folio.anon {
+		// pmd_move_must_withdraw: the deposited table follows the leaf
+		// to the new PMD table's list.
+		k.depositTable(t, npmd, k.withdrawTable(t, opmd, site))
+	}
 	k.setPMD(t, nm, npmd, nslot, na, e, site)
 	for i := 0; i < g.PTEs; i++ {
 		k.logMove(t, om, oa+i, nm, na+i)
@@ -390,11 +396,11 @@ func (k *Kernel) changeHugePMD(t *sched.Task, v *VMA, addr int) bool {
 	case leaf.Kind == PTEMigration:
 		if leaf.Write {
 			leaf.Write = false
-			k.setPMD(t, m, pmd, slot, addr, &PMDEntry{Leaf: &leaf, Deposit: e.Deposit}, site+": make_readable_migration_entry")
+			k.setPMD(t, m, pmd, slot, addr, &PMDEntry{Leaf: &leaf}, site+": make_readable_migration_entry")
 		}
 	default:
 		leaf.Read, leaf.Write = ptePerms(v, leaf.Folio, leaf.Write)
-		k.setPMD(t, m, pmd, slot, addr, &PMDEntry{Leaf: &leaf, Deposit: e.Deposit}, site)
+		k.setPMD(t, m, pmd, slot, addr, &PMDEntry{Leaf: &leaf}, site)
 	}
 	pmd.ptl.Unlock(t, site)
 	return true

@@ -125,7 +125,7 @@ func (k *Kernel) splitHugePMDLockedLeaf(t *sched.Task, v *VMA, addr int, e *PMDE
 		// pmd_populate let an access cache a writable translation that a
 		// frozen split then replaced by migration entries without another
 		// flush: a stale entry the kernel cannot have, found by stress.)
-		k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Leaf: leaf, Deposit: e.Deposit, Invalid: true}, "pmdp_invalidate")
+		k.setPMD(t, m, pmd, slot, haddr, &PMDEntry{Leaf: leaf, Invalid: true}, "pmdp_invalidate")
 		k.flushTLBRange(t, m, haddr, haddr+g.PTEs, "pmdp_invalidate")
 		if !freeze {
 			f.mapcount.Add(int32(g.PTEs)) // folio_add_anon_rmap_ptes
@@ -134,10 +134,7 @@ func (k *Kernel) splitHugePMDLockedLeaf(t *sched.Task, v *VMA, addr int, e *PMDE
 	// pgtable_trans_huge_withdraw: the table is the splitter's until
 	// pmd_populate publishes it, so its entries are written without the
 	// PTL and without scheduling points (nobody else can see them).
-	pgtable := e.Deposit
-	if pgtable == nil {
-		t.Internal("%s: anon leaf %s at %s %#x has no deposited table", lsite, leaf, m.name, haddr)
-	}
+	pgtable := k.withdrawTable(t, pmd, lsite)
 	for i := 0; i < g.PTEs; i++ {
 		p := &PTE{Kind: PTEPresent, Folio: f, Page: i, ID: leaf.ID}
 		if freeze || migration {

@@ -298,6 +298,9 @@ func (k *Kernel) freePgdRange(t *sched.Task, m *MM, start, end, floor, ceiling i
 			continue
 		}
 		k.checkSharedPMDFree(t, m, pmd, site)
+		if n := len(pmd.deposits); n > 0 {
+			t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s: frees %s with %d deposited table(s) still on its list (pmd_huge_pte): they leak", site, pmd.name, n)})
+		}
 		for i := range pmd.e {
 			if e := pmd.e[i].Load(); e != nil {
 				t.Fail(sched.Violation{Invariant: "page-table-lifetime", Detail: fmt.Sprintf("%s: frees %s whose entry %d is still %s", site, pmd.name, i, e)})
