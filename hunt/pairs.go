@@ -28,8 +28,9 @@ import (
 // schedules run the templates' own races (all of a template's race ops
 // at once, fuzz.TemplateRaces): those that have an op of one of the
 // verbs, and those of the templates whose byte runs reached the site
-// (half of these runs go to the latter). A quarter of all pair runs
-// are scheduled at random rather than by mutant-directed PCT (search.go).
+// (half of these runs go to the latter); a quarter of the template-race
+// runs are scheduled at random rather than by mutant-directed PCT
+// (search.go).
 //
 // Why: a consequence of a missing lock needs the one op that makes use of
 // the window (PT reclaim's table free for map_pte's RCU section, a split
@@ -62,6 +63,9 @@ type pairState struct {
 	// 300 to 1,000 schedules needs more than the 28 a uniform draw gives.
 	raceOf  map[int]bool
 	reached []*kernelsim.Program
+	// lastRace says the last program next returned is a template's race,
+	// which the search runs under random scheduling one time in four.
+	lastRace bool
 }
 
 // active reports whether pair runs have anything to run.
@@ -148,6 +152,7 @@ func (s *pairState) source(data []byte, p *kernelsim.Program, tr *sched.Trace) {
 // own: the search draws PCT's seed afresh), else a new pair; nil when the
 // new pair does not parse (the byte search goes on for that run).
 func (s *pairState) next(rng *rand.Rand) *kernelsim.Program {
+	s.lastRace = false
 	switch {
 	case len(s.exploit) > 0:
 		p := s.exploit[0].p
@@ -156,6 +161,7 @@ func (s *pairState) next(rng *rand.Rand) *kernelsim.Program {
 		}
 		return p
 	case len(s.races) > 0 && rng.IntN(4) == 0:
+		s.lastRace = true
 		if len(s.reached) > 0 && rng.IntN(2) == 0 {
 			return s.reached[rng.IntN(len(s.reached))]
 		}
@@ -164,6 +170,7 @@ func (s *pairState) next(rng *rand.Rand) *kernelsim.Program {
 		return s.hot[rng.IntN(len(s.hot))]
 	}
 	if len(s.src) == 0 {
+		s.lastRace = true
 		return s.races[rng.IntN(len(s.races))] // active: races is not empty
 	}
 	if len(s.verbs) > 0 && rng.IntN(2) == 0 {
