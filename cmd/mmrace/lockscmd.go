@@ -26,7 +26,8 @@ var locksCommand = command{
 source (kernelsim/*.go, read with go/types: it needs the source mmrace was
 built from, and the go command) and, for each site and each mutant kind that
 applies — remove (the acquisition and its release vanish),
-ignore-trylock-failure (a failed trylock proceeds holding nothing),
+ignore-trylock-failure (a failed trylock proceeds holding nothing, and
+its unlock releases the holder's lock),
 release-early (the lock is released at the end of the first step it
 protects) — and every TLB flush site (lock class tlb_flush: each call of
 flush_tlb_range, flush_tlb_mm or tlb_finish_mmu, see kernelsim/flushmutant.go)

@@ -57,6 +57,9 @@ type Env struct {
 	// afterRelease, while a mutant is set, runs right after each release
 	// (SetAfterRelease).
 	afterRelease func(t *sched.Task)
+	// stealing is, per task, whether the phantom its release just
+	// removed was an ignored trylock's (releasePhantom, takeStealing).
+	stealing [maxTasks]bool
 
 	// The lock objects of the run, carved from chunks (see carve).
 	slabMu    Mu // free mode: tasks create objects concurrently
@@ -93,6 +96,10 @@ type held struct {
 	// whose release is still to come); invisible to assertions, lock order
 	// and lockdep.
 	phantom bool
+	// ignored: the phantom of a trylock whose failure a mutant ignored;
+	// the kernel's release that pairs with it still runs, on a lock
+	// another task holds (Mutex.Unlock).
+	ignored bool
 }
 
 // lockRef is what every primitive exposes to the checker.

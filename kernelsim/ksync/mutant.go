@@ -145,7 +145,8 @@ func (e *Env) appliedAs(t *sched.Task, kind sched.Kind, lock, site, what string)
 }
 
 // pushPhantom records that t "holds" l at site although it does not: the
-// release that pairs with it (popPhantom) touches nothing. A phantom is
+// release that pairs with it (releasePhantom) touches nothing, except an
+// ignored trylock's, which releases the holder's lock (Mutex.Unlock). A phantom is
 // not held for assertions, lock order and lockdep.
 func (e *Env) pushPhantom(t *sched.Task, l lockRef, write bool, sub int, site string) {
 	id := t.ID()
@@ -153,12 +154,12 @@ func (e *Env) pushPhantom(t *sched.Task, l lockRef, write bool, sub int, site st
 }
 
 // MutantWindowEnd is the detail of the note a task records where the
-// release of a phantom hold (a removed acquisition, or one released early)
-// would have been: with the note of the mutation taking effect ("mutant
+// release of a phantom hold (a removed acquisition, one released early,
+// or an ignored trylock's) comes: with the note of the mutation taking effect ("mutant
 // ..." or "(mutant release-early ...") it brackets the window in which the
 // task ran without the lock, which hunt's search looks into
 // (hunt.MutantInterference).
-const MutantWindowEnd = "mutant window ends: this release of a removed or early-released hold is a no-op"
+const MutantWindowEnd = "mutant window ends: the release paired with the mutated acquisition (a no-op for a removed or early-released hold; an ignored trylock's releases the holder's lock)"
 
 // releasePhantom is called by a release primitive before its scheduling
 // point while a mutant is set. When t's most recent hold of l is a phantom
@@ -174,6 +175,7 @@ func (e *Env) releasePhantom(t *sched.Task, l any) bool {
 				if !hs[i].phantom {
 					break
 				}
+				e.stealing[id] = hs[i].ignored
 				copy(hs[i:], hs[i+1:])
 				e.held[id] = hs[:len(hs)-1]
 				t.Record(sched.KindNote, lr.Name(), "", MutantWindowEnd)
@@ -183,6 +185,14 @@ func (e *Env) releasePhantom(t *sched.Task, l any) bool {
 	}
 	e.releasing[id] = l
 	return false
+}
+
+// takeStealing reports whether the phantom t's release just removed
+// (releasePhantom) was an ignored trylock's, and forgets it.
+func (e *Env) takeStealing(t *sched.Task) bool {
+	s := e.stealing[t.ID()]
+	e.stealing[t.ID()] = false
+	return s
 }
 
 // downgradePhantom turns a phantom write hold of l into a phantom read hold

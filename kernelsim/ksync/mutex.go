@@ -99,6 +99,8 @@ func (m *Mutex) Trylock(t *sched.Task, site string) bool {
 		}
 	} else if mk == MutantIgnoreTrylockFailure {
 		m.env.pushPhantom(t, m, true, 0, site)
+		hs := m.env.held[t.ID()]
+		hs[len(hs)-1].ignored = true
 		m.env.applied(t, m.name, site, "ignore-trylock-failure: proceeds as if it held it")
 		return true
 	}
@@ -109,6 +111,21 @@ func (m *Mutex) Trylock(t *sched.Task, site string) bool {
 // and hands it to the first task queued to take it.
 func (m *Mutex) Unlock(t *sched.Task, site string) {
 	if m.env.mut != nil && m.env.releasePhantom(t, m) {
+		if m.env.takeStealing(t) {
+			// The trylock failed and the mutant went on as if it had
+			// not: the kernel's unlock still runs, and clears the lock
+			// its holder took (folio_unlock clears PG_locked,
+			// spin_unlock the lock word, whoever set them): the holder
+			// goes on believing it holds a lock that others may now
+			// take.
+			m.mu.Lock()
+			held := m.owner >= 0 && m.owner != t.ID()
+			m.mu.Unlock()
+			if held {
+				t.PointF(sched.KindRelease, site, sched.Obj(m.name).Detail("(mutant ignore-trylock-failure: the unlock releases the holder's lock)"))
+				m.unlock(t, true)
+			}
+		}
 		return // the acquisition was removed or released early
 	}
 	t.PointF(sched.KindRelease, site, sched.Obj(m.name))
