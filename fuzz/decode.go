@@ -1236,6 +1236,20 @@ var templates = []template{
 		hot:    []string{"mremap mm1 0x12+8 -> 0x42", "migrate mm2 0x22", "migrate mm2 0x23"},
 		extra:  []string{"mremap mm1 0x12+8 -> 0x44", "load mm1 0x13", "migrate mm2 0x28", "punch mm2 file1 0x2+1"},
 	},
+	// Two threads zap one range at once (MADV_DONTNEED under mmap_lock
+	// read, each its own mmu_gather): the second finds the PTEs already
+	// cleared by the first, whose flush is still pending, and must flush
+	// the whole mm at tlb_finish_mmu (mm_tlb_flush_nested) before it
+	// returns to a thread that relies on the range being gone.
+	{name: "one faulted range zapped by two threads at once, one of which touched it first",
+		setup:  []string{"mmap mm1 0x10+4 anon rw", "store mm1 0x10 1", "store mm1 0x11 2"},
+		addrs:  []int{0x10, 0x11, 0x12},
+		ranges: [][2]int{{0x10, 4}, {0x10, 2}},
+		dests:  []int{0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"madvise mm1 0x10+4 dontneed", "load mm1 0x10; madvise mm1 0x10+4 dontneed", "load mm1 0x11"},
+		extra:  []string{"load mm1 0x10; load mm1 0x10", "store mm1 0x11 7", "madvise mm1 0x10+2 dontneed"},
+	},
 	// Two THP ranges of one PMD table in two VMAs (MADV_RANDOM split them):
 	// khugepaged collapses the small pages of the first (mmap_lock W and
 	// only that VMA write-locked) while the second's first fault, under

@@ -60,6 +60,10 @@ type Detection struct {
 	// runs. Zero means the search never exercised the change.
 	BranchHits int64 `json:"branch_hits"`
 	BranchRuns int   `json:"branch_runs"`
+	// Replayed says the detection is the semantic-only search's
+	// counterexample replayed with rule checks on (rulesReplay), after the
+	// rules-on search of its own found nothing.
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 // Exercised reports whether the search ran the variant's branch at all.
@@ -200,6 +204,43 @@ func search(ctx context.Context, v kernelsim.Variant, semantic bool, budget time
 // sequence runs with the tasks truly parallel: no strategy decides, so the
 // runs are not repeatable; it is the baseline controlled scheduling beats.
 // The end of ctx stops the search, marked Interrupted.
+// rulesReplay replays the semantic-only search's counterexample p (run rep)
+// with rule checks on, for a rules-on search that found nothing of its own:
+// rule checks add checks, not scheduling points, so the same schedule runs
+// the same steps and the semantic violation, or a rule one before it, must
+// show again. A rule-checked run is never weaker than the semantic-only
+// one; the two searches draw different seeds, and a variant whose branch
+// the rules-on draws never reached (a retract_page_tables racing
+// move_normal_pmd) would otherwise read "not exercised" under rules. It
+// records the run in d and returns the program and report of a finding.
+func rulesReplay(d *Detection, p *kernelsim.Program, rep *harness.Report) (*kernelsim.Program, *harness.Report) {
+	if p == nil || rep == nil || rep.Schedule == "" {
+		return nil, nil
+	}
+	s, err := sched.ParseSchedule(rep.Schedule)
+	if err != nil {
+		return nil, nil
+	}
+	q := *p
+	q.Schedule = rep.Schedule
+	r := harness.Run(&q, harness.Options{Strategy: sched.NewReplay(s), MaxSteps: fuzz.MaxSteps})
+	d.Executions++
+	bs := map[string]Branch{}
+	countBranches(bs, r)
+	for _, b := range bs {
+		d.BranchHits += b.Hits
+		d.BranchRuns += b.Runs
+	}
+	switch {
+	case r.InternalError():
+		d.internal(r, &q)
+	case r.Finding():
+		d.Detected, d.Invariant, d.Replayed = true, r.Verdict.Violation.Invariant, true
+		return &q, r
+	}
+	return nil, nil
+}
+
 func searchMode(ctx context.Context, v kernelsim.Variant, semantic bool, mode sched.Mode, budget time.Duration, runs int, seed uint64) (Detection, *kernelsim.Program, *harness.Report) {
 	if budget <= 0 {
 		return Detection{}, nil, nil
@@ -252,6 +293,11 @@ func Run(o Options) (*Result, error) {
 		var semRep *harness.Report
 		row.Semantic, semP, semRep = search(ctx, v, true, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i))
 		row.Rules, p, rep = search(ctx, v, false, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i+1))
+		if !row.Rules.Detected && row.Semantic.Detected && ctx.Err() == nil {
+			if q, qrep := rulesReplay(&row.Rules, semP, semRep); q != nil {
+				p, rep = q, qrep
+			}
+		}
 		row.Interrupted = row.Semantic.Interrupted || row.Rules.Interrupted
 		if o.CompareFree {
 			free, _, _ := searchMode(ctx, v, true, sched.Free, o.PerVariant, o.PerVariantRuns, o.Seed+uint64(2*i))
@@ -308,6 +354,9 @@ func (r VariantResult) cell() string {
 	rules := r.Rules.Word("")
 	if r.Rules.Detected {
 		rules = r.Rules.Invariant
+		if r.Rules.Replayed {
+			rules += " (the semantic-only counterexample, replayed)"
+		}
 	}
 	s := fmt.Sprintf("semantic-only %s, rules on %s", sem, rules)
 	if r.Detected {

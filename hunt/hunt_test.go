@@ -14,6 +14,7 @@ import (
 	"mmrace/hunt"
 	"mmrace/internal/scenario"
 	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -126,5 +127,43 @@ func TestHuntInterrupted(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("wrote %d files", len(ents))
+	}
+}
+
+// TestRulesReplay: the semantic-only counterexample of a variant, replayed
+// with rule checks on, detects it again; a run that found nothing does not.
+func TestRulesReplay(t *testing.T) {
+	const text = `mm mm1
+file file1 16
+variants move_normal_pmd-no-pmd-recheck
+setup: mmap mm1 0x10+8 file1@0x0 shared rw thp
+setup: store mm1 0x10 1
+setup: madvise mm1 0x10+1 dontneed
+t1: collapse mm1 0x10
+t2: mremap mm1 0x10+8 -> 0x30
+`
+	p, err := kernelsim.Parse("test", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found *harness.Report
+	for seed := uint64(1); seed <= 3000 && found == nil; seed++ {
+		if rep := harness.Run(p, harness.Options{Strategy: sched.NewPCT(seed, 3, 150), SemanticOnly: true}); rep.Finding() {
+			found = rep
+		}
+	}
+	if found == nil {
+		t.Fatal("move_normal_pmd-no-pmd-recheck: no semantic-only failure in 3000 PCT runs")
+	}
+	var d hunt.Detection
+	if q, rep := hunt.RulesReplayForTest(&d, p, found); q == nil || !d.Detected || !d.Replayed || !rep.Finding() || d.Executions != 1 {
+		t.Fatalf("replay with rules on: %+v", d)
+	}
+	faithful := *p
+	faithful.Variants = kernelsim.Variants{}
+	rep := harness.Run(&faithful, harness.Options{Strategy: sched.NewPCT(1, 3, 150), SemanticOnly: true})
+	var e hunt.Detection
+	if q, _ := hunt.RulesReplayForTest(&e, &faithful, rep); q != nil || e.Detected {
+		t.Fatalf("the faithful kernel's run, replayed with rules on, detected: %+v\n%s", e, rep.Summary())
 	}
 }

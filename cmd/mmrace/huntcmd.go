@@ -28,7 +28,10 @@ detected it; "not exercised" when the variant's branch never ran (the
 generators never reached the change: a gap of the search, not a safe
 change); "no violation" when it ran and nothing broke; or, semantic-only,
 the catalogue's reason why the variant may not be observable there ("not
-observable: ...", "beyond the search: ..."). The faithful kernel's line
+observable: ...", "beyond the search: ..."). When the rules-on search
+finds nothing of its own, the semantic-only counterexample is replayed
+with rule checks on, and a finding then is marked "(the semantic-only
+counterexample, replayed)". The faithful kernel's line
 says what its runs covered (programs, schedules per program, reach cells),
 not a probability: PCT's bound holds per program (mmrace run states it).
 

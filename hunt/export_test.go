@@ -1,0 +1,4 @@
+package hunt
+
+// RulesReplayForTest is rulesReplay.
+var RulesReplayForTest = rulesReplay
