@@ -47,7 +47,11 @@ func (k *Kernel) splitHugePMDAt(t *sched.Task, v *VMA, addr int, freeze bool, fo
 	const lsite = "__split_huge_pmd"
 	pmd := v.mm.pmdOffset(addr)
 	pmd.ptl.Lock(t, lsite)
-	id := k.splitHugePMDLocked(t, v, addr, freeze, folio, site)
+	// The kernel splits through the pmd pointer its caller found
+	// (vmf->pmd, pvmw.pmd), not through a new walk: a PMD table freed
+	// under it (only a broken lock allows that) is a use-after-free.
+	k.use(t, &pmd.Obj, lsite)
+	id := k.splitHugePMDLocked(t, v, pmd, addr, freeze, folio, site)
 	pmd.ptl.Unlock(t, lsite)
 	return id
 }
@@ -60,9 +64,9 @@ func (k *Kernel) splitHugePMDAt(t *sched.Task, v *VMA, addr int, freeze bool, fo
 // holds its folio locked, and a migration entry exists only while its
 // folio is locked by its migrator — and pmd_folio() of one would read the
 // swap entry as a pfn (reference N4).
-func (k *Kernel) splitHugePMDLocked(t *sched.Task, v *VMA, addr int, freeze bool, folio *Folio, site string) uint64 {
+func (k *Kernel) splitHugePMDLocked(t *sched.Task, v *VMA, pmd *PMDTable, addr int, freeze bool, folio *Folio, site string) uint64 {
 	m := v.mm
-	slot := m.pmdSlot(addr)
+	slot := &pmd.e[k.Geo.pmdIndex(addr)]
 	e := slot.Load()
 	if e == nil || e.Leaf == nil {
 		return 0
@@ -80,7 +84,7 @@ func (k *Kernel) splitHugePMDLocked(t *sched.Task, v *VMA, addr int, freeze bool
 			return 0
 		}
 	}
-	return k.splitHugePMDLockedLeaf(t, v, addr, slot.Load(), freeze, site)
+	return k.splitHugePMDLockedLeaf(t, v, pmd, addr, slot.Load(), freeze, site)
 }
 
 // splitHugePMDLockedLeaf mirrors __split_huge_pmd_locked() (v6.14), with
@@ -91,13 +95,12 @@ func (k *Kernel) splitHugePMDLocked(t *sched.Task, v *VMA, addr int, freeze bool
 // permissions, or, frozen (a split's unmap) or for a PMD migration entry,
 // with a migration entry per page — and only then published
 // (pmd_populate). It returns the identity of the leaf it froze, or 0.
-func (k *Kernel) splitHugePMDLockedLeaf(t *sched.Task, v *VMA, addr int, e *PMDEntry, freeze bool, site string) uint64 {
+func (k *Kernel) splitHugePMDLockedLeaf(t *sched.Task, v *VMA, pmd *PMDTable, addr int, e *PMDEntry, freeze bool, site string) uint64 {
 	const lsite = "__split_huge_pmd_locked"
 	m := v.mm
 	g := k.Geo
 	haddr := g.pmdBase(addr)
-	pmd := m.pmdOffset(addr)
-	slot := m.pmdSlot(addr)
+	slot := &pmd.e[g.pmdIndex(addr)]
 	leaf := e.Leaf
 	f := leaf.Folio
 	if !v.isAnon() || !f.anon {

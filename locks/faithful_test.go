@@ -301,3 +301,40 @@ t2: store mm1 0x60 2
 		}
 	}
 }
+
+// TestSplitThroughFreedPMDTable: a fault that lost its mmap_lock early
+// (a mutant) splits a THP through the PMD table it found, which an mmap
+// over the range freed meanwhile: the kernel's use-after-free (vmf->pmd),
+// not a nil dereference of the harness. The schedule is pinned: re-pin it
+// with `mmrace run` if the model's steps change.
+func TestSplitThroughFreedPMDTable(t *testing.T) {
+	const text = `mm mm1
+file file1 32
+inject alloc-failures
+setup: mmap mm1 0x10+8 anon rw thp
+t1: store mm1 0x11 5
+t1: mmap mm1 0x10+8 anon rw thp
+t2: load mm1 0x14
+t3: mmap mm1 0x10+8 anon rw thp
+t4: load mm1 0x14
+t5: fork mm1 mm5
+schedule v1.ogMogAOGAyToASJgJoQBQOQDAKT2TVQ
+`
+	ss := sites(t)
+	site, kind, err := locks.ParseID(ss, "Fault:mmap_lock#2@release-early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := kernelsim.Parse("test", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sched.ParseSchedule(p.Schedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := harness.Run(p, harness.Options{Strategy: sched.NewReplay(s), SemanticOnly: true, Mutant: ss.Mutant(site, kind)})
+	if rep.InternalError() || rep.Verdict.Violation.Invariant != "use-after-free" {
+		t.Fatalf("want use-after-free of the PMD table, got:\n%s", rep.Summary())
+	}
+}
