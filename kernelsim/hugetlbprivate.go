@@ -74,12 +74,12 @@ func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *
 	hp.unlock(t, site)
 	nf := k.allocHugetlbFolioPrivate(t)
 	if nf == nil { // vmf_error(-ENOSPC): SIGBUS
-		hp.lock(t, site) // "Caller expects lock to be held"
+		hp.lock(t, site) // no page for the copy; "Caller expects lock to be held"
 		return FaultSEGV
 	}
 	if r := k.vmfAnonPrepareInner(t, v, ff, "__vmf_anon_prepare"); r != FaultDone {
 		k.discardFolio(nf)
-		hp.lock(t, site)
+		hp.lock(t, site) // __vmf_anon_prepare failed; "Caller expects lock to be held"
 		return r
 	}
 	// copy_user_large_folio copies page by page; the model copies at one
@@ -100,7 +100,7 @@ func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *
 	if cur == nil || cur.slot.Load() != orig {
 		k.discardFolio(nf)
 		hp.unlock(t, site)
-		hp.lock(t, site) // "Caller expects lock to be held"
+		hp.lock(t, site) // the entry changed meanwhile; "Caller expects lock to be held"
 		return FaultDone
 	}
 	k.setPMD(t, m, cur.pmd, cur.slot, haddr, nil, "huge_ptep_clear_flush")
