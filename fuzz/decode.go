@@ -1250,19 +1250,6 @@ var templates = []template{
 		hot:    []string{"madvise mm1 0x10+4 dontneed", "load mm1 0x10; madvise mm1 0x10+4 dontneed", "load mm1 0x11"},
 		extra:  []string{"load mm1 0x10; load mm1 0x10", "store mm1 0x11 7", "madvise mm1 0x10+2 dontneed"},
 	},
-	// khugepaged retracts a shmem THP range's empty page table while
-	// MADV_DONTNEED of the same range frees it (PT reclaim): between
-	// retract_page_tables' lockless look at the PMD and its PMD lock the
-	// table may be gone (check_pmd_state under the lock).
-	{name: "a shared file THP range whose empty page table khugepaged retracts while MADV_DONTNEED frees it",
-		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw thp", "store mm1 0x10 1", "madvise mm1 0x10+1 dontneed"},
-		addrs:  []int{0x10, 0x11},
-		ranges: [][2]int{{0x10, 8}, {0x10, 1}},
-		dests:  []int{0x30},
-		mms:    []string{"mm1"},
-		hot:    []string{"collapse mm1 0x10", "madvise mm1 0x10+8 dontneed"},
-		extra:  []string{"load mm1 0x11", "madvise mm1 0x10+1 dontneed", "collapse mm1 0x10"},
-	},
 	// Two THP ranges of one PMD table in two VMAs (MADV_RANDOM split them):
 	// khugepaged collapses the small pages of the first (mmap_lock W and
 	// only that VMA write-locked) while the second's first fault, under
