@@ -59,16 +59,18 @@ import (
 
 // hugePool is the default hstate's pool counters.
 type hugePool struct {
-	mu      ksync.Mu // hugetlb_lock (free mode); each update is one step
-	limited bool     // a "hugepages N" line: the pool has size pages
-	size    int
-	free    int // free_huge_pages (limited pools only)
-	resv    int // resv_huge_pages
+	mu   ksync.Mu // hugetlb_lock (free mode); each update is one step
+	size int      // a "hugepages N" line's N; 0: unbounded (free is not counted)
+	free int      // free_huge_pages
+	resv int      // resv_huge_pages
 }
+
+// limited reports whether the pool is finite ("hugepages N").
+func (p *hugePool) limited() bool { return p.size > 0 }
 
 // SetHugePages makes the pool finite: n huge pages, all free.
 func (k *Kernel) SetHugePages(n int) {
-	k.hpool.limited, k.hpool.size, k.hpool.free = true, n, n
+	k.hpool.size, k.hpool.free = n, n
 }
 
 // resvIndex is the reserve-map slot of file index idx (one per huge page).
@@ -104,7 +106,7 @@ func (k *Kernel) hugetlbReservePages(t *sched.Task, f *File, from, to int) error
 	t.Point(sched.KindWrite, "hugetlb pool", "hugetlb_acct_memory", fmt.Sprintf("resv_huge_pages += %d", chg))
 	p := &k.hpool
 	p.mu.Lock()
-	if p.limited && p.free < p.resv+chg { // gather_surplus_pages: no overcommit
+	if p.limited() && p.free < p.resv+chg { // gather_surplus_pages: no overcommit
 		p.mu.Unlock()
 		return fmt.Errorf("mmap: ENOMEM: %d huge pages to reserve, %d free and %d reserved", chg, p.free, p.resv)
 	}
@@ -194,11 +196,11 @@ func (k *Kernel) hugetlbDequeue(t *sched.Task, reserved bool, site string) bool 
 	p.mu.Lock()
 	ok := true
 	switch {
-	case p.limited && !reserved && p.free <= p.resv: // !available_huge_pages
+	case p.limited() && !reserved && p.free <= p.resv: // !available_huge_pages
 		ok = false
-	case p.limited && p.free == 0:
+	case p.limited() && p.free == 0:
 		ok = false
-	case p.limited:
+	case p.limited():
 		p.free--
 	}
 	p.mu.Unlock()
@@ -218,7 +220,7 @@ func (k *Kernel) hugetlbFreeFolio(t *sched.Task, f *Folio) {
 	f.hugePool = false
 	p := &k.hpool
 	p.mu.Lock()
-	if p.limited {
+	if p.limited() {
 		p.free++
 	}
 	p.mu.Unlock()
@@ -277,7 +279,7 @@ func (k *Kernel) CheckHugetlbReservations() string {
 	if p.resv != want {
 		return fmt.Sprintf("resv_huge_pages is %d, but %d reserved huge pages are not yet in the page cache", p.resv, want)
 	}
-	if p.limited && p.free != p.size-used {
+	if p.limited() && p.free != p.size-used {
 		return fmt.Sprintf("free_huge_pages is %d, but %d of the pool's %d huge pages are in use", p.free, used, p.size)
 	}
 	return ""

@@ -167,21 +167,9 @@ t2: mmap mm2 0x10+8 anon rw
 // the exiting CPU, still lazily on the mm, caches a PMD entry into them
 // (tlb-use-after-free); the faithful kernel passes.
 func TestLazyCPUWalkCache(t *testing.T) {
-	ss := sites(t)
-	p, err := kernelsim.Parse("test", exitProgram)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := parse(t, exitProgram)
 	for _, id := range []string{"", "exitMMap:tlb_flush#1@remove", "exitMMap:tlb_flush#1@flush-after-unlock"} {
-		var m *ksync.Mutant
-		if id != "" {
-			site, kind, err := locks.ParseID(ss, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m = ss.Mutant(site, kind)
-		}
-		rep := harness.Run(p, harness.Options{Strategy: sched.NewPCT(1, 3, 120), SemanticOnly: true, Mutant: m})
+		rep := harness.Run(p, harness.Options{Strategy: sched.NewPCT(1, 3, 120), SemanticOnly: true, Mutant: mutantFor(t, id)})
 		switch {
 		case id == "" && rep.Finding():
 			t.Fatalf("the faithful kernel fails:\n%s", rep.Summary())
@@ -206,25 +194,15 @@ t2: load mm1 0x11
 // no walk cache still points to the table when it is freed. Removing
 // the flush leaves one (tlb-use-after-free).
 func TestFlushAfterUnlockComesAtTheUnlock(t *testing.T) {
-	ss := sites(t)
-	p, err := kernelsim.Parse("test", retractProgram)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mutant := func(id string) *ksync.Mutant {
-		site, kind, err := locks.ParseID(ss, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ss.Mutant(site, kind)
-	}
+	p := parse(t, retractProgram)
+	late, removed := mutantFor(t, "retractPageTables:tlb_flush#1@flush-after-unlock"), mutantFor(t, "retractPageTables:tlb_flush#1@remove")
 	killed := false
 	for seed := uint64(1); seed <= 1500; seed++ {
-		opts := harness.Options{Strategy: sched.NewPCT(seed, 3, 120), SemanticOnly: true, Mutant: mutant("retractPageTables:tlb_flush#1@flush-after-unlock")}
+		opts := harness.Options{Strategy: sched.NewPCT(seed, 3, 120), SemanticOnly: true, Mutant: late}
 		if rep := harness.Run(p, opts); rep.Finding() {
 			t.Fatalf("seed %d: the deferred flush came after the table's free:\n%s", seed, rep.Summary())
 		}
-		opts.Strategy, opts.Mutant = sched.NewPCT(seed, 3, 120), mutant("retractPageTables:tlb_flush#1@remove")
+		opts.Strategy, opts.Mutant = sched.NewPCT(seed, 3, 120), removed
 		if rep := harness.Run(p, opts); rep.Finding() && rep.Verdict.Violation.Invariant == "tlb-use-after-free" {
 			killed = true
 		}
@@ -241,7 +219,6 @@ func TestFlushAfterUnlockComesAtTheUnlock(t *testing.T) {
 // fault finds no unreserved page (SIGBUS, refused, no violation) and an
 // mmap that would need more pages than are free fails with ENOMEM.
 func TestHugetlbReservations(t *testing.T) {
-	ss := sites(t)
 	const race = `mm mm1
 file h 8 hugetlb
 %ssetup: mmap mm1 0x40+8 h@0x0 shared rw
@@ -259,18 +236,7 @@ t2: mmap mm1 0x60+8 h@0x8 private rw
 t2: store mm1 0x60 2
 `
 	run := func(text, id string, seeds uint64) (found *harness.Report, refused []string) {
-		p, err := kernelsim.Parse("test", text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m *ksync.Mutant
-		if id != "" {
-			site, kind, err := locks.ParseID(ss, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m = ss.Mutant(site, kind)
-		}
+		p, m := parse(t, text), mutantFor(t, id)
 		for seed := range seeds {
 			rep := harness.Run(p, harness.Options{Strategy: sched.NewPCT(seed, 3, 150), SemanticOnly: true, Mutant: m})
 			if rep.Finding() {
@@ -320,20 +286,12 @@ t4: load mm1 0x14
 t5: fork mm1 mm5
 schedule v1.ogMogAOGAyToASJgJoQBQOQDAKT2TVQ
 `
-	ss := sites(t)
-	site, kind, err := locks.ParseID(ss, "Fault:mmap_lock#2@release-early")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := kernelsim.Parse("test", text)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := parse(t, text)
 	s, err := sched.ParseSchedule(p.Schedule)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := harness.Run(p, harness.Options{Strategy: sched.NewReplay(s), SemanticOnly: true, Mutant: ss.Mutant(site, kind)})
+	rep := harness.Run(p, harness.Options{Strategy: sched.NewReplay(s), SemanticOnly: true, Mutant: mutantFor(t, "Fault:mmap_lock#2@release-early")})
 	if rep.InternalError() || rep.Verdict.Violation.Invariant != "use-after-free" {
 		t.Fatalf("want use-after-free of the PMD table, got:\n%s", rep.Summary())
 	}

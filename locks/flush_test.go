@@ -38,12 +38,21 @@ t2: load mm1 0x10
 
 func mutantRun(t *testing.T, p *kernelsim.Program, id string, st sched.Strategy) *harness.Report {
 	t.Helper()
+	return harness.Run(p, harness.Options{Strategy: st, SemanticOnly: true, MaxSteps: 10000, Mutant: mutantFor(t, id)})
+}
+
+// mutantFor is the mutant SITE@KIND id, nil for "" (the faithful kernel).
+func mutantFor(t *testing.T, id string) *ksync.Mutant {
+	t.Helper()
+	if id == "" {
+		return nil
+	}
 	ss := sites(t)
 	site, kind, err := locks.ParseID(ss, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return harness.Run(p, harness.Options{Strategy: st, SemanticOnly: true, MaxSteps: 10000, Mutant: ss.Mutant(site, kind)})
+	return ss.Mutant(site, kind)
 }
 
 // events returns the concurrent phase's events of task t1 as strings.
