@@ -542,7 +542,7 @@ var templates = []template{
 		ranges: [][2]int{{0x10, 2}, {0x18, 2}, {0x10, 1}, {0x10, 4}},
 		dests:  []int{0x30, 0x20},
 		mms:    []string{"mm1"},
-		hot:    []string{"reclaim mm1 0x10", "mprotect mm1 0x10+2 r", "reclaim mm1 0x18"},
+		hot:    []string{"reclaim mm1 0x10", "store mm1 0x10 6; mprotect mm1 0x10+2 r", "reclaim mm1 0x18"},
 		extra: []string{"mprotect mm1 0x10+1 r", "munmap mm1 0x10+2", "madvise mm1 0x10+2 dontneed", "mremap mm1 0x10+2 -> 0x30",
 			"mprotect mm1 0x18+2 r", "madvise mm1 0x18+1 dontneed", "reclaim mm1 0x10", "reclaim mm1 0x18"},
 	},
@@ -734,7 +734,7 @@ var templates = []template{
 		ranges: [][2]int{{0x10, 4}, {0x12, 2}, {0x10, 8}},
 		dests:  []int{0x30, 0x20},
 		mms:    []string{"mm1"},
-		hot:    []string{"fork mm1 mm2", "migrate mm1 0x11", "store mm1 0x12 7; store mm1 0x12 8"},
+		hot:    []string{"fork mm1 mm2", "migrate mm1 0x11; store mm1 0x12 9", "store mm1 0x12 7; store mm1 0x12 8"},
 		extra:  []string{"reclaim mm1 0x11", "migrate mm1 0x12", "store mm1 0x11 5", "load mm1 0x13", "madvise mm1 0x10+2 dontneed", "mprotect mm1 0x10+4 r", "fork mm1 {child}"},
 	},
 	// The two templates below cover what harness.Generate's random programs
@@ -1485,15 +1485,17 @@ func op(c *chooser, tp *template, st *genState) string {
 	}
 }
 
-// Seeds is the seed corpus: every template with a few task shapes and no
-// schedule bytes (the non-preemptive schedule), which reproduces no variant
+// Seeds is the seed corpus: every template with a few task shapes, each
+// with no schedule bytes and with the bare PCTTag, both the non-preemptive
+// schedule, so that the fuzzer mutates schedules of both kinds (byte
+// decisions and PCT draws, schedule.go). No seed reproduces a variant
 // semantic-only.
 func Seeds() [][]byte {
 	var out [][]byte
 	for t := 0; t < len(templates); t++ {
 		for _, shape := range [][]byte{{0, 0, 0, 0}, {1, 1, 3, 0, 0, 0, 3, 1}, {2, 2, 0, 3, 4, 1, 5, 2}, {1, 0, 0, 0, 0, 0, 0}} {
 			prog := append([]byte{byte(t)}, shape...)
-			out = append(out, Encode(prog, nil))
+			out = append(out, Encode(prog, nil), Encode(prog, PCTTag))
 		}
 	}
 	return out

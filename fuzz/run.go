@@ -7,7 +7,6 @@ import (
 
 	"mmrace/harness"
 	"mmrace/kernelsim"
-	"mmrace/kernelsim/sched"
 )
 
 // Config is what a fuzz run checks, read from the environment so that CI can
@@ -35,7 +34,7 @@ const MaxSteps = 20_000
 func Run(data []byte, cfg Config) *harness.Report {
 	p, schedBytes := Decode(data)
 	p.Variants = cfg.Variants
-	return harness.Run(p, harness.Options{Strategy: sched.NewBytes(schedBytes), SemanticOnly: cfg.SemanticOnly, MaxSteps: MaxSteps})
+	return harness.Run(p, harness.Options{Strategy: Strategy(p, schedBytes), SemanticOnly: cfg.SemanticOnly, MaxSteps: MaxSteps})
 }
 
 // Dump is the sectioned failure report: PROGRAM, VARIANTS, SCHEDULE,

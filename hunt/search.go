@@ -111,7 +111,8 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 	var focus [][]byte
 	var hot [][]byte // mutant runs that showed new interference pairs (MutantInterference)
 	seenWin := map[uint32]bool{}
-	var exploit []exploitRuns // programs owed more schedules
+	windowed := map[string]bool{} // programs given windowSchedules for a stale copy
+	var exploit []exploitRuns     // programs owed more schedules
 	var applied, reached int64
 	seen := map[uint32]bool{}
 	steps := map[string]int{} // program text: the most steps a run of it took
@@ -129,7 +130,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		}
 		var data []byte
 		var p *kernelsim.Program
-		pairRun := false
+		pairRun, windowRun := false, false
 		if o.Mutant != nil && pairs.active() && rng.IntN(2) == 0 {
 			// A pair run (pairs.go): the task that ran the mutated site
 			// against one adversary op.
@@ -142,9 +143,12 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 		switch {
 		case p != nil:
 		case len(exploit) > 0:
-			// A program that just showed a new interference pair: more
-			// schedules of it at once.
-			data = fuzz.MutateSchedule(rng, exploit[0].data)
+			// A program that just showed a new interference pair, or a
+			// stale copy: more schedules of it at once.
+			data, windowRun = exploit[0].data, exploit[0].windows
+			if !windowRun {
+				data = fuzz.MutateSchedule(rng, data)
+			}
 			if exploit[0].left--; exploit[0].left == 0 {
 				exploit = exploit[1:]
 			}
@@ -173,7 +177,7 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			var sb []byte
 			p, sb = fuzz.Decode(data)
 			p.Variants = o.Variants
-			st = sched.NewBytes(sb)
+			st = fuzz.Strategy(p, sb)
 		}
 		key := p.String()
 		switch {
@@ -191,8 +195,18 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			// 3,000), hence one in four, not more: over four seeds of 10
 			// such survivors, one in two left 10, one in four 6, none 14.
 			st = sched.NewRandom(rng.Uint64())
-		case i%3 != 0 || pairRun:
+		case i%3 != 0 || pairRun || windowRun:
 			pct := sched.NewPCT(rng.Uint64(), 2+rng.IntN(pctDepths), lens.k(p, steps[key]))
+			// One run in four preempts where TLB races live
+			// (sched.PCT.Windows): a parent thread's store through a
+			// stale writable translation between a fork-time COW
+			// copy and its PTE replacement (D.12c) is found in one of
+			// about 250 runs of its program this way, in one of
+			// 20,000 by plain PCT. Not more: the extra preemptions
+			// cost races of other shapes (over 44 hard mutants of
+			// the map, windows in no run killed 20, in one in four
+			// 23, in one in two 15).
+			pct.Windows = i%4 == 0 || windowRun
 			st = pct
 			if o.Mutant != nil {
 				st = newMutantPCT(pct, o.Mutant)
@@ -235,6 +249,14 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 				pairs.ran(p, MutantInterference(&rep.RunTrace), seenWin)
 			}
 			continue
+		}
+		if rep.Kernel != nil && rep.Kernel.StaleCopies() > 0 && !windowed[key] && len(windowed) < 256 {
+			// A page copied while another task could still store to it
+			// through a writable translation (sched.WindowCopy): a lost
+			// store is a few preemptions away; PCT with windows finds
+			// the one of D.12c in about one run of its program in 250.
+			windowed[key] = true
+			exploit = append(exploit, exploitRuns{data: data, left: windowSchedules, windows: true})
 		}
 		fresh := false
 		for _, h := range fuzz.InterleavingPairs(&rep.RunTrace) {
@@ -292,8 +314,9 @@ func (r *SearchResult) fillBranch() {
 
 // exploitRuns is a program owed more schedules (Search, under a mutant).
 type exploitRuns struct {
-	data []byte
-	left int
+	data    []byte
+	left    int
+	windows bool // a stale copy's: the same input under PCT with windows
 }
 
 // exploitSchedules is how many more schedules Search gives at once to a
@@ -305,6 +328,10 @@ type exploitRuns struct {
 // killed in 11 executions of the search), and the hot corpus brings the
 // program back later.
 const exploitSchedules = 8
+
+// windowSchedules is how many PCT runs with windows a program whose run
+// copied a page under a stale writable translation gets at once.
+const windowSchedules = 1000
 
 // pctDepths is how many PCT depths the search draws from, 2 upwards.
 const pctDepths = 5

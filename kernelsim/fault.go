@@ -506,6 +506,7 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 		k.use(t, &old.Obj, site)
 		nf.data.Store(old.page(orig.Page).Load()) // __wp_page_copy_user, before the PTL
 		copyStep = t.Step()
+		k.copyWindow(t, old, orig.Page)
 	}
 	tbl, i := k.pteOffsetMapLock(t, m, addr, site)
 	if tbl == nil || tbl.e[i].Load() != orig {

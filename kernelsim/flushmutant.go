@@ -62,6 +62,7 @@ type lateFlush struct {
 	start, end int
 	site       string
 	class      string   // the lock class whose release ends the deferral; "": the op's end
+	due        int64    // the lock context's acquisition count when the flush was due (debtPastUnlock)
 	after      []func() // the checks that judge it, run once it is done
 }
 
@@ -75,7 +76,7 @@ func (k *Kernel) mutateFlush(t *sched.Task, m *MM, start, end int, site string) 
 		class, _, _ := k.Env.InnermostHeld(t)
 		id := t.ID()
 		k.tlb.mu.Lock()
-		k.flushMut.removed[id] = append(k.flushMut.removed[id], &lateFlush{mm: m, start: start, end: end, site: site, class: class})
+		k.flushMut.removed[id] = append(k.flushMut.removed[id], &lateFlush{mm: m, start: start, end: end, site: site, class: class, due: k.Env.AcqSeq()})
 		k.tlb.mu.Unlock()
 		k.Env.FlushApplied(t, obj, site, fmt.Sprintf("remove: flush_tlb_range [%#x,%#x) removed", start, end))
 		return true
@@ -87,7 +88,7 @@ func (k *Kernel) mutateFlush(t *sched.Task, m *MM, start, end int, site string) 
 		}
 		id := t.ID()
 		k.tlb.mu.Lock()
-		k.flushMut.late[id] = append(k.flushMut.late[id], &lateFlush{mm: m, start: start, end: end, site: site, class: class})
+		k.flushMut.late[id] = append(k.flushMut.late[id], &lateFlush{mm: m, start: start, end: end, site: site, class: class, due: k.Env.AcqSeq()})
 		k.tlb.mu.Unlock()
 		k.Env.FlushApplied(t, obj, site, what)
 		k.armLateFlush(t)
@@ -170,24 +171,52 @@ func (k *Kernel) endOpFlushes(t *sched.Task) {
 	}
 	if k.Env.Mutant() != nil {
 		k.tlb.mu.Lock()
+		msg := k.ownStaleEntryLocked(id)
 		k.tlb.pending[id] = nil
 		k.flushMut.removed[id] = nil
 		k.tlb.mu.Unlock()
+		if msg != "" {
+			t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: msg})
+		}
 	}
 }
 
+// ownStaleEntryLocked describes a translation that task id's own TLB
+// still holds for a page it reduced and never flushed, as its op returns
+// to user space (a removed flush), or returns "". While the task was in
+// its op, its own stale entries were excused (staleTLBEntry: it runs no
+// user code before its flush); once it returns, it may use them. The
+// caller holds k.tlb.mu.
+func (k *Kernel) ownStaleEntryLocked(id int) string {
+	for _, p := range k.tlb.pending[id] {
+		for _, e := range k.tlb.per[id] {
+			if e.mm != p.mm || e.addr < p.start || e.addr >= p.end {
+				continue
+			}
+			if q := p.mm.Walk(e.addr); q == nil || q.Kind != PTEPresent || q.Folio != e.folio || q.Page != e.page || (e.write && !q.Write) {
+				return fmt.Sprintf("%s returns to user space without the flush it owes %s [%#x,%#x), and its TLB still translates %s %#x to %s (%s), where the page table has %s", sched.TaskName(id), p.mm.name, p.start, p.end, p.mm.name, e.addr, tlbTarget(e), k.cachedAt(e), q)
+			}
+		}
+	}
+	return ""
+}
+
 // debtPastUnlock reports whether task id owes m's page addr a flush that a
-// mutant removed or deferred and has since released the locks the flush
-// was due under. Another op's tlb-coherence check excuses a stale
-// translation that a task still owes a flush (otherOwesFlush): in the
-// kernel that task is still inside the critical section that orders its
-// flush. A debt carried past the release of that lock is no such promise:
-// whoever takes the lock next may rely on the flush. The caller holds
-// k.tlb.mu.
-func (k *Kernel) debtPastUnlock(id int, m *MM, addr int) bool {
+// mutant removed or deferred, has since released the locks the flush was
+// due under, and the checking task (checker) has taken a lock of that
+// class since the flush was due. Another op's tlb-coherence check excuses
+// a stale translation that a task still owes a flush (otherOwesFlush): in
+// the kernel that task is still inside the critical section that orders
+// its flush. A debt carried past the release of that lock is no such
+// promise to whoever takes the lock next, which may rely on the flush (a
+// migration that finds a moved PTE under the new table's PTL and flushes
+// only the new address). An op that never took such a lock (a no-op
+// mprotect, which takes only mmap_lock) relied on nothing: for it the debt
+// is still the debtor's race. The caller holds k.tlb.mu.
+func (k *Kernel) debtPastUnlock(id int, m *MM, addr int, checker int) bool {
 	for _, ls := range [][]*lateFlush{k.flushMut.late[id], k.flushMut.removed[id]} {
 		for _, lf := range ls {
-			if lf.mm == m && lf.start <= addr && addr < lf.end && lf.class != "" && !k.Env.HoldsClass(id, lf.class) {
+			if lf.mm == m && lf.start <= addr && addr < lf.end && lf.class != "" && !k.Env.HoldsClass(id, lf.class) && k.Env.AcquiredSince(checker, lf.class, lf.due) {
 				return true
 			}
 		}

@@ -150,7 +150,7 @@ func (k *Kernel) hugetlbWP(t *sched.Task, v *VMA, hp *hugePTE, haddr int, orig *
 // being replaced from (huge_ptep_clear_flush flushed it, under the PTL).
 func (k *Kernel) checkHugetlbBBM(t *sched.Task, m *MM, haddr int, old *Folio) {
 	k.checked("tlb-coherence")
-	msg := k.tlbTranslatesTo(old, func(e *tlbEntry) bool { return e.mm == m && e.addr >= haddr && e.addr < haddr+k.Geo.PTEs })
+	msg := k.tlbTranslatesTo(old, func(_ int, e *tlbEntry) bool { return e.mm == m && e.addr >= haddr && e.addr < haddr+k.Geo.PTEs })
 	if msg != "" {
 		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: fmt.Sprintf("hugetlb_wp at %s %#x installs its copy (set_huge_pte_at) before the old translation is flushed (break-before-make): %s", m.name, haddr, msg)})
 	}

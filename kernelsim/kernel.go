@@ -71,6 +71,8 @@ type Kernel struct {
 	// model's reclaim once did: for the oracle, whose host does not
 	// reclaim.
 	ReclaimInspectOnly bool
+
+	staleCopies atomic.Int64 // StaleCopies
 	// TreeSteps makes every store and every iterator read of the interval
 	// trees a scheduling point (see treestep.go); the harness sets it when a
 	// variant or a lock mutant may let a reader in without the tree's lock.

@@ -94,6 +94,7 @@ func (k *Kernel) Migrate(t *sched.Task, m *MM, addr int) error {
 	}
 	dst.anonVMA, dst.file, dst.index = src.anonVMA, src.file, src.index
 	dst.copyFrom(src) // folio_copy
+	k.copyWindow(t, src, -1)
 	if src.file != nil {
 		src.file.xaBegin(t, "folio_migrate_mapping")
 		t.Point(sched.KindWrite, src.file.name, "folio_migrate_mapping", fmt.Sprintf("page cache %#x+%d: %s -> %s", src.index, src.Nr(), src.name, dst.name))

@@ -110,7 +110,27 @@ type flushRange struct {
 func (k *Kernel) tlbPending(t *sched.Task, m *MM, start, end int) {
 	k.tlb.mu.Lock()
 	k.tlb.pending[t.ID()] = append(k.tlb.pending[t.ID()], flushRange{mm: m, start: start, end: end, memAt: k.memLen()})
+	stale := k.cachedByOtherLocked(t, m, start, end)
 	k.tlb.mu.Unlock()
+	if stale {
+		t.Window(sched.WindowReduce) // the search may hold the flush off (sched.Windower)
+	}
+}
+
+// cachedByOtherLocked reports whether a task other than t caches a
+// translation of a page of m in [start, end). The caller holds k.tlb.mu.
+func (k *Kernel) cachedByOtherLocked(t *sched.Task, m *MM, start, end int) bool {
+	for i, es := range k.tlb.per {
+		if i == t.ID() {
+			continue
+		}
+		for _, e := range es {
+			if e.mm == m && start <= e.addr && e.addr < end {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // reducesTranslation reports whether replacing old by v takes something
@@ -273,6 +293,15 @@ func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end int, since tlbSt
 			if !(promise == promiseAll && before) && k.otherOwesFlush(t, m, e.addr, paid) {
 				continue
 			}
+			if i != t.ID() && k.owesFlushLocked(i, m, e.addr) {
+				// The holder is itself inside the op that reduced
+				// the PTE and owes the flush: it flushes before it
+				// returns to user space, so it cannot use the entry
+				// meanwhile, however late the flush is (a deferred
+				// flush mutant past a lock a no-op mprotect never
+				// takes).
+				continue
+			}
 			p := m.Walk(e.addr)
 			if p == nil || p.Kind != PTEPresent || p.Folio != e.folio || p.Page != e.page || (e.write && !p.Write) {
 				return fmt.Sprintf("%s's TLB still translates %s %#x to %s (%s), where the page table has %s", sched.TaskName(i), m.name, e.addr, tlbTarget(e), k.cachedAt(e), p)
@@ -293,19 +322,24 @@ func (k *Kernel) checkNoTLBMaps(t *sched.Task, f *Folio, op string) {
 	}
 	// An mm with no users left runs no thread: nothing can use its
 	// translations (only a flush a mutant removed at exit_mmap leaves any).
-	if msg := k.tlbTranslatesTo(f, func(e *tlbEntry) bool { return e.mm.users.Load() > 0 }); msg != "" {
+	// A task that still owes a flush of the page's address is inside the
+	// op that reduced it and flushes before it returns to user space: it
+	// cannot use the entry meanwhile (staleTLBEntry).
+	if msg := k.tlbTranslatesTo(f, func(i int, e *tlbEntry) bool {
+		return e.mm.users.Load() > 0 && !k.owesFlushLocked(i, e.mm, e.addr)
+	}); msg != "" {
 		t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: op + " of " + f.name + " is done, but " + msg})
 	}
 }
 
 // tlbTranslatesTo describes the first TLB entry, of any task, that
 // translates a page to f and that keep accepts, or returns "".
-func (k *Kernel) tlbTranslatesTo(f *Folio, keep func(e *tlbEntry) bool) string {
+func (k *Kernel) tlbTranslatesTo(f *Folio, keep func(task int, e *tlbEntry) bool) string {
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
 	for i, es := range k.tlb.per {
 		for _, e := range es {
-			if e.folio == f && keep(&e) {
+			if e.folio == f && keep(i, &e) {
 				return fmt.Sprintf("%s's TLB still translates %s %#x to %s (%s)", sched.TaskName(i), e.mm.name, e.addr, tlbTarget(e), k.cachedAt(e))
 			}
 		}
@@ -323,9 +357,20 @@ func (k *Kernel) otherOwesFlush(t *sched.Task, m *MM, addr int, paid tlbStamp) b
 			continue
 		}
 		for _, p := range ps {
-			if p.mm == m && p.start <= addr && addr < p.end && !(p.batched && p.batchedAt.before(paid)) && !k.debtPastUnlock(i, m, addr) {
+			if p.mm == m && p.start <= addr && addr < p.end && !(p.batched && p.batchedAt.before(paid)) && !k.debtPastUnlock(i, m, addr, t.ID()) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// owesFlushLocked reports whether task id owes m's page addr a flush. The
+// caller holds k.tlb.mu.
+func (k *Kernel) owesFlushLocked(id int, m *MM, addr int) bool {
+	for _, p := range k.tlb.pending[id] {
+		if p.mm == m && p.start <= addr && addr < p.end {
+			return true
 		}
 	}
 	return false
@@ -410,3 +455,33 @@ func (k *Kernel) tlbFinishMMU(t *sched.Task, site string) {
 	k.tlb.mu.Unlock()
 	g.mm.tlbFlushPending.Add(-1)
 }
+
+// copyWindow tells the search (sched.Windower) that t has just copied page
+// pg of f (all its pages when pg < 0) while another task still holds a
+// writable translation of it: a store through that translation after the
+// copy is lost to the copy, and the task that holds it should get to run
+// before the copy replaces the page (wp_page_copy's ptep_clear_flush, the
+// migration's remap). In the faithful kernel the copier has flushed such
+// translations first, so this is a hint of a missing lock or flush.
+func (k *Kernel) copyWindow(t *sched.Task, f *Folio, pg int) {
+	k.tlb.mu.Lock()
+	stale := false
+	for i, es := range k.tlb.per {
+		for _, e := range es {
+			if i != t.ID() && e.write && e.folio == f && (pg < 0 || e.page == pg) {
+				stale = true
+			}
+		}
+	}
+	k.tlb.mu.Unlock()
+	if stale {
+		k.staleCopies.Add(1)
+		t.Window(sched.WindowCopy)
+	}
+}
+
+// StaleCopies is how many times a task copied a page while another task
+// still held a writable translation of it (copyWindow): rare in the
+// faithful kernel, and a sign that a run came close to a lost store, which
+// a search may give more schedules (hunt).
+func (k *Kernel) StaleCopies() int64 { return k.staleCopies.Load() }

@@ -148,6 +148,9 @@ func (k *Kernel) accessTry(t *sched.Task, m *MM, addr int, write bool, val uint6
 		if a.f != nil {
 			k.use(t, &a.f.Obj, site)
 		}
+		if a.via != "" {
+			t.Window(sched.WindowFill) // a translation that may go stale (sched.Windower)
+		}
 	}
 	if a.via != "" {
 		f, pg := a.f, a.pg

@@ -40,9 +40,7 @@ var AllVariants = []Variant{
 		Function:  "kernel/fork.c dup_mmap()",
 		KernelRef: "D.12c, fb49c455323f \"fork: lock VMAs of the parent process when forking\" (bugzilla 217624)",
 		Removes:   "vma_start_write() of each parent VMA, so a VMA-lock fault in the parent runs concurrently with the copy",
-
-		SemanticOnly: "beyond the search: the harm is a parent thread's store through a stale writable TLB entry landing in the page after a concurrent COW copied it (memory-contents); it needs five ordering constraints (the store caching the translation, the copy write-protecting the PTE, a second thread's COW fault during the copy, the first thread's store before dup_mmap's flush, then the COW's PTE replacement), too rare for the search's runs (PCT of depth 2 to 6 over thousands of generated programs); the corpus scenario dup_mmap_copies_a_parent_vma_that_is_not_write_locked.txt shows it semantic-only under its pinned schedule (PCT depth 5 finds it in about 70,000 runs of that very program)",
-		Paths:        []string{"vma_start_write_killable", "copy_pte_range", "lock_vma_under_rcu"},
+		Paths:     []string{"vma_start_write_killable", "copy_pte_range", "lock_vma_under_rcu"},
 	},
 	{
 		Name:      "mmap-vma-lock-after-i_mmap",

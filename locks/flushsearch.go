@@ -79,7 +79,9 @@ func shapeSearch(ctx context.Context, req SearchRequest) hunt.SearchResult {
 		if rng.IntN(4) == 0 {
 			st = sched.NewRandom(rng.Uint64())
 		} else {
-			st = sched.NewPCT(rng.Uint64(), 2+rng.IntN(3), 60+12*p.Ops())
+			pct := sched.NewPCT(rng.Uint64(), 2+rng.IntN(3), 60+12*p.Ops())
+			pct.Windows = pct.Seed&1 == 0 // half the runs preempt at TLB windows (sched.Windower)
+			st = pct
 		}
 		rep := harness.Run(p, harness.Options{Strategy: st, SemanticOnly: true, MaxSteps: fuzz.MaxSteps, Mutant: req.Mutant})
 		d.Executions++
@@ -165,10 +167,25 @@ var tlbLayouts = []tlbLayout{
 		ranges:  [][2]int{{0x48, 8}, {0x40, 64}},
 		unit:    8,
 	},
+	{ // an anonymous THP mapped by a PMD leaf: mremap moves the leaf whole
+		// (move_huge_pmd), a migration replaces it by a PMD migration
+		// entry (set_pmd_migration_entry), a partial mprotect or munmap
+		// splits it (__split_huge_pmd_locked)
+		setup:  []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "store mm1 0x13 2"},
+		mms:    []string{"mm1"},
+		addrs:  []int{0x13, 0x10},
+		ranges: [][2]int{{0x10, 8}, {0x12, 2}},
+		dests:  []int{0x30},
+		forks:  true,
+	},
 }
 
-// hugetlbLayout is the index of the hugetlb layout in tlbLayouts.
-const hugetlbLayout = 4
+// hugetlbLayout and thpLayout are the indexes of the hugetlb and the THP
+// layouts in tlbLayouts.
+const (
+	hugetlbLayout = 4
+	thpLayout     = 5
+)
 
 // companions are, per focus, the operations (op kinds of tlbProgram) that
 // rely on the focus's flush having happened when they find its PTE
@@ -180,6 +197,7 @@ var companions = map[string][]int{
 	"dup_mmap":           {7},
 	"move_ptes":          {0}, // a migration that frees the moved page (CVE-2018-18281)
 	"move_normal_pmd":    {0},
+	"move_huge_pmd":      {0}, // a migration of the moved THP, which flushes only the new range
 	// Reclaim's batch: a zap, an mprotect or an mremap that finds the PTE
 	// reclaim cleared, and reclaim beside the PTE changers that must pay
 	// its pending flush (tlbbatch.go).
@@ -215,6 +233,10 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 	case "__unmap_hugepage_range", "hugetlb_change_protection", "hugetlb_unshare_pmds":
 		if rng.IntN(4) != 0 {
 			l = tlbLayouts[hugetlbLayout]
+		}
+	case "move_huge_pmd", "set_pmd_migration_entry", "__split_huge_pmd_locked":
+		if rng.IntN(4) != 0 {
+			l = tlbLayouts[thpLayout]
 		}
 	}
 	pick := func(xs []int) int { return xs[rng.IntN(len(xs))] }
@@ -300,7 +322,7 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 		}
 	}
 	focusOp := map[string]int{"try_to_migrate_one": 0, "madvise_dontneed_single_vma": 1, "do_vmi_align_munmap": 2, "do_mprotect_pkey": 3,
-		"move_ptes": 4, "move_normal_pmd": 4, "dup_mmap": 5, "exit_mmap": 6, "wp_page_copy": 7,
+		"move_ptes": 4, "move_normal_pmd": 4, "move_huge_pmd": 4, "set_pmd_migration_entry": 0, "__split_huge_pmd_locked": 3, "dup_mmap": 5, "exit_mmap": 6, "wp_page_copy": 7,
 		"try_to_unmap_flush": 8, "flush_tlb_batched_pending": []int{1, 2, 3, 4}[rng.IntN(4)],
 		"__unmap_hugepage_range": []int{1, 2}[rng.IntN(2)]}
 	k, ok := focusOp[focus]

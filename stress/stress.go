@@ -187,9 +187,11 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 					case "random":
 						ho.Strategy = sched.NewRandom(rng.Uint64())
 					case "bytes":
-						ho.Strategy = sched.NewBytes(sb)
+						ho.Strategy = fuzz.Strategy(p, sb)
 					default:
-						ho.Strategy = sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
+						pct := sched.NewPCT(rng.Uint64(), 2+rng.IntN(2), 60+12*p.Ops())
+						pct.Windows = pct.Seed&1 == 0 // half the runs preempt at TLB windows
+						ho.Strategy = pct
 					}
 				}
 				rep := harness.Run(p, ho)

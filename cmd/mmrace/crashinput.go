@@ -12,7 +12,7 @@ import (
 // the engine that wrote it and the schedule bytes FuzzKernel ran under.
 type crashInput struct {
 	engine fuzz.Engine
-	sched  []byte // for sched.NewBytes, as fuzz.Run uses them
+	sched  []byte // for fuzz.Strategy, as fuzz.Run uses them
 }
 
 // readInput reads FILE for replay and minimize: a FuzzKernel crash file of

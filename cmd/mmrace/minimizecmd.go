@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"mmrace/fuzz"
 	"mmrace/harness"
 	"mmrace/kernelsim/sched"
 	"mmrace/minimize"
@@ -53,7 +54,7 @@ func minimizeCmd(e *env, args []string) (int, error) {
 	case schedule.given():
 		first.Strategy = schedule.replay()
 	case crash != nil:
-		first.Strategy = sched.NewBytes(crash.sched)
+		first.Strategy = fuzz.Strategy(p, crash.sched)
 	}
 	rep := harness.Run(p, first) // -schedule, the crasher's or the pinned schedule, if any
 	n := 1

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"mmrace/fuzz"
 	"mmrace/harness"
 	"mmrace/internal/atomicfile"
 	"mmrace/internal/scenario"
@@ -56,7 +57,7 @@ func replayCmd(e *env, args []string) (int, error) {
 	case schedule.given():
 		opts.Strategy = schedule.replay()
 	case crash != nil: // the schedule bytes of the fuzz input, as FuzzKernel ran them
-		opts.Strategy = sched.NewBytes(crash.sched)
+		opts.Strategy = fuzz.Strategy(p, crash.sched)
 	case p.Schedule == "":
 		return exitUsage, fmt.Errorf("%w: replay: %s has no schedule line (add \"schedule v1.…\" or pass -schedule)", errUsage, file)
 	default:

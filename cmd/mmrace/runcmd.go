@@ -42,7 +42,7 @@ func runCmd(e *env, args []string) (int, error) {
 	variants := fs.String("variants", "", "comma-separated `variants` (default: the program's own, else the faithful kernel)")
 	rules := fs.Bool("rules", true, "rule checks and lockdep on; -rules=false is semantic-only")
 	runs := fs.Int("runs", 1000, "schedules to try")
-	strategy := fs.String("strategy", "pct", "scheduling `strategy`: pct (PCT of depth -depth) or random")
+	strategy := fs.String("strategy", "pct", "scheduling `strategy`: pct (PCT of depth -depth), pct-windows (PCT that also preempts where TLB races live: after a PTE reduction another CPU's TLB still holds, a copy of a page another CPU can still store to, a TLB fill) or random")
 	depth := fs.Int("depth", 3, "PCT depth")
 	schedule := newScheduleFlag(fs, "replay this schedule `v1.…` once instead of searching")
 	deprecatedAlias(fs, "replay", "schedule")
@@ -83,10 +83,19 @@ func runCmd(e *env, args []string) (int, error) {
 		k := harness.Run(p, opts).Steps*5/4 + 10
 		mk = func(i int) sched.Strategy { return sched.NewPCT(uint64(i), *depth, k) }
 		pctK = k
+	case *strategy == "pct-windows":
+		// PCT that also preempts at TLB windows (sched.PCT.Windows): its
+		// extra preemptions void PCT's bound, so no confidence is stated.
+		k := harness.Run(p, opts).Steps*5/4 + 10
+		mk = func(i int) sched.Strategy {
+			s := sched.NewPCT(uint64(i), *depth, k)
+			s.Windows = true
+			return s
+		}
 	case *strategy == "random":
 		mk = func(i int) sched.Strategy { return sched.NewRandom(uint64(i)) }
 	default:
-		return exitUsage, fmt.Errorf("%w: run: unknown strategy %q (pct or random)", errUsage, *strategy)
+		return exitUsage, fmt.Errorf("%w: run: unknown strategy %q (pct, pct-windows or random)", errUsage, *strategy)
 	}
 	if first := harness.Run(p, opts); first.Verdict.InvalidProgram() {
 		return exitUsage, invalidProgram(file, first)

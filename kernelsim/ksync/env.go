@@ -13,6 +13,7 @@ package ksync
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"mmrace/kernelsim/sched"
 )
@@ -57,6 +58,11 @@ type Env struct {
 	// afterRelease, while a mutant is set, runs right after each release
 	// (SetAfterRelease).
 	afterRelease func(t *sched.Task)
+	// acqSeq numbers the acquisitions of a run while a mutant is set;
+	// lastAcq is, per task, the number of its last acquisition of each
+	// class (AcquiredSince).
+	acqSeq  atomic.Int64
+	lastAcq [maxTasks]map[string]int64
 	// stealing is, per task, whether the phantom its release just
 	// removed was an ignored trylock's (releasePhantom, takeStealing).
 	stealing [maxTasks]bool
@@ -234,9 +240,27 @@ func (e *Env) push(t *sched.Task, l lockRef, write, try bool, sub int, site stri
 		e.held[id] = make([]held, 0, 8) // deep enough for every path, in one allocation
 	}
 	e.held[id] = append(e.held[id], held{l: l, node: nodeOf(l.class(), sub), write: write, try: try, site: site})
+	if e.mut != nil && e.controlled {
+		if e.lastAcq[id] == nil {
+			e.lastAcq[id] = map[string]int64{}
+		}
+		e.lastAcq[id][l.class().Name] = e.acqSeq.Add(1)
+	}
 	if !l.class().Sleeping {
 		e.spin[id]++
 	}
+}
+
+// AcqSeq is the number of the last acquisition of the run (counted only
+// while a mutant is set, in controlled mode).
+func (e *Env) AcqSeq() int64 { return e.acqSeq.Load() }
+
+// AcquiredSince reports whether the task with ID id acquired a lock of the
+// class named class after acquisition number seq (AcqSeq); counted only
+// while a mutant is set. In controlled mode any task may ask about any
+// other.
+func (e *Env) AcquiredSince(id int, class string, seq int64) bool {
+	return e.lastAcq[id][class] > seq
 }
 
 // SetAfterRelease makes fn run, while a mutant is set, right after every

@@ -22,6 +22,11 @@ type PCT struct {
 	// draw, when set, replaces the random draw of priorities and change
 	// points (NewPCTDraw).
 	draw *pctDraw
+
+	// Windows makes PCT lower a task that opened a TLB window (Window).
+	Windows bool
+
+	lowerTask, lowerLeft int // a reducer to lower after lowerLeft more of its points (-1: none)
 }
 
 type pctDraw struct{ prio, change []int }
@@ -60,6 +65,7 @@ func (p *PCT) Reset(n int) {
 	}
 	p.rng.Shuffle(n, func(i, j int) { p.prio[i], p.prio[j] = p.prio[j], p.prio[i] })
 	p.change, p.fired = p.change[:0], p.fired[:0]
+	p.lowerTask = -1
 	for i := 0; i < p.Depth-1; i++ {
 		p.change = append(p.change, 1+p.rng.IntN(p.K))
 		p.fired = append(p.fired, false)
@@ -78,6 +84,13 @@ func (p *PCT) Next(runnable []int, cur int, step int) int {
 				p.prio[cur] = i + 1
 				p.fired[i] = true
 			}
+		}
+		if cur == p.lowerTask {
+			if p.lowerLeft == 0 {
+				p.Lower(cur)
+				p.lowerTask = -1
+			}
+			p.lowerLeft--
 		}
 	}
 	best := runnable[0]
@@ -106,3 +119,33 @@ func (p *PCT) Yielded(task int) { p.Lower(task) }
 
 // Choose implements Strategy.
 func (p *PCT) Choose(n int) int { return p.rng.IntN(n) }
+
+// Window implements Windower: with Windows set, the task that opened a
+// window is lowered below every other one: at once after a copy, one time
+// in two; after a fill, one time in four; after a reduction, one time in
+// two, at one of its next windowPoints scheduling points drawn uniformly
+// (the reducer usually still holds the PTL it reduced under, and a task
+// that waits on it would run only after the stale translation's owner).
+func (p *PCT) Window(task int, kind WindowKind) {
+	if !p.Windows {
+		return
+	}
+	switch kind {
+	case WindowCopy:
+		if p.rng.IntN(2) == 0 {
+			p.Lower(task)
+		}
+	case WindowFill:
+		if p.rng.IntN(4) == 0 {
+			p.Lower(task)
+		}
+	case WindowReduce:
+		if p.rng.IntN(2) == 0 {
+			p.lowerTask, p.lowerLeft = task, p.rng.IntN(windowPoints)
+		}
+	}
+}
+
+// windowPoints bounds how many of a reducer's scheduling points PCT lets
+// pass before it lowers it (Window).
+const windowPoints = 8

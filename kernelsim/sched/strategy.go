@@ -28,3 +28,41 @@ type Strategy interface {
 type Yielder interface {
 	Yielded(task int)
 }
+
+// Windower is implemented by strategies that want to know where TLB races
+// live (kernelsim's TLB model tells them):
+//   - WindowReduce: a task reduced a PTE (cleared it, pointed it elsewhere,
+//     write-protected it) whose old translation another task's TLB still
+//     holds, and owes a flush; until it flushes, the other may use the
+//     stale translation;
+//   - WindowCopy: a task copied a page (a COW copy, a migration's copy)
+//     that another task can still store to through a writable
+//     translation: a store between the copy and the page's replacement is
+//     lost to the copy;
+//   - WindowFill: a task's user access filled its TLB: the translation it
+//     holds may go stale when another task changes the PTE.
+//
+// Window(task, kind) is called at the event, before the task's next
+// scheduling point. A strategy may preempt the task there (or a few points
+// later, once it has dropped its locks) so that the others act inside the
+// window.
+type Windower interface {
+	Window(task int, kind WindowKind)
+}
+
+// WindowKind says what opened a window (Windower).
+type WindowKind uint8
+
+const (
+	WindowReduce WindowKind = iota
+	WindowCopy
+	WindowFill
+)
+
+// Window tells the run's strategy, when it is a Windower, that t opened a
+// window of kind (see Windower). In free mode it does nothing.
+func (t *Task) Window(kind WindowKind) {
+	if w, ok := t.s.strat.(Windower); ok && t.s.opts.Mode != Free {
+		w.Window(t.id, kind)
+	}
+}

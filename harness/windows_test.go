@@ -1,0 +1,66 @@
+package harness
+
+import (
+	"testing"
+
+	"mmrace/kernelsim"
+	"mmrace/kernelsim/sched"
+)
+
+// d12c is D.12c's program (corpus/dup_mmap_copies_a_parent_vma_that_is_not_
+// write_locked.txt): t2's second store must go through the writable
+// translation its first one cached, after t3's COW fault (which the variant
+// lets run during the fork) copied the page and before t3 replaces the PTE.
+const d12c = `mm mm1
+setup: mmap mm1 0x10+4 anon rw
+setup: store mm1 0x10 1
+t1: fork mm1 mm2
+t2: store mm1 0x10 2
+t2: store mm1 0x10 4
+t2: load mm1 0x10
+t3: store mm1 0x10 3
+`
+
+// TestPCTWindowsFindD12c: PCT that preempts at TLB windows (sched.PCT.Windows:
+// after a fill, a reduction another task's TLB still holds, a copy of a page
+// another task can still store to) finds D.12c's lost store in a few hundred
+// runs of its program; plain PCT of the same depths and seeds finds it in
+// none of them (its first hit comes after about 12,000). And the faithful
+// kernel passes every schedule either draws.
+func TestPCTWindowsFindD12c(t *testing.T) {
+	p, err := kernelsim.Parse("d12c", d12c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const runs = 1500
+	hits := func(variants kernelsim.Variants, windows bool) int {
+		q := *p
+		q.Variants = variants
+		n := 0
+		for i := range uint64(runs) {
+			pct := sched.NewPCT(i*7919+1, 2+int(i%2), 80)
+			pct.Windows = windows
+			rep := Run(&q, Options{Strategy: pct, SemanticOnly: true, MaxSteps: 20000})
+			if rep.InternalError() {
+				t.Fatalf("internal error: %s", rep.Summary())
+			}
+			if rep.Finding() {
+				if variants == nil {
+					t.Fatalf("faithful kernel failed: %s", rep.Summary())
+				}
+				if inv := rep.Verdict.Violation.Invariant; inv != "memory-contents" {
+					t.Fatalf("found %s, want memory-contents: %s", inv, rep.Summary())
+				}
+				n++
+			}
+		}
+		return n
+	}
+	v := kernelsim.Variants{"dup_mmap-no-parent-vma-write-lock": true}
+	with, without := hits(v, true), hits(v, false)
+	t.Logf("D.12c in %d runs: %d with windows, %d without", runs, with, without)
+	if with < 2 || without != 0 {
+		t.Errorf("D.12c in %d runs: %d with windows (want at least 2), %d without (want 0)", runs, with, without)
+	}
+	hits(nil, true)
+}
