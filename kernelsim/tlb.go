@@ -40,6 +40,7 @@ type tlbEntry struct {
 	write bool   // filled by a store (the dirty bit): stores may use it
 	step  int    // when it was filled: the step of its phase
 	phase int    // the phase (Kernel.EnterPhase) it was filled in
+	memAt int    // the memory log's length when it was filled (tlbrace.go)
 }
 
 // tlbStamp orders TLB events across the phases of a run (setup, the
@@ -163,7 +164,7 @@ func (k *Kernel) tlbLookup(t *sched.Task, m *MM, addr int, write bool) (tlbEntry
 // step of the MMU).
 func (k *Kernel) tlbFillLocked(t *sched.Task, m *MM, addr int, f *Folio, page int, write bool) {
 	es := k.tlb.per[t.ID()]
-	e := tlbEntry{mm: m, addr: addr, folio: f, page: page, write: write, step: t.Step(), phase: k.phase}
+	e := tlbEntry{mm: m, addr: addr, folio: f, page: page, write: write, step: t.Step(), phase: k.phase, memAt: k.memLen()}
 	for i, o := range es {
 		if o.mm == m && o.addr == addr {
 			es[i] = e

@@ -46,14 +46,21 @@ import "mmrace/kernelsim/sched"
 // addr that reached page pg of f; hit says it went through a cached
 // translation, or through a cached PMD entry (a walk-cache entry) into a
 // table that may no longer be where it was.
-func (k *Kernel) logUserMem(t *sched.Task, hit bool, m *MM, addr int, f *Folio, pg int, e MemEvent) {
+//
+// since is the memory log's length when the translation was cached (-1:
+// unknown, a walk through a cached PMD entry): the access is placed before
+// the first reduction owed a flush after that, the one that made the
+// translation stale, not before a later one (a second MADV_DONTNEED of a
+// page faulted in again meanwhile, whose fresh contents another task may
+// already have read).
+func (k *Kernel) logUserMem(t *sched.Task, hit bool, since int, m *MM, addr int, f *Folio, pg int, e MemEvent) {
 	if !hit || (e.Backing.Shared && f.file.CachedFolio(f.index) == f) || mapsFolio(m.Walk(addr), f, pg) {
 		k.logMem(t, e)
 		return
 	}
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
-	p := k.owedReduction(m, addr)
+	p := k.owedReduction(m, addr, since)
 	if p == nil {
 		k.logMem(t, e)
 		return
@@ -77,6 +84,13 @@ func (k *Kernel) logUserMem(t *sched.Task, hit bool, m *MM, addr int, f *Folio, 
 			}
 		}
 	}
+	for i := range k.tlb.per {
+		for j := range k.tlb.per[i] {
+			if q := &k.tlb.per[i][j]; q.memAt > at {
+				q.memAt++
+			}
+		}
+	}
 }
 
 // mapsFolio reports whether PTE p still gives the mm's page to page pg of
@@ -89,19 +103,31 @@ func mapsFolio(p *PTE, f *Folio, pg int) bool {
 	return p.Kind == PTEPresent || (p.Kind == PTEMigration && f != nil)
 }
 
-// owedReduction returns the most recent reduction of m's page addr that a
-// task still owes a flush, or nil. The caller holds k.tlb.mu.
-func (k *Kernel) owedReduction(m *MM, addr int) *flushRange {
-	var out *flushRange
+// owedReduction returns the reduction of m's page addr that a task still
+// owes a flush and that made a translation cached when the memory log had
+// since events stale: the first one at or after since; the most recent one
+// when there is none such or since is -1; nil when none is owed. The
+// caller holds k.tlb.mu.
+func (k *Kernel) owedReduction(m *MM, addr int, since int) *flushRange {
+	var latest, first *flushRange
 	for i := range k.tlb.pending {
 		for j := range k.tlb.pending[i] {
 			p := &k.tlb.pending[i][j]
-			if p.mm == m && p.start <= addr && addr < p.end && (out == nil || p.memAt > out.memAt) {
-				out = p
+			if p.mm != m || addr < p.start || addr >= p.end {
+				continue
+			}
+			if latest == nil || p.memAt > latest.memAt {
+				latest = p
+			}
+			if since >= 0 && p.memAt >= since && (first == nil || p.memAt < first.memAt) {
+				first = p
 			}
 		}
 	}
-	return out
+	if first != nil {
+		return first
+	}
+	return latest
 }
 
 // addrOf returns the address of m whose PTE (or PMD leaf) maps page pg

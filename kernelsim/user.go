@@ -83,8 +83,9 @@ func (k *Kernel) accessTry(t *sched.Task, m *MM, addr int, write bool, val uint6
 	// is quiescent, so a grace period, pte_free_defer's, may end in the
 	// middle of its walk; a read section here hid a missing flush
 	// before a deferred free). A PMD leaf is the walk's last level.
+	a.since = -1
 	if e, ok := k.tlbLookup(t, m, addr, write); ok {
-		a.f, a.pg, a.via = e.folio, e.page, " (tlb)"
+		a.f, a.pg, a.via, a.since = e.folio, e.page, " (tlb)", e.memAt
 		if a.f != nil {
 			// The translation holds a pfn: after a split the page
 			// belongs to a folio of its own (only a stale translation,
@@ -165,13 +166,13 @@ func (k *Kernel) accessTry(t *sched.Task, m *MM, addr int, write bool, val uint6
 				if a.via == " (tlb)" {
 					k.noteTLBStore(m, f, pg, val) // wp_page_copy's deferred lost-store compare (flushmutant.go)
 				}
-				k.logUserMem(t, a.via == " (tlb)" || a.psc, m, addr, f, pg, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f, pg)})
+				k.logUserMem(t, a.via == " (tlb)" || a.psc, a.since, m, addr, f, pg, MemEvent{Kind: MemStore, MM: m.name, Addr: addr, Value: val, OK: true, Backing: folioBacking(f, pg)})
 			} else {
 				a.got = f.page(pg).Load()
 			}
 		}
 		if !write {
-			k.logUserMem(t, a.via == " (tlb)" || a.psc, m, addr, f, pg, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: a.got, OK: true, Backing: folioBacking(f, pg)})
+			k.logUserMem(t, a.via == " (tlb)" || a.psc, a.since, m, addr, f, pg, MemEvent{Kind: MemLoad, MM: m.name, Addr: addr, Value: a.got, OK: true, Backing: folioBacking(f, pg)})
 		}
 	}
 	return a, false
@@ -184,6 +185,9 @@ type accessResult struct {
 	via   string // "" no translation, " (tlb)" a TLB hit, " " a walk
 	where int    // accessZeroPage, accessFolio or accessFolioPage
 	got   uint64 // a load's value
+	// since is the memory log's length when the TLB entry a hit used was
+	// filled (-1 for a walk): logUserMem places a stale access by it.
+	since int
 	// psc says the walk went through the CPU's cached PMD entry: like a
 	// TLB hit, it may reach a table the PMD no longer points to (moved
 	// by mremap, until the flush), and the memory log places the access
