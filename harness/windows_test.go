@@ -3,23 +3,10 @@ package harness
 import (
 	"testing"
 
+	"mmrace/internal/scenario"
 	"mmrace/kernelsim"
 	"mmrace/kernelsim/sched"
 )
-
-// d12c is D.12c's program (corpus/dup_mmap_copies_a_parent_vma_that_is_not_
-// write_locked.txt): t2's second store must go through the writable
-// translation its first one cached, after t3's COW fault (which the variant
-// lets run during the fork) copied the page and before t3 replaces the PTE.
-const d12c = `mm mm1
-setup: mmap mm1 0x10+4 anon rw
-setup: store mm1 0x10 1
-t1: fork mm1 mm2
-t2: store mm1 0x10 2
-t2: store mm1 0x10 4
-t2: load mm1 0x10
-t3: store mm1 0x10 3
-`
 
 // TestPCTWindowsFindD12c: PCT that preempts at TLB windows (sched.PCT.Windows:
 // after a fill, a reduction another task's TLB still holds, a copy of a page
@@ -28,7 +15,11 @@ t3: store mm1 0x10 3
 // none of them (its first hit comes after about 12,000). And the faithful
 // kernel passes every schedule either draws.
 func TestPCTWindowsFindD12c(t *testing.T) {
-	p, err := kernelsim.Parse("d12c", d12c)
+	// D.12c's corpus program: t2's second store must go through the
+	// writable translation its first one cached, after t3's COW fault
+	// (which the variant lets run during the fork) copied the page and
+	// before t3 replaces the PTE.
+	p, err := scenario.ReadProgram("../corpus/dup_mmap_copies_a_parent_vma_that_is_not_write_locked.txt")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -193,7 +193,7 @@ func (k *Kernel) ownStaleEntryLocked(id int) string {
 			if e.mm != p.mm || e.addr < p.start || e.addr >= p.end {
 				continue
 			}
-			if q := p.mm.Walk(e.addr); q == nil || q.Kind != PTEPresent || q.Folio != e.folio || q.Page != e.page || (e.write && !q.Write) {
+			if q := p.mm.Walk(e.addr); e.staleAgainst(q) {
 				return fmt.Sprintf("%s returns to user space without the flush it owes %s [%#x,%#x), and its TLB still translates %s %#x to %s (%s), where the page table has %s", sched.TaskName(id), p.mm.name, p.start, p.end, p.mm.name, e.addr, tlbTarget(e), k.cachedAt(e), q)
 			}
 		}

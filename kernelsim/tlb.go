@@ -43,6 +43,13 @@ type tlbEntry struct {
 	memAt int    // the memory log's length when it was filled (tlbrace.go)
 }
 
+// staleAgainst reports whether the page table's entry p no longer gives
+// what e translates to: not present, another page, or no longer writable
+// for an entry filled by a store.
+func (e tlbEntry) staleAgainst(p *PTE) bool {
+	return p == nil || p.Kind != PTEPresent || p.Folio != e.folio || p.Page != e.page || (e.write && !p.Write)
+}
+
 // tlbStamp orders TLB events across the phases of a run (setup, the
 // concurrent phase, exit), whose steps each count from zero.
 type tlbStamp struct{ phase, step int }
@@ -303,8 +310,7 @@ func (k *Kernel) staleTLBEntry(t *sched.Task, m *MM, start, end int, since tlbSt
 				// takes).
 				continue
 			}
-			p := m.Walk(e.addr)
-			if p == nil || p.Kind != PTEPresent || p.Folio != e.folio || p.Page != e.page || (e.write && !p.Write) {
+			if p := m.Walk(e.addr); e.staleAgainst(p) {
 				return fmt.Sprintf("%s's TLB still translates %s %#x to %s (%s), where the page table has %s", sched.TaskName(i), m.name, e.addr, tlbTarget(e), k.cachedAt(e), p)
 			}
 		}

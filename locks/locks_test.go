@@ -271,15 +271,7 @@ func TestParseID(t *testing.T) {
 
 func readScenario(t *testing.T, path string) *kernelsim.Program {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := scenario.Read(path, string(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := sc.Parse()
+	p, err := scenario.ReadProgram(path)
 	if err != nil {
 		t.Fatal(err)
 	}

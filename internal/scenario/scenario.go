@@ -7,6 +7,7 @@ package scenario
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"mmrace/kernelsim"
@@ -120,6 +121,19 @@ func Source(name, text string) (string, error) {
 // Parse parses the scenario's program; errors name the file and its line.
 func (sc *Scenario) Parse() (*kernelsim.Program, error) {
 	return kernelsim.Parse(sc.Name, sc.Program)
+}
+
+// ReadProgram reads the scenario file at path and parses its program.
+func ReadProgram(path string) (*kernelsim.Program, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := Read(path, string(b))
+	if err != nil {
+		return nil, err
+	}
+	return sc.Parse()
 }
 
 // Summary returns the part of a run's expected output that

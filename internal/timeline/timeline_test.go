@@ -23,15 +23,7 @@ const reproducer = "../../corpus/mremap_move_ptes_without_rmap_locks_strands_a_m
 // runScenario runs the program of a corpus scenario under variants.
 func runScenario(t testing.TB, path, variants string, rules bool) *harness.Report {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := scenario.Read(path, string(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := sc.Parse()
+	p, err := scenario.ReadProgram(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,8 +89,9 @@ func (p *PCT) Next(runnable []int, cur int, step int) int {
 			if p.lowerLeft == 0 {
 				p.Lower(cur)
 				p.lowerTask = -1
+			} else {
+				p.lowerLeft--
 			}
-			p.lowerLeft--
 		}
 	}
 	best := runnable[0]
