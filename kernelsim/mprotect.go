@@ -164,6 +164,11 @@ func (k *Kernel) changeProtection(t *sched.Task, v *VMA, tlb *flushSpan) {
 				k.setPTE(t, m, tbl, i, addr, &np, "ptep_modify_prot_commit")
 				if (p.Write && !np.Write) || (p.Read && !np.Read) {
 					tlb.add(addr, addr+1) // pte_needs_flush: tlb_flush_pte_range
+				} else {
+					// The entry is back as it was, or wider: no
+					// translation a TLB may hold was taken away, and
+					// the kernel owes it no flush.
+					k.tlbPendingDrop(t, m, addr, addr+1)
 				}
 			case p.Kind == PTEMigration && p.Write && !k.Variants.Has("test-mprotect-skips-migration-entries"):
 				np := *p

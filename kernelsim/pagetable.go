@@ -324,7 +324,11 @@ func (k *Kernel) setPTE(t *sched.Task, m *MM, tbl *PTETable, i, addr int, v *PTE
 	if v != nil && v.Kind == PTENone {
 		v = nil
 	}
-	if reducesTranslation(old, v) {
+	// A table the writer detached and owns (collapse_huge_page's, after
+	// pmdp_collapse_flush) is reached by no walk: its detach owed, and
+	// flushed, every translation through it, so clearing its entries takes
+	// away nothing a TLB may hold.
+	if reducesTranslation(old, v) && tbl.private != t.ID()+1 {
 		k.tlbPending(t, m, addr, addr+1) // until this task's flush of addr
 	}
 	tbl.e[i].Store(v)

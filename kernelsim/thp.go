@@ -35,7 +35,10 @@ func (k *Kernel) setPMD(t *sched.Task, m *MM, pmd *PMDTable, slot *atomic.Pointe
 	case old == nil:
 	case old.Leaf != nil:
 		// A leaf made a table (a split) maps the same pages the same way.
-		if e == nil || (e.Leaf != nil && (e.Invalid || reducesTranslation(old.Leaf, e.Leaf))) {
+		// Only a present, valid leaf has translations to take away (a
+		// migration entry's were flushed when it was installed, an
+		// invalidated leaf's are owed already).
+		if old.Leaf.Kind == PTEPresent && !old.Invalid && (e == nil || (e.Leaf != nil && (e.Invalid || reducesTranslation(old.Leaf, e.Leaf)))) {
 			k.tlbPending(t, m, base, base+k.Geo.PTEs)
 		}
 	case e == nil || e.Table != old.Table:

@@ -95,7 +95,8 @@ type tlbSet struct {
 	inflight sync.RWMutex
 	per      [maxTLBTasks][]tlbEntry
 	pending  [maxTLBTasks][]flushRange
-	psc      [maxTLBTasks][]pscEntry // the paging-structure caches (tlbpsc.go)
+	psc      [maxTLBTasks][]pscEntry      // the paging-structure caches (tlbpsc.go)
+	pudc     [maxTLBTasks][]pudCacheEntry // their PUD level (tlbpud.go)
 	// loaded is the mm whose page tables each task's CPU has loaded (CR3):
 	// that of the last op it ran in a process, kept after the op, in
 	// lazy TLB mode, until it runs in another (tlbpsc.go).
@@ -122,6 +123,24 @@ func (k *Kernel) tlbPending(t *sched.Task, m *MM, start, end int) {
 	k.tlb.mu.Unlock()
 	if stale {
 		t.Window(sched.WindowReduce) // the search may hold the flush off (sched.Windower)
+	}
+}
+
+// tlbPendingDrop forgets t's latest debt of exactly [start, end) of m,
+// recorded when t cleared the entry it has now written back without
+// taking anything away (ptep_modify_prot_start, then a commit for which
+// pte_needs_flush is false): the kernel owes no flush for it, and a debt
+// left in the list would excuse other tasks' stale entries of the page
+// (otherOwesFlush) long after t's op returned.
+func (k *Kernel) tlbPendingDrop(t *sched.Task, m *MM, start, end int) {
+	k.tlb.mu.Lock()
+	defer k.tlb.mu.Unlock()
+	ps := k.tlb.pending[t.ID()]
+	for i := len(ps) - 1; i >= 0; i-- {
+		if ps[i].mm == m && ps[i].start == start && ps[i].end == end && !ps[i].batched {
+			k.tlb.pending[t.ID()] = append(ps[:i], ps[i+1:]...)
+			return
+		}
 	}
 }
 

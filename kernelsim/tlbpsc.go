@@ -78,6 +78,7 @@ func (k *Kernel) pscFlushLocked(m *MM, start, end int) {
 		}
 		k.tlb.psc[i] = keep
 	}
+	k.pudCacheFlushLocked(m, start, end)
 }
 
 // pscFaulted drops t's cached PMD entry for m's addr: a page fault
@@ -99,6 +100,7 @@ func (k *Kernel) pscFaulted(t *sched.Task, m *MM, addr int) {
 		}
 	}
 	k.tlb.psc[t.ID()] = keep
+	k.pudCacheFaultedLocked(t, m, addr)
 }
 
 // pscWalkFreed reports the walk through t's cached entry into a freed
@@ -169,6 +171,9 @@ func (k *Kernel) freeTable(t *sched.Task, m *MM, o *Obj, site string) {
 				break
 			}
 		}
+	}
+	if msg == "" {
+		msg = k.pudCacheFreedMsgLocked(o, site)
 	}
 	k.tlb.mu.Unlock()
 	if msg != "" {

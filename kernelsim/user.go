@@ -114,7 +114,14 @@ func (k *Kernel) accessTry(t *sched.Task, m *MM, addr int, write bool, val uint6
 		tbl, cached := k.pscLookupLocked(t, m, addr)
 		a.psc = cached
 		if !cached {
-			switch e := m.pmdEntry(addr); {
+			e, viaPUD, freed := k.walkPMDEntryLocked(t, m, addr)
+			if freed != "" {
+				k.tlb.mu.Unlock()
+				t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: verb + ": " + freed})
+				return a, false
+			}
+			a.psc = viaPUD
+			switch {
 			case e != nil && e.Leaf != nil:
 				if !e.Invalid { // an invalidated leaf faults
 					p = e.Leaf.pageOf(addr - k.Geo.pmdBase(addr))

@@ -285,3 +285,73 @@ func TestFlushMutantReplaysTheCVEScenario(t *testing.T) {
 		t.Errorf("variant: %smutant: %s", want.Summary(), got.Summary())
 	}
 }
+
+// TestNoFlushOwedForAnUnchangedProtection: mprotect to read-only of a page
+// that is read-only already clears and rewrites its PTE
+// (ptep_modify_prot_start, ptep_modify_prot_commit) but owes no flush
+// (pte_needs_flush is false). The model used to keep that debt after the
+// op returned: a mutant run (which checks the debts an op returns with,
+// flushmutant.go) then blamed t3 for its entry of 0x19, made stale by
+// t1's MADV_DONTNEED, under a mutant of a site (KSM's) that never ran;
+// mmrace locks listed the run as a failure not caused by the mutant. In
+// the faithful kernel the left debt excused other tasks' stale entries of
+// the page for the rest of the run (otherOwesFlush). Every schedule must
+// pass.
+func TestNoFlushOwedForAnUnchangedProtection(t *testing.T) {
+	p := parse(t, `mm mm1
+file file1 16
+setup: mmap mm1 0x10+4 file1@0x0 shared rw
+setup: mmap mm1 0x18+4 file1@0x0 private rw
+setup: store mm1 0x10 1
+setup: load mm1 0x19
+setup: store mm1 0x1a 2
+t1: madvise mm1 0x19+1 dontneed
+t1: load mm1 0x19
+t2: store mm1 0x19 12
+t2: load mm1 0x19
+t2: store mm1 0x19 14
+t3: load mm1 0x19
+t3: mprotect mm1 0x18+4 r
+schedule v1.hASAAoIGBNLNh-E
+`)
+	const mutant = "writeProtectPage:tlb_flush#1@remove"
+	if rep := mutantRun(t, p, mutant, nil); !rep.OK() {
+		t.Fatalf("the schedule mmrace locks found: %s", rep.Summary())
+	}
+	p.Schedule = ""
+	for seed := range uint64(2000) {
+		if rep := mutantRun(t, p, mutant, sched.NewPCT(seed, 3, 120)); !rep.OK() {
+			t.Fatalf("PCT seed %d: %s", seed, rep.Summary())
+		}
+	}
+}
+
+// TestCachedPUDEntryOutlivesTheSharedTable: the CPUs cache PUD entries
+// (kernelsim/tlbpud.go). t1's MADV_DONTNEED unshares mm1 from the hugetlb
+// PMD table it shared with mm2; with its flush deferred past i_mmap_rwsem
+// (the flush-after-unlock mutant), mm2's munmap, the table's last user,
+// frees it while t1's CPU still caches mm1's PUD entry into it. The
+// faithful kernel flushes first and passes every schedule.
+func TestCachedPUDEntryOutlivesTheSharedTable(t *testing.T) {
+	p := parse(t, `mm mm1 mm2
+file file1 32
+file h 64 hugetlb
+setup: mmap mm1 0x40+64 h@0x0 shared rw
+setup: store mm1 0x48 1
+setup: mmap mm2 0x40+64 h@0x0 shared rw
+setup: load mm2 0x48
+t1: madvise mm1 0x48+8 dontneed
+t2: munmap mm2 0x40+64
+schedule v1.gAKiDFoeLwk
+`)
+	rep := mutantRun(t, p, "unmapHugepageRange:tlb_flush#1@flush-after-unlock", nil)
+	if inv := rep.Verdict.Violation.Invariant; inv != "tlb-use-after-free" || !strings.Contains(rep.Verdict.Violation.Detail, "PUD entry of mm1 0x40") {
+		t.Fatalf("the mutant: want tlb-use-after-free through mm1's cached PUD entry, got %s", rep.Summary())
+	}
+	p.Schedule = ""
+	for seed := range uint64(1000) {
+		if rep := mutantRun(t, p, "", sched.NewPCT(seed, 3, 200)); !rep.OK() {
+			t.Fatalf("the faithful kernel, PCT seed %d: %s", seed, rep.Summary())
+		}
+	}
+}

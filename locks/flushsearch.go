@@ -207,6 +207,12 @@ var companions = map[string][]int{
 	// table maps takes i_mmap_rwsem W right after it (and frees the old
 	// folio), or another zap finds the table gone.
 	"__unmap_hugepage_range": {0, 1, 3},
+	// An mprotect or a VMA split that unshared a PMD table: the other
+	// sharer's munmap or exit, the table's last user, frees it (its zap
+	// takes i_mmap_rwsem W first), while a CPU of the unsharing mm may
+	// still cache the PUD entry into it (tlbpud.go); or a migration.
+	"hugetlb_change_protection": {2, 6, 0},
+	"hugetlb_unshare_pmds":      {2, 6, 0},
 }
 
 // tlbProgram draws a program of the window's shape: a task whose operation
@@ -270,6 +276,7 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 	prot := []string{"r", "r", "none", "rw"}[rng.IntN(4)]
 	// op returns an operation of kind k (0-9; -1: any) on the hot page or
 	// a range holding it.
+	other := false // op draws the companion of a hugetlb unshare
 	op := func(k int) string {
 		m := l.mms[rng.IntN(len(l.mms))]
 		r := l.ranges[rng.IntN(len(l.ranges))]
@@ -282,11 +289,15 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 		if len(l.declare) > 0 && rng.IntN(4) != 0 {
 			// Two mms share the page (a hugetlb PMD table): mm1, whose
 			// translations the tasks cached, unshares; the other mm
-			// migrates the page the table still maps for it.
+			// migrates the page the table still maps for it, or, as
+			// the companion of an unshare, frees the table.
 			m = l.mms[0]
-			if k == 0 {
+			if k == 0 || (other && (k == 2 || k == 6)) {
 				m = l.mms[len(l.mms)-1]
 			}
+		}
+		if other && len(l.declare) > 0 && k == 2 {
+			r = l.ranges[len(l.ranges)-1] // the whole VMA: its last sharer frees the table
 		}
 		switch k {
 		case 0:
@@ -324,7 +335,7 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 	focusOp := map[string]int{"try_to_migrate_one": 0, "madvise_dontneed_single_vma": 1, "do_vmi_align_munmap": 2, "do_mprotect_pkey": 3,
 		"move_ptes": 4, "move_normal_pmd": 4, "move_huge_pmd": 4, "set_pmd_migration_entry": 0, "__split_huge_pmd_locked": 3, "dup_mmap": 5, "exit_mmap": 6, "wp_page_copy": 7,
 		"try_to_unmap_flush": 8, "flush_tlb_batched_pending": []int{1, 2, 3, 4}[rng.IntN(4)],
-		"__unmap_hugepage_range": []int{1, 2}[rng.IntN(2)]}
+		"__unmap_hugepage_range": []int{1, 2}[rng.IntN(2)], "hugetlb_change_protection": 3, "hugetlb_unshare_pmds": []int{2, 3}[rng.IntN(2)]}
 	k, ok := focusOp[focus]
 	if !ok || rng.IntN(4) == 0 {
 		k = -1
@@ -357,6 +368,7 @@ func tlbProgram(rng *rand.Rand, focus string) *kernelsim.Program {
 	}
 	if c, ok := companions[focus]; ok && (focus == "try_to_unmap_flush" || focus == "flush_tlb_batched_pending" || len(l.files) > 0) && rng.IntN(4) != 0 {
 		// A batch is a race of two operations: the companion always.
+		other = len(l.declare) > 0 && (focus == "hugetlb_change_protection" || focus == "hugetlb_unshare_pmds")
 		fmt.Fprintf(&b, "t3: %s\n", op(c[rng.IntN(len(c))]))
 		return parseTLB(b.String())
 	}

@@ -53,10 +53,13 @@ func minimizeCmd(e *env, args []string) (int, error) {
 	switch {
 	case schedule.given():
 		first.Strategy = schedule.replay()
-	case crash != nil:
-		first.Strategy = fuzz.Strategy(p, crash.sched)
 	}
-	rep := harness.Run(p, first) // -schedule, the crasher's or the pinned schedule, if any
+	var rep *harness.Report
+	if crash != nil && !schedule.given() {
+		rep = fuzz.Exec(p, crash.sched, first) // as FuzzKernel ran the crasher
+	} else {
+		rep = harness.Run(p, first) // -schedule or the pinned schedule, if any
+	}
 	n := 1
 	if rep.Verdict.InvalidProgram() {
 		return exitUsage, invalidProgram(file, rep)

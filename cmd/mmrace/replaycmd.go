@@ -56,8 +56,7 @@ func replayCmd(e *env, args []string) (int, error) {
 	switch {
 	case schedule.given():
 		opts.Strategy = schedule.replay()
-	case crash != nil: // the schedule bytes of the fuzz input, as FuzzKernel ran them
-		opts.Strategy = fuzz.Strategy(p, crash.sched)
+	case crash != nil: // the schedule bytes of the fuzz input, run as FuzzKernel ran them (fuzz.Exec)
 	case p.Schedule == "":
 		return exitUsage, fmt.Errorf("%w: replay: %s has no schedule line (add \"schedule v1.…\" or pass -schedule)", errUsage, file)
 	default:
@@ -78,7 +77,12 @@ func replayCmd(e *env, args []string) (int, error) {
 		defer page.Abort()
 	}
 
-	rep := harness.Run(p, opts)
+	var rep *harness.Report
+	if crash != nil && !schedule.given() {
+		rep = fuzz.Exec(p, crash.sched, opts)
+	} else {
+		rep = harness.Run(p, opts)
+	}
 	if rep.Verdict.InvalidProgram() {
 		return exitUsage, invalidProgram(file, rep)
 	}
