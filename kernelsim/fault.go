@@ -519,6 +519,7 @@ func (k *Kernel) wpPageCopy(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 	// ptep_clear_flush, then the new PTE: a lockless reader can find the
 	// entry none in between.
 	k.setPTE(t, m, tbl, i, addr, nil, "ptep_clear_flush")
+	k.tlbPendingBreakBeforeMake(t, m, addr) // the new PTE comes after the flush (tlbbbm.go)
 	k.flushTLBRange(t, m, addr, addr+1, "ptep_clear_flush")
 	// Memory contents: from the copy to here the PTE kept the old anon page
 	// read-only and no TLB may have let a store into it, so the copy is

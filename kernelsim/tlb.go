@@ -112,6 +112,12 @@ type flushRange struct {
 	// every later flush_tlb_batched_pending of the mm pays (tlbbatch.go).
 	batched   bool
 	batchedAt tlbStamp // when the pending generation was counted
+	// bbm: the reducer sets a new PTE of another page before it flushes
+	// no more (wp_page_copy); fresh and freshTask: the first walk of
+	// another task through it while the flush is owed (tlbbbm.go).
+	bbm       bool
+	fresh     string
+	freshTask int
 }
 
 // tlbPending records that t reduced the translations of [start, end) of m

@@ -96,6 +96,10 @@ func (k *Kernel) accessTry(t *sched.Task, m *MM, addr int, write bool, val uint6
 		if a.f != nil && a.f.freed {
 			t.Fail(sched.Violation{Invariant: "tlb-use-after-free", Detail: fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), %s: the kernel freed the page before flushing the translation", verb, m.name, addr, t.Name(), a.f.name, k.cachedAt(e), a.f.FreedAt())})
 		}
+		if msg := k.breakBeforeMakeBroken(t, m, addr, e, write, verb); msg != "" {
+			k.checked("tlb-coherence")
+			t.Fail(sched.Violation{Invariant: "tlb-coherence", Detail: msg})
+		}
 	} else {
 		// The entry read and the TLB fill are one step of the MMU: a
 		// flush (which runs on this CPU, by IPI, between instructions)
@@ -148,6 +152,7 @@ func (k *Kernel) accessTry(t *sched.Task, m *MM, addr int, write bool, val uint6
 		if p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
 			a.f, a.pg, a.via = p.Folio, p.Page, " "
 			k.tlbFillLocked(t, m, addr, a.f, a.pg, write)
+			k.noteFreshWalkLocked(t, m, addr, a.f, write, verb) // tlbbbm.go
 			if a.f != nil {
 				a.f, a.pg = a.f.pageFolio(a.pg) // the pfn's folio (see the TLB hit above)
 			}

@@ -355,3 +355,37 @@ schedule v1.gAKiDFoeLwk
 		}
 	}
 }
+
+// TestBreakBeforeMake: wp_page_copy flushes the old translation before it
+// sets the PTE of the copy (ptep_clear_flush). Deferred past the PTL
+// (the flush-after-unlock mutant), t1 stores 77 through the new PTE while
+// t2 still loads the old page through its stale translation and reads 1:
+// tlb-coherence (kernelsim/tlbbbm.go). The faithful kernel passes every
+// schedule of the program.
+func TestBreakBeforeMake(t *testing.T) {
+	p := parse(t, `mm mm1
+file file1 16
+setup: mmap mm1 0x10+8 anon rw
+setup: store mm1 0x10 1
+setup: fork mm1 mm2
+t1: store mm1 0x10 77
+t2: load mm1 0x10
+t2: load mm1 0x10
+t3: store mm1 0x10 12
+schedule v1.QuQEYCIKmKjE
+`)
+	rep := mutantRun(t, p, "wpPageCopy:tlb_flush#1@flush-after-unlock", nil)
+	if d := rep.Verdict.Violation.Detail; rep.Verdict.Violation.Invariant != "tlb-coherence" || !strings.Contains(d, "break-before-make") || !strings.Contains(d, "-> 1, where f2 now holds 77") {
+		t.Fatalf("the mutant: want tlb-coherence (break-before-make), got %s", rep.Summary())
+	}
+	p.Schedule = ""
+	for seed := range uint64(2000) {
+		for _, windows := range []bool{false, true} {
+			pct := sched.NewPCT(seed, 3, 150)
+			pct.Windows = windows
+			if rep := mutantRun(t, p, "", pct); !rep.OK() {
+				t.Fatalf("the faithful kernel, PCT seed %d: %s", seed, rep.Summary())
+			}
+		}
+	}
+}
