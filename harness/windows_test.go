@@ -55,3 +55,46 @@ func TestPCTWindowsFindD12c(t *testing.T) {
 	}
 	hits(nil, true)
 }
+
+// TestPCTWalkWindows: a task that read a page-table pointer locklessly and
+// has yet to lock it (sched.WindowWalk: pte_offset_map, hugetlb_walk) is
+// lowered by PCT with windows one time in four, so that another task runs
+// in the window. Peter Xu's case B made false (variant
+// hugetlb_walk-without-lock: uprobes' page_vma_mapped_walk meets a
+// hugetlb VMA holding neither the hugetlb VMA lock nor i_mmap_rwsem, and
+// a migration unshares the PMD table between its hugetlb_walk and its
+// huge_pte_lock) is found more often with windows than without, over the
+// same seeds of short runs of its corpus program; the faithful kernel
+// passes every schedule.
+func TestPCTWalkWindows(t *testing.T) {
+	p, err := scenario.ReadProgram("../corpus/page_vma_mapped_walk_reaching_hugetlb_outside_rmap_loses_its_pmd_table.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Schedule = ""
+	const runs = 2000
+	hits := func(variants kernelsim.Variants, windows bool) int {
+		q := *p
+		q.Variants = variants
+		n := 0
+		for i := range uint64(runs) {
+			pct := sched.NewPCT(i*7919+1, 2+int(i%2), 400)
+			pct.Windows = windows
+			rep := Run(&q, Options{Strategy: pct, SemanticOnly: true, MaxSteps: 20000})
+			if rep.InternalError() || (rep.Finding() && variants == nil) {
+				t.Fatalf("the faithful kernel, or the harness, failed: %s", rep.Summary())
+			}
+			if rep.Finding() {
+				n++
+			}
+		}
+		return n
+	}
+	v := kernelsim.Variants{"hugetlb_walk-without-lock": true}
+	with, without := hits(v, true), hits(v, false)
+	t.Logf("hugetlb_walk-without-lock in %d runs: %d with windows, %d without", runs, with, without)
+	if with < 2*without || with < 10 {
+		t.Errorf("hugetlb_walk-without-lock in %d runs: %d with windows, %d without (want at least twice as many, and 10)", runs, with, without)
+	}
+	hits(nil, true)
+}

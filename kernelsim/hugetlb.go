@@ -169,6 +169,7 @@ func (k *Kernel) hugetlbWalk(t *sched.Task, v *VMA, addr int, site string) *huge
 	if pmd == nil {
 		return nil
 	}
+	t.Window(sched.WindowWalk) // until huge_pte_lock (sched.Windower)
 	return &hugePTE{m: m, addr: k.Geo.pmdBase(addr), pmd: pmd, slot: &pmd.e[k.Geo.pmdIndex(addr)]}
 }
 

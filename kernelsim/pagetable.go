@@ -245,6 +245,7 @@ func (k *Kernel) pteOffsetMap(t *sched.Task, m *MM, addr int, site string) *PTET
 		return nil
 	}
 	k.use(t, &tbl.Obj, site)
+	t.Window(sched.WindowWalk) // until the PTL or the walk's next read (sched.Windower)
 	return tbl
 }
 

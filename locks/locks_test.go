@@ -305,7 +305,7 @@ func TestPairRunsKill(t *testing.T) {
 	// four).
 	byPair := 0
 	for seed := uint64(1); seed <= 4; seed++ {
-		res := locks.DefaultSearch(context.Background(), locks.SearchRequest{Mutant: ss.Mutant(site, kind), Runs: 3000, Seed: seed})
+		res := locks.DefaultSearch(context.Background(), locks.SearchRequest{Mutant: ss.Mutant(site, kind), Runs: 6000, Seed: seed})
 		if !res.Detected || res.Invariant != "use-after-free" {
 			t.Fatalf("seed %d: detected %v (%s) in %d executions, %d pair runs", seed, res.Detected, res.Invariant, res.Executions, res.PairRuns)
 		}

@@ -123,10 +123,11 @@ func (p *PCT) Choose(n int) int { return p.rng.IntN(n) }
 
 // Window implements Windower: with Windows set, the task that opened a
 // window is lowered below every other one: at once after a copy, one time
-// in two; after a fill, one time in four; after a reduction, one time in
-// two, at one of its next windowPoints scheduling points drawn uniformly
-// (the reducer usually still holds the PTL it reduced under, and a task
-// that waits on it would run only after the stale translation's owner).
+// in two; after a fill or a lockless page-table read, one time in four;
+// after a reduction, one time in two, at one of its next windowPoints
+// scheduling points drawn uniformly (the reducer usually still holds the
+// PTL it reduced under, and a task that waits on it would run only after
+// the stale translation's owner).
 func (p *PCT) Window(task int, kind WindowKind) {
 	if !p.Windows {
 		return
@@ -136,7 +137,7 @@ func (p *PCT) Window(task int, kind WindowKind) {
 		if p.rng.IntN(2) == 0 {
 			p.Lower(task)
 		}
-	case WindowFill:
+	case WindowFill, WindowWalk:
 		if p.rng.IntN(4) == 0 {
 			p.Lower(task)
 		}

@@ -40,7 +40,9 @@ type Yielder interface {
 //     translation: a store between the copy and the page's replacement is
 //     lost to the copy;
 //   - WindowFill: a task's user access filled its TLB: the translation it
-//     holds may go stale when another task changes the PTE.
+//     holds may go stale when another task changes the PTE;
+//   - WindowWalk: a task read a page-table pointer locklessly and will
+//     use it under a lock it has yet to take (kind's comment).
 //
 // Window(task, kind) is called at the event, before the task's next
 // scheduling point. A strategy may preempt the task there (or a few points
@@ -57,6 +59,12 @@ const (
 	WindowReduce WindowKind = iota
 	WindowCopy
 	WindowFill
+	// WindowWalk: a lockless read of a page-table pointer (the PMD
+	// behind pte_offset_map, hugetlb_walk's PUD), which the task uses
+	// after it takes a lock; in between, another task may detach or
+	// unshare the table, which the lock's re-check or the walker's own
+	// exclusion must catch.
+	WindowWalk
 )
 
 // Window tells the run's strategy, when it is a Windower, that t opened a
