@@ -160,3 +160,49 @@ t3: load mm1 0x10
 		}
 	}
 }
+
+// TestWalkThroughADetachedTable: t3's store walks 0x13: it reads the PMD
+// (pt#1), then collapse_huge_page detaches the table (pmdp_collapse_flush
+// clears the PMD) before t3 reads the PTE and before the flush reaches
+// t3's CPU, so the store lands in the detached table's page, which the
+// collapse then copies. The store belongs before the clear, as one
+// through a cached PMD entry does; logged where it happened, after the
+// clear, t3's next load (through the TLB, placed before the clear) came
+// before it in the memory log and read a value not yet stored: mmrace
+// locks found that memory-contents failure of the faithful kernel once
+// PCT preempted lockless page-table reads (sched.WindowWalk).
+func TestWalkThroughADetachedTable(t *testing.T) {
+	p, err := kernelsim.Parse("detached", `mm mm1
+file file1 32
+inject alloc-failures
+setup: mmap mm1 0x10+8 anon rw thp
+setup: mprotect mm1 0x10+1 r
+setup: store mm1 0x11 2
+setup: store mm1 0x12 3
+setup: mprotect mm1 0x10+1 rw
+t1: collapse mm1 0x10
+t1: madvise mm1 0x10+4 dontneed
+t2: store mm1 0x13 5
+t3: store mm1 0x13 5
+t3: load mm1 0x13
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Schedule = "v1.4gIkgASCAYAB4gFkogGzGXJT"
+	rep := harness.Run(p, harness.Options{SemanticOnly: true, MaxSteps: 10000})
+	if !rep.OK() {
+		t.Fatalf("the faithful kernel fails:\n%s", rep.Summary())
+	}
+	if !strings.Contains(rep.RunTrace.String(), "pmd mm1 0x10 @pmdp_collapse_flush: pt#1 -> none") {
+		t.Fatalf("the schedule no longer detaches pt#1:\n%s", rep.RunTrace.String())
+	}
+	p.Schedule = ""
+	for seed := range uint64(2000) {
+		pct := sched.NewPCT(seed, 3, 150)
+		pct.Windows = seed%2 == 0
+		if rep := harness.Run(p, harness.Options{SemanticOnly: true, MaxSteps: 10000, Strategy: pct}); !rep.OK() {
+			t.Fatalf("the faithful kernel fails under PCT seed %d:\n%s", seed, rep.Summary())
+		}
+	}
+}

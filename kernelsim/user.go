@@ -148,6 +148,13 @@ func (k *Kernel) accessTry(t *sched.Task, m *MM, addr int, write bool, val uint6
 				k.pscWalkFreed(t, m, addr, tbl, verb)
 			}
 			p = tbl.e[k.Geo.pteIndex(addr)].Load()
+			if m.pteTable(addr) != tbl {
+				// The PMD changed after this walk read it (a table
+				// detached, whose flush has not reached this CPU): the
+				// walk reads the old table, as one through a cached PMD
+				// entry does, and the memory log places the access so.
+				a.psc = true
+			}
 		}
 		if p != nil && p.Kind == PTEPresent && ((write && p.Write) || (!write && p.Read)) {
 			a.f, a.pg, a.via = p.Folio, p.Page, " "
