@@ -389,3 +389,40 @@ schedule v1.QuQEYCIKmKjE
 		}
 	}
 }
+
+// TestBatchedFlushMarkedFlushedTooEarly: flush_tlb_batched_pending flushes,
+// then marks reclaim's pending batch flushed (the cmpxchg). Its flush
+// deferred past the PTL (the flush-after-unlock mutant) comes after the
+// mark: t1's MADV_DONTNEED then finds the batch flushed and returns while
+// its own TLB still maps the page reclaim (t3) unmapped, which t2's
+// mprotect has marked but not yet flushed. This was once argued
+// equivalent ("only the flush moves"); mmrace locks killed it once PCT
+// preempted lockless page-table reads. The faithful kernel passes.
+func TestBatchedFlushMarkedFlushedTooEarly(t *testing.T) {
+	p := parse(t, `mm mm1
+file file1 32
+inject alloc-failures
+setup: mmap mm1 0x10+4 anon rw
+setup: store mm1 0x10 1
+setup: mmap mm1 0x18+4 file1@0x0 shared rw
+setup: store mm1 0x18 2
+t1: madvise mm1 0x18+1 dontneed
+t2: mprotect mm1 0x10+2 r
+t3: reclaim mm1 0x18
+t4: migrate mm1 0x10
+t5: mprotect mm1 0x10+2 r
+schedule v1.xAZGogUo4AKaCPOz
+`)
+	rep := mutantRun(t, p, "flushTLBBatchedPending:tlb_flush#1@flush-after-unlock", nil)
+	if rep.Verdict.Violation.Invariant != "tlb-coherence" || !strings.Contains(rep.Verdict.Violation.Detail, "madvise(MADV_DONTNEED) of mm1 [0x18,0x19) is done") {
+		t.Fatalf("the mutant: want tlb-coherence at the madvise's end, got %s", rep.Summary())
+	}
+	p.Schedule = ""
+	for seed := range uint64(1000) {
+		pct := sched.NewPCT(seed, 3, 250)
+		pct.Windows = seed%2 == 0
+		if rep := mutantRun(t, p, "", pct); !rep.OK() {
+			t.Fatalf("the faithful kernel, PCT seed %d: %s", seed, rep.Summary())
+		}
+	}
+}
