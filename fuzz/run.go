@@ -55,8 +55,9 @@ const StaleCopyRuns = 500
 // Why: a store lost to a stale copy (D.12c, fork copying a parent VMA that
 // is not write-locked) needs a parent thread to store through its stale
 // translation after the child's COW copied the page and before the flush.
-// PCT with windows hits that in about one run of the program in 250
-// (harness/windows_test.go); the fuzzer's mutations of one input's schedule
+// PCT with windows hits that in about one run of the program in 1,000
+// (harness/windows_test.go; one in 250 before it also preempted at
+// lockless page-table reads); the fuzzer's mutations of one input's schedule
 // bytes are no such distribution, and a stale copy leaves no coverage for
 // it to follow (its edges are those of a clean COW). Stale copies are rare
 // (none in 20,000 random inputs of the faithful kernel; 3 in 10,000 PCT

@@ -10,9 +10,11 @@ import (
 
 // TestPCTWindowsFindD12c: PCT that preempts at TLB windows (sched.PCT.Windows:
 // after a fill, a reduction another task's TLB still holds, a copy of a page
-// another task can still store to) finds D.12c's lost store in a few hundred
-// runs of its program; plain PCT of the same depths and seeds finds it in
-// none of them (its first hit comes after about 12,000). And the faithful
+// another task can still store to, a lockless page-table read) finds
+// D.12c's lost store in about one run of its program in 1,000 (10 in
+// 10,000; one in 250 before the lockless reads were windows too); plain
+// PCT of the same depths and seeds finds it in none of 1,500 (its first
+// hit comes after about 12,000). And the faithful
 // kernel passes every schedule either draws.
 func TestPCTWindowsFindD12c(t *testing.T) {
 	// D.12c's corpus program: t2's second store must go through the
@@ -25,27 +27,7 @@ func TestPCTWindowsFindD12c(t *testing.T) {
 	}
 	const runs = 1500
 	hits := func(variants kernelsim.Variants, windows bool) int {
-		q := *p
-		q.Variants = variants
-		n := 0
-		for i := range uint64(runs) {
-			pct := sched.NewPCT(i*7919+1, 2+int(i%2), 80)
-			pct.Windows = windows
-			rep := Run(&q, Options{Strategy: pct, SemanticOnly: true, MaxSteps: 20000})
-			if rep.InternalError() {
-				t.Fatalf("internal error: %s", rep.Summary())
-			}
-			if rep.Finding() {
-				if variants == nil {
-					t.Fatalf("faithful kernel failed: %s", rep.Summary())
-				}
-				if inv := rep.Verdict.Violation.Invariant; inv != "memory-contents" {
-					t.Fatalf("found %s, want memory-contents: %s", inv, rep.Summary())
-				}
-				n++
-			}
-		}
-		return n
+		return windowHits(t, p, variants, windows, runs, 80, "memory-contents")
 	}
 	v := kernelsim.Variants{"dup_mmap-no-parent-vma-write-lock": true}
 	with, without := hits(v, true), hits(v, false)
@@ -74,21 +56,7 @@ func TestPCTWalkWindows(t *testing.T) {
 	p.Schedule = ""
 	const runs = 2000
 	hits := func(variants kernelsim.Variants, windows bool) int {
-		q := *p
-		q.Variants = variants
-		n := 0
-		for i := range uint64(runs) {
-			pct := sched.NewPCT(i*7919+1, 2+int(i%2), 400)
-			pct.Windows = windows
-			rep := Run(&q, Options{Strategy: pct, SemanticOnly: true, MaxSteps: 20000})
-			if rep.InternalError() || (rep.Finding() && variants == nil) {
-				t.Fatalf("the faithful kernel, or the harness, failed: %s", rep.Summary())
-			}
-			if rep.Finding() {
-				n++
-			}
-		}
-		return n
+		return windowHits(t, p, variants, windows, runs, 400, "page-table-lifetime")
 	}
 	v := kernelsim.Variants{"hugetlb_walk-without-lock": true}
 	with, without := hits(v, true), hits(v, false)
@@ -97,4 +65,33 @@ func TestPCTWalkWindows(t *testing.T) {
 		t.Errorf("hugetlb_walk-without-lock in %d runs: %d with windows, %d without (want at least twice as many, and 10)", runs, with, without)
 	}
 	hits(nil, true)
+}
+
+// windowHits runs p under variants runs times, under PCT of depth 2 or 3
+// for runs of k steps, with or without windows (the same seeds either
+// way), and returns how many runs failed. A failure must be want's; the
+// faithful kernel (variants nil) and the harness must not fail at all.
+func windowHits(t *testing.T, p *kernelsim.Program, variants kernelsim.Variants, windows bool, runs uint64, k int, want string) int {
+	t.Helper()
+	q := *p
+	q.Variants = variants
+	n := 0
+	for i := range runs {
+		pct := sched.NewPCT(i*7919+1, 2+int(i%2), k)
+		pct.Windows = windows
+		rep := Run(&q, Options{Strategy: pct, SemanticOnly: true, MaxSteps: 20000})
+		if rep.InternalError() {
+			t.Fatalf("internal error: %s", rep.Summary())
+		}
+		if rep.Finding() {
+			if variants == nil {
+				t.Fatalf("faithful kernel failed: %s", rep.Summary())
+			}
+			if inv := rep.Verdict.Violation.Invariant; inv != want {
+				t.Fatalf("found %s, want %s: %s", inv, want, rep.Summary())
+			}
+			n++
+		}
+	}
+	return n
 }

@@ -254,7 +254,9 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			// A page copied while another task could still store to it
 			// through a writable translation (sched.WindowCopy): a lost
 			// store is a few preemptions away; PCT with windows finds
-			// the one of D.12c in about one run of its program in 250.
+			// the one of D.12c in about one run of its program in
+			// 1,000 (10 in 10,000; one in 250 before the windows at
+			// lockless page-table reads).
 			windowed[key] = true
 			exploit = append(exploit, exploitRuns{data: data, left: windowSchedules, windows: true})
 		}

@@ -47,6 +47,9 @@ func (g Geometry) tableEnd(addr, end int) int {
 // has HPAGE_PMD_NR = PTEs pages.
 func (g Geometry) pmdBase(addr int) int { return addr / g.PTEs * g.PTEs }
 
+// pudBase is the first page of addr's PUD range.
+func (g Geometry) pudBase(addr int) int { return addr / g.pudSpan() * g.pudSpan() }
+
 // hpageOrder is HPAGE_PMD_ORDER: the order of a folio one PMD leaf maps.
 func (g Geometry) hpageOrder() int {
 	o := 0

@@ -95,8 +95,8 @@ type tlbSet struct {
 	inflight sync.RWMutex
 	per      [maxTLBTasks][]tlbEntry
 	pending  [maxTLBTasks][]flushRange
-	psc      [maxTLBTasks][]pscEntry      // the paging-structure caches (tlbpsc.go)
-	pudc     [maxTLBTasks][]pudCacheEntry // their PUD level (tlbpud.go)
+	psc      walkCache[PTETable] // the paging-structure caches (tlbpsc.go)
+	pudc     walkCache[PMDTable] // their PUD level (tlbpud.go)
 	// loaded is the mm whose page tables each task's CPU has loaded (CR3):
 	// that of the last op it ran in a process, kept after the op, in
 	// lazy TLB mode, until it runs in another (tlbpsc.go).

@@ -78,8 +78,14 @@ func (k *Kernel) noteFreshWalkLocked(t *sched.Task, m *MM, addr int, f *Folio, w
 func (k *Kernel) breakBeforeMakeBroken(t *sched.Task, m *MM, addr int, e tlbEntry, write bool, verb string) string {
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
+	// Every TLB hit comes here: the walk only when a debt could be
+	// broken (in the faithful kernel none ever is).
+	debtor, p := k.brokenBBMDebtLocked(t, m, addr)
+	if p == nil || e.folio == nil {
+		return ""
+	}
 	now := m.Walk(addr)
-	if !e.staleAgainst(now) || e.folio == nil {
+	if !e.staleAgainst(now) {
 		return ""
 	}
 	if !write {
@@ -94,15 +100,22 @@ func (k *Kernel) breakBeforeMakeBroken(t *sched.Task, m *MM, addr int, e tlbEntr
 		}
 		verb = fmt.Sprintf("%s (-> %d, where %s now holds %d)", verb, old, nf.name, cur)
 	}
+	return fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), after %s: %s set the new PTE before flushing the old translation (break-before-make), so two CPUs reach different pages at one address", verb, m.name, addr, t.Name(), tlbTarget(e), k.cachedAt(e), p.fresh, sched.TaskName(debtor))
+}
+
+// brokenBBMDebtLocked returns a break-before-make debt of m's page addr
+// that a task other than t owes and through whose new PTE a task other
+// than t has stored, with its debtor, or nil. The caller holds k.tlb.mu.
+func (k *Kernel) brokenBBMDebtLocked(t *sched.Task, m *MM, addr int) (int, *flushRange) {
 	for i := range k.tlb.pending {
 		if i == t.ID() {
 			continue
 		}
-		for _, p := range k.tlb.pending[i] {
-			if p.bbm && p.fresh != "" && p.freshTask != t.ID() && p.mm == m && p.start <= addr && addr < p.end {
-				return fmt.Sprintf("%s at %s %#x goes through %s's TLB entry to %s (%s), after %s: %s set the new PTE before flushing the old translation (break-before-make), so two CPUs reach different pages at one address", verb, m.name, addr, t.Name(), tlbTarget(e), k.cachedAt(e), p.fresh, sched.TaskName(i))
+		for j := range k.tlb.pending[i] {
+			if p := &k.tlb.pending[i][j]; p.bbm && p.fresh != "" && p.freshTask != t.ID() && p.mm == m && p.start <= addr && addr < p.end {
+				return i, p
 			}
 		}
 	}
-	return ""
+	return -1, nil
 }

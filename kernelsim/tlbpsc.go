@@ -32,56 +32,28 @@ import (
 // reached the walking CPU (the IPI interrupts the instruction), not
 // whenever the PMD changed: the MMU does not re-read the PMD.
 
-// pscEntry is one cached PMD entry: m's PTE table for the PMD range at base.
-type pscEntry struct {
-	mm   *MM
-	base int
-	tbl  *PTETable
-}
-
 // pscLookupLocked returns t's cached table for m's PMD range of addr.
 // The caller holds k.tlb.mu.
 func (k *Kernel) pscLookupLocked(t *sched.Task, m *MM, addr int) (*PTETable, bool) {
-	base := k.Geo.pmdBase(addr)
-	for _, e := range k.tlb.psc[t.ID()] {
-		if e.mm == m && e.base == base {
-			return e.tbl, true
-		}
-	}
-	return nil, false
+	return k.tlb.psc.lookup(t.ID(), m, k.Geo.pmdBase(addr))
 }
 
 // pscFillLocked caches the PMD entry a walk by t read: tbl for m's PMD
 // range of addr. The caller holds k.tlb.mu.
 func (k *Kernel) pscFillLocked(t *sched.Task, m *MM, addr int, tbl *PTETable) {
-	base := k.Geo.pmdBase(addr)
-	es := k.tlb.psc[t.ID()]
-	for i, e := range es {
-		if e.mm == m && e.base == base {
-			es[i].tbl = tbl
-			return
-		}
-	}
-	k.tlb.psc[t.ID()] = append(es, pscEntry{mm: m, base: base, tbl: tbl})
+	k.tlb.psc.fill(t.ID(), m, k.Geo.pmdBase(addr), tbl)
 }
 
-// pscFlushLocked drops every task's cached PMD entries of m whose range
-// meets [start, end). The caller holds k.tlb.mu.
+// pscFlushLocked drops every task's cached PMD and PUD entries of m whose
+// range meets [start, end) (flush_tlb_range invalidates the
+// paging-structure-cache entries of every level for the addresses it
+// flushes). The caller holds k.tlb.mu.
 func (k *Kernel) pscFlushLocked(m *MM, start, end int) {
-	span := k.Geo.PTEs
-	for i, es := range k.tlb.psc {
-		keep := es[:0]
-		for _, e := range es {
-			if e.mm != m || e.base+span <= start || e.base >= end {
-				keep = append(keep, e)
-			}
-		}
-		k.tlb.psc[i] = keep
-	}
-	k.pudCacheFlushLocked(m, start, end)
+	k.tlb.psc.flush(m, k.Geo.PTEs, start, end)
+	k.tlb.pudc.flush(m, k.Geo.pudSpan(), start, end)
 }
 
-// pscFaulted drops t's cached PMD entry for m's addr: a page fault
+// pscFaulted drops t's cached PMD and PUD entries for m's addr: a page fault
 // invalidates the paging-structure-cache entries for the faulting linear
 // address (Intel SDM vol. 3A §4.10.4.1), so the access retried after the
 // fault walks from the PMD again. Without it a CPU whose cached entry
@@ -91,16 +63,8 @@ func (k *Kernel) pscFlushLocked(m *MM, start, end int) {
 func (k *Kernel) pscFaulted(t *sched.Task, m *MM, addr int) {
 	k.tlb.mu.Lock()
 	defer k.tlb.mu.Unlock()
-	base := k.Geo.pmdBase(addr)
-	es := k.tlb.psc[t.ID()]
-	keep := es[:0]
-	for _, e := range es {
-		if e.mm != m || e.base != base {
-			keep = append(keep, e)
-		}
-	}
-	k.tlb.psc[t.ID()] = keep
-	k.pudCacheFaultedLocked(t, m, addr)
+	k.tlb.psc.drop(t.ID(), m, k.Geo.pmdBase(addr))
+	k.tlb.pudc.drop(t.ID(), m, k.Geo.pudBase(addr))
 }
 
 // pscWalkFreed reports the walk through t's cached entry into a freed
@@ -166,7 +130,7 @@ func (k *Kernel) freeTable(t *sched.Task, m *MM, o *Obj, site string) {
 			continue
 		}
 		for _, e := range es {
-			if e.mm == m && &e.tbl.Obj == o {
+			if e.mm == m && &e.to.Obj == o {
 				msg = fmt.Sprintf("%s's CPU, which has %s's page tables loaded, still caches the PMD entry of %s %#x (paging-structure cache) pointing to %s: its speculative walks read the table after %s frees it", sched.TaskName(i), m.name, m.name, e.base, o.name, site)
 				break
 			}
