@@ -161,7 +161,11 @@ func TemplateOf(data []byte) int {
 // search happened to reach it in. nil when no op of the verb came up for
 // the template drawn.
 func VerbPair(rng *rand.Rand, verb string) *kernelsim.Program {
-	tp := &templates[rng.IntN(len(templates))]
+	return verbPairOf(rng, &templates[rng.IntN(len(templates))], verb)
+}
+
+// verbPairOf is VerbPair on template tp.
+func verbPairOf(rng *rand.Rand, tp *template, verb string) *kernelsim.Program {
 	var own []string
 	for _, h := range append(append([]string(nil), tp.hot...), tp.extra...) {
 		for _, o := range strings.Split(h, "; ") {

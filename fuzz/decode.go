@@ -795,7 +795,8 @@ var templates = []template{
 		dests:   []int{0x90},
 		mms:     []string{"mm1", "mm2"},
 		hot:     []string{"punch mm1 h 0x8+10", "store mm2 0x48 7", "migrate mm2 0x50; load mm1 0x4a"},
-		extra:   []string{"punch mm2 h 0x8+8", "punch mm1 h 0x0+64", "fault mm1 0x58 write", "migrate mm1 0x48", "madvise mm2 0x48+8 dontneed"},
+		extra: []string{"punch mm2 h 0x8+8", "punch mm1 h 0x0+64", "fault mm1 0x58 write", "migrate mm1 0x48", "madvise mm2 0x48+8 dontneed",
+			"mmap mm2 0x100+16 h@0x8 shared rw", "munmap mm1 0x48+8"},
 	},
 	{name: "a shared shmem THP range: khugepaged collapses it while a hole is punched in it and its pages are read",
 		setup:  []string{"mmap mm1 0x10+8 file1@0x0 shared rw thp", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x13 3", "store mm1 0x16 4", "madvise mm1 0x10+1 dontneed"},
@@ -1297,6 +1298,74 @@ var templates = []template{
 		mms:       []string{"mm1"},
 		hot:       []string{"store mm1 0x40 1", "load mm1 0x41", "fork mm1 mm2"},
 		extra:     []string{"punch mm1 h 0x8+8", "store mm1 0x48 2", "load mm1 0x49", "punch mm1 h 0x0+8"},
+	},
+	// One PMD table (0x40-0x7f) under a private hugetlb VMA (never
+	// shared: its table is the mm's own), an anonymous THP, a shmem THP
+	// range and small anonymous pages: the hugetlb paths (huge_pte_lock is
+	// the PMD table's lock) meet the THP and page-table paths (pmd_lock)
+	// on one lock, which no template with hugetlb alone in its PUD range
+	// can show.
+	{name: "one PMD table shared by a private hugetlb VMA, an anonymous THP, a shmem THP range and small pages: hugetlb and THP paths take its lock",
+		files: []string{"h 16 hugetlb"},
+		setup: []string{"mmap mm1 0x40+16 h@0x0 private rw", "store mm1 0x40 1", "mmap mm1 0x50+8 anon rw thp", "store mm1 0x50 2",
+			"mmap mm1 0x58+8 file1@0x0 shared rw thp", "store mm1 0x58 3", "madvise mm1 0x58+1 dontneed", "mmap mm1 0x60+16 anon rw", "store mm1 0x60 4", "store mm1 0x63 5"},
+		addrs:  []int{0x48, 0x50, 0x40, 0x58, 0x60, 0x69, 0x51},
+		ranges: [][2]int{{0x50, 8}, {0x40, 16}, {0x60, 8}, {0x58, 8}, {0x40, 8}},
+		dests:  []int{0x78, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x48 6", "mprotect mm1 0x50+8 r", "migrate mm1 0x40"},
+		extra: []string{"fork mm1 {child}", "mremap mm1 0x50+8 -> 0x78", "mremap mm1 0x60+8 -> 0x78", "munmap mm1 0x40+8",
+			"madvise mm1 0x50+8 dontneed", "madvise mm1 0x60+8 dontneed", "migrate mm1 0x50", "reclaim mm1 0x50", "mprotect mm1 0x40+16 r",
+			"split mm1 0x50", "collapse mm1 0x58", "store mm1 0x51 7", "load mm1 0x41", "fork mm1 {child}; store mm1 0x41 8", "exit mm1",
+			"reclaim mm1 0x60", "migrate mm1 0x60", "fault mm1 0x69 write", "migrate mm1 0x58", "load mm1 0x52"},
+	},
+	// A private hugetlb VMA never faulted has no anon_vma: its first
+	// faults under the per-VMA lock prepare one with mmap_read_trylock
+	// (__vmf_anon_prepare) while the mm's other ops, khugepaged and ksmd
+	// take mmap_lock.
+	{name: "a private hugetlb mapping never faulted: its first faults trylock mmap_lock for its anon_vma while ops, khugepaged and ksmd of the mm take it",
+		files: []string{"h 16 hugetlb"},
+		setup: []string{"mmap mm1 0x40+16 h@0x0 private rw", "mmap mm1 0x10+8 anon rw thp", "mprotect mm1 0x10+1 r", "store mm1 0x11 2",
+			"store mm1 0x12 3", "mprotect mm1 0x10+1 rw", "mmap mm1 0x20+8 anon rw", "store mm1 0x20 4", "store mm1 0x21 4"},
+		addrs:  []int{0x40, 0x48, 0x11, 0x20},
+		ranges: [][2]int{{0x20, 8}, {0x10, 8}, {0x40, 16}, {0x20, 4}},
+		dests:  []int{0x30, 0x28},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x40 5", "store mm1 0x48 6", "mprotect mm1 0x20+4 r"},
+		extra: []string{"collapse mm1 0x10", "ksm mm1 0x20", "fork mm1 {child}", "munmap mm1 0x20+8", "mremap mm1 0x20+8 -> 0x30",
+			"madvise mm1 0x20+8 dontneed", "mmap mm1 0x30+8 anon rw", "store mm1 0x41 7", "fault mm1 0x48 write", "exit mm1"},
+	},
+	// khugepaged collapses small pages of a forked range: its anon_vma
+	// lock is the root's, which the child's fork, split, move and exit
+	// take too.
+	{name: "small anonymous pages in a THP range shared with a fork child: khugepaged collapses them while the child forks, splits, moves and exits",
+		setup: []string{"mmap mm1 0x10+8 anon rw thp", "mprotect mm1 0x10+1 r", "store mm1 0x11 2", "store mm1 0x12 3", "mprotect mm1 0x10+1 rw",
+			"fork mm1 mm2", "store mm2 0x13 4", "store mm1 0x14 5"},
+		addrs:  []int{0x11, 0x12, 0x13, 0x14},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}, {0x14, 4}},
+		dests:  []int{0x30, 0x20},
+		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"collapse mm1 0x10", "fork mm2 mm3", "mprotect mm2 0x10+4 r"},
+		extra: []string{"collapse mm2 0x10", "exit mm2", "munmap mm2 0x10+8", "mremap mm2 0x10+8 -> 0x30", "mremap mm2 0x10+4 -> 0x30 dontunmap",
+			"split mm1 0x10", "mprotect mm2 0x14+4 r", "migrate mm2 0x11", "store mm2 0x14 9", "mmap mm2 0x18+8 anon rw; store mm2 0x18 6"},
+	},
+	// retract_page_tables takes the PMD table's lock and the emptied PTE
+	// table's without mmap_lock: here the PMD table also maps an anonymous
+	// THP range (first touched, written after fork, migrated), small
+	// anonymous pages (swapped, merged by ksmd, freed with their table by
+	// MADV_DONTNEED) and a private mapping of the same file, whose COW
+	// faults prepare an anon_vma the retraction re-checks under the PTL.
+	{name: "a shmem THP range with an emptied table beside anonymous THP, small anonymous and private file pages in one PMD table: khugepaged retracts it while they are faulted",
+		setup: []string{"mmap mm1 0x40+8 file1@0x0 shared rw thp", "store mm1 0x40 1", "madvise mm1 0x40+1 dontneed", "mmap mm1 0x48+16 anon rw thp",
+			"store mm1 0x50 2", "mmap mm1 0x58+8 anon rw", "store mm1 0x58 3", "store mm1 0x59 3", "mmap mm1 0x60+8 file1@0x0 private rw"},
+		addrs:  []int{0x48, 0x51, 0x58, 0x60, 0x41, 0x59},
+		ranges: [][2]int{{0x58, 8}, {0x48, 16}, {0x40, 8}, {0x60, 8}},
+		dests:  []int{0x78, 0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"collapse mm1 0x40", "store mm1 0x48 5", "fault mm1 0x60 write"},
+		extra: []string{"fork mm1 {child}", "reclaim mm1 0x58", "reclaim mm1 0x58; load mm1 0x58", "fault mm1 0x61 read", "ksm mm1 0x58",
+			"migrate mm1 0x50", "load mm1 0x52", "fork mm1 {child}; store mm1 0x52 7", "madvise mm1 0x58+8 dontneed", "migrate mm1 0x58",
+			"store mm1 0x5a 8", "reclaim mm1 0x50", "fault mm1 0x41 read", "collapse mm1 0x40", "mprotect mm1 0x58+8 r", "store mm1 0x60 4"},
 	},
 }
 

@@ -14,10 +14,13 @@ type File struct {
 	Obj
 	k      *Kernel
 	immap  *ksync.Rwsem
-	irwsem *ksync.Rwsem // inode->i_rwsem: taken by hole punch only (punch.go)
-	tree   ITree[*VMA]
-	pages  []atomic.Pointer[Folio] // page cache, by index (lookups are lockless: RCU, as the xarray)
-	xa     *ksync.Mutex            // i_pages xa_lock, below the PTL
+	irwsem *ksync.Rwsem // inode->i_rwsem of a file not on hugetlbfs: taken by hole punch only (punch.go)
+	// hirwsem is a hugetlbfs inode's i_rwsem (hugetlb files only): hole
+	// punch (hugetlbpunch.go) and hugetlbfs_file_mmap (mmap.go) take it.
+	hirwsem *ksync.Rwsem
+	tree    ITree[*VMA]
+	pages   []atomic.Pointer[Folio] // page cache, by index (lookups are lockless: RCU, as the xarray)
+	xa      *ksync.Mutex            // i_pages xa_lock, below the PTL
 	// xaWriter is the task (ID+1) whose store into pages is in progress,
 	// 0 for none (xarray.go).
 	xaWriter atomic.Int64
@@ -38,13 +41,32 @@ type File struct {
 // classIPages is the i_pages xa_lock, below the PTL in mm/rmap.c's order.
 var classIPages = ksync.NewClass(20, "i_pages", 10, 10, false)
 
+// classHugetlbfsIRwsem is a hugetlbfs inode's i_rwsem. Lockdep keys
+// i_rwsem per filesystem type (sb->s_type->i_mutex_key), and hugetlbfs's
+// sits below mmap_lock, not above it as mm/rmap.c's i_rwsem:
+// hugetlbfs_file_mmap takes it under mmap_lock (for hugetlb_reserve_pages),
+// and no hugetlbfs path takes mmap_lock under it (hugetlbfs has no
+// write_iter to fault under it). The hole punch blocks on the hugetlb VMA
+// lock under it (hugetlb_unmap_file_folio), which the fault takes under
+// mmap_lock: its place lies strictly between two adjacent levels of the
+// static order, so it is unranked, like the hugetlb fault mutex, and only
+// the lockdep graph of the orders a run takes checks it.
+var classHugetlbfsIRwsem = ksync.NewClass(23, "hugetlbfs_i_rwsem", 0, 0, true)
+
 // NewFile creates a file of n pages (contents zero).
-func (k *Kernel) NewFile(name string, n int) *File {
-	f := &File{Obj: Obj{name: name}, k: k, npages: n, pages: make([]atomic.Pointer[Folio], n), tree: newITree(vmaNode)}
+func (k *Kernel) NewFile(name string, n int) *File { return k.newFile(name, n, false) }
+
+// newFile creates a file of n pages, on hugetlbfs when hugetlb is set.
+func (k *Kernel) newFile(name string, n int, hugetlb bool) *File {
+	f := &File{Obj: Obj{name: name}, k: k, npages: n, pages: make([]atomic.Pointer[Folio], n), tree: newITree(vmaNode), hugetlb: hugetlb}
 	k.Env.InitMu(&f.resvMu)
 	f.immap = k.Env.NewRwsem("i_mmap_rwsem("+name+")", ksync.ClassIMmapRwsem)
 	f.xa = k.Env.NewMutex("i_pages("+name+")", classIPages)
-	f.irwsem = k.Env.NewRwsem("i_rwsem("+name+")", ksync.ClassIRwsem)
+	if hugetlb {
+		f.hirwsem = k.Env.NewRwsem("i_rwsem("+name+")", classHugetlbfsIRwsem)
+	} else {
+		f.irwsem = k.Env.NewRwsem("i_rwsem("+name+")", ksync.ClassIRwsem)
+	}
 	k.files = append(k.files, f)
 	return f
 }

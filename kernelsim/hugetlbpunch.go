@@ -20,15 +20,16 @@ import (
 // remove_inode_hugepages takes each whole huge page out of the page cache
 // under its hugetlb fault mutex, unmapping it again first if a fault
 // mapped it meanwhile or it was skipped (remove_inode_single_folio: "The
-// mutex will prevent faults until we finish removing the folio"). The
-// reservation map and the pool counts (hugetlb_unreserve_pages) are not
-// modelled.
+// mutex will prevent faults until we finish removing the folio"), and
+// drops its index from the reserve map (hugetlb_unreserve_pages,
+// hugetlbpool.go). The inode lock keeps hugetlbfs_file_mmap's reservation
+// (mmap.go) out of the whole punch.
 func (k *Kernel) hugetlbfsPunchHole(t *sched.Task, f *File, start, end int) {
 	const site = "hugetlbfs_punch_hole"
 	hp := k.Geo.PTEs
 	holeStart := (start + hp - 1) / hp * hp
 	holeEnd := end / hp * hp
-	f.irwsem.DownWrite(t, "inode_lock")
+	f.hirwsem.DownWrite(t, "inode_lock")
 	for again := false; ; again = true {
 		if again {
 			t.Yield(sched.KindNote, f.name, site, "-EAGAIN: goto repeat")
@@ -51,7 +52,7 @@ func (k *Kernel) hugetlbfsPunchHole(t *sched.Task, f *File, start, end int) {
 	if holeEnd > holeStart {
 		k.removeInodeHugepages(t, f, holeStart, holeEnd)
 	}
-	f.irwsem.UpWrite(t, "inode_unlock")
+	f.hirwsem.UpWrite(t, "inode_unlock")
 }
 
 // hugetlbfsZeroPartialPage mirrors hugetlbfs_zero_partial_page(): the huge

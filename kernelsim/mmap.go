@@ -41,12 +41,8 @@ func (k *Kernel) Mmap(t *sched.Task, m *MM, a MmapArgs) error {
 	if err := k.hugetlbRangeCheck(m, start, end, false, "mmap"); err != nil {
 		return err
 	}
-	if a.File != nil && a.File.hugetlb && a.Shared {
-		// hugetlbfs_file_mmap → hugetlb_reserve_pages (VM_MAYSHARE). The
-		// kernel reserves after gathering the MAP_FIXED unmap and aborts
-		// it on failure (vms_abort_munmap_vmas): the model reserves
-		// first, so a failure leaves nothing to undo.
-		if err := k.hugetlbReservePages(t, a.File, a.Pgoff, a.Pgoff+a.Len); err != nil {
+	if a.File != nil && a.File.hugetlb {
+		if err := k.hugetlbfsFileMmap(t, a); err != nil {
 			return err
 		}
 	}
@@ -136,4 +132,26 @@ func (k *Kernel) mmapNewVMA(t *sched.Task, m *MM, start, end, pgoff int, flags F
 	m.vmaIterStore(t, v, site)
 	m.mapCount++
 	return v
+}
+
+// hugetlbfsFileMmap mirrors fs/hugetlbfs/inode.c hugetlbfs_file_mmap()
+// (v6.17): under the inode's i_rwsem, hugetlb_reserve_pages for a
+// VM_MAYSHARE mapping. The inode lock keeps the reservation from
+// interleaving with a hole punch's (remove_inode_hugepages →
+// hugetlb_unreserve_pages), which holds it for its whole op: without it
+// the punch's region_del and the mmap's region_chg/region_add interleave
+// and resv_huge_pages drifts from the reserve map (hugetlb-reservation).
+// The kernel calls ->mmap after gathering the MAP_FIXED unmap and aborts
+// that on failure (vms_abort_munmap_vmas); the model reserves first, so a
+// failure leaves nothing to undo. The lock is held over the same steps as
+// the kernel's: the reservation, nothing of the unmap or the linking.
+func (k *Kernel) hugetlbfsFileMmap(t *sched.Task, a MmapArgs) error {
+	const site = "hugetlbfs_file_mmap"
+	f := a.File
+	f.hirwsem.DownWrite(t, site) // inode_lock
+	defer f.hirwsem.UpWrite(t, site)
+	if !a.Shared {
+		return nil // private: the model reserves nothing (hugetlbpool.go)
+	}
+	return k.hugetlbReservePages(t, f, a.Pgoff, a.Pgoff+a.Len)
 }

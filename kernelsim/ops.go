@@ -130,8 +130,7 @@ func Build(p *Program, k *Kernel) {
 		k.NewMM(m)
 	}
 	for _, f := range p.Files {
-		nf := k.NewFile(f.Name, f.Pages)
-		nf.hugetlb = f.Hugetlb
+		nf := k.newFile(f.Name, f.Pages, f.Hugetlb)
 		nf.uprobes = f.Uprobes
 	}
 	k.InjectAllocFailures = p.InjectAllocFailures

@@ -157,6 +157,7 @@ var kernelFiles = map[string]string{
 	"filemap_get_folios":               "mm/filemap.c",
 	"filemap_lock_folio_nowait":        "include/linux/pagemap.h",
 	"hugetlbfs_punch_hole":             "fs/hugetlbfs/inode.c",
+	"hugetlbfs_file_mmap":              "fs/hugetlbfs/inode.c",
 	"hugetlbfs_zero_partial_page":      "fs/hugetlbfs/inode.c",
 	"hugetlb_vmdelete_list":            "fs/hugetlbfs/inode.c",
 	"hugetlb_unmap_file_folio":         "fs/hugetlbfs/inode.c",

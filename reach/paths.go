@@ -64,15 +64,38 @@ var (
 	mmapWritePTL = []string{"change_pte_range", "move_ptes", "copy_pte_range", "unmap_vmas"}
 	// anonFolioPaths lock only anonymous folios, fileFolioPaths only
 	// page-cache folios.
-	anonFolioPaths = []string{"hugetlb_fault", "hugetlb_no_page", "folio_wait_locked", "wp_can_reuse_anon_folio", "folio_lock_or_retry", "__folio_lock_or_retry", "__try_to_reclaim_swap", "try_to_merge_one_page"}
-	fileFolioPaths = []string{"lock_folio_maybe_drop_mmap", "__folio_lock", "__folio_set_locked", "hugetlb_add_to_page_cache", "filemap_lock_hugetlb_folio", "find_lock_entries", "shmem_undo_range", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
+	// khugepaged's anon collapse meets only anon folios
+	// (__collapse_huge_page_isolate: VM_BUG_ON_FOLIO(!folio_test_anon)),
+	// as do the deferred split queue (partially mapped anon THPs) and
+	// do_huge_pmd_wp_page (wp_huge_pmd splits a file PMD instead);
+	// collapse_file and its new folio (__folio_set_locked) are the page
+	// cache's.
+	anonFolioPaths = []string{"hugetlb_fault", "hugetlb_no_page", "folio_wait_locked", "wp_can_reuse_anon_folio", "folio_lock_or_retry", "__folio_lock_or_retry", "__try_to_reclaim_swap", "try_to_merge_one_page",
+		"__collapse_huge_page_isolate", "deferred_split_scan", "do_huge_pmd_wp_page"}
+	fileFolioPaths = []string{"lock_folio_maybe_drop_mmap", "__folio_lock", "__folio_set_locked", "hugetlb_add_to_page_cache", "filemap_lock_hugetlb_folio", "find_lock_entries", "shmem_undo_range", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio",
+		"collapse_file"}
+	// freshFolioPaths lock a folio their task has just allocated, before
+	// any other task can reach it (collapse_file's new THP, a hugetlb
+	// fault's new page-cache folio): a second path can come to that lock
+	// only once the folio is in the page cache, never by the same path.
+	freshFolioPaths = []string{"__folio_set_locked", "hugetlb_add_to_page_cache"}
+	// mmapWritePMD are the PMD-table paths whose op holds the table's mm's
+	// mmap_lock for write from before the PMD lock until the op ends
+	// (mprotect, fork's copy of the parent, mremap, khugepaged's collapse,
+	// __split_vma's hugetlb_split).
+	mmapWritePMD = []string{"change_huge_pmd", "collapse_huge_page", "copy_huge_pmd", "copy_hugetlb_page_range", "hugetlb_change_protection", "hugetlb_unshare_pmds", "move_huge_pmd", "move_normal_pmd"}
+	// sharedPMDPaths may lock a PMD table several mms share (hugetlb PMD
+	// sharing): hugetlb's paths and the rmap walkers of hugetlb folios.
+	// Every other PMD table belongs to one mm.
+	sharedPMDPaths = []string{"__unmap_hugepage_range", "copy_hugetlb_page_range", "hugetlb_change_protection", "hugetlb_fault", "hugetlb_no_page", "hugetlb_unshare_pmds", "hugetlb_wp", "migration_entry_wait_huge",
+		"remove_migration_pte", "try_to_migrate_one", "try_to_unmap_one"}
 	// hugetlbFolioPaths lock only hugetlb folios, nonHugetlbFolioPaths
 	// never one (LRU, THP, KSM, swap and shmem paths; a hugetlb folio is
 	// on none of those lists). Paths of both kinds (the fault's and
 	// migration entries' waits, folio set up under __folio_set_locked)
 	// are in neither.
 	hugetlbFolioPaths    = []string{"hugetlb_fault", "hugetlb_no_page", "folio_wait_locked", "filemap_lock_hugetlb_folio", "hugetlb_add_to_page_cache", "hugetlbfs_zero_partial_page", "remove_inode_single_folio", "unmap_and_move_huge_page"}
-	nonHugetlbFolioPaths = []string{"__collapse_huge_page_isolate", "__split_huge_page_tail", "collapse_file", "deferred_split_scan", "do_huge_pmd_wp_page", "find_lock_entries", "folio_lock_or_retry", "__folio_lock_or_retry", "lock_folio_maybe_drop_mmap", "migrate_folio_unmap", "shmem_undo_range", "shrink_folio_list", "try_to_merge_one_page", "wp_can_reuse_anon_folio", "__try_to_reclaim_swap"}
+	nonHugetlbFolioPaths = []string{"__folio_set_locked", "__collapse_huge_page_isolate", "__split_huge_page_tail", "collapse_file", "deferred_split_scan", "do_huge_pmd_wp_page", "find_lock_entries", "folio_lock_or_retry", "__folio_lock_or_retry", "lock_folio_maybe_drop_mmap", "migrate_folio_unmap", "shmem_undo_range", "shrink_folio_list", "try_to_merge_one_page", "wp_can_reuse_anon_folio", "__try_to_reclaim_swap"}
 	// hugetlbFilePaths take the i_mmap_rwsem or the i_pages lock of
 	// hugetlbfs files only (i_mmap_lock_read is huge_pmd_share's, the
 	// model's only path of that name); nonHugetlbFilePaths never of one:
@@ -81,8 +104,15 @@ var (
 	// and vma_link could meet hugetlbfs files in the kernel, whose mremap
 	// moves hugetlb page tables; the model refuses mremap of hugetlb
 	// VMAs, so their cells with hugetlb paths stay empty: a model gap.)
-	hugetlbFilePaths    = []string{"__hugetlb_zap_begin", "hugetlb_change_protection", "hugetlb_folio_mapping_lock_write", "hugetlb_unmap_file_folio", "hugetlbfs_punch_hole", "i_mmap_lock_read", "hugetlb_add_to_page_cache", "migrate_huge_page_move_mapping"}
-	nonHugetlbFilePaths = []string{"collapse_file", "retract_page_tables", "unmap_mapping_folio", "unmap_mapping_range", "filemap_fault", "folio_migrate_mapping"}
+	hugetlbFilePaths = []string{"__hugetlb_zap_begin", "hugetlb_change_protection", "hugetlb_folio_mapping_lock_write", "hugetlb_unmap_file_folio", "hugetlbfs_punch_hole", "i_mmap_lock_read", "hugetlb_add_to_page_cache", "migrate_huge_page_move_mapping"}
+	// rmap_walk_file takes i_mmap_rwsem itself only for walks that are not
+	// RMAP_LOCKED: the page cache's small and THP folios (migration,
+	// reclaim, KSM-less file folios). Every rmap walk of a hugetlb folio
+	// is under hugetlb_folio_mapping_lock_write (unmap_and_move_huge_page,
+	// memory failure: try_to_migrate/try_to_unmap with TTU_RMAP_LOCKED,
+	// remove_migration_ptes with RMP_LOCKED), and page_idle and DAMON walk
+	// LRU folios only.
+	nonHugetlbFilePaths = []string{"collapse_file", "retract_page_tables", "unmap_mapping_folio", "unmap_mapping_range", "filemap_fault", "folio_migrate_mapping", "rmap_walk_file"}
 	// punchPaths are a hole punch's: shmem_fallocate holds the inode's
 	// i_rwsem for write around them all.
 	punchPaths = []string{"find_lock_entries", "shmem_undo_range", "filemap_remove_folio", "unmap_mapping_range", "unmap_mapping_folio", "hugetlbfs_punch_hole", "hugetlb_unmap_file_folio", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
@@ -142,7 +172,20 @@ func Impossible(c Cell) string {
 		if c.A == "move_normal_pmd" && c.B == "move_normal_pmd" {
 			return "a PMD table belongs to one mm, whose mremaps are serialised by its mmap_lock held for write for the whole op"
 		}
+		if a, b := in(mmapWritePMD); a && b {
+			if sa, sb := in(sharedPMDPaths); !sa && !sb {
+				// A hugetlb path may lock a table another mm shares, and
+				// that mm may become its only owner and map a THP range
+				// there while the hugetlb path's op goes on (an unshare
+				// by munmap of one sharer, then a MAP_FIXED mmap in the
+				// other): its cells with THP paths are possible.
+				return "neither path locks a shared hugetlb PMD table, so both lock a table of one mm, which cannot become shared while a VMA that is not hugetlb lies in its range; both hold that mm's mmap_lock for write from before the PMD lock until their ops end"
+			}
+		}
 	case "folio_lock":
+		if a, b := in(freshFolioPaths); a && b {
+			return "both lock a folio their task has just allocated, which no other task reaches before it is in the page cache"
+		}
 		if c.A == "shrink_folio_list" && c.B == "shrink_folio_list" {
 			return "reclaim locks only a folio it isolated, and puts it back as the last act of its op: a second reclaim can isolate it only after the first op ended"
 		}
