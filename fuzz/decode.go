@@ -1301,23 +1301,34 @@ var templates = []template{
 	},
 	// One PMD table (0x40-0x7f) under a private hugetlb VMA (never
 	// shared: its table is the mm's own), an anonymous THP, a shmem THP
-	// range and small anonymous pages: the hugetlb paths (huge_pte_lock is
+	// range, small anonymous pages, an anonymous THP range not touched yet
+	// and small pages in a THP range: the hugetlb paths (huge_pte_lock is
 	// the PMD table's lock) meet the THP and page-table paths (pmd_lock)
 	// on one lock, which no template with hugetlb alone in its PUD range
-	// can show.
-	{name: "one PMD table shared by a private hugetlb VMA, an anonymous THP, a shmem THP range and small pages: hugetlb and THP paths take its lock",
-		files: []string{"h 16 hugetlb"},
-		setup: []string{"mmap mm1 0x40+16 h@0x0 private rw", "store mm1 0x40 1", "mmap mm1 0x50+8 anon rw thp", "store mm1 0x50 2",
-			"mmap mm1 0x58+8 file1@0x0 shared rw thp", "store mm1 0x58 3", "madvise mm1 0x58+1 dontneed", "mmap mm1 0x60+16 anon rw", "store mm1 0x60 4", "store mm1 0x63 5"},
-		addrs:  []int{0x48, 0x50, 0x40, 0x58, 0x60, 0x69, 0x51},
-		ranges: [][2]int{{0x50, 8}, {0x40, 16}, {0x60, 8}, {0x58, 8}, {0x40, 8}},
-		dests:  []int{0x78, 0x30},
-		mms:    []string{"mm1"},
-		hot:    []string{"store mm1 0x48 6", "mprotect mm1 0x50+8 r", "migrate mm1 0x40"},
-		extra: []string{"fork mm1 {child}", "mremap mm1 0x50+8 -> 0x78", "mremap mm1 0x60+8 -> 0x78", "munmap mm1 0x40+8",
-			"madvise mm1 0x50+8 dontneed", "madvise mm1 0x60+8 dontneed", "migrate mm1 0x50", "reclaim mm1 0x50", "mprotect mm1 0x40+16 r",
-			"split mm1 0x50", "collapse mm1 0x58", "store mm1 0x51 7", "load mm1 0x41", "fork mm1 {child}; store mm1 0x41 8", "exit mm1",
-			"reclaim mm1 0x60", "migrate mm1 0x60", "fault mm1 0x69 write", "migrate mm1 0x58", "load mm1 0x52"},
+	// can show. Four templates race different ops of it.
+	mixedPMDTable("hugetlb faults, mprotect and migration", "store mm1 0x48 6", "mprotect mm1 0x50+8 r", "migrate mm1 0x40"),
+	mixedPMDTable("a fork copies it while a THP is first touched and a hugetlb page faulted", "fork mm1 mm2", "store mm1 0x68 5", "store mm1 0x48 6"),
+	mixedPMDTable("a THP migrates while a task waits on its PMD migration entry and the hugetlb range is made read-only", "migrate mm1 0x50", "load mm1 0x51", "mprotect mm1 0x40+16 r"),
+	mixedPMDTable("khugepaged collapses small pages while a hugetlb page is faulted and another migrates", "collapse mm1 0x70", "store mm1 0x48 6", "migrate mm1 0x40"),
+	// A PMD table two mms share changes owner: mm2's munmap unshares it
+	// (hugetlb_unshare_pmds under its PMD lock), leaving it to mm1 alone,
+	// whose MAP_FIXED mmap then cuts its hugetlb VMA (no unshare left to
+	// do: the table is no longer shared) and maps THP ranges in the same
+	// table, while mm2's op is still at work: hugetlb and THP paths of two
+	// mms on one PMD lock, each under its own mm's mmap_lock.
+	{name: "a hugetlb PMD table shared by two mms: one unmaps part of its range (unsharing) while the other maps THP ranges over part of its own and uses them",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x48 1", "mmap mm2 0x40+64 h@0x0 shared rw", "load mm2 0x48"},
+		addrs:   []int{0x50, 0x51, 0x48, 0x58},
+		ranges:  [][2]int{{0x50, 8}, {0x40, 64}, {0x48, 8}},
+		dests:   []int{0x100},
+		mms:     []string{"mm2", "mm1"},
+		hot:     []string{"munmap mm2 0x48+8", "mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5", "mprotect mm2 0x40+64 r"},
+		extra: []string{"mprotect mm1 0x50+8 r", "fork mm1 {child}", "madvise mm1 0x50+8 dontneed", "migrate mm1 0x50; load mm1 0x51", "store mm1 0x51 6",
+			"split mm1 0x50", "mmap mm1 0x58+8 anon rw; store mm1 0x58 7", "madvise mm1 0x58+8 dontneed", "munmap mm2 0x40+64", "fork mm2 {child}",
+			"store mm2 0x60 8", "migrate mm2 0x48", "mmap mm1 0x50+8 anon rw thp; store mm1 0x51 2; split mm1 0x50; collapse mm1 0x50",
+			"mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; mremap mm1 0x50+8 -> 0x100"},
 	},
 	// A private hugetlb VMA never faulted has no anon_vma: its first
 	// faults under the per-VMA lock prepare one with mmap_read_trylock
@@ -1349,6 +1360,24 @@ var templates = []template{
 		extra: []string{"collapse mm2 0x10", "exit mm2", "munmap mm2 0x10+8", "mremap mm2 0x10+8 -> 0x30", "mremap mm2 0x10+4 -> 0x30 dontunmap",
 			"split mm1 0x10", "mprotect mm2 0x14+4 r", "migrate mm2 0x11", "store mm2 0x14 9", "mmap mm2 0x18+8 anon rw; store mm2 0x18 6"},
 	},
+	// mm->page_table_lock is taken by huge_pmd_share (a first hugetlb
+	// fault sharing another mm's PMD table), huge_pte_alloc and
+	// __handle_mm_fault (a PMD table allocated), move_page_tables (the
+	// destination's PMD table) and __anon_vma_prepare: here all in mm1 at
+	// once, the faults under the per-VMA lock while mremap holds mmap_lock.
+	{name: "a hugetlb PMD table another mm shares with mm1's first faults, while mm1 moves a range into a PUD range without a PMD table and first-touches an anonymous VMA",
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup: []string{"mmap mm2 0x40+64 h@0x0 shared rw", "store mm2 0x48 1", "mmap mm1 0x40+64 h@0x0 shared rw", "mmap mm1 0x10+8 anon rw",
+			"store mm1 0x10 2", "mmap mm1 0x20+8 anon rw", "mmap mm1 0x180+8 h@0x0 private rw"},
+		addrs:  []int{0x48, 0x50, 0x10, 0x20, 0x180},
+		ranges: [][2]int{{0x10, 8}, {0x20, 8}, {0x40, 64}},
+		dests:  []int{0x100, 0x140},
+		mms:    []string{"mm1", "mm2"},
+		hot:    []string{"load mm1 0x48", "mremap mm1 0x10+8 -> 0x100", "store mm1 0x20 3"},
+		extra: []string{"store mm1 0x50 4", "mremap mm1 0x10+8 -> 0x140", "fault mm1 0x58 write", "mmap mm1 0x100+8 anon rw; store mm1 0x100 5",
+			"store mm1 0x180 6", "fork mm1 {child}", "migrate mm2 0x48", "munmap mm1 0x40+64", "store mm1 0x48 7"},
+	},
 	// retract_page_tables takes the PMD table's lock and the emptied PTE
 	// table's without mmap_lock: here the PMD table also maps an anonymous
 	// THP range (first touched, written after fork, migrated), small
@@ -1366,6 +1395,23 @@ var templates = []template{
 		extra: []string{"fork mm1 {child}", "reclaim mm1 0x58", "reclaim mm1 0x58; load mm1 0x58", "fault mm1 0x61 read", "ksm mm1 0x58",
 			"migrate mm1 0x50", "load mm1 0x52", "fork mm1 {child}; store mm1 0x52 7", "madvise mm1 0x58+8 dontneed", "migrate mm1 0x58",
 			"store mm1 0x5a 8", "reclaim mm1 0x50", "fault mm1 0x41 read", "collapse mm1 0x40", "mprotect mm1 0x58+8 r", "store mm1 0x60 4"},
+	},
+	// collapse_file unmaps the small folios from every mapping and
+	// retract_page_tables then takes each file VMA's PMD lock and PTL,
+	// skipping VMAs with an anon_vma: a racy check, which it repeats under
+	// the PTL, for a private mapping's write fault (do_cow_fault,
+	// wp_page_copy) prepares one without the locks retraction takes.
+	{name: "a shmem THP range mapped shared and private, the private mapping read-faulted: khugepaged collapses the file and retracts tables while the private mapping is written, moved, zapped, punched and merged by ksmd",
+		setup: []string{"mmap mm1 0x10+8 file1@0x0 private rw thp", "load mm1 0x10", "load mm1 0x12", "mmap mm1 0x20+8 file1@0x0 shared rw thp", "store mm1 0x21 1",
+			"madvise mm1 0x20+8 dontneed"},
+		addrs:  []int{0x10, 0x11, 0x12, 0x13},
+		ranges: [][2]int{{0x10, 8}, {0x20, 8}, {0x10, 4}},
+		dests:  []int{0x30, 0x38},
+		mms:    []string{"mm1"},
+		hot:    []string{"collapse mm1 0x20", "store mm1 0x10 6", "store mm1 0x11 5"},
+		extra: []string{"reclaim mm1 0x10", "ksm mm1 0x10", "migrate mm1 0x12", "load mm1 0x13", "fork mm1 {child}", "mprotect mm1 0x10+8 r",
+			"madvise mm1 0x10+8 dontneed", "munmap mm1 0x10+8", "mremap mm1 0x10+8 -> 0x30", "punch mm1 file1 0x0+2", "collapse mm1 0x10",
+			"store mm1 0x10 6; reclaim mm1 0x10; load mm1 0x10", "fault mm1 0x14 read"},
 	},
 }
 
@@ -1571,4 +1617,28 @@ func Seeds() [][]byte {
 		}
 	}
 	return out
+}
+
+// mixedPMDTable is a template of one PMD table (0x40-0x7f) shared by a
+// private hugetlb VMA (one huge page faulted), an anonymous THP, an emptied
+// shmem THP range, small anonymous pages, an anonymous THP range not
+// touched yet (0x68) and small pages in a THP range (0x70, for khugepaged),
+// with hot as its tasks' own race.
+func mixedPMDTable(what string, hot ...string) template {
+	return template{name: "one PMD table under a private hugetlb VMA, anonymous and shmem THP ranges and small pages: " + what,
+		files: []string{"h 16 hugetlb"},
+		setup: []string{"mmap mm1 0x40+16 h@0x0 private rw", "store mm1 0x40 1", "mmap mm1 0x50+8 anon rw thp", "store mm1 0x50 2",
+			"mmap mm1 0x58+8 file1@0x0 shared rw thp", "store mm1 0x58 3", "madvise mm1 0x58+1 dontneed", "mmap mm1 0x60+8 anon rw", "store mm1 0x60 4",
+			"store mm1 0x63 5", "mmap mm1 0x68+16 anon rw thp", "mprotect mm1 0x70+1 r", "store mm1 0x71 2", "store mm1 0x72 3", "mprotect mm1 0x70+1 rw"},
+		addrs:  []int{0x48, 0x50, 0x40, 0x58, 0x60, 0x68, 0x71, 0x51},
+		ranges: [][2]int{{0x50, 8}, {0x40, 16}, {0x60, 8}, {0x58, 8}, {0x40, 8}, {0x70, 8}},
+		dests:  []int{0x78, 0x30},
+		mms:    []string{"mm1"},
+		hot:    hot,
+		extra: []string{"fork mm1 {child}", "mremap mm1 0x50+8 -> 0x78", "mremap mm1 0x60+8 -> 0x78", "munmap mm1 0x40+8",
+			"madvise mm1 0x50+8 dontneed", "madvise mm1 0x60+8 dontneed", "migrate mm1 0x50", "reclaim mm1 0x50", "mprotect mm1 0x40+16 r",
+			"split mm1 0x50", "collapse mm1 0x58", "store mm1 0x51 7", "load mm1 0x41", "fork mm1 {child}; store mm1 0x41 8", "exit mm1",
+			"reclaim mm1 0x60", "migrate mm1 0x60", "migrate mm1 0x58", "load mm1 0x52", "store mm1 0x68 5", "load mm1 0x6a", "collapse mm1 0x70",
+			"madvise mm1 0x60+8 dontneed; store mm1 0x61 9", "migrate mm1 0x71", "fork mm1 {child}; store mm1 0x52 6"},
+	}
 }

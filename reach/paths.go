@@ -100,10 +100,10 @@ var (
 	// hugetlbfs files only (i_mmap_lock_read is huge_pmd_share's, the
 	// model's only path of that name); nonHugetlbFilePaths never of one:
 	// khugepaged's file collapse, the shmem hole punch, the page cache's
-	// fault and migration of small or THP folios. (mremap's take_rmap_locks
-	// and vma_link could meet hugetlbfs files in the kernel, whose mremap
+	// fault and migration of small or THP folios. (mremap's vma_link, in
+	// copy_vma, could meet hugetlbfs files in the kernel, whose mremap
 	// moves hugetlb page tables; the model refuses mremap of hugetlb
-	// VMAs, so their cells with hugetlb paths stay empty: a model gap.)
+	// VMAs, so its cells with hugetlb paths stay empty: a model gap.)
 	hugetlbFilePaths = []string{"__hugetlb_zap_begin", "hugetlb_change_protection", "hugetlb_folio_mapping_lock_write", "hugetlb_unmap_file_folio", "hugetlbfs_punch_hole", "i_mmap_lock_read", "hugetlb_add_to_page_cache", "migrate_huge_page_move_mapping"}
 	// rmap_walk_file takes i_mmap_rwsem itself only for walks that are not
 	// RMAP_LOCKED: the page cache's small and THP folios (migration,
@@ -112,7 +112,10 @@ var (
 	// memory failure: try_to_migrate/try_to_unmap with TTU_RMAP_LOCKED,
 	// remove_migration_ptes with RMP_LOCKED), and page_idle and DAMON walk
 	// LRU folios only.
-	nonHugetlbFilePaths = []string{"collapse_file", "retract_page_tables", "unmap_mapping_folio", "unmap_mapping_range", "filemap_fault", "folio_migrate_mapping", "rmap_walk_file"}
+	// take_rmap_locks is move_page_tables', which hands a hugetlb VMA to
+	// move_hugetlb_page_tables before it (that takes the hugetlb VMA lock
+	// and i_mmap_rwsem for write itself).
+	nonHugetlbFilePaths = []string{"collapse_file", "retract_page_tables", "unmap_mapping_folio", "unmap_mapping_range", "filemap_fault", "folio_migrate_mapping", "rmap_walk_file", "take_rmap_locks"}
 	// punchPaths are a hole punch's: shmem_fallocate holds the inode's
 	// i_rwsem for write around them all.
 	punchPaths = []string{"find_lock_entries", "shmem_undo_range", "filemap_remove_folio", "unmap_mapping_range", "unmap_mapping_folio", "hugetlbfs_punch_hole", "hugetlb_unmap_file_folio", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
