@@ -1396,6 +1396,39 @@ var templates = []template{
 			"migrate mm1 0x50", "load mm1 0x52", "fork mm1 {child}; store mm1 0x52 7", "madvise mm1 0x58+8 dontneed", "migrate mm1 0x58",
 			"store mm1 0x5a 8", "reclaim mm1 0x50", "fault mm1 0x41 read", "collapse mm1 0x40", "mprotect mm1 0x58+8 r", "store mm1 0x60 4"},
 	},
+	// The shrinker's split of a PTE-mapped anonymous THP locks the folio
+	// (deferred_split_scan) and each new small folio
+	// (__split_huge_page_tail) until it maps them again: here while a
+	// second split tries the same folio, ksmd merges its pages, reclaim
+	// and swap-in take them, and khugepaged collapses them again.
+	{name: "a PTE-mapped anonymous THP split by two shrinker passes at once while ksmd merges its pages, reclaim and swap-in take them and khugepaged collapses them",
+		setup:  []string{"mmap mm1 0x10+8 anon rw thp", "store mm1 0x10 1", "madvise mm1 0x17+1 dontneed", "store mm1 0x12 1", "store mm1 0x13 1"},
+		addrs:  []int{0x10, 0x12, 0x13, 0x11},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}, {0x14, 4}},
+		dests:  []int{0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"split mm1 0x10", "split mm1 0x11", "ksm mm1 0x12"},
+		extra: []string{"reclaim mm1 0x13", "reclaim mm1 0x13; load mm1 0x13", "collapse mm1 0x10", "fork mm1 {child}; store mm1 0x14 9", "load mm1 0x13",
+			"migrate mm1 0x12", "madvise mm1 0x10+4 dontneed", "store mm1 0x11 7", "split mm1 0x12"},
+	},
+	// khugepaged's scan (hpage_collapse_scan_pmd, under mmap_lock read)
+	// and its collapse take the PTL of a page table whose whole range an
+	// anonymous THP VMA covers; once the scan dropped mmap_lock a
+	// MAP_FIXED mmap may put a file mapping over part of that range (the
+	// table stays: the rest of the VMA still uses it) and file faults and
+	// unmaps take the same PTL, while the collapse revalidates and fails.
+	{name: "small anonymous pages in a THP range: khugepaged scans and collapses them while a file is mapped over half of the range and faulted, punched and merged",
+		setup: []string{"mmap mm1 0x10+8 anon rw thp", "mprotect mm1 0x10+1 r", "store mm1 0x11 2", "store mm1 0x12 3", "mprotect mm1 0x10+1 rw",
+			"store mm1 0x15 3", "store mm1 0x16 3"},
+		addrs:  []int{0x11, 0x14, 0x15, 0x12},
+		ranges: [][2]int{{0x10, 8}, {0x14, 4}, {0x10, 4}},
+		dests:  []int{0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"collapse mm1 0x10", "mmap mm1 0x10+4 file1@0x0 private rw; load mm1 0x11", "ksm mm1 0x15"},
+		extra: []string{"mmap mm1 0x10+4 file1@0x0 shared rw; store mm1 0x12 5", "mmap mm1 0x10+4 file1@0x0 private rw; store mm1 0x10 6",
+			"punch mm1 file1 0x0+2", "reclaim mm1 0x15; load mm1 0x15", "mremap mm1 0x14+4 -> 0x30", "madvise mm1 0x14+4 dontneed", "fork mm1 {child}",
+			"mprotect mm1 0x14+4 r", "munmap mm1 0x14+4", "collapse mm1 0x10"},
+	},
 	// collapse_file unmaps the small folios from every mapping and
 	// retract_page_tables then takes each file VMA's PMD lock and PTL,
 	// skipping VMAs with an anon_vma: a racy check, which it repeats under

@@ -205,3 +205,32 @@ func Impossible(c Cell) string {
 	}
 	return ""
 }
+
+// ModelGap says why the model has no path to cell c's race although the
+// kernel allows it (a kernel path the model does not have, or takes
+// another way), or "". Such a cell, when empty, is the model's gap, not
+// the generators': no program can reach it. It stays counted among the
+// possible cells.
+func ModelGap(c Cell) string {
+	if Impossible(c) != "" {
+		return ""
+	}
+	in := func(ps []string) (a, b bool) { return slices.Contains(ps, c.A), slices.Contains(ps, c.B) }
+	switch c.Class {
+	case "i_mmap_rwsem":
+		if ha, hb := in(hugetlbFilePaths); c.Has("vma_link") && (ha || hb) {
+			return "mremap of a hugetlb VMA (move_hugetlb_page_tables) is not modelled: copy_vma's vma_link never links a hugetlbfs VMA"
+		}
+	case "pmd_lock":
+		if c.Has("try_to_unmap_one") {
+			return "reclaim of a PMD-mapped THP takes the split fallback (add_to_swap finds no THP-sized swap cluster: split_folio_to_list) and THP swap-out is not modelled, so try_to_unmap_one takes a PMD lock only where a PMD became a leaf under its walk"
+		}
+	case "folio_lock":
+		if c.Has("__split_huge_page_tail") {
+			if fa, fb := in(fileFolioPaths); fa || fb {
+				return "the model splits only anonymous THPs (the deferred split shrinker, reclaim's fallback): truncation's split of a shmem THP (truncate_inode_partial_folio) is not modelled"
+			}
+		}
+	}
+	return ""
+}

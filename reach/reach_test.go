@@ -3,6 +3,7 @@ package reach_test
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -113,4 +114,39 @@ func TestCatalogue(t *testing.T) {
 		t.Errorf("cells judged impossible were reached: %v", s.ReachedImpossible)
 	}
 	t.Logf("%d runs: %d cells, %d impossible, %d of %d possible reached", s.Runs, s.Cells, s.Impossible, s.Reached, s.Possible())
+}
+
+// TestModelGaps: a cell is never both impossible and a model gap, a model
+// gap is printed apart from the generators' gaps with its reason, and the
+// summary counts it among the empty possible cells.
+func TestModelGaps(t *testing.T) {
+	gaps := 0
+	for _, c := range reach.AllCells() {
+		if reach.ModelGap(c) == "" {
+			continue
+		}
+		gaps++
+		if r := reach.Impossible(c); r != "" {
+			t.Errorf("%s is impossible (%s) and a model gap (%s)", c, r, reach.ModelGap(c))
+		}
+	}
+	if gaps == 0 {
+		t.Fatal("no model gap: the test checks nothing")
+	}
+	m := reach.New()
+	s := m.Summarize()
+	if s.ModelGaps != gaps || s.Possible()-s.Reached < gaps {
+		t.Fatalf("an empty matrix counts %d model gaps, want %d", s.ModelGaps, gaps)
+	}
+	var b strings.Builder
+	m.Write(&b)
+	out := b.String()
+	gap := reach.NewCell("pmd_lock", "try_to_unmap_one", "zap_huge_pmd")
+	if reach.ModelGap(gap) == "" {
+		t.Fatalf("%s is no model gap", gap)
+	}
+	i, j := strings.Index(out, "the generators' gaps"), strings.Index(out, "the model has no path for (")
+	if i < 0 || j < i || strings.Contains(out[i:j], gap.String()) || !strings.Contains(out[j:], "try_to_unmap_one × zap_huge_pmd") || !strings.Contains(out[j:], reach.ModelGap(gap)) {
+		t.Fatalf("model gap %s not listed apart with its reason:\n%s", gap, out)
+	}
 }

@@ -17,6 +17,9 @@ type ClassSummary struct {
 	Reached    int    `json:"reached"`
 	// Empty are the cells the kernel allows that no run reached.
 	Empty []Cell `json:"empty,omitempty"`
+	// ModelGaps are how many of Empty the model has no path for
+	// (ModelGap).
+	ModelGaps int `json:"model_gaps,omitempty"`
 }
 
 // Summary is what a matrix covered.
@@ -25,6 +28,7 @@ type Summary struct {
 	Cells      int            `json:"cells"`
 	Impossible int            `json:"impossible"`
 	Reached    int            `json:"reached"`
+	ModelGaps  int            `json:"model_gaps,omitempty"`
 	Classes    []ClassSummary `json:"classes"`
 	// Unknown are reached cells whose paths are not in Paths (a new path
 	// of the model the catalogue lacks).
@@ -63,11 +67,15 @@ func (m *Matrix) Summarize() Summary {
 				cs.Reached++
 			default:
 				cs.Empty = append(cs.Empty, c)
+				if ModelGap(c) != "" {
+					cs.ModelGaps++
+				}
 			}
 		}
 		s.Cells += cs.Cells
 		s.Impossible += cs.Impossible
 		s.Reached += cs.Reached
+		s.ModelGaps += cs.ModelGaps
 		s.Classes = append(s.Classes, cs)
 	}
 	for c := range m.Cells {
@@ -122,11 +130,11 @@ func (m *Matrix) Involving(paths []string) []CellCount {
 // ones with their reasons.
 func (m *Matrix) Write(w io.Writer) {
 	s := m.Summarize()
-	fmt.Fprintf(w, "reach: %d runs; %d cells, %d impossible, %d of the %d possible reached, %d empty\n",
-		s.Runs, s.Cells, s.Impossible, s.Reached, s.Possible(), s.Possible()-s.Reached)
+	fmt.Fprintf(w, "reach: %d runs; %d cells, %d impossible, %d of the %d possible reached, %d empty (%d of them the model has no path for)\n",
+		s.Runs, s.Cells, s.Impossible, s.Reached, s.Possible(), s.Possible()-s.Reached, s.ModelGaps)
 	for _, cs := range s.Classes {
 		ps := slices.Sorted(slices.Values(Paths[cs.Class]))
-		fmt.Fprintf(w, "\n%s: %d paths, %d cells, %d impossible, %d reached, %d empty\n", cs.Class, cs.Paths, cs.Cells, cs.Impossible, cs.Reached, len(cs.Empty))
+		fmt.Fprintf(w, "\n%s: %d paths, %d cells, %d impossible, %d reached, %d empty (%d model gaps)\n", cs.Class, cs.Paths, cs.Cells, cs.Impossible, cs.Reached, len(cs.Empty), cs.ModelGaps)
 		tw := tabwriter.NewWriter(w, 1, 8, 1, ' ', tabwriter.AlignRight)
 		hdr := "\t"
 		for i := range ps {
@@ -152,12 +160,33 @@ func (m *Matrix) Write(w io.Writer) {
 		}
 		tw.Flush()
 	}
-	if n := s.Possible() - s.Reached; n > 0 {
-		fmt.Fprintf(w, "\nempty cells the kernel allows (%d):\n", n)
+	if n := s.Possible() - s.Reached - s.ModelGaps; n > 0 {
+		fmt.Fprintf(w, "\nempty cells the kernel allows and the model has paths for (%d): the generators' gaps\n", n)
 		for _, cs := range s.Classes {
 			for _, c := range cs.Empty {
-				fmt.Fprintf(w, "  %s\n", c)
+				if ModelGap(c) == "" {
+					fmt.Fprintf(w, "  %s\n", c)
+				}
 			}
+		}
+	}
+	if s.ModelGaps > 0 {
+		fmt.Fprintf(w, "\nempty cells the kernel allows and the model has no path for (%d), by reason:\n", s.ModelGaps)
+		byReason := map[string][]string{}
+		var reasons []string
+		for _, cs := range s.Classes {
+			for _, c := range cs.Empty {
+				if r := ModelGap(c); r != "" {
+					if _, ok := byReason[r]; !ok {
+						reasons = append(reasons, r)
+					}
+					byReason[r] = append(byReason[r], c.Class+": "+c.A+" × "+c.B)
+				}
+			}
+		}
+		for _, r := range reasons {
+			fmt.Fprintf(w, "  %d cells: %s\n", len(byReason[r]), r)
+			fmt.Fprintf(w, "    %s\n", strings.Join(byReason[r], "; "))
 		}
 	}
 	if len(s.ReachedImpossible) > 0 {

@@ -35,8 +35,9 @@ how many runs two tasks ran the two paths on one lock concurrently (the
 second came to the lock while the op of the first, which had taken it,
 was still at work). It prints the
 matrix per class, the empty cells the kernel allows (what the search never
-tried), and the cells judged impossible with the reason of each; -json
-lists every cell.`,
+tried: the generators' gaps, and apart, with the reason of each, those the
+model has no path for), and the cells judged impossible with the reason of
+each; -json lists every cell.`,
 	run: stressCmd,
 }
 
