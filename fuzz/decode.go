@@ -1429,6 +1429,24 @@ var templates = []template{
 			"punch mm1 file1 0x0+2", "reclaim mm1 0x15; load mm1 0x15", "mremap mm1 0x14+4 -> 0x30", "madvise mm1 0x14+4 dontneed", "fork mm1 {child}",
 			"mprotect mm1 0x14+4 r", "munmap mm1 0x14+4", "collapse mm1 0x10"},
 	},
+	// A page table keeps its identity while any VMA overlaps its range:
+	// a file fault takes its PTL in a private file VMA, the file VMA is
+	// replaced by anonymous memory that merges with the THP range beside
+	// it (munmap leaves the table: the anonymous VMA still uses it), and
+	// khugepaged collapses the now whole THP range, taking the same PTL,
+	// all while the file fault's op is still at work.
+	{name: "a page table under a private file VMA and a THP range: the file VMA is replaced by anonymous memory merging into the THP range, which khugepaged collapses while file faults are at work",
+		setup: []string{"mmap mm1 0x10+4 file1@0x0 private rw", "mmap mm1 0x14+4 anon rw thp", "mprotect mm1 0x14+1 r", "store mm1 0x15 2", "store mm1 0x16 3",
+			"mprotect mm1 0x14+1 rw", "load mm1 0x11"},
+		addrs:  []int{0x10, 0x12, 0x15, 0x11},
+		ranges: [][2]int{{0x10, 4}, {0x10, 8}, {0x14, 4}},
+		dests:  []int{0x30},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x10 5", "munmap mm1 0x10+4; mmap mm1 0x10+4 anon rw thp", "collapse mm1 0x10"},
+		extra: []string{"fault mm1 0x12 read", "fault mm1 0x13 write", "mmap mm1 0x10+4 anon rw thp", "punch mm1 file1 0x0+2", "ksm mm1 0x15",
+			"mremap mm1 0x10+4 -> 0x30", "mprotect mm1 0x10+4 r", "fork mm1 {child}", "madvise mm1 0x10+4 dontneed", "store mm1 0x11 6",
+			"mmap mm1 0x10+4 file1@0x0 shared rw; store mm1 0x11 7"},
+	},
 	// collapse_file unmaps the small folios from every mapping and
 	// retract_page_tables then takes each file VMA's PMD lock and PTL,
 	// skipping VMAs with an anon_vma: a racy check, which it repeats under

@@ -60,8 +60,10 @@ var (
 	// mmapWritePTL are the PTE-table paths whose op holds the mm's
 	// mmap_lock for write (or, for munmap's zap, for read after a
 	// downgrade, still excluding every writer) from before the PTL until
-	// the op ends.
-	mmapWritePTL = []string{"change_pte_range", "move_ptes", "copy_pte_range", "unmap_vmas"}
+	// the op ends; khugepaged's collapse (collapse_huge_page's isolation
+	// and __collapse_huge_page_copy) takes mmap_lock for write before
+	// either PTL and returns with it.
+	mmapWritePTL = []string{"change_pte_range", "move_ptes", "copy_pte_range", "unmap_vmas", "collapse_huge_page", "__collapse_huge_page_copy"}
 	// anonFolioPaths lock only anonymous folios, fileFolioPaths only
 	// page-cache folios.
 	// khugepaged's anon collapse meets only anon folios
