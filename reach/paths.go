@@ -191,6 +191,12 @@ func Impossible(c Cell) string {
 		if a, b := in(freshFolioPaths); a && b {
 			return "both lock a folio their task has just allocated, which no other task reaches before it is in the page cache"
 		}
+		if c.A == "deferred_split_scan" && c.B == "deferred_split_scan" {
+			return "the shrinker takes a folio off the deferred split queue (under split_queue_lock) before it locks it, and a second pass finds it only once the first put it back at the end of its op"
+		}
+		if c.Has("__split_huge_page_tail") && c.Has("do_huge_pmd_wp_page") {
+			return "a split's tails are new folios of a smaller order than a PMD's, which no PMD maps: do_huge_pmd_wp_page locks PMD-mapped folios only"
+		}
 		if c.A == "shrink_folio_list" && c.B == "shrink_folio_list" {
 			return "reclaim locks only a folio it isolated, and puts it back as the last act of its op: a second reclaim can isolate it only after the first op ended"
 		}
@@ -231,6 +237,9 @@ func ModelGap(c Cell) string {
 		if c.Has("__split_huge_page_tail") {
 			if fa, fb := in(fileFolioPaths); fa || fb {
 				return "the model splits only anonymous THPs (the deferred split shrinker, reclaim's fallback): truncation's split of a shmem THP (truncate_inode_partial_folio) is not modelled"
+			}
+			if (c.A == c.B) || c.Has("deferred_split_scan") {
+				return "the model splits to order 0 only: a split to a non-zero order, whose large tails may be split again or queued for deferred split, is not modelled"
 			}
 		}
 	}
