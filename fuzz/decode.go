@@ -1299,6 +1299,23 @@ var templates = []template{
 		hot:       []string{"store mm1 0x40 1", "load mm1 0x41", "fork mm1 mm2"},
 		extra:     []string{"punch mm1 h 0x8+8", "store mm1 0x48 2", "load mm1 0x49", "punch mm1 h 0x0+8"},
 	},
+	// A private hugetlb mapping reads a page-cache folio (mapped read-only
+	// until written) that a hole punch removes: the punch's
+	// hugetlb_unmap_file_folio trylocks the private VMA's lock, its
+	// resv_map's rw_sema, which the exit's zap, an mprotect or a fault of
+	// that mm may hold (variant
+	// hugetlb_unmap_file_folio-private-vm_private_data).
+	{name: "a hugetlbfs page read through another mm's private mapping: a hole punch removes it while that mm exits, mprotects or faults",
+		files:   []string{"h 32 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+32 h@0x0 shared rw", "store mm1 0x48 1", "store mm1 0x50 2", "mmap mm2 0x40+32 h@0x0 private rw", "load mm2 0x48", "load mm2 0x50"},
+		addrs:   []int{0x48, 0x50, 0x40, 0x58},
+		ranges:  [][2]int{{0x40, 32}, {0x48, 8}},
+		dests:   []int{0x100},
+		mms:     []string{"mm2", "mm1"},
+		hot:     []string{"punch mm1 h 0x8+16", "exit mm2", "mprotect mm2 0x40+32 r"},
+		extra:   []string{"store mm2 0x58 5", "load mm2 0x40", "munmap mm2 0x48+8", "madvise mm2 0x40+32 dontneed", "migrate mm1 0x48", "fork mm2 {child}", "punch mm1 h 0x0+32"},
+	},
 	// One PMD table (0x40-0x7f) under a private hugetlb VMA (never
 	// shared: its table is the mm's own), an anonymous THP, a shmem THP
 	// range, small anonymous pages, an anonymous THP range not touched yet

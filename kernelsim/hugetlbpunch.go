@@ -1,6 +1,9 @@
 package kernelsim
 
 import (
+	"fmt"
+
+	"mmrace/kernelsim/invnames"
 	"mmrace/kernelsim/ksync"
 	"mmrace/kernelsim/sched"
 )
@@ -187,7 +190,14 @@ func (k *Kernel) hugetlbUnmapFileFolio(t *sched.Task, f *File, fo *Folio, idx in
 		f.immap.DownWrite(t, site)
 		if waitV != nil {
 			t.Point(sched.KindRead, waitL.Name(), site, "vma_lock->vma")
-			if waitV.hlock == waitL { // still attached: the VMA lives
+			alive := waitV.hlock == waitL // still attached: the VMA lives
+			if waitV.Flags()&VMShared == 0 {
+				// A private VMA keeps its resv_map until it is freed,
+				// so the lock says nothing of the VMA's life: the VMA
+				// lives if i_mmap, held for write, still has it.
+				alive = k.fileHasVMA(t, f, waitV, idx, idx+hp-1, site)
+			}
+			if alive {
 				if vs := waitV.start + idx - waitV.pgoff; k.hugetlbVMAMapsFolio(t, waitV, vs, fo) {
 					k.unmapHugepageRangeGather(t, waitV, vs, vs+hp)
 				}
@@ -204,7 +214,20 @@ func (k *Kernel) hugetlbUnmapFileFolio(t *sched.Task, f *File, fo *Folio, idx in
 				continue
 			}
 			if v.hlock != nil && !v.hlock.DownWriteTrylock(t, "hugetlb_vma_trylock_write") {
-				waitV, waitL = v, v.hlock // kref_get(&vma_lock->refs)
+				if v.Flags()&VMShared == 0 && k.Variants.Has(privateVMALockVariant) {
+					// A private VMA's lock is its resv_map's rw_sema
+					// (__vma_private_lock, v6.7+), and its vm_private_data
+					// the resv_map pointer tagged HPAGE_RESV_OWNER: the
+					// mainline "vma_lock = vma->vm_private_data;
+					// kref_get(&vma_lock->refs)" takes it for a struct
+					// hugetlb_vma_lock, then sleeps on a rw_sema and reads
+					// a vma pointer inside the resv_map.
+					t.Fail(sched.Violation{Invariant: invnames.KernelOops, Detail: fmt.Sprintf("%s: hugetlb_vma_trylock_write of private %s failed (its resv_map's rw_sema is held), and vma_lock = vma->vm_private_data takes its resv_map pointer (tagged HPAGE_RESV_OWNER) for a struct hugetlb_vma_lock: kref_get, down_write and vma_lock->vma on the resv_map's memory", site, v.name)})
+					continue
+				}
+				// kref_get(&vma_lock->refs); for a private VMA the faithful
+				// model references its resv_map and its rw_sema instead.
+				waitV, waitL = v, v.hlock
 				break
 			}
 			k.unmapHugepageRangeGather(t, v, vs, vs+hp)
@@ -242,4 +265,20 @@ func (k *Kernel) hugetlbVMAMapsFolio(t *sched.Task, v *VMA, addr int, fo *Folio)
 	}
 	e := h.load(t, "hugetlb_vma_maps_pfn")
 	return e != nil && e.Leaf != nil && e.Leaf.Kind == PTEPresent && e.Leaf.Folio == fo
+}
+
+// privateVMALockVariant is the mainline hugetlb_unmap_file_folio() for a
+// private VMA whose lock it cannot trylock (variants.go).
+const privateVMALockVariant = "hugetlb_unmap_file_folio-private-vm_private_data"
+
+// fileHasVMA reports whether f's i_mmap tree, which the caller holds,
+// still has v among the VMAs mapping [first, last].
+func (k *Kernel) fileHasVMA(t *sched.Task, f *File, v *VMA, first, last int, site string) bool {
+	it := &fileIter{k: k, f: f, first: first, last: last, site: site}
+	for w := it.next(t); w != nil; w = it.next(t) {
+		if w == v {
+			return true
+		}
+	}
+	return false
 }

@@ -242,6 +242,13 @@ var AllVariants = []Variant{
 		Removes:   "the order mm/rmap.c gives hugetlbfs (i_mmap_rwsem above the folio lock) in hugetlb migration: unmap_and_move_huge_page drops i_mmap_rwsem after try_to_migrate and remove_migration_ptes takes it for read under the folio lock, while hugetlbfs_punch_hole sleeps on that folio's lock holding i_mmap_rwsem for write (its v6.16 filemap_lock_folio, where the faithful model has the January 2026 trylock-and-repeat): an AB-BA deadlock; and remove_inode_single_folio's check of folio_mapped before it locks the folio (the later fix locks first, \"to guarantee no concurrent migration\"), so that a punch between the migration's walks skips its migration entries and takes out of the page cache a folio the migration maps again",
 		Paths:     []string{"hugetlbfs_zero_partial_page", "hugetlbfs_punch_hole", "unmap_and_move_huge_page", "rmap_walk_file"},
 	},
+	{
+		Name:      "hugetlb_unmap_file_folio-private-vm_private_data",
+		Function:  "fs/hugetlbfs/inode.c hugetlb_unmap_file_folio()",
+		KernelRef: "found by mmrace's faithful stress (November 2026), to be confirmed and reported: the mainline code as of v6.17; bf4916922c60 \"hugetlbfs: extend hugetlb_vma_lock to private VMAs\" (v6.7) made hugetlb_vma_trylock_write try a private VMA's resv_map rw_sema, and hugetlb_unmap_file_folio still takes vm_private_data for a struct hugetlb_vma_lock when that trylock fails",
+		Removes:   "the distinction between a shareable VMA's hugetlb_vma_lock and a private VMA's resv_map lock in the punch's retry: for a private VMA that owns its reservations and maps a page-cache folio read-only, vma_lock = vma->vm_private_data is the resv_map pointer tagged HPAGE_RESV_OWNER, and kref_get, down_write and vma_lock->vma act on the resv_map's memory. The faithful model waits on the resv_map's rw_sema instead and checks under i_mmap_rwsem that the VMA is still mapped (the fix the code needs)",
+		Paths:     []string{"hugetlb_unmap_file_folio", "__hugetlb_zap_begin"},
+	},
 }
 
 // TestOnlyVariants are deliberately broken paths used to show that a test
