@@ -191,10 +191,13 @@ func (k *Kernel) hugetlbUnmapFileFolio(t *sched.Task, f *File, fo *Folio, idx in
 		if waitV != nil {
 			t.Point(sched.KindRead, waitL.Name(), site, "vma_lock->vma")
 			alive := waitV.hlock == waitL // still attached: the VMA lives
-			if waitV.Flags()&VMShared == 0 {
+			if alive && waitV.Flags()&VMShared == 0 {
 				// A private VMA keeps its resv_map until it is freed,
-				// so the lock says nothing of the VMA's life: the VMA
-				// lives if i_mmap, held for write, still has it.
+				// so the lock says little of the VMA's life: the VMA
+				// lives if i_mmap, held for write, still has it (and
+				// the lock is still its own: the object was not freed
+				// and reused by another VMA, which has a lock of its
+				// own).
 				alive = k.fileHasVMA(t, f, waitV, idx, idx+hp-1, site)
 			}
 			if alive {
