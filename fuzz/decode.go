@@ -1316,6 +1316,22 @@ var templates = []template{
 		hot:     []string{"punch mm1 h 0x8+16", "exit mm2", "mprotect mm2 0x40+32 r"},
 		extra:   []string{"store mm2 0x58 5", "load mm2 0x40", "munmap mm2 0x48+8", "madvise mm2 0x40+32 dontneed", "migrate mm1 0x48", "fork mm2 {child}", "punch mm1 h 0x0+32"},
 	},
+	// hugetlbfs_file_mmap reserves the huge pages a shared mapping covers
+	// (region_chg, hugetlb_acct_memory, region_add) under the inode's
+	// i_rwsem, which a hole punch holds while it takes instantiated pages
+	// out of the page cache and their indices out of the reserve map
+	// (hugetlb_unreserve_pages): another mm maps the range being punched.
+	{name: "a hugetlbfs file with instantiated pages: another mm maps it shared (reserving) while a hole punch removes pages and their reservations",
+		files:   []string{"h 32 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+32 h@0x0 shared rw", "store mm1 0x40 1", "store mm1 0x48 2"},
+		addrs:   []int{0x40, 0x48, 0x50},
+		ranges:  [][2]int{{0x40, 16}, {0x40, 32}},
+		dests:   []int{0x100},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"punch mm1 h 0x0+16", "mmap mm2 0x80+16 h@0x0 shared rw", "mmap mm2 0xc0+32 h@0x0 shared rw"},
+		extra:   []string{"store mm1 0x50 3", "punch mm1 h 0x8+8", "munmap mm1 0x40+16", "store mm2 0x80 4", "mmap mm2 0x80+8 h@0x8 shared rw"},
+	},
 	// One PMD table (0x40-0x7f) under a private hugetlb VMA (never
 	// shared: its table is the mm's own), an anonymous THP, a shmem THP
 	// range, small anonymous pages, an anonymous THP range not touched yet
