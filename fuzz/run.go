@@ -41,7 +41,7 @@ func Run(data []byte, cfg Config) *harness.Report {
 
 // StaleCopyRuns is how many PCT runs with windows Exec gives an input whose
 // run made a stale copy.
-const StaleCopyRuns = 500
+const StaleCopyRuns = 2000
 
 // Exec runs program p under the schedule part sb of a fuzz input (opts'
 // Strategy is replaced by Strategy(p, sb)), as FuzzKernel, and mmrace
@@ -57,7 +57,10 @@ const StaleCopyRuns = 500
 // translation after the child's COW copied the page and before the flush.
 // PCT with windows hits that in about one run of the program in 1,000
 // (harness/windows_test.go; one in 250 before it also preempted at
-// lockless page-table reads); the fuzzer's mutations of one input's schedule
+// lockless page-table reads), so 2,000 runs hit it with probability about
+// 0.86 (500 runs, 0.39: with 119 templates go test -fuzz then missed
+// dup_mmap-no-parent-vma-write-lock in 120 s twice in two runs; with 2,000
+// it found it in 40 and 90 s); the fuzzer's mutations of one input's schedule
 // bytes are no such distribution, and a stale copy leaves no coverage for
 // it to follow (its edges are those of a clean COW). Stale copies are rare
 // (none in 20,000 random inputs of the faithful kernel; 3 in 10,000 PCT
