@@ -250,13 +250,17 @@ func Search(ctx context.Context, o SearchOptions) SearchResult {
 			}
 			continue
 		}
-		if rep.Kernel != nil && rep.Kernel.StaleCopies() > 0 && !windowed[key] && len(windowed) < 256 {
+		if rep.Kernel != nil && (rep.Kernel.StaleCopies() > 0 || rep.Kernel.Relocks() > 0) && !windowed[key] && len(windowed) < 256 {
 			// A page copied while another task could still store to it
 			// through a writable translation (sched.WindowCopy): a lost
 			// store is a few preemptions away; PCT with windows finds
 			// the one of D.12c in about one run of its program in
 			// 1,000 (10 in 10,000; one in 250 before the windows at
-			// lockless page-table reads).
+			// lockless page-table reads). Likewise a run whose split
+			// unshared before it took its locks (sched.WindowRelock,
+			// variant hugetlb_split-before-vma-lock): its corpus
+			// program fails in about one PCT run with windows in 2,000,
+			// one in 5,000 without.
 			windowed[key] = true
 			exploit = append(exploit, exploitRuns{data: data, left: windowSchedules, windows: true})
 		}

@@ -272,7 +272,16 @@ func (k *Kernel) hugetlbSplit(t *sched.Task, v *VMA, addr int) {
 // VMA lock, neither of which excludes the other's walkers.
 func (k *Kernel) hugetlbVMOpSplit(t *sched.Task, v *VMA, addr int) {
 	k.hugetlbUnsharePMDs(t, v, addr, true)
+	k.relocks.Add(1)
+	t.Window(sched.WindowRelock) // until __split_vma's vma_start_write (sched.Windower)
 }
+
+// Relocks is how many times a task dropped the locks of a page-table
+// change it goes on relying on until it takes locks again
+// (sched.WindowRelock): only under a variant, and a sign that a run came
+// close to that variant's race, which a search may give more schedules
+// (hunt).
+func (k *Kernel) Relocks() int64 { return k.relocks.Load() }
 
 // hugetlbUnsharePMDs mirrors hugetlb_unshare_pmds() for the PUD range
 // around addr, when addr cuts a PUD range v covers whole: under the PMD

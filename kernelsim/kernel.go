@@ -76,6 +76,7 @@ type Kernel struct {
 	ReclaimInspectOnly bool
 
 	staleCopies atomic.Int64 // StaleCopies
+	relocks     atomic.Int64 // Relocks
 	// TreeSteps makes every store and every iterator read of the interval
 	// trees a scheduling point (see treestep.go); the harness sets it when a
 	// variant or a lock mutant may let a reader in without the tree's lock.

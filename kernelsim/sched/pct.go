@@ -123,7 +123,7 @@ func (p *PCT) Choose(n int) int { return p.rng.IntN(n) }
 
 // Window implements Windower: with Windows set, the task that opened a
 // window is lowered below every other one: at once after a copy, one time
-// in two; after a fill or a lockless page-table read, one time in four;
+// in two; after a fill, a lockless page-table read or a relock, one time in four;
 // after a reduction, one time in two, at one of its next windowPoints
 // scheduling points drawn uniformly (the reducer usually still holds the
 // PTL it reduced under, and a task that waits on it would run only after
@@ -137,7 +137,7 @@ func (p *PCT) Window(task int, kind WindowKind) {
 		if p.rng.IntN(2) == 0 {
 			p.Lower(task)
 		}
-	case WindowFill, WindowWalk:
+	case WindowFill, WindowWalk, WindowRelock:
 		if p.rng.IntN(4) == 0 {
 			p.Lower(task)
 		}

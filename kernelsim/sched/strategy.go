@@ -42,7 +42,9 @@ type Yielder interface {
 //   - WindowFill: a task's user access filled its TLB: the translation it
 //     holds may go stale when another task changes the PTE;
 //   - WindowWalk: a task read a page-table pointer locklessly and will
-//     use it under a lock it has yet to take (kind's comment).
+//     use it under a lock it has yet to take (kind's comment);
+//   - WindowRelock: a task dropped the locks of a change it relies on
+//     until it takes locks again (kind's comment).
 //
 // Window(task, kind) is called at the event, before the task's next
 // scheduling point. A strategy may preempt the task there (or a few points
@@ -65,6 +67,12 @@ const (
 	// unshare the table, which the lock's re-check or the walker's own
 	// exclusion must catch.
 	WindowWalk
+	// WindowRelock: a task changed page tables under locks it dropped
+	// again, and goes on to act as if the change still held under locks
+	// it has yet to take (hugetlb_vm_op_split's unshare before
+	// __split_vma's locks, variant hugetlb_split-before-vma-lock); in
+	// between, another task may undo the change.
+	WindowRelock
 )
 
 // Window tells the run's strategy, when it is a Windower, that t opened a
