@@ -172,22 +172,11 @@ func (m *Matrix) Write(w io.Writer) {
 	}
 	if s.ModelGaps > 0 {
 		fmt.Fprintf(w, "\nempty cells the kernel allows and the model has no path for (%d), by reason:\n", s.ModelGaps)
-		byReason := map[string][]string{}
-		var reasons []string
+		var empty []Cell
 		for _, cs := range s.Classes {
-			for _, c := range cs.Empty {
-				if r := ModelGap(c); r != "" {
-					if _, ok := byReason[r]; !ok {
-						reasons = append(reasons, r)
-					}
-					byReason[r] = append(byReason[r], c.Class+": "+c.A+" × "+c.B)
-				}
-			}
+			empty = append(empty, cs.Empty...)
 		}
-		for _, r := range reasons {
-			fmt.Fprintf(w, "  %d cells: %s\n", len(byReason[r]), r)
-			fmt.Fprintf(w, "    %s\n", strings.Join(byReason[r], "; "))
-		}
+		writeByReason(w, empty, ModelGap)
 	}
 	if len(s.ReachedImpossible) > 0 {
 		fmt.Fprintf(w, "\nREACHED, BUT JUDGED IMPOSSIBLE (%d): the judgement or the model is wrong:\n", len(s.ReachedImpossible))
@@ -202,10 +191,16 @@ func (m *Matrix) Write(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "\nimpossible cells, by reason:\n")
+	writeByReason(w, AllCells(), Impossible)
+}
+
+// writeByReason prints the cells of cells that reason gives a reason for,
+// grouped by reason in the order the reasons first come up.
+func writeByReason(w io.Writer, cells []Cell, reason func(Cell) string) {
 	byReason := map[string][]string{}
 	var reasons []string
-	for _, c := range AllCells() {
-		if r := Impossible(c); r != "" {
+	for _, c := range cells {
+		if r := reason(c); r != "" {
 			if _, ok := byReason[r]; !ok {
 				reasons = append(reasons, r)
 			}
