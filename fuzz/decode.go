@@ -1497,6 +1497,26 @@ var templates = []template{
 			"madvise mm1 0x10+8 dontneed", "munmap mm1 0x10+8", "mremap mm1 0x10+8 -> 0x30", "punch mm1 file1 0x0+2", "collapse mm1 0x10",
 			"store mm1 0x10 6; reclaim mm1 0x10; load mm1 0x10", "fault mm1 0x14 read"},
 	},
+	// A fork shares its root anon_vma (and the parent's THP) with the
+	// child: the child's khugepaged collapse and the shrinker's split lock
+	// that root for write while the parent's mprotect merges an unfaulted
+	// neighbour with the VMA (the neighbour survives and takes the other's
+	// anon_vma: dup_anon_vma, under the same root); the child's PTE-mapped
+	// piece of the parent's PMD-mapped THP is isolated by the collapse
+	// (folio lock) while the parent's write fault locks it in
+	// do_huge_pmd_wp_page, and while the split locks it and its tails.
+	{name: "a fork's shared root anon_vma and THP: the child collapses and splits while the parent merges an unfaulted neighbour into them and its write faults the PMD-mapped THP",
+		setup: []string{"mmap mm1 0x8+8 anon r thp", "mmap mm1 0x10+8 anon rw thp", "mprotect mm1 0x10+1 r", "store mm1 0x11 2", "store mm1 0x12 3",
+			"mprotect mm1 0x10+1 rw", "mmap mm1 0x20+8 anon r thp", "mmap mm1 0x28+8 anon rw thp", "store mm1 0x28 1", "fork mm1 mm2",
+			"store mm2 0x11 4", "store mm2 0x12 5", "mprotect mm2 0x28+1 r", "mprotect mm2 0x28+1 rw"},
+		addrs:  []int{0x11, 0x29, 0x28, 0x12},
+		ranges: [][2]int{{0x8, 8}, {0x20, 8}, {0x10, 8}, {0x28, 8}},
+		dests:  []int{0x38},
+		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"collapse mm2 0x10", "mprotect mm1 0x8+8 rw", "split mm2 0x28"},
+		extra: []string{"collapse mm2 0x28", "store mm1 0x29 6", "split mm1 0x28", "mprotect mm1 0x20+8 rw", "ksm mm2 0x11",
+			"collapse mm2 0x28; store mm1 0x2a 7", "ksm mm2 0x29", "split mm2 0x29", "store mm2 0x13 8", "mprotect mm2 0x20+8 rw"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2

@@ -64,7 +64,11 @@ const StaleCopyRuns = 2000
 // bytes are no such distribution, and a stale copy leaves no coverage for
 // it to follow (its edges are those of a clean COW). Stale copies are rare
 // (none in 20,000 random inputs of the faithful kernel; 3 in 10,000 PCT
-// draws of D.12c's variant), so this costs the fuzzer almost nothing, the
+// draws of D.12c's variant), and count only where the holder has a store
+// to come (kernelsim.Kernel.PlanStores: a holder whose stores are done,
+// such as the setup's task running a fork, can lose none; without that
+// test the fuzzer spent most of its time amplifying such runs), so this
+// costs the fuzzer almost nothing, the
 // way hunt's search gives such a program windowSchedules runs at once.
 // Exec is a pure function of (p, sb, opts): a crash file replays.
 func Exec(p *kernelsim.Program, sb []byte, opts harness.Options) *harness.Report {

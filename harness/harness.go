@@ -260,6 +260,15 @@ func Run(p *kernelsim.Program, opts Options) (rep *Report) {
 	}
 	s := sched.New(sched.Options{Mode: opts.Mode, Strategy: strat, MaxSteps: opts.MaxSteps, Seed: opts.Seed, YieldOneIn: opts.YieldOneIn,
 		Trace: &rep.Trace, Pool: opts.Pool})
+	stores := make([]int, len(p.Tasks))
+	for i, ops := range p.Tasks {
+		for _, o := range ops {
+			if o.Verb == kernelsim.OpStore {
+				stores[i]++
+			}
+		}
+	}
+	k.PlanStores(stores)
 	for _, ops := range p.Tasks {
 		s.Spawn(func(t *sched.Task) {
 			for i := range ops {

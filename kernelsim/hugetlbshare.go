@@ -276,6 +276,28 @@ func (k *Kernel) hugetlbVMOpSplit(t *sched.Task, v *VMA, addr int) {
 	t.Window(sched.WindowRelock) // until __split_vma's vma_start_write (sched.Windower)
 }
 
+// checkSplitUnshared is shared-pmd-lifetime at __split_vma of a hugetlb
+// VMA, once the new bounds are set (under the VMA write locks and
+// i_mmap_rwsem W): a PMD table may be shared only under VMAs that cover its
+// whole PUD range (vma_shareable; "PMD sharing is only possible for
+// PUD_SIZE-aligned address ranges", hugetlb_split), because the hugetlb
+// VMA lock that serialises its walkers against huge_pmd_unshare is one
+// VMA's. A split that cuts the range must leave v's mm pointing at a table
+// of its own: hugetlb_split unshared it under the locks that keep
+// huge_pmd_share out until now. Found shared, the table is left under VMAs
+// with different locks, whose walkers no longer exclude each other's
+// unshare (D.8b).
+func (k *Kernel) checkSplitUnshared(t *sched.Task, v *VMA, addr int) {
+	span := k.Geo.pudSpan()
+	if addr%span == 0 {
+		return
+	}
+	k.checked("shared-pmd-lifetime")
+	if pmd := v.mm.pmdOffset(addr); pmd != nil && pmd.ShareCount() > 0 {
+		t.Fail(sched.Violation{Invariant: "shared-pmd-lifetime", Detail: fmt.Sprintf("__split_vma: %s cut at %#x maps %s, shared (pt_share_count %d): the split leaves a shared PMD table under VMAs that do not cover its PUD range [%#x,%#x), each with its own hugetlb VMA lock, so one sharer's walkers no longer exclude another's huge_pmd_unshare", v.Describe(), addr, pmd.name, pmd.ShareCount(), addr/span*span, addr/span*span+span)})
+	}
+}
+
 // Relocks is how many times a task dropped the locks of a page-table
 // change it goes on relying on until it takes locks again
 // (sched.WindowRelock): only under a variant, and a sign that a run came

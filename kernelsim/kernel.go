@@ -76,7 +76,11 @@ type Kernel struct {
 	ReclaimInspectOnly bool
 
 	staleCopies atomic.Int64 // StaleCopies
-	relocks     atomic.Int64 // Relocks
+	// storesLeft is, per task of the concurrent phase, how many of its
+	// store ops have not ended (PlanStores; planned says it was set).
+	storesLeft [maxTLBTasks]atomic.Int32
+	planned    bool
+	relocks    atomic.Int64 // Relocks
 	// TreeSteps makes every store and every iterator read of the interval
 	// trees a scheduling point (see treestep.go); the harness sets it when a
 	// variant or a lock mutant may let a reader in without the tree's lock.

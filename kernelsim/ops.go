@@ -17,6 +17,9 @@ func (k *Kernel) Exec(t *sched.Task, o *Op) error {
 	}
 	defer k.endOpFlushes(t) // flush mutants: what the op still defers or owes (flushmutant.go)
 	t.RecordF(sched.KindOp, o.Verb.String(), sched.Obj(o.MM).Detailf("%v").V(o))
+	if o.Verb == OpStore && k.planned && t.ID() < maxTLBTasks {
+		defer k.storesLeft[t.ID()].Add(-1) // PlanStores
+	}
 	if o.Verb == OpExec {
 		return k.ExecStack(t, o.MM, o.Addr, o.Len, o.Shift)
 	}

