@@ -1343,6 +1343,14 @@ var templates = []template{
 	mixedPMDTable("a fork copies it while a THP is first touched and a hugetlb page faulted", "fork mm1 mm2", "store mm1 0x68 5", "store mm1 0x48 6"),
 	mixedPMDTable("a THP migrates while a task waits on its PMD migration entry and the hugetlb range is made read-only", "migrate mm1 0x50", "load mm1 0x51", "mprotect mm1 0x40+16 r"),
 	mixedPMDTable("khugepaged collapses small pages while a hugetlb page is faulted and another migrates", "collapse mm1 0x70", "store mm1 0x48 6", "migrate mm1 0x40"),
+	// A fault waiting on a hugetlb migration entry (migration_entry_wait_huge
+	// takes the table's lock) while a THP is faulted, and the reverse; a
+	// private hugetlb page copied on write (hugetlb_wp) while khugepaged
+	// retracts the shmem range's table and MADV_DONTNEED frees a PTE table
+	// (PT reclaim), all under the one PMD lock.
+	mixedPMDTable("a fault waits on a hugetlb page's migration entry while a THP is faulted", "migrate mm1 0x40", "load mm1 0x41", "fault mm1 0x50 read"),
+	mixedPMDTable("a fault waits on a THP's migration entry while a forked hugetlb page is copied on write", "migrate mm1 0x50", "load mm1 0x51", "fork mm1 mm2; store mm1 0x40 8"),
+	mixedPMDTable("a forked hugetlb page is copied on write while khugepaged retracts a table and MADV_DONTNEED frees one", "collapse mm1 0x58", "fork mm1 mm2; store mm1 0x40 8", "madvise mm1 0x60+8 dontneed"),
 	// A PMD table two mms share changes owner: mm2's munmap unshares it
 	// (hugetlb_unshare_pmds under its PMD lock), leaving it to mm1 alone,
 	// whose MAP_FIXED mmap then cuts its hugetlb VMA (no unshare left to
@@ -1516,6 +1524,23 @@ var templates = []template{
 		hot:    []string{"collapse mm2 0x10", "mprotect mm1 0x8+8 rw", "split mm2 0x28"},
 		extra: []string{"collapse mm2 0x28", "store mm1 0x29 6", "split mm1 0x28", "mprotect mm1 0x20+8 rw", "ksm mm2 0x11",
 			"collapse mm2 0x28; store mm1 0x2a 7", "ksm mm2 0x29", "split mm2 0x29", "store mm2 0x13 8", "mprotect mm2 0x20+8 rw"},
+	},
+	// A page swapped out of a fork's two mms and swapped in by one: in the
+	// swap cache, mapped by the child, a swap entry in the parent. The
+	// child's khugepaged isolates it (folio lock) while the parent's
+	// swap-in locks it (do_swap_page's folio_lock_or_retry) and the
+	// parent's zap frees the last swap entry (free_swap_and_cache's
+	// trylock); ksmd locks a page the two still share.
+	{name: "a swap-cache page mapped by a fork's child and still swapped out in the parent: the child's khugepaged isolates it while the parent swaps it in, zaps its entry and ksmd merges",
+		setup: []string{"mmap mm1 0x10+8 anon rw thp", "mprotect mm1 0x10+1 r", "store mm1 0x11 2", "store mm1 0x12 3", "store mm1 0x13 4",
+			"mprotect mm1 0x10+1 rw", "fork mm1 mm2", "store mm2 0x12 5", "reclaim mm1 0x11", "load mm2 0x11"},
+		addrs:  []int{0x11, 0x13, 0x12, 0x14},
+		ranges: [][2]int{{0x10, 4}, {0x10, 8}, {0x11, 1}},
+		dests:  []int{0x30},
+		mms:    []string{"mm2", "mm1"},
+		hot:    []string{"collapse mm2 0x10", "load mm1 0x11", "madvise mm1 0x11+1 dontneed"},
+		extra: []string{"ksm mm1 0x13", "ksm mm2 0x11", "store mm1 0x11 6", "reclaim mm2 0x11", "madvise mm1 0x10+4 dontneed", "exit mm1",
+			"collapse mm2 0x10", "munmap mm1 0x11+1", "migrate mm2 0x11"},
 	},
 }
 
@@ -1743,6 +1768,8 @@ func mixedPMDTable(what string, hot ...string) template {
 			"madvise mm1 0x50+8 dontneed", "madvise mm1 0x60+8 dontneed", "migrate mm1 0x50", "reclaim mm1 0x50", "mprotect mm1 0x40+16 r",
 			"split mm1 0x50", "collapse mm1 0x58", "store mm1 0x51 7", "load mm1 0x41", "fork mm1 {child}; store mm1 0x41 8", "exit mm1",
 			"reclaim mm1 0x60", "migrate mm1 0x60", "migrate mm1 0x58", "load mm1 0x52", "store mm1 0x68 5", "load mm1 0x6a", "collapse mm1 0x70",
-			"madvise mm1 0x60+8 dontneed; store mm1 0x61 9", "migrate mm1 0x71", "fork mm1 {child}; store mm1 0x52 6"},
+			"madvise mm1 0x60+8 dontneed; store mm1 0x61 9", "migrate mm1 0x71", "fork mm1 {child}; store mm1 0x52 6",
+			"fault mm1 0x50 read", "fault mm1 0x51 write", "madvise mm1 0x40+8 dontneed", "mprotect mm1 0x68+8 r", "store mm1 0x68 5; fault mm1 0x69 read",
+			"load mm1 0x41", "migrate mm1 0x40", "fork mm1 {child}; store mm1 0x40 9", "store mm1 0x48 6", "migrate mm1 0x50; load mm1 0x51"},
 	}
 }

@@ -194,19 +194,19 @@ func (k *Kernel) handleMMFault(t *sched.Task, v *VMA, addr int, ff faultFlags) F
 	case e != nil && e.Leaf != nil && e.Leaf.Kind == PTEMigration:
 		k.pmdMigrationEntryWait(t, m, addr)
 		return FaultDone
-	case e != nil && e.Invalid:
-		// An access faulted on a PMD a split has invalidated:
-		// huge_pmd_set_accessed / do_huge_pmd_wp_page take the PMD lock,
-		// which the splitter holds, find !pmd_same and return: the
-		// access retries into the table.
+	case e != nil && (e.Invalid || (e.Leaf != nil && (ff&faultWrite == 0 || e.Leaf.Write))):
+		// huge_pmd_set_accessed (v6.14): under the PMD lock, if the PMD is
+		// still the one the fault read (pmd_same), touch_pmd sets its
+		// accessed (and for a write its dirty) bit, which the model does
+		// not track; a PMD a split has invalidated meanwhile
+		// (pmdp_invalidate, under the lock the splitter holds) is not
+		// the same. Either way the access retries.
 		pmd := m.pmdOffset(addr)
 		pmd.ptl.Lock(t, "huge_pmd_set_accessed")
+		t.PointF(sched.KindRead, "huge_pmd_set_accessed", sched.Objf("%s pmd").S(m.name).Detailf("pmd_same for %#x").N(addr))
 		pmd.ptl.Unlock(t, "huge_pmd_set_accessed")
 		return FaultDone
 	case e != nil && e.Leaf != nil:
-		if ff&faultWrite == 0 || e.Leaf.Write {
-			return FaultDone // huge_pmd_set_accessed
-		}
 		if r, fallback := k.doHugePMDWPPage(t, v, addr, e); !fallback {
 			return r
 		}

@@ -54,6 +54,10 @@ type Folio struct {
 	// isolated is !PG_lru: the folio was taken off the LRU by a migrator or
 	// by reclaim (folio_isolate_lru); under refMu.
 	isolated bool
+	// splitListed: a deferred split pass took the folio off the split
+	// queue onto its own list (SplitFolio); another pass cannot take it
+	// until it is spliced back.
+	splitListed bool
 	// swapped counts the swap entries that name the folio (the swap
 	// slot's swap_map count); swapCache says the swap cache holds it (with
 	// a pin). Both under refMu (swap.go).

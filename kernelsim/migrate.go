@@ -350,6 +350,27 @@ func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, hugetlb bool, site stri
 	return f
 }
 
+// folioTryGet finds the folio mapped at addr of m through the page tables,
+// as isolate does, and takes a reference on it (folio_try_get) without
+// isolating it from the LRU; nil for none, a hugetlb folio or one being
+// freed.
+func (k *Kernel) folioTryGet(t *sched.Task, m *MM, addr int, site string) *Folio {
+	rcu := k.Env.RCU()
+	rcu.ReadLock(t, site)
+	defer rcu.ReadUnlock(t, site)
+	p := m.Walk(addr)
+	if p == nil || p.Kind != PTEPresent || p.Folio == nil || p.Folio.isHugetlb() {
+		return nil
+	}
+	f := p.Folio
+	t.Point(sched.KindRead, f.name, site, "folio_try_get")
+	k.use(t, &f.Obj, site)
+	if !f.tryPin() {
+		return nil
+	}
+	return f
+}
+
 // putback is folio_putback_lru plus the put of the isolation reference.
 func (k *Kernel) putback(t *sched.Task, f *Folio) {
 	f.refMu.Lock()

@@ -180,16 +180,35 @@ func (k *Kernel) vmaAdjustTransHuge(t *sched.Task, v *VMA, start, end int, next 
 // SplitFolio splits the large folio mapped at addr of m into small folios,
 // as deferred_split_scan() does for a folio on the deferred split queue
 // (the shrinker; no mm lock, no mm_users reference: physical-page work):
-// take a reference on the folio found through the page tables, trylock it,
-// split_folio(), unlock, put. A small folio, or none, is nothing to do; a
-// contended folio lock is EAGAIN, as the shrinker skips such a folio.
+// take a reference on the folio found through the page tables
+// (folio_try_get: the shrinker does not isolate it from the LRU, so it
+// meets a folio that reclaim, migration or compaction has isolated, and
+// locked or not yet), trylock it, split_folio(), unlock, put. A small
+// folio, or none, is nothing to do; a contended folio lock is EAGAIN, as
+// the shrinker skips such a folio, and so is a folio someone else holds a
+// reference on (can_split_folio in splitHugePage: an isolator's).
 func (k *Kernel) SplitFolio(t *sched.Task, m *MM, addr int) error {
 	const site = "deferred_split_scan"
-	f := k.isolate(t, m, addr, false, site)
+	f := k.folioTryGet(t, m, addr, site)
 	if f == nil {
 		return nil
 	}
-	defer k.putback(t, f)
+	defer k.unpin(t, f, site)
+	// Under split_queue_lock the pass moves the folio from the queue to
+	// its own list, and splices what is left back at the end: a second
+	// pass meanwhile does not find it.
+	f.refMu.Lock()
+	listed := f.splitListed
+	f.splitListed = true
+	f.refMu.Unlock()
+	if listed {
+		return nil
+	}
+	defer func() {
+		f.refMu.Lock()
+		f.splitListed = false
+		f.refMu.Unlock()
+	}()
 	if !f.Large() {
 		return nil
 	}
