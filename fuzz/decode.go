@@ -604,8 +604,9 @@ var templates = []template{
 		// A fault of mm1 in the shared table (0x58 is not faulted yet) while
 		// mm1's own zap unshares it (D.8), and a migration walking it
 		// from mm2.
-		hot:   []string{"store mm1 0x58 9", "madvise mm1 0x48+8 dontneed", "migrate mm2 0x48"},
-		extra: []string{"mprotect mm2 0x40+64 r", "munmap mm1 0x40+16", "fork mm1 {child}; store {child} 0x48 5"},
+		hot: []string{"store mm1 0x58 9", "madvise mm1 0x48+8 dontneed", "migrate mm2 0x48"},
+		extra: []string{"mprotect mm2 0x40+64 r", "munmap mm1 0x40+16", "fork mm1 {child}; store {child} 0x48 5", "fork mm2 {child}", "fork mm1 {child}",
+			"madvise mm2 0x48+8 random"},
 	},
 	// Case B of the 2022 argument: uprobes' __replace_page walks a VMA of
 	// a file with a probe; on a hugetlbfs file valid_vma refuses it.
@@ -1369,7 +1370,8 @@ var templates = []template{
 		extra: []string{"mprotect mm1 0x50+8 r", "fork mm1 {child}", "madvise mm1 0x50+8 dontneed", "migrate mm1 0x50; load mm1 0x51", "store mm1 0x51 6",
 			"split mm1 0x50", "mmap mm1 0x58+8 anon rw; store mm1 0x58 7", "madvise mm1 0x58+8 dontneed", "munmap mm2 0x40+64", "fork mm2 {child}",
 			"store mm2 0x60 8", "migrate mm2 0x48", "mmap mm1 0x50+8 anon rw thp; store mm1 0x51 2; split mm1 0x50; collapse mm1 0x50",
-			"mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; mremap mm1 0x50+8 -> 0x100"},
+			"mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; mremap mm1 0x50+8 -> 0x100", "store mm1 0x58 5", "migrate mm1 0x48",
+			"mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; fork mm1 {child}; store mm1 0x51 6", "mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; fault mm1 0x51 read"},
 	},
 	// A private hugetlb VMA never faulted has no anon_vma: its first
 	// faults under the per-VMA lock prepare one with mmap_read_trylock
@@ -1541,6 +1543,24 @@ var templates = []template{
 		hot:    []string{"collapse mm2 0x10", "load mm1 0x11", "madvise mm1 0x11+1 dontneed"},
 		extra: []string{"ksm mm1 0x13", "ksm mm2 0x11", "store mm1 0x11 6", "reclaim mm2 0x11", "madvise mm1 0x10+4 dontneed", "exit mm1",
 			"collapse mm2 0x10", "munmap mm1 0x11+1", "migrate mm2 0x11"},
+	},
+	// Two mms map a hugetlbfs file without sharing a PMD table (the range
+	// is less than a table's): both fault the same page (two
+	// hugetlb_no_page of one folio, the second finding it in the page
+	// cache or waiting on its lock) while a hole punch zeroes part of it
+	// (filemap_lock_folio_nowait) or removes it, a migration locks it, and
+	// a third mapping is linked into i_mmap.
+	{name: "two mms fault one hugetlbfs page at once, without a shared PMD table, while a punch zeroes or removes it and it migrates",
+		files:   []string{"h 16 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+16 h@0x0 shared rw", "store mm1 0x40 1", "mmap mm2 0x40+16 h@0x0 shared rw"},
+		addrs:   []int{0x48, 0x40, 0x49, 0x41},
+		ranges:  [][2]int{{0x48, 8}, {0x40, 16}},
+		dests:   []int{0x90},
+		mms:     []string{"mm1", "mm2"},
+		hot:     []string{"load mm1 0x48", "load mm2 0x48", "punch mm1 h 0x9+2"},
+		extra: []string{"migrate mm1 0x40", "load mm2 0x41", "punch mm2 h 0x1+2", "punch mm1 h 0x8+8", "mmap mm2 0x60+8 h@0x0 shared rw",
+			"store mm2 0x40 5", "migrate mm2 0x48", "load mm1 0x40; load mm1 0x48", "punch mm1 h 0x0+8", "mmap mm1 0x60+8 h@0x8 private rw; load mm1 0x61"},
 	},
 }
 

@@ -63,3 +63,19 @@ func TestGeneratedProgramsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestExpandInPlaceIsFreshMemory: mremap growing a VMA in place over pages
+// an earlier mapping held gives fresh (zero) memory there, and the memory
+// log says so: without its MemZero the memory-contents check held a load
+// there to the value stored before the munmap (a false finding on the
+// faithful kernel, found by the stress of a two-VMA template).
+func TestExpandInPlaceIsFreshMemory(t *testing.T) {
+	p, err := kernelsim.Parse("expand", "mm mm1\nsetup: mmap mm1 0x10+8 anon rw\nsetup: store mm1 0x15 3\nsetup: munmap mm1 0x14+4\n"+
+		"setup: mremap mm1 0x10+4 resize 8\nt1: load mm1 0x15\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := harness.Run(p, harness.Options{}); !rep.OK() {
+		t.Fatalf("%s", rep.Summary())
+	}
+}

@@ -171,6 +171,11 @@ func (k *Kernel) mremapAt(t *sched.Task, m *MM, v *VMA, a MremapArgs, err *error
 func (k *Kernel) expandVMA(t *sched.Task, m *MM, v *VMA, a MremapArgs) error {
 	end := a.Old + a.NewLen
 	if a.Old+a.OldLen == v.end && end <= k.Geo.Pages() && len(m.overlapping(v.end, end)) == 0 {
+		// The pages the VMA grows over are fresh memory, whatever an
+		// earlier mapping there held (the memory log's MemZero, as for a
+		// new mapping: without it a load there was held to the value a
+		// mapping unmapped before had).
+		k.logMem(t, MemEvent{Kind: MemZero, MM: m.name, Addr: v.end, Len: end - v.end})
 		k.vmaMergeExtend(t, v, end)
 		return nil
 	}

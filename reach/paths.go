@@ -96,8 +96,11 @@ var (
 	// on none of those lists). Paths of both kinds (the fault's and
 	// migration entries' waits, folio set up under __folio_set_locked)
 	// are in neither.
-	hugetlbFolioPaths    = []string{"hugetlb_fault", "hugetlb_no_page", "folio_wait_locked", "filemap_lock_hugetlb_folio", "hugetlb_add_to_page_cache", "hugetlbfs_zero_partial_page", "remove_inode_single_folio", "unmap_and_move_huge_page"}
-	nonHugetlbFolioPaths = []string{"__folio_set_locked", "__collapse_huge_page_isolate", "__split_huge_page_tail", "collapse_file", "deferred_split_scan", "do_huge_pmd_wp_page", "find_lock_entries", "folio_lock_or_retry", "__folio_lock_or_retry", "lock_folio_maybe_drop_mmap", "migrate_folio_unmap", "shmem_undo_range", "shrink_folio_list", "try_to_merge_one_page", "wp_can_reuse_anon_folio", "__try_to_reclaim_swap"}
+	// (filemap_lock_folio_nowait is the hugetlbfs punch's trylock in the
+	// model, __folio_lock filemap_fault's sleeping lock, which hugetlb
+	// faults never take.)
+	hugetlbFolioPaths    = []string{"hugetlb_fault", "hugetlb_no_page", "folio_wait_locked", "filemap_lock_hugetlb_folio", "hugetlb_add_to_page_cache", "hugetlbfs_zero_partial_page", "remove_inode_single_folio", "unmap_and_move_huge_page", "filemap_lock_folio_nowait"}
+	nonHugetlbFolioPaths = []string{"__folio_lock", "__folio_set_locked", "__collapse_huge_page_isolate", "__split_huge_page_tail", "collapse_file", "deferred_split_scan", "do_huge_pmd_wp_page", "find_lock_entries", "folio_lock_or_retry", "__folio_lock_or_retry", "lock_folio_maybe_drop_mmap", "migrate_folio_unmap", "shmem_undo_range", "shrink_folio_list", "try_to_merge_one_page", "wp_can_reuse_anon_folio", "__try_to_reclaim_swap"}
 	// hugetlbFilePaths take the i_mmap_rwsem or the i_pages lock of
 	// hugetlbfs files only (i_mmap_lock_read is huge_pmd_share's, the
 	// model's only path of that name); nonHugetlbFilePaths never of one:
@@ -169,8 +172,18 @@ func Impossible(c Cell) string {
 			}
 		}
 	case "ptl":
-		if a, b := in(mmapWritePTL); a && b {
+		a, b := in(mmapWritePTL)
+		if a && b {
 			return "both paths hold the table's mm's mmap_lock for write (munmap's zap: for read after downgrading, which still excludes writers) from before the PTL until their ops end"
+		}
+		if c.Has("write_protect_page") && (a || b) && !c.Has("unmap_vmas") {
+			// munmap's zap runs under mmap_lock read after the downgrade,
+			// beside readers such as ksmd, in a table a remaining VMA
+			// may share with the removed one.
+			return "ksmd's write_protect_page holds the mm's mmap_lock for read (try_to_merge_with_ksm_page) from before its PTL until its op ends, and the other path holds it for write from before its PTL until its op ends; a PTE table belongs to one mm"
+		}
+		if c.Has("try_to_free_pte") && (a || b) {
+			return "PT reclaim frees only a table whose whole range its MADV_DONTNEED zaps (reclaim_pt_is_enabled: end - start >= PMD_SIZE), which lies in the one VMA it holds the read lock of (or under mmap_lock read) until its op ends; the other path holds mmap_lock for write and write-locks every VMA whose tables it changes before it takes their PTLs (mprotect, mremap's source and its new destination VMA, munmap's removed VMAs, fork's parent VMAs, khugepaged's collapse), until its op ends"
 		}
 	case "page_table_lock":
 		if c.Has("copy_pte_range") {
