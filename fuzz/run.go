@@ -44,7 +44,7 @@ func Run(data []byte, cfg Config) *harness.Report {
 const StaleCopyRuns = 2000
 
 // Exec runs program p under the schedule part sb of a fuzz input (opts'
-// Strategy is replaced by Strategy(p, sb)), as FuzzKernel, and mmrace
+// Strategy is replaced by FuzzerStrategy(p, sb)), as FuzzKernel, and mmrace
 // replay and minimize of its crash files, run an input. When that run ends
 // clean but made a stale copy (a task copied a page while another task
 // could still store to it through a writable translation,
@@ -72,7 +72,7 @@ const StaleCopyRuns = 2000
 // way hunt's search gives such a program windowSchedules runs at once.
 // Exec is a pure function of (p, sb, opts): a crash file replays.
 func Exec(p *kernelsim.Program, sb []byte, opts harness.Options) *harness.Report {
-	opts.Strategy = Strategy(p, sb)
+	opts.Strategy = FuzzerStrategy(p, sb)
 	rep := harness.Run(p, opts)
 	if rep.Finding() || rep.InternalError() || rep.Verdict.InvalidProgram() || rep.Kernel == nil || rep.Kernel.StaleCopies() == 0 {
 		return rep
