@@ -214,7 +214,7 @@ func Impossible(c Cell) string {
 			return "a split's tails are new folios of a smaller order than a PMD's, which no PMD maps: do_huge_pmd_wp_page locks PMD-mapped folios only"
 		}
 		if c.Has("wp_can_reuse_anon_folio") && (c.Has("deferred_split_scan") || c.Has("do_huge_pmd_wp_page")) {
-			return "wp_can_reuse_anon_folio locks small folios only: a large one is refused before the folio lock (v6.6: \"let's just consistently not reuse subpages\") or checked by __wp_can_reuse_large_anon_folio under folio_lock_large_mapcount, not the folio lock (1da190f4d0a6, v6.15); the other path locks large folios only"
+			return "wp_can_reuse_anon_folio locks small folios only: a large one is refused before the folio lock (before v6.15: \"let's just consistently not reuse subpages\") or checked by __wp_can_reuse_large_anon_folio under folio_lock_large_mapcount, not the folio lock (1da190f4d0a6, v6.15); the other path locks large folios only"
 		}
 		if c.A == "shrink_folio_list" && c.B == "shrink_folio_list" {
 			return "reclaim locks only a folio it isolated, and puts it back as the last act of its op: a second reclaim can isolate it only after the first op ended"
