@@ -39,9 +39,9 @@ var PCTTag = []byte{0xff, 'P'}
 // Why: Go's fuzzer knows nothing of the tag. It reaches a PCT draw only by
 // appending to a seed's bare tag, and loses it with most of its mutations:
 // in one 120 s run of FuzzKernel, 5,928 of 481,138 executions (1.2%) were
-// PCT draws, and D.12c's template, which fails under PCT with windows in
-// about one draw in 20, got 40 of its 5,000 executions as PCT draws and no
-// stale copy at all. With the short form one byte in four of a mutated
+// PCT draws, and D.12c's template, whose PCT draws make a stale copy (which
+// Exec amplifies into the lost store about half the time) in about one in
+// 20, got 40 of its 5,000 executions as PCT draws and no stale copy at all. With the short form one byte in four of a mutated
 // schedule part makes it a PCT draw, and mutating that byte or the next
 // ones gives another draw of the same program. The seeds are unchanged
 // (no schedule bytes, or the bare tag: both the non-preemptive schedule),
