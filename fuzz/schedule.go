@@ -41,22 +41,16 @@ var PCTTag = []byte{0xff, 'P'}
 // in one 120 s run of FuzzKernel, 5,928 of 481,138 executions (1.2%) were
 // PCT draws, and D.12c's template, whose PCT draws make a stale copy (which
 // Exec amplifies into the lost store about half the time) in about one in
-// 20, got 40 of its 5,000 executions as PCT draws and no stale copy at all. With the short form one byte in four of a mutated
-// schedule part makes it a PCT draw, and mutating that byte or the next
+// 20, got 40 of its 5,000 executions as PCT draws and no stale copy at
+// all. With the short form one byte in four of a mutated schedule part
+// makes it a PCT draw, and mutating that byte or the next
 // ones gives another draw of the same program. The seeds are unchanged
 // (no schedule bytes, or the bare tag: both the non-preemptive schedule),
 // so no seed reproduces a variant. hunt and stress keep Strategy: their
 // own searches choose PCT explicitly.
 func FuzzerStrategy(p *kernelsim.Program, sb []byte) sched.Strategy {
 	if len(sb) > 0 && sb[0]&0xc0 == 0xc0 && !bytes.HasPrefix(sb, PCTTag) {
-		cfg, rest := sb[0], sb[1:]
-		var seed uint64
-		for i := 0; i < 8 && i < len(rest); i++ {
-			seed |= uint64(rest[i]) << (8 * i)
-		}
-		pct := sched.NewPCT(seed, 1+int(cfg&0x1f)%6, 60+12*p.Ops())
-		pct.Windows = cfg&0x20 != 0
-		return pct
+		return pctDraw(p, 1+int(sb[0]&0x1f)%6, sb[0]&0x20 != 0, sb[1:])
 	}
 	return Strategy(p, sb)
 }
@@ -74,12 +68,18 @@ func Strategy(p *kernelsim.Program, sb []byte) sched.Strategy {
 		// adds the draw.
 		return sched.NewBytes(nil)
 	}
-	cfg, rest := rest[0], rest[1:]
-	var seed uint64
-	for i := 0; i < 8 && i < len(rest); i++ {
-		seed |= uint64(rest[i]) << (8 * i)
+	return pctDraw(p, 1+int(rest[0]&0x7f)%6, rest[0]&0x80 != 0, rest[1:])
+}
+
+// pctDraw is the PCT draw of both forms: the given depth and windows, the
+// seed from the first 8 bytes of seed (little endian; missing bytes are
+// 0), and p's step bound.
+func pctDraw(p *kernelsim.Program, depth int, windows bool, seed []byte) sched.Strategy {
+	var s uint64
+	for i := 0; i < 8 && i < len(seed); i++ {
+		s |= uint64(seed[i]) << (8 * i)
 	}
-	pct := sched.NewPCT(seed, 1+int(cfg&0x7f)%6, 60+12*p.Ops())
-	pct.Windows = cfg&0x80 != 0
+	pct := sched.NewPCT(s, depth, 60+12*p.Ops())
+	pct.Windows = windows
 	return pct
 }

@@ -331,6 +331,31 @@ func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, hugetlb bool, site stri
 	rcu := k.Env.RCU()
 	rcu.ReadLock(t, site)
 	defer rcu.ReadUnlock(t, site)
+	if f := k.walkFolioTryGet(t, m, addr, hugetlb, site); f != nil && f.tryIsolate() {
+		return f
+	}
+	return nil
+}
+
+// folioTryGet finds the folio mapped at addr of m as isolate does, and
+// takes a reference on it (folio_try_get) without isolating it from the
+// LRU; nil for none, a hugetlb folio or one being freed. (Its own RCU
+// section, not isolate's: each is a lock site of its own for mmrace
+// locks.)
+func (k *Kernel) folioTryGet(t *sched.Task, m *MM, addr int, site string) *Folio {
+	rcu := k.Env.RCU()
+	rcu.ReadLock(t, site)
+	defer rcu.ReadUnlock(t, site)
+	if f := k.walkFolioTryGet(t, m, addr, false, site); f != nil && f.tryPin() {
+		return f
+	}
+	return nil
+}
+
+// walkFolioTryGet is the walk of isolate and folioTryGet, inside the
+// caller's RCU read section: the folio presently mapped at addr of m (a
+// hugetlb one only with hugetlb), read before the caller takes it.
+func (k *Kernel) walkFolioTryGet(t *sched.Task, m *MM, addr int, hugetlb bool, site string) *Folio {
 	p := m.Walk(addr)
 	if p == nil || p.Kind != PTEPresent || p.Folio == nil {
 		return nil
@@ -344,30 +369,6 @@ func (k *Kernel) isolate(t *sched.Task, m *MM, addr int, hugetlb bool, site stri
 	}
 	t.Point(sched.KindRead, f.name, site, "folio_try_get")
 	k.use(t, &f.Obj, site)
-	if !f.tryIsolate() {
-		return nil
-	}
-	return f
-}
-
-// folioTryGet finds the folio mapped at addr of m through the page tables,
-// as isolate does, and takes a reference on it (folio_try_get) without
-// isolating it from the LRU; nil for none, a hugetlb folio or one being
-// freed.
-func (k *Kernel) folioTryGet(t *sched.Task, m *MM, addr int, site string) *Folio {
-	rcu := k.Env.RCU()
-	rcu.ReadLock(t, site)
-	defer rcu.ReadUnlock(t, site)
-	p := m.Walk(addr)
-	if p == nil || p.Kind != PTEPresent || p.Folio == nil || p.Folio.isHugetlb() {
-		return nil
-	}
-	f := p.Folio
-	t.Point(sched.KindRead, f.name, site, "folio_try_get")
-	k.use(t, &f.Obj, site)
-	if !f.tryPin() {
-		return nil
-	}
 	return f
 }
 
