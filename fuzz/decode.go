@@ -1562,6 +1562,98 @@ var templates = []template{
 		extra: []string{"migrate mm1 0x40", "load mm2 0x41", "punch mm2 h 0x1+2", "punch mm1 h 0x8+8", "mmap mm2 0x60+8 h@0x0 shared rw",
 			"store mm2 0x40 5", "migrate mm2 0x48", "load mm1 0x40; load mm1 0x48", "punch mm1 h 0x0+8", "mmap mm1 0x60+8 h@0x8 private rw; load mm1 0x61"},
 	},
+	// A PMD table two mms share changes owner (ownerChange): mm2's op
+	// unshares it, and mm1, its only owner now, cuts its hugetlb VMA and
+	// puts THP, small-page, private hugetlb and file THP ranges in the
+	// same table, all while mm2's op is still at work.
+	ownerChange("mm1 writes a THP it shares with a fork and touches it again", "munmap mm2 0x48+8",
+		"mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; fork mm1 mm3; store mm1 0x50 6", "store mm1 0x51 7"),
+	ownerChange("mm1 copies a private hugetlb page on write and forks it", "munmap mm2 0x48+8",
+		"mmap mm1 0x50+8 h@0x8 private rw; load mm1 0x50; store mm1 0x50 5; fork mm1 mm3", "mmap mm1 0x58+8 h@0x10 private rw; store mm1 0x58 6; fork mm1 mm4"),
+	ownerChange("mm1's hugetlb page migrates while mm1 waits on its migration entry", "munmap mm2 0x48+8",
+		"migrate mm1 0x48", "load mm1 0x48; load mm1 0x48"),
+	ownerChange("mm1's new THP migrates while mm1 waits on its PMD migration entry", "munmap mm2 0x48+8",
+		"mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; migrate mm1 0x50; migrate mm1 0x50", "fault mm1 0x51 read; fault mm1 0x52 read"),
+	ownerChange("mm1 frees a page table (PT reclaim), moves one whole and khugepaged retracts one", "munmap mm2 0x48+8",
+		"mmap mm1 0x50+8 anon rw; store mm1 0x50 5; madvise mm1 0x50+8 dontneed", "mmap mm1 0x58+8 anon rw; store mm1 0x58 5; mremap mm1 0x58+8 -> 0x100",
+		"mmap mm1 0x60+8 file1@0x0 shared rw thp; store mm1 0x60 3; collapse mm1 0x60"),
+	ownerChange("unshared by mm2's mprotect: mm1 forks THP and private hugetlb pages and moves a page table", "mprotect mm2 0x40+64 r",
+		"mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; fork mm1 mm3", "mmap mm1 0x58+8 h@0x10 private rw; store mm1 0x58 5; fork mm1 mm4",
+		"mmap mm1 0x60+8 anon rw; store mm1 0x60 5; mremap mm1 0x60+8 -> 0x100"),
+	ownerChange("unshared by mm2's MADV_DONTNEED: mm1 forks a THP", "madvise mm2 0x40+64 dontneed",
+		"mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; fork mm1 mm3", "mmap mm1 0x58+8 h@0x8 private rw; load mm1 0x58; store mm1 0x58 6"),
+	mixedPMDTable("a THP is written after a fork while a fault waits on a hugetlb page's migration entry", "migrate mm1 0x40", "load mm1 0x41", "fork mm1 mm2; store mm1 0x50 8"),
+	// khugepaged's collapse_file through one mm while a second pass (through
+	// another mm) finds the first one's new THP in the page cache and
+	// trylocks it (SCAN_PTE_MAPPED_HUGEPAGE is seen under the folio lock),
+	// or faults map the new THP and it migrates before the first pass
+	// ends (a fault waits on its migration entry).
+	shmemCollapse("two collapses at once", "collapse mm1 0x50", "collapse mm2 0x50; collapse mm2 0x50", "collapse mm1 0x50"),
+	shmemCollapse("the new THP is mapped and migrates while a fault waits on it", "collapse mm1 0x50", "load mm2 0x51; migrate mm2 0x51", "fault mm2 0x51 read; fault mm2 0x51 read"),
+	// retract_page_tables takes the PTL of a private file VMA's table and
+	// skips it (the VMA got an anon_vma since its lockless check: a first
+	// copy-on-write fault), so the table stays, and in khugepaged's op's
+	// tail (the old folios put back) the table is used as any other: a
+	// copy-on-write of a page read again, a swap-in, a first anonymous
+	// fault where half the VMA was replaced.
+	retractSkip("a page read again is copied on write", "load mm1 0x13; store mm1 0x13 7"),
+	retractSkip("an anonymous copy is swapped out and in", "store mm1 0x13 7; reclaim mm1 0x13; load mm1 0x13"),
+	retractSkip("half the VMA is replaced by anonymous memory and touched", "munmap mm1 0x14+4; mmap mm1 0x14+4 anon rw; store mm1 0x14 9"),
+	retractSkip("the VMA is replaced, half by half, by anonymous memory khugepaged collapses", "mmap mm1 0x14+4 anon rw thp; mmap mm1 0x10+4 anon rw thp; store mm1 0x10 9; collapse mm1 0x10"),
+	retractSkip("the VMA is replaced, half by half, by a mapping of the file's next THP range, which khugepaged collapses", "mmap mm1 0x14+4 file1@0xc shared rw thp; mmap mm1 0x10+4 file1@0x8 shared rw thp; collapse mm1 0x10"),
+	// A private hugetlb page no page-cache folio backs: the first read
+	// fault maps a new anonymous folio read-only (hugetlb_no_page locks it
+	// new), a migration locks it in that fault's tail, and a write fault's
+	// trylock fails and waits for it (folio_wait_locked, outside the fault
+	// mutex).
+	{name: "a private hugetlb mapping never faulted: a read fault maps a new anonymous page while it migrates and a write waits on its lock",
+		files:  []string{"h 16 hugetlb"},
+		setup:  []string{"mmap mm1 0x40+16 h@0x0 private rw"},
+		addrs:  []int{0x40, 0x41, 0x48},
+		ranges: [][2]int{{0x40, 16}, {0x40, 8}},
+		dests:  []int{0x80},
+		mms:    []string{"mm1"},
+		hot:    []string{"load mm1 0x40", "migrate mm1 0x40", "store mm1 0x40 5; store mm1 0x41 6"},
+		extra:  []string{"load mm1 0x48", "store mm1 0x48 7", "fork mm1 {child}", "madvise mm1 0x40+8 dontneed", "mprotect mm1 0x40+16 r", "migrate mm1 0x48"},
+	},
+	// Two MADV_DONTNEEDs of one range free its page table at once (PT
+	// reclaim: try_to_free_pte) while a thread faults pages back in, so
+	// that one finds the table no longer empty and the other frees it.
+	{name: "a faulted anonymous range freed by two MADV_DONTNEEDs at once (PT reclaim) while a thread faults pages back in",
+		setup:  []string{"mmap mm1 0x10+8 anon rw", "store mm1 0x10 1", "store mm1 0x11 2"},
+		addrs:  []int{0x12, 0x10, 0x13, 0x11},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}},
+		dests:  []int{0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"madvise mm1 0x10+8 dontneed", "madvise mm1 0x10+8 dontneed", "store mm1 0x12 3; store mm1 0x13 4"},
+		extra:  []string{"madvise mm1 0x10+4 dontneed", "store mm1 0x10 5", "migrate mm1 0x11", "mremap mm1 0x10+8 -> 0x20", "fork mm1 {child}"},
+	},
+	// Two shmem files mapped side by side in one PTE table: their hole
+	// punches (each under its own inode's i_rwsem) zap the same table at
+	// once (unmap_mapping_range_vma) while it is faulted.
+	{name: "two shmem files mapped side by side in one page table: both punched at once while their pages are faulted",
+		files:  []string{"file2 8"},
+		setup:  []string{"mmap mm1 0x10+4 file1@0x0 shared rw", "mmap mm1 0x14+4 file2@0x0 shared rw", "store mm1 0x10 1", "store mm1 0x11 2", "store mm1 0x14 3", "store mm1 0x15 4"},
+		addrs:  []int{0x10, 0x14, 0x11, 0x15},
+		ranges: [][2]int{{0x10, 8}, {0x10, 4}, {0x14, 4}},
+		dests:  []int{0x20},
+		mms:    []string{"mm1"},
+		hot:    []string{"punch mm1 file1 0x0+4", "punch mm1 file2 0x0+4", "store mm1 0x11 5; load mm1 0x15"},
+		extra:  []string{"punch mm1 file1 0x1+2", "punch mm1 file2 0x0+2", "migrate mm1 0x10", "reclaim mm1 0x14", "madvise mm1 0x10+8 dontneed", "fork mm1 {child}"},
+	},
+	// A PTE table under a shared file VMA and an anonymous THP range: a
+	// store faults a file page in (do_shared_fault) while the file VMA is
+	// replaced by anonymous memory that merges into the THP range, which
+	// khugepaged collapses, all before the store's op ends.
+	{name: "a page table under a shared file VMA and an anonymous THP range: a file fault while the file VMA is replaced by anonymous memory khugepaged collapses",
+		setup:  []string{"mmap mm1 0x50+4 file1@0x0 shared rw", "mmap mm1 0x54+4 anon rw thp", "store mm1 0x54 1", "store mm1 0x55 2", "store mm1 0x56 3", "store mm1 0x57 4"},
+		addrs:  []int{0x50, 0x54, 0x51, 0x56},
+		ranges: [][2]int{{0x50, 4}, {0x50, 8}, {0x54, 4}},
+		dests:  []int{0x100},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x50 5", "mmap mm1 0x50+4 anon rw thp", "collapse mm1 0x50"},
+		extra:  []string{"load mm1 0x51", "munmap mm1 0x50+4", "migrate mm1 0x54", "madvise mm1 0x54+4 dontneed", "fork mm1 {child}", "mprotect mm1 0x54+4 r"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2
@@ -1766,6 +1858,68 @@ func Seeds() [][]byte {
 		}
 	}
 	return out
+}
+
+// shmemCollapse is a template of a shmem THP range (file1 0x0-0x7)
+// faulted through mm1 and mapped, not yet faulted, by mm2, with hot as its
+// tasks' own race.
+func shmemCollapse(what string, hot ...string) template {
+	return template{name: "a shmem THP range mapped by two mms, khugepaged collapses it: " + what,
+		declare: []string{"mm2"},
+		setup: []string{"mmap mm1 0x50+8 file1@0x0 shared rw thp", "store mm1 0x50 1", "store mm1 0x51 2", "store mm1 0x52 3", "store mm1 0x53 4",
+			"store mm1 0x54 5", "store mm1 0x55 6", "store mm1 0x56 7", "store mm1 0x57 8", "mmap mm2 0x50+8 file1@0x0 shared rw thp"},
+		addrs:  []int{0x51, 0x50, 0x52, 0x57},
+		ranges: [][2]int{{0x50, 8}, {0x52, 2}},
+		dests:  []int{0x100},
+		mms:    []string{"mm1", "mm2"},
+		hot:    hot,
+		extra: []string{"collapse mm2 0x50", "load mm2 0x51", "store mm2 0x52 9", "migrate mm1 0x50", "madvise mm2 0x50+8 dontneed", "fault mm1 0x51 read",
+			"reclaim mm1 0x52", "fork mm2 {child}"},
+	}
+}
+
+// retractSkip is a template of a shmem THP range mapped private (two
+// pages read-faulted) and shared (emptied), beside the file's next THP
+// range mapped shared (one page faulted): khugepaged collapses it and
+// retracts its tables while a first copy-on-write fault gives the private
+// VMA an anon_vma, and chain runs in a third task.
+func retractSkip(what, chain string) template {
+	return template{name: "a shmem THP range mapped private and shared: khugepaged's retraction skips the private VMA's table, written meanwhile, and then " + what,
+		setup: []string{"mmap mm1 0x10+8 file1@0x0 private rw thp", "load mm1 0x10", "load mm1 0x12", "mmap mm1 0x20+8 file1@0x0 shared rw thp", "store mm1 0x21 1",
+			"madvise mm1 0x20+8 dontneed", "mmap mm1 0x30+8 file1@0x8 shared rw thp", "store mm1 0x30 1"},
+		addrs:  []int{0x13, 0x11, 0x10, 0x14},
+		ranges: [][2]int{{0x10, 8}, {0x14, 4}, {0x20, 8}},
+		dests:  []int{0x40},
+		mms:    []string{"mm1"},
+		hot:    []string{"collapse mm1 0x20", "store mm1 0x11 5", chain},
+		extra:  []string{"store mm1 0x10 6", "load mm1 0x13", "reclaim mm1 0x11", "migrate mm1 0x12", "fork mm1 {child}", "madvise mm1 0x10+8 dontneed"},
+	}
+}
+
+// ownerChange is a template of a hugetlb PMD table (0x40-0x7f) that mm1
+// and mm2 share (huge_pmd_share), where unshare, mm2's first task, is an
+// op of mm2 that unshares it (hugetlb_unshare_pmds at a split,
+// hugetlb_change_protection, __unmap_hugepage_range), leaving it to mm1
+// alone; hot are mm1's tasks, which cut mm1's hugetlb VMA with MAP_FIXED
+// mmaps (no unshare left to do) and use the table as any other while
+// mm2's op is still at work: every PMD-table path of mm1 meets mm2's
+// unsharing path on one PMD lock. (A table that holds anything but the
+// leaves of one shared hugetlb VMA belongs to one mm; this is the only way
+// such a table meets another mm's path.)
+func ownerChange(what, unshare string, hot ...string) template {
+	return template{name: "a hugetlb PMD table shared by two mms changes owner: " + what,
+		files:   []string{"h 64 hugetlb"},
+		declare: []string{"mm2"},
+		setup:   []string{"mmap mm1 0x40+64 h@0x0 shared rw", "store mm1 0x48 1", "mmap mm2 0x40+64 h@0x0 shared rw", "load mm2 0x48"},
+		addrs:   []int{0x50, 0x48, 0x58, 0x51, 0x60},
+		ranges:  [][2]int{{0x50, 8}, {0x48, 8}, {0x40, 64}, {0x58, 8}},
+		dests:   []int{0x100},
+		mms:     []string{"mm1", "mm2"},
+		hot:     append([]string{unshare}, hot...),
+		extra: []string{"munmap mm2 0x48+8", "mprotect mm2 0x40+64 r", "madvise mm2 0x40+64 dontneed", "store mm1 0x48 8", "load mm1 0x58",
+			"mmap mm1 0x50+8 h@0x8 private rw; load mm1 0x50; store mm1 0x50 5", "migrate mm1 0x48; load mm1 0x48",
+			"mmap mm1 0x50+8 anon rw; store mm1 0x50 5; mremap mm1 0x50+8 -> 0x100", "fork mm1 {child}"},
+	}
 }
 
 // mixedPMDTable is a template of one PMD table (0x40-0x7f) shared by a

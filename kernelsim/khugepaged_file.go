@@ -106,13 +106,18 @@ func (k *Kernel) collapseFile(t *sched.Task, m *MM, haddr int, f *File, start in
 			nrNone++
 			continue
 		}
-		if fo.Large() {
-			f.xa.Unlock(t, site)
-			return rollback("SCAN_PTE_MAPPED_HUGEPAGE")
-		}
 		if !fo.lock.Trylock(t, site) {
 			f.xa.Unlock(t, site)
 			return rollback("SCAN_PAGE_LOCK")
+		}
+		if fo.Large() {
+			// "If file was truncated then extended, or hole-punched,
+			// before we locked the first folio, then a THP might be there
+			// already": another collapse's THP, seen once it is locked
+			// (the order check comes after folio_trylock).
+			f.xa.Unlock(t, site)
+			fo.lock.Unlock(t, site)
+			return rollback("SCAN_PTE_MAPPED_HUGEPAGE")
 		}
 		// folio_get: the xa_lock keeps the folio in the page cache, and the
 		// page cache's reference keeps it alive.

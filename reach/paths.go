@@ -78,9 +78,14 @@ var (
 		"collapse_file"}
 	// freshFolioPaths lock a folio their task has just allocated, before
 	// any other task can reach it (collapse_file's new THP, a hugetlb
-	// fault's new page-cache folio): a second path can come to that lock
-	// only once the folio is in the page cache, never by the same path.
-	freshFolioPaths = []string{"__folio_set_locked", "hugetlb_add_to_page_cache"}
+	// fault's new page-cache folio, a private hugetlb fault's new anon
+	// folio, which the model's hugetlb_no_page locks: its lock of a
+	// page-cache folio is filemap_lock_hugetlb_folio's): a second path can
+	// come to that lock only once the folio is in the page cache or
+	// mapped, never by the same path. (A folio freed and allocated again
+	// is a new folio, as in the model: the op that freed it no longer
+	// uses it.)
+	freshFolioPaths = []string{"__folio_set_locked", "hugetlb_add_to_page_cache", "hugetlb_no_page"}
 	// mmapWritePMD are the PMD-table paths whose op holds the table's mm's
 	// mmap_lock for write from before the PMD lock until the op ends
 	// (mprotect, fork's copy of the parent, mremap, khugepaged's collapse,
@@ -88,8 +93,15 @@ var (
 	mmapWritePMD = []string{"change_huge_pmd", "collapse_huge_page", "copy_huge_pmd", "copy_hugetlb_page_range", "hugetlb_change_protection", "hugetlb_unshare_pmds", "move_huge_pmd", "move_normal_pmd"}
 	// sharedPMDPaths may lock a PMD table several mms share (hugetlb PMD
 	// sharing): hugetlb's paths and the rmap walkers of hugetlb folios.
-	// Every other PMD table belongs to one mm.
-	sharedPMDPaths = []string{"__unmap_hugepage_range", "copy_hugetlb_page_range", "hugetlb_change_protection", "hugetlb_fault", "hugetlb_no_page", "hugetlb_unshare_pmds", "hugetlb_wp", "migration_entry_wait_huge",
+	// Every other PMD table belongs to one mm. copy_hugetlb_page_range is
+	// not one of them: fork copies a hugetlb VMA only when vma_needs_copy,
+	// for one with an anon_vma (a private VMA: want_pmd_share needs
+	// VM_MAYSHARE, so its tables are never shared) or registered for
+	// uffd-wp (uffd_disable_huge_pmd_share: userfaultfd_register unshared
+	// its tables, hugetlb_unshare_all_pmds, and they are never shared
+	// again); and the child's tables are new, used by no one before fork
+	// returns. The model copies private hugetlb VMAs only.
+	sharedPMDPaths = []string{"__unmap_hugepage_range", "hugetlb_change_protection", "hugetlb_fault", "hugetlb_no_page", "hugetlb_unshare_pmds", "hugetlb_wp", "migration_entry_wait_huge",
 		"remove_migration_pte", "try_to_migrate_one", "try_to_unmap_one"}
 	// hugetlbFolioPaths lock only hugetlb folios, nonHugetlbFolioPaths
 	// never one (LRU, THP, KSM, swap and shmem paths; a hugetlb folio is
@@ -200,12 +212,17 @@ func Impossible(c Cell) string {
 				// there while the hugetlb path's op goes on (an unshare
 				// by munmap of one sharer, then a MAP_FIXED mmap in the
 				// other): its cells with THP paths are possible.
-				return "neither path locks a shared hugetlb PMD table, so both lock a table of one mm, which cannot become shared while a VMA that is not hugetlb lies in its range; both hold that mm's mmap_lock for write from before the PMD lock until their ops end"
+				return "neither path locks a shared hugetlb PMD table, so both lock a table of one mm, which another mm can share only while one shared hugetlb VMA covers its whole PUD range (vma_shareable), never while they work in it; both hold that mm's mmap_lock for write from before the PMD lock until their ops end"
 			}
 		}
 	case "folio_lock":
+		if c.Has("hugetlbfs_zero_partial_page") {
+			// The path stays in the catalogue for the variant's runs
+			// (hunt, check), whose matrix has it.
+			return "hugetlbfs_zero_partial_page sleeps on the folio lock only before the 2026 fix of the punch's AB-BA deadlock with migration (v6.16, variant hugetlbfs_punch_hole-folio-lock-under-i_mmap); the faithful punch trylocks it, filemap_lock_folio_nowait, whose cells stand for it"
+		}
 		if a, b := in(freshFolioPaths); a && b {
-			return "both lock a folio their task has just allocated, which no other task reaches before it is in the page cache"
+			return "both lock a folio their task has just allocated, which no other task reaches before it is in the page cache or mapped"
 		}
 		if c.A == "deferred_split_scan" && c.B == "deferred_split_scan" {
 			return "the shrinker takes a folio off the deferred split queue (under split_queue_lock) before it locks it, and a second pass finds it only once the first put it back at the end of its op"
@@ -244,6 +261,10 @@ func ModelGap(c Cell) string {
 	}
 	in := func(ps []string) (a, b bool) { return slices.Contains(ps, c.A), slices.Contains(ps, c.B) }
 	switch c.Class {
+	case "vma_lock":
+		if c.Has("setup_arg_pages") && c.Has("lock_vma_under_rcu") {
+			return "the model's exec ends with setup_arg_pages (its VMA write lock is the op's second-to-last event): load_elf_binary's ELF mapping, set_brk and create_elf_tables, which keep exec at work after it, are not modelled, so a fault that finds the stack VMA's object (reused from a VMA it looked up, SLAB_TYPESAFE_BY_RCU) has no time left to try its lock"
+		}
 	case "i_mmap_rwsem":
 		if ha, hb := in(hugetlbFilePaths); c.Has("vma_link") && (ha || hb) {
 			return "mremap of a hugetlb VMA (move_hugetlb_page_tables) is not modelled: copy_vma's vma_link never links a hugetlbfs VMA"
