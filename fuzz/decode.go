@@ -1582,6 +1582,10 @@ var templates = []template{
 		"mmap mm1 0x60+8 anon rw; store mm1 0x60 5; mremap mm1 0x60+8 -> 0x100"),
 	ownerChange("unshared by mm2's MADV_DONTNEED: mm1 forks a THP", "madvise mm2 0x40+64 dontneed",
 		"mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; fork mm1 mm3", "mmap mm1 0x58+8 h@0x8 private rw; load mm1 0x58; store mm1 0x58 6"),
+	ownerChange("reclaim looks at mm1's new THP (folio_referenced) while mm1 moves another", "munmap mm2 0x48+8",
+		"mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; reclaim mm1 0x50", "mmap mm1 0x58+8 anon rw thp; store mm1 0x58 6; mremap mm1 0x58+8 -> 0x100"),
+	ownerChange("unshared by mm2's mprotect: mm1 moves a THP, and khugepaged collapses one it split", "mprotect mm2 0x40+64 r",
+		"mmap mm1 0x58+8 anon rw thp; store mm1 0x58 6; mremap mm1 0x58+8 -> 0x100", "mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; split mm1 0x50; collapse mm1 0x50"),
 	mixedPMDTable("a THP is written after a fork while a fault waits on a hugetlb page's migration entry", "migrate mm1 0x40", "load mm1 0x41", "fork mm1 mm2; store mm1 0x50 8"),
 	// khugepaged's collapse_file through one mm while a second pass (through
 	// another mm) finds the first one's new THP in the page cache and
@@ -1615,6 +1619,20 @@ var templates = []template{
 		mms:    []string{"mm1"},
 		hot:    []string{"load mm1 0x40", "migrate mm1 0x40", "store mm1 0x40 5; store mm1 0x41 6"},
 		extra:  []string{"load mm1 0x48", "store mm1 0x48 7", "fork mm1 {child}", "madvise mm1 0x40+8 dontneed", "mprotect mm1 0x40+16 r", "migrate mm1 0x48"},
+	},
+	// A THP VMA too short for a THP, never written: its first write
+	// prepares its anon_vma (__anon_vma_prepare, under mmap_lock read
+	// trylocked) and maps a small page, while an mmap grows it to a whole
+	// THP range and khugepaged collapses it (the anon_vma lock for write)
+	// before the store's op ends.
+	{name: "a THP VMA too short for a THP: its first write prepares its anon_vma while an mmap grows it to a THP range khugepaged collapses",
+		setup:  []string{"mmap mm1 0x50+4 anon rw thp"},
+		addrs:  []int{0x50, 0x51, 0x54},
+		ranges: [][2]int{{0x50, 4}, {0x50, 8}},
+		dests:  []int{0x100},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x50 5", "mmap mm1 0x54+4 anon rw thp; collapse mm1 0x50", "store mm1 0x51 6"},
+		extra:  []string{"load mm1 0x51", "fork mm1 {child}", "migrate mm1 0x50", "madvise mm1 0x50+4 dontneed", "mprotect mm1 0x50+4 r"},
 	},
 	// Two MADV_DONTNEEDs of one range free its page table at once (PT
 	// reclaim: try_to_free_pte) while a thread faults pages back in, so
@@ -1653,6 +1671,15 @@ var templates = []template{
 		mms:    []string{"mm1"},
 		hot:    []string{"store mm1 0x50 5", "mmap mm1 0x50+4 anon rw thp", "collapse mm1 0x50"},
 		extra:  []string{"load mm1 0x51", "munmap mm1 0x50+4", "migrate mm1 0x54", "madvise mm1 0x54+4 dontneed", "fork mm1 {child}", "mprotect mm1 0x54+4 r"},
+	},
+	{name: "a page table under a shared file VMA and an anonymous THP range: a file read fault while the file VMA is replaced by anonymous memory khugepaged collapses",
+		setup:  []string{"mmap mm1 0x50+4 file1@0x0 shared rw", "mmap mm1 0x54+4 anon rw thp", "store mm1 0x54 1", "store mm1 0x55 2", "store mm1 0x56 3", "store mm1 0x57 4"},
+		addrs:  []int{0x51, 0x54, 0x50, 0x56},
+		ranges: [][2]int{{0x50, 4}, {0x50, 8}, {0x54, 4}},
+		dests:  []int{0x100},
+		mms:    []string{"mm1"},
+		hot:    []string{"load mm1 0x51", "mmap mm1 0x50+4 anon rw thp", "collapse mm1 0x50"},
+		extra:  []string{"store mm1 0x50 5", "migrate mm1 0x54", "madvise mm1 0x50+8 dontneed", "mprotect mm1 0x54+4 r"},
 	},
 }
 
