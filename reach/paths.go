@@ -194,6 +194,13 @@ func Impossible(c Cell) string {
 			// may share with the removed one.
 			return "ksmd's write_protect_page holds the mm's mmap_lock for read (try_to_merge_with_ksm_page) from before its PTL until its op ends, and the other path holds it for write from before its PTL until its op ends; a PTE table belongs to one mm"
 		}
+		if c.Has("try_to_free_pte") && (a || b) {
+			// Dropped once (dc83ccc) when the stress reached four of
+			// these cells: each time in the tail of an op that had
+			// released everything and only noted its result, which the
+			// matrix no longer counts as work (Reached).
+			return "PT reclaim frees only a table whose whole range its MADV_DONTNEED zaps (reclaim_pt_is_enabled: end - start >= PMD_SIZE), which lies in the one VMA it holds the read lock of (or under mmap_lock read) until its op ends; the other path holds mmap_lock for write and write-locks every VMA whose tables it changes before it takes their PTLs (mprotect, mremap's source and its new destination VMA, munmap's removed VMAs, fork's parent VMAs, khugepaged's collapse), until its op ends"
+		}
 	case "page_table_lock":
 		if c.Has("copy_pte_range") {
 			return "copy_pte_range takes the page_table_lock of the child mm, which no one else can use before fork returns"

@@ -106,7 +106,9 @@ func (t *taskOps) close() {
 // protected). An op runs from its op event to its last event: the last
 // one of its task before the task's next op event, its exit or the end of
 // the run (a release and a switch to another task may come before the
-// next op event: what runs then came after the op).
+// next op event: what runs then came after the op). Notes are not events
+// of the op here: the one that most often ends an op's trace is its
+// result, recorded once it has released everything.
 func Reached(tr *sched.Trace) []Cell {
 	// Positions are indices into tr.Events, not steps: a task woken by a
 	// release records its grant at the step of the release, beside the
@@ -114,7 +116,10 @@ func Reached(tr *sched.Trace) []Cell {
 	var tasks []taskOps
 	var byLock map[string][]lockEvent
 	for i, e := range tr.Events {
-		if e.Task < 0 {
+		if e.Task < 0 || e.Kind == sched.KindNote {
+			// A note is an annotation, not work: most often the op's
+			// result (an errno, SIGSEGV) recorded after its last lock
+			// was released, when the syscall has returned.
 			continue
 		}
 		for len(tasks) <= e.Task {

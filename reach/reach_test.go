@@ -44,6 +44,30 @@ func TestReached(t *testing.T) {
 	}
 }
 
+// TestReachedNoteIsNotWork: an op's result, noted after it released its
+// last lock, does not keep the op at work: a path that comes to the lock
+// between the release and the note came after the op.
+func TestReachedNoteIsNotWork(t *testing.T) {
+	trace := func(tail sched.Kind) *sched.Trace {
+		return &sched.Trace{Events: []sched.Event{
+			ev(0, 0, sched.KindOp, "mm1", "mprotect"),
+			ev(1, 0, sched.KindAcquire, "ptl(pt#1)", "change_pte_range"),
+			ev(2, 0, sched.KindRelease, "ptl(pt#1)", "change_pte_range"),
+			ev(3, 1, sched.KindOp, "mm1", "madvise"),
+			ev(4, 1, sched.KindAcquire, "ptl(pt#1)", "try_to_free_pte"),
+			ev(5, 0, tail, "mm1", "do_mprotect_pkey"),
+		}}
+	}
+	if got := reach.Reached(trace(sched.KindNote)); len(got) != 0 {
+		t.Fatalf("reached %v after a note alone: the note kept the op at work", got)
+	}
+	// The same trace with work after the release: the op was at work.
+	want := []reach.Cell{reach.NewCell("ptl", "change_pte_range", "try_to_free_pte")}
+	if got := reach.Reached(trace(sched.KindWrite)); !slices.Equal(got, want) {
+		t.Fatalf("reached %v, want %v", got, want)
+	}
+}
+
 // TestReachedSpans: an op ends at its last event, not at its task's next
 // op or exit (a task woken by the op's last release may share its step);
 // the exit_mmap that the last mmput runs after an op is a span of its

@@ -15,7 +15,8 @@ var mergeCommand = command{
 (mmrace stress -shard i/N -json) into one summary, DIR/summary.json, with
 the reproducers copied and renamed into DIR so that shards cannot collide.
 It refuses summaries of different runs and the same shard twice, and writes
-nothing unless it completes. The exit status is stress's on the merged
+nothing unless it completes. Shards run with -reach give the reach matrix of
+the whole run, printed as stress prints it. The exit status is stress's on the merged
 result: 0 clean, 1 findings, 3 internal errors.`,
 	run: mergeCmd,
 }
@@ -50,6 +51,12 @@ func mergeCmd(e *env, args []string) (int, error) {
 		fmt.Fprintf(out, "%d executions in %.0fs (%.0f/s), %d failures, %d distinct, %d internal errors\n", res.Executions, res.Seconds, res.PerSecond, res.Failures, len(res.Findings), res.InternalErrors)
 		for _, f := range res.Findings {
 			fmt.Fprintf(out, "  %5d × %s\n        %s\n", f.Count, f.Signature, f.Reproducer)
+		}
+		if res.Reach != nil {
+			// The shards' reach matrices summed (stress -reach): the
+			// matrix of the whole run, as stress prints it.
+			fmt.Fprintln(out)
+			res.Reach.Write(out)
 		}
 	}
 	switch {

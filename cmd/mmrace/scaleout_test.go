@@ -75,6 +75,50 @@ func TestStressShardsMerge(t *testing.T) {
 	t.Logf("%d executions, %d failures, %d signatures in the merge of 0/2 and 1/2 as unsharded", m.Executions, m.Failures, len(m.Findings))
 }
 
+// TestMergeReach: the reach matrices of two shards of a faithful -reach
+// run merge into the unsharded run's matrix (every cell's count), and
+// merge prints it as stress does.
+func TestMergeReach(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{"-reach", "-runs", "400", "-duration", "10m", "-seed", "3", "-json", "-workers", "1"}
+	stressTo := func(name string, extra ...string) (string, *stress.Result) {
+		code, stdout, stderr := runMain(append(append([]string{"stress", "-out", filepath.Join(dir, name)}, extra...), common...)...)
+		if code != 0 {
+			t.Fatalf("stress %v: exit %d\n%s", extra, code, stderr)
+		}
+		var r stress.Result
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(path, []byte(stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path, &r
+	}
+	_, whole := stressTo("whole")
+	p0, _ := stressTo("s0", "-shard", "0/2")
+	p1, _ := stressTo("s1", "-shard", "1/2")
+	code, stdout, stderr := runMain("merge", "-out", filepath.Join(dir, "merged"), p0, p1)
+	if code != 0 || stderr != "" {
+		t.Fatalf("merge: exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stdout, "reach: 400 runs;") || !strings.Contains(stdout, "the generators' gaps") {
+		t.Fatalf("merge printed no reach matrix:\n%s", stdout)
+	}
+	var m stress.Result
+	b, err := os.ReadFile(filepath.Join(dir, "merged", "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(whole.ReachCells) == 0 || !reflect.DeepEqual(m.ReachCells, whole.ReachCells) {
+		t.Fatalf("merged reach cells differ from the unsharded run's (%d and %d cells)", len(m.ReachCells), len(whole.ReachCells))
+	}
+}
+
 // TestScaleoutBadInput: bad -shard, -runs and merge input is one line on
 // stderr, exit 2, nothing written.
 func TestScaleoutBadInput(t *testing.T) {
