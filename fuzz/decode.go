@@ -1634,6 +1634,24 @@ var templates = []template{
 		hot:    []string{"store mm1 0x50 5", "mmap mm1 0x54+4 anon rw thp; collapse mm1 0x50", "store mm1 0x51 6"},
 		extra:  []string{"load mm1 0x51", "fork mm1 {child}", "migrate mm1 0x50", "madvise mm1 0x50+4 dontneed", "mprotect mm1 0x50+4 r"},
 	},
+	// A THP's write fault locks it (do_huge_pmd_wp_page reuses it) while
+	// the shrinker splits it and its head, a small folio now, is swapped
+	// out and in, zapped from the swap cache, merged by ksmd or isolated
+	// by khugepaged before the store's op ends; and a split's tails met by
+	// the same paths while the split goes on.
+	thpWriteSplit("its head swapped out and in", "split mm1 0x50; reclaim mm1 0x50; load mm1 0x50"),
+	thpWriteSplit("its head swapped out and zapped (free_swap_and_cache)", "split mm1 0x50; reclaim mm1 0x50; madvise mm1 0x50+1 dontneed"),
+	thpWriteSplit("its head merged by ksmd or isolated by khugepaged", "split mm1 0x50; ksm mm1 0x50", "split mm1 0x50; collapse mm1 0x50"),
+	{name: "an anonymous THP split by the shrinker while its tails are swapped out and in, zapped from the swap cache, merged by ksmd and isolated by khugepaged",
+		setup:  []string{"mmap mm1 0x50+8 anon rw thp", "store mm1 0x50 1", "store mm1 0x51 2", "store mm1 0x52 3"},
+		addrs:  []int{0x51, 0x52, 0x50},
+		ranges: [][2]int{{0x50, 8}, {0x51, 1}, {0x52, 1}},
+		dests:  []int{0x100},
+		mms:    []string{"mm1"},
+		hot:    []string{"split mm1 0x50", "reclaim mm1 0x51; load mm1 0x51", "load mm1 0x51"},
+		extra: []string{"reclaim mm1 0x52; madvise mm1 0x52+1 dontneed", "collapse mm1 0x50", "ksm mm1 0x51", "reclaim mm1 0x52; load mm1 0x52",
+			"madvise mm1 0x51+1 dontneed"},
+	},
 	// Two MADV_DONTNEEDs of one range free its page table at once (PT
 	// reclaim: try_to_free_pte) while a thread faults pages back in, so
 	// that one finds the table no longer empty and the other frees it.
@@ -1920,6 +1938,22 @@ func retractSkip(what, chain string) template {
 		mms:    []string{"mm1"},
 		hot:    []string{"collapse mm1 0x20", "store mm1 0x11 5", chain},
 		extra:  []string{"store mm1 0x10 6", "load mm1 0x13", "reclaim mm1 0x11", "migrate mm1 0x12", "fork mm1 {child}", "madvise mm1 0x10+8 dontneed"},
+	}
+}
+
+// thpWriteSplit is a template of an anonymous THP made read-only and
+// writable again, so that a store's write fault locks it
+// (do_huge_pmd_wp_page), with chains (one of them the second task's race,
+// the others its extras) that split it and use its head.
+func thpWriteSplit(what string, chains ...string) template {
+	return template{name: "an anonymous THP written through a read-only PMD while it is split and " + what,
+		setup:  []string{"mmap mm1 0x50+8 anon rw thp", "store mm1 0x50 1", "mprotect mm1 0x50+8 r", "mprotect mm1 0x50+8 rw"},
+		addrs:  []int{0x50, 0x51},
+		ranges: [][2]int{{0x50, 8}, {0x50, 1}},
+		dests:  []int{0x100},
+		mms:    []string{"mm1"},
+		hot:    []string{"store mm1 0x50 5", chains[0], "load mm1 0x50"},
+		extra:  append([]string{"split mm1 0x50", "reclaim mm1 0x50", "fork mm1 {child}", "migrate mm1 0x50"}, chains[1:]...),
 	}
 }
 

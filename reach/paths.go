@@ -133,12 +133,9 @@ var (
 	// move_hugetlb_page_tables before it (that takes the hugetlb VMA lock
 	// and i_mmap_rwsem for write itself).
 	nonHugetlbFilePaths = []string{"collapse_file", "retract_page_tables", "unmap_mapping_folio", "unmap_mapping_range", "filemap_fault", "folio_migrate_mapping", "rmap_walk_file", "take_rmap_locks"}
-	// largeFolioPaths lock large folios only (the deferred split queue's,
-	// a PMD-mapped THP's write fault) or the tails of a split;
 	// swapCachePaths lock folios of the swap cache only (do_swap_page's
 	// folio_lock_or_retry, free_swap_and_cache's trylock).
-	largeFolioPaths = []string{"deferred_split_scan", "do_huge_pmd_wp_page", "__split_huge_page_tail"}
-	swapCachePaths  = []string{"folio_lock_or_retry", "__folio_lock_or_retry", "__try_to_reclaim_swap"}
+	swapCachePaths = []string{"folio_lock_or_retry", "__folio_lock_or_retry", "__try_to_reclaim_swap"}
 	// punchPaths are a hole punch's: shmem_fallocate holds the inode's
 	// i_rwsem for write around them all.
 	punchPaths = []string{"find_lock_entries", "shmem_undo_range", "filemap_remove_folio", "unmap_mapping_range", "unmap_mapping_folio", "hugetlbfs_punch_hole", "hugetlb_unmap_file_folio", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
@@ -281,15 +278,13 @@ func ModelGap(c Cell) string {
 			return "reclaim of a PMD-mapped THP takes the split fallback (add_to_swap finds no THP-sized swap cluster: split_folio_to_list) and THP swap-out is not modelled, so try_to_unmap_one takes a PMD lock only where a PMD became a leaf under its walk"
 		}
 	case "folio_lock":
-		la, lb := in(largeFolioPaths)
-		if sa, sb := in(swapCachePaths); (sa && lb) || (la && sb) {
-			return "THP swap-out is not modelled (reclaim splits a large folio first, or keeps it): no large folio, and no tail of one split, is in the swap cache, where do_swap_page and free_swap_and_cache lock folios"
-		}
-		if c.Has("try_to_merge_one_page") && (c.Has("deferred_split_scan") || c.Has("do_huge_pmd_wp_page")) {
-			return "the model's ksmd merges small folios only: try_to_merge_one_page's lock of a PTE-mapped THP (which it splits under the lock) is not modelled"
-		}
-		if c.Has("__collapse_huge_page_isolate") && (la || lb) {
-			return "the model's khugepaged collapses small folios only (SCAN_PAGE_COMPOUND): its isolation never locks a large folio (a PTE-mapped THP), and meets a split's tails only if a piece of a PTE-mapped THP is moved into the range between its scan and its isolation and split right then"
+		// A large folio's head is the first small folio once it is split:
+		// a path that locked the THP (do_huge_pmd_wp_page) may, in the
+		// same op, meet swap-in, ksmd or khugepaged on that head, as a
+		// split's tails may meet them. What the model lacks is the rest
+		// of the shrinker's pass.
+		if sa, sb := in(swapCachePaths); c.Has("deferred_split_scan") && (sa || sb || c.Has("try_to_merge_one_page") || c.Has("__collapse_huge_page_isolate")) {
+			return "the model's shrinker pass splits the one folio it is given and ends with its unlock; the kernel's deferred_split_scan goes on through its list (and puts the folios it could not split back under split_queue_lock), so swap-in, ksmd or khugepaged may lock the split head while the pass is still at work; the other path locks only small folios, never the THP before its split"
 		}
 		if c.Has("__split_huge_page_tail") {
 			if fa, fb := in(fileFolioPaths); fa || fb {
