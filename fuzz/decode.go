@@ -1605,6 +1605,7 @@ var templates = []template{
 	retractSkip("half the VMA is replaced by anonymous memory and touched", "munmap mm1 0x14+4; mmap mm1 0x14+4 anon rw; store mm1 0x14 9"),
 	retractSkip("the VMA is replaced, half by half, by anonymous memory khugepaged collapses", "mmap mm1 0x14+4 anon rw thp; mmap mm1 0x10+4 anon rw thp; store mm1 0x10 9; collapse mm1 0x10"),
 	retractSkip("the VMA is replaced, half by half, by a mapping of the file's next THP range, which khugepaged collapses", "mmap mm1 0x14+4 file1@0xc shared rw thp; mmap mm1 0x10+4 file1@0x8 shared rw thp; collapse mm1 0x10"),
+	retractSkip("ksmd write-protects an anonymous copy in it", "store mm1 0x13 7; ksm mm1 0x13"),
 	// A private hugetlb page no page-cache folio backs: the first read
 	// fault maps a new anonymous folio read-only (hugetlb_no_page locks it
 	// new), a migration locks it in that fault's tail, and a write fault's

@@ -282,9 +282,16 @@ func ModelGap(c Cell) string {
 		// a path that locked the THP (do_huge_pmd_wp_page) may, in the
 		// same op, meet swap-in, ksmd or khugepaged on that head, as a
 		// split's tails may meet them. What the model lacks is the rest
-		// of the shrinker's pass.
-		if sa, sb := in(swapCachePaths); c.Has("deferred_split_scan") && (sa || sb || c.Has("try_to_merge_one_page") || c.Has("__collapse_huge_page_isolate")) {
-			return "the model's shrinker pass splits the one folio it is given and ends with its unlock; the kernel's deferred_split_scan goes on through its list (and puts the folios it could not split back under split_queue_lock), so swap-in, ksmd or khugepaged may lock the split head while the pass is still at work; the other path locks only small folios, never the THP before its split"
+		// of the shrinker's pass, and khugepaged's collapse of a
+		// PTE-mapped THP. (ksmd's try_to_merge_one_page locks a THP to
+		// split it, in the kernel and the model: its cell is no gap.)
+		if c.Has("deferred_split_scan") {
+			if sa, sb := in(swapCachePaths); sa || sb {
+				return "the model's shrinker pass splits the one folio it is given and ends with its unlock; the kernel's deferred_split_scan goes on through its list (and puts the folios it could not split back under split_queue_lock), so swap-in or free_swap_and_cache may lock the split head, swapped out meanwhile, while the pass is still at work; they lock only folios of the swap cache, never the THP before its split"
+			}
+			if c.Has("__collapse_huge_page_isolate") {
+				return "the model's khugepaged isolates small folios only (SCAN_PAGE_COMPOUND), where the kernel's also locks a PTE-mapped THP, which the shrinker may be splitting; and the model's shrinker pass ends with its one folio's unlock, where the kernel's goes on through its list while khugepaged may lock the split head"
+			}
 		}
 		if c.Has("__split_huge_page_tail") {
 			if fa, fb := in(fileFolioPaths); fa || fb {
