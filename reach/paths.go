@@ -234,9 +234,9 @@ func Impossible(c Cell) string {
 		if c.Has("__split_huge_page_tail") && c.Has("do_huge_pmd_wp_page") {
 			return "a split's tails are new folios of a smaller order than a PMD's, which no PMD maps: do_huge_pmd_wp_page locks PMD-mapped folios only"
 		}
-		// (wp_can_reuse_anon_folio locks small folios only, but a THP's
-		// head is one once the THP is split: a path that locked the THP
-		// may meet it on the head in the same op. No rule.)
+		if c.Has("wp_can_reuse_anon_folio") && (c.Has("deferred_split_scan") || c.Has("do_huge_pmd_wp_page")) {
+			return "wp_can_reuse_anon_folio locks small folios only: a large one is refused before the folio lock (before v6.15: \"let's just consistently not reuse subpages\") or checked by __wp_can_reuse_large_anon_folio under folio_lock_large_mapcount, not the folio lock (1da190f4d0a6, v6.15); the other path locks large folios only"
+		}
 		if c.A == "shrink_folio_list" && c.B == "shrink_folio_list" {
 			return "reclaim locks only a folio it isolated, and puts it back as the last act of its op: a second reclaim can isolate it only after the first op ended"
 		}
@@ -279,11 +279,20 @@ func ModelGap(c Cell) string {
 		}
 	case "folio_lock":
 		// A large folio's head is the first small folio once it is split:
-		// a path that locked the THP (do_huge_pmd_wp_page, the shrinker's
-		// deferred_split_scan) may, in the same op, meet swap-in, ksmd or
-		// khugepaged on that head, as a split's tails may meet them: no
-		// model gap (the shrinker's pass goes on after the folio's unlock,
-		// to its list's splice under split_queue_lock, in the model too).
+		// a path that locked the THP (do_huge_pmd_wp_page) may, in the
+		// same op, meet swap-in, ksmd or khugepaged on that head, as a
+		// split's tails may meet them. What the model lacks is the rest
+		// of the shrinker's pass, and khugepaged's collapse of a
+		// PTE-mapped THP. (ksmd's try_to_merge_one_page locks a THP to
+		// split it, in the kernel and the model: its cell is no gap.)
+		if c.Has("deferred_split_scan") {
+			if sa, sb := in(swapCachePaths); sa || sb {
+				return "the model's shrinker pass splits the one folio it is given and ends with its unlock; the kernel's deferred_split_scan goes on through its list (and puts the folios it could not split back under split_queue_lock), so swap-in or free_swap_and_cache may lock the split head, swapped out meanwhile, while the pass is still at work; they lock only folios of the swap cache, never the THP before its split"
+			}
+			if c.Has("__collapse_huge_page_isolate") {
+				return "the model's khugepaged isolates small folios only (SCAN_PAGE_COMPOUND), where the kernel's also locks a PTE-mapped THP, which the shrinker may be splitting; and the model's shrinker pass ends with its one folio's unlock, where the kernel's goes on through its list while khugepaged may lock the split head"
+			}
+		}
 		if c.Has("__split_huge_page_tail") {
 			if fa, fb := in(fileFolioPaths); fa || fb {
 				return "the model splits only anonymous THPs (the deferred split shrinker, reclaim's fallback): truncation's split of a shmem THP (truncate_inode_partial_folio) is not modelled"
