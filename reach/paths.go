@@ -191,13 +191,10 @@ func Impossible(c Cell) string {
 			// may share with the removed one.
 			return "ksmd's write_protect_page holds the mm's mmap_lock for read (try_to_merge_with_ksm_page) from before its PTL until its op ends, and the other path holds it for write from before its PTL until its op ends; a PTE table belongs to one mm"
 		}
-		if c.Has("try_to_free_pte") && (a || b) {
-			// Dropped once (dc83ccc) when the stress reached four of
-			// these cells: each time in the tail of an op that had
-			// released everything and only noted its result, which the
-			// matrix no longer counts as work (Reached).
-			return "PT reclaim frees only a table whose whole range its MADV_DONTNEED zaps (reclaim_pt_is_enabled: end - start >= PMD_SIZE), which lies in the one VMA it holds the read lock of (or under mmap_lock read) until its op ends; the other path holds mmap_lock for write and write-locks every VMA whose tables it changes before it takes their PTLs (mprotect, mremap's source and its new destination VMA, munmap's removed VMAs, fork's parent VMAs, khugepaged's collapse), until its op ends"
-		}
+		// (No rule for PT reclaim, try_to_free_pte, against these
+		// paths: the faithful stress reaches their cells, through tails
+		// other than an op's noted result. Dropped at dc83ccc, tried
+		// again and dropped again; the reason is not found yet.)
 	case "page_table_lock":
 		if c.Has("copy_pte_range") {
 			return "copy_pte_range takes the page_table_lock of the child mm, which no one else can use before fork returns"
@@ -234,9 +231,10 @@ func Impossible(c Cell) string {
 		if c.Has("__split_huge_page_tail") && c.Has("do_huge_pmd_wp_page") {
 			return "a split's tails are new folios of a smaller order than a PMD's, which no PMD maps: do_huge_pmd_wp_page locks PMD-mapped folios only"
 		}
-		if c.Has("wp_can_reuse_anon_folio") && (c.Has("deferred_split_scan") || c.Has("do_huge_pmd_wp_page")) {
-			return "wp_can_reuse_anon_folio locks small folios only: a large one is refused before the folio lock (before v6.15: \"let's just consistently not reuse subpages\") or checked by __wp_can_reuse_large_anon_folio under folio_lock_large_mapcount, not the folio lock (1da190f4d0a6, v6.15); the other path locks large folios only"
-		}
+		// (wp_can_reuse_anon_folio locks small folios only, but a THP's
+		// head is one once the THP is split: a path that locked the THP
+		// may meet it on the head in the same op, and the stress reached
+		// do_huge_pmd_wp_page × wp_can_reuse_anon_folio. No rule.)
 		if c.A == "shrink_folio_list" && c.B == "shrink_folio_list" {
 			return "reclaim locks only a folio it isolated, and puts it back as the last act of its op: a second reclaim can isolate it only after the first op ended"
 		}
