@@ -1679,27 +1679,14 @@ var templates = []template{
 		extra:  []string{"punch mm1 file1 0x1+2", "punch mm1 file2 0x0+2", "migrate mm1 0x10", "reclaim mm1 0x14", "madvise mm1 0x10+8 dontneed", "fork mm1 {child}"},
 	},
 	// A PTE table under a shared file VMA and an anonymous THP range: a
-	// store faults a file page in (do_shared_fault) while the file VMA is
-	// replaced by anonymous memory that merges into the THP range, which
-	// khugepaged collapses, all before the store's op ends.
-	{name: "a page table under a shared file VMA and an anonymous THP range: a file fault while the file VMA is replaced by anonymous memory khugepaged collapses",
-		setup:  []string{"mmap mm1 0x50+4 file1@0x0 shared rw", "mmap mm1 0x54+4 anon rw thp", "store mm1 0x54 1", "store mm1 0x55 2", "store mm1 0x56 3", "store mm1 0x57 4"},
-		addrs:  []int{0x50, 0x54, 0x51, 0x56},
-		ranges: [][2]int{{0x50, 4}, {0x50, 8}, {0x54, 4}},
-		dests:  []int{0x100},
-		mms:    []string{"mm1"},
-		hot:    []string{"store mm1 0x50 5", "mmap mm1 0x50+4 anon rw thp", "collapse mm1 0x50"},
-		extra:  []string{"load mm1 0x51", "munmap mm1 0x50+4", "migrate mm1 0x54", "madvise mm1 0x54+4 dontneed", "fork mm1 {child}", "mprotect mm1 0x54+4 r"},
-	},
-	{name: "a page table under a shared file VMA and an anonymous THP range: a file read fault while the file VMA is replaced by anonymous memory khugepaged collapses",
-		setup:  []string{"mmap mm1 0x50+4 file1@0x0 shared rw", "mmap mm1 0x54+4 anon rw thp", "store mm1 0x54 1", "store mm1 0x55 2", "store mm1 0x56 3", "store mm1 0x57 4"},
-		addrs:  []int{0x51, 0x54, 0x50, 0x56},
-		ranges: [][2]int{{0x50, 4}, {0x50, 8}, {0x54, 4}},
-		dests:  []int{0x100},
-		mms:    []string{"mm1"},
-		hot:    []string{"load mm1 0x51", "mmap mm1 0x50+4 anon rw thp", "collapse mm1 0x50"},
-		extra:  []string{"store mm1 0x50 5", "migrate mm1 0x54", "madvise mm1 0x50+8 dontneed", "mprotect mm1 0x54+4 r"},
-	},
+	// store faults a file page in (do_shared_fault), or a load reads one
+	// (do_read_fault), while the file VMA is replaced by anonymous memory
+	// that merges into the THP range, which khugepaged collapses, all
+	// before the fault's op ends.
+	fileVMAReplaced("fault", "store mm1 0x50 5", []int{0x50, 0x54, 0x51, 0x56},
+		"load mm1 0x51", "munmap mm1 0x50+4", "migrate mm1 0x54", "madvise mm1 0x54+4 dontneed", "fork mm1 {child}", "mprotect mm1 0x54+4 r"),
+	fileVMAReplaced("read fault", "load mm1 0x51", []int{0x51, 0x54, 0x50, 0x56},
+		"store mm1 0x50 5", "migrate mm1 0x54", "madvise mm1 0x50+8 dontneed", "mprotect mm1 0x54+4 r"),
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2
@@ -1904,6 +1891,22 @@ func Seeds() [][]byte {
 		}
 	}
 	return out
+}
+
+// fileVMAReplaced is a template of a PTE table under a shared file VMA
+// (0x50-0x53) and an anonymous THP range (0x54-0x57, faulted): fault, a
+// file fault, races an mmap that replaces the file VMA by anonymous memory
+// merging into the THP range and khugepaged's collapse of it.
+func fileVMAReplaced(what, fault string, addrs []int, extra ...string) template {
+	return template{name: "a page table under a shared file VMA and an anonymous THP range: a file " + what + " while the file VMA is replaced by anonymous memory khugepaged collapses",
+		setup:  []string{"mmap mm1 0x50+4 file1@0x0 shared rw", "mmap mm1 0x54+4 anon rw thp", "store mm1 0x54 1", "store mm1 0x55 2", "store mm1 0x56 3", "store mm1 0x57 4"},
+		addrs:  addrs,
+		ranges: [][2]int{{0x50, 4}, {0x50, 8}, {0x54, 4}},
+		dests:  []int{0x100},
+		mms:    []string{"mm1"},
+		hot:    []string{fault, "mmap mm1 0x50+4 anon rw thp", "collapse mm1 0x50"},
+		extra:  extra,
+	}
 }
 
 // shmemCollapse is a template of a shmem THP range (file1 0x0-0x7)
