@@ -1587,6 +1587,10 @@ var templates = []template{
 	ownerChange("unshared by mm2's mprotect: mm1 moves a THP, and khugepaged collapses one it split", "mprotect mm2 0x40+64 r",
 		"mmap mm1 0x58+8 anon rw thp; store mm1 0x58 6; mremap mm1 0x58+8 -> 0x100", "mmap mm1 0x50+8 anon rw thp; store mm1 0x50 5; split mm1 0x50; collapse mm1 0x50"),
 	mixedPMDTable("a THP is written after a fork while a fault waits on a hugetlb page's migration entry", "migrate mm1 0x40", "load mm1 0x41", "fork mm1 mm2; store mm1 0x50 8"),
+	// Two THPs of the one PMD table swapped out at once (try_to_unmap_one
+	// splits each PMD under the walk's PMD lock), one of them looked at
+	// first (folio_referenced_one, under the same lock).
+	mixedPMDTable("two THPs swapped out at once", "reclaim mm1 0x50", "store mm1 0x68 5; reclaim mm1 0x68", "store mm1 0x68 5; reclaim mm1 0x69"),
 	// khugepaged's collapse_file through one mm while a second pass (through
 	// another mm) finds the first one's new THP in the page cache and
 	// trylocks it (SCAN_PTE_MAPPED_HUGEPAGE is seen under the folio lock),

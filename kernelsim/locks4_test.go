@@ -422,6 +422,7 @@ var lockNotes4 = map[string][][]string{
 		nil, // t2's view
 		{"f1 rmap lock contended: gave up"},
 		{"f1 in the swap cache"},
+		{"f1 in the swap cache"}, // the THP, whole
 	},
 }
 

@@ -264,6 +264,17 @@ func (w *pvmw) checkPTE() bool {
 // pte returns the matching PTE's table and index (PTL held).
 func (w *pvmw) pte() (*PTETable, int) { return w.tbl, w.i }
 
+// restart is page_vma_mapped_walk_restart() (v6.11+): drop the lock the
+// walk holds at its match (the PMD lock of a PMD leaf, or the PTL) and
+// forget the PMD, so that the next call looks again from the same address
+// at what is there now: try_to_unmap_one splits a PMD-mapped THP under the
+// walk's PMD lock and goes on over the PTEs the split installed.
+func (w *pvmw) restart() {
+	w.done()
+	w.pmdHit = false
+	w.slot = nil
+}
+
 // notFound is not_found() → page_vma_mapped_walk_done(): drop what the walk
 // holds.
 func (w *pvmw) notFound() bool {

@@ -45,16 +45,39 @@ func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
 	if rwc.contended {
 		t.Record(sched.KindNote, f.name, "folio_referenced", "rmap lock contended: gave up")
 	}
-	if f.Large() && !rwc.contended && !k.ReclaimInspectOnly && f.mapcount.Load() > 0 {
-		// A large folio is not swapped out whole in the model: an anon one
-		// takes the kernel's fallback when add_to_swap finds no cluster of
-		// its size (split_folio_to_list, then the head page goes on as a
-		// small folio; the tails are put back on the LRU); a file one is
-		// kept (activate_locked: the model does not unmap file THPs).
-		if !f.anon || k.splitHugePage(t, f) != nil {
+	if f.Large() && !rwc.contended && !k.ReclaimInspectOnly && f.mapcount.Load() > 0 && !f.inSwapCache() {
+		// A large folio (v6.12 shrink_folio_list). A file one is kept
+		// (activate_locked: the model does not unmap file THPs). An anon
+		// one that something else holds a reference on is kept too
+		// (can_split_folio(folio, 1, NULL)). One that no PMD maps is split
+		// right away and its head goes on as a small folio (the tails are
+		// put back on the LRU): the condition of v6.9 ("Split folios
+		// without a PMD map right away"), which v6.10 narrowed to the
+		// partially mapped folios (PG_partially_mapped, which the model
+		// does not keep); the split is also v6.12's fallback when
+		// add_to_swap finds no swap cluster of the folio's size, so no
+		// folio is split here that the kernel could not split. A
+		// PMD-mapped one is swapped out whole: add_to_swap finds a THP
+		// cluster (the model's swap device always has one, CONFIG_THP_SWAP),
+		// and try_to_unmap splits its PMD mappings under the PMD lock
+		// (TTU_SPLIT_HUGE_PMD) and gives each of its pages a swap entry.
+		// A large folio already in the swap cache (swapped in in part)
+		// goes straight to try_to_unmap, as in the kernel.
+		switch {
+		case !f.anon:
 			t.Record(sched.KindNote, f.name, site, "large folio not split: activated")
 			f.lock.Unlock(t, site)
 			return nil
+		case f.pinCount() != 1:
+			t.Record(sched.KindNote, f.name, site, "large folio not split: activated")
+			f.lock.Unlock(t, site)
+			return nil
+		case f.entire.Load() == 0:
+			if k.splitHugePage(t, f) != nil {
+				t.Record(sched.KindNote, f.name, site, "large folio not split: activated")
+				f.lock.Unlock(t, site)
+				return nil
+			}
 		}
 	}
 	if !rwc.contended && !k.ReclaimInspectOnly && f.mapcount.Load() > 0 {
@@ -113,20 +136,40 @@ func (k *Kernel) tryToUnmap(t *sched.Task, f *Folio) *tlbUBC {
 	var ubc tlbUBC
 	rwc.rmapOne = func(t *sched.Task, v *VMA, addr int, w *Walk) bool {
 		const site = "try_to_unmap_one"
-		pw := k.newPVMW(t, f, v, addr, false, false, site)
+		// A large folio: TTU_SYNC (v6.10+: the walk takes the PTL from
+		// the first PTE on, so that no PTE cleared for a moment is
+		// skipped) and TTU_SPLIT_HUGE_PMD (folio_test_pmd_mappable).
+		split := f.Large()
+		pw := k.newPVMW(t, f, v, addr, f.Large(), false, site)
 		for pw.next() {
 			if pw.pmdHit {
-				// Only small folios reach try_to_unmap in the model
-				// (Reclaim splits or keeps large ones).
-				pw.done()
-				break
+				if !split {
+					// A PMD leaf again after the split: only a broken
+					// lock allows it (the deposited table is gone).
+					pw.done()
+					break
+				}
+				// v6.12 try_to_unmap_one: split_huge_pmd_locked under
+				// the walk's PMD lock (the THP's pages become PTEs of
+				// the deposited table), then page_vma_mapped_walk_restart
+				// to unmap them.
+				k.splitHugePMDLocked(t, v, pw.pmdTable(), pw.addr, false, f, site)
+				split = false
+				pw.restart()
+				continue
 			}
 			tbl, i := pw.pte()
 			p := tbl.e[i].Load()
 			w.visit(p.ID)
 			if f.anon {
+				// The swap entry of the page (page_swap_entry(subpage)):
+				// a large folio's pages have their own slots.
+				se := &PTE{Kind: PTESwap, Folio: f, ID: p.ID}
+				if p.Folio == f {
+					se.Page = p.Page
+				}
 				f.swapDup()
-				k.setPTE(t, v.mm, tbl, i, pw.addr, &PTE{Kind: PTESwap, Folio: f, ID: p.ID}, site)
+				k.setPTE(t, v.mm, tbl, i, pw.addr, se, site)
 				v.mm.rssAnon.Add(-1)
 				v.mm.rssSwap.Add(1)
 				f.mapcount.Add(-1) // folio_remove_rmap_pte: the swap cache's pin keeps it

@@ -111,7 +111,11 @@ func (f *Folio) Swapped() int {
 // (swap_cache_get_folio under RCU, folio_try_get), lock it
 // (folio_lock_or_retry: contended on a first attempt, the fault lock is
 // dropped, the folio waited for and the fault retried), re-check under the
-// PTL that the entry is unchanged, map the folio (writable for a write
+// PTL that the entry is unchanged, map the folio's page (of a large folio
+// that one page, as before v6.10: since v6.10 a large folio all of whose
+// pages are still its swap entries in place is mapped whole in one PTL
+// section, and one page when not; the model maps a page at a time always,
+// a path of the kernel's too) (writable for a write
 // fault when it is exclusive: nothing maps it and this was its only swap
 // entry; otherwise the write takes a COW fault next), free the swap entry.
 func (k *Kernel) doSwapPage(t *sched.Task, v *VMA, addr int, ff faultFlags, orig *PTE) FaultResult {
@@ -163,7 +167,7 @@ func (k *Kernel) doSwapPage(t *sched.Task, v *VMA, addr int, ff faultFlags, orig
 	f.mapcount.Add(1) // folio_add_anon_rmap_pte: the folio keeps its anon_vma
 	m.rssAnon.Add(1)
 	m.rssSwap.Add(-1)
-	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Read: read, Write: write, ID: orig.ID}, site)
+	k.setPTE(t, m, tbl, i, addr, &PTE{Kind: PTEPresent, Folio: f, Page: orig.Page, Read: read, Write: write, ID: orig.ID}, site)
 	k.swapFree(t, f, true, site)
 	k.pteUnmapUnlock(t, tbl, site)
 	f.lock.Unlock(t, site)

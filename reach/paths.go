@@ -271,10 +271,6 @@ func ModelGap(c Cell) string {
 		if ha, hb := in(hugetlbFilePaths); c.Has("vma_link") && (ha || hb) {
 			return "mremap of a hugetlb VMA (move_hugetlb_page_tables) is not modelled: copy_vma's vma_link never links a hugetlbfs VMA"
 		}
-	case "pmd_lock":
-		if c.Has("try_to_unmap_one") {
-			return "reclaim of a PMD-mapped THP takes the split fallback (add_to_swap finds no THP-sized swap cluster: split_folio_to_list) and THP swap-out is not modelled, so try_to_unmap_one takes a PMD lock only where a PMD became a leaf under its walk"
-		}
 	case "folio_lock":
 		// A large folio's head is the first small folio once it is split:
 		// a path that locked the THP (do_huge_pmd_wp_page) may, in the
