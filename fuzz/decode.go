@@ -1647,6 +1647,19 @@ var templates = []template{
 	thpWriteSplit("its head swapped out and in", "split mm1 0x50; reclaim mm1 0x50; load mm1 0x50"),
 	thpWriteSplit("its head swapped out and zapped (free_swap_and_cache)", "split mm1 0x50; reclaim mm1 0x50; madvise mm1 0x50+1 dontneed"),
 	thpWriteSplit("its head merged by ksmd or isolated by khugepaged", "split mm1 0x50; ksm mm1 0x50", "split mm1 0x50; collapse mm1 0x50"),
+	// The shrinker's pass goes on after it unlocked the split folio (its
+	// list back on the queue under split_queue_lock), while the head, a
+	// small folio now, is swapped out and in, zapped from the swap cache,
+	// isolated by khugepaged or written.
+	{name: "an anonymous THP split by the shrinker while its head is swapped out and in, zapped from the swap cache, isolated by khugepaged and written",
+		setup:  []string{"mmap mm1 0x50+8 anon rw thp", "store mm1 0x50 1"},
+		addrs:  []int{0x50, 0x51},
+		ranges: [][2]int{{0x50, 8}, {0x50, 1}},
+		dests:  []int{0x100},
+		mms:    []string{"mm1"},
+		hot:    []string{"split mm1 0x50", "reclaim mm1 0x50; load mm1 0x50", "load mm1 0x50"},
+		extra:  []string{"reclaim mm1 0x50; madvise mm1 0x50+1 dontneed", "collapse mm1 0x50", "store mm1 0x50 9", "fork mm1 {child}; store mm1 0x50 8", "reclaim mm1 0x50"},
+	},
 	{name: "an anonymous THP split by the shrinker while its tails are swapped out and in, zapped from the swap cache, merged by ksmd and isolated by khugepaged",
 		setup:  []string{"mmap mm1 0x50+8 anon rw thp", "store mm1 0x50 1", "store mm1 0x51 2", "store mm1 0x52 3"},
 		addrs:  []int{0x51, 0x52, 0x50},

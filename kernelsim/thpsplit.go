@@ -193,7 +193,6 @@ func (k *Kernel) SplitFolio(t *sched.Task, m *MM, addr int) error {
 	if f == nil {
 		return nil
 	}
-	defer k.unpin(t, f, site)
 	// Under split_queue_lock the pass moves the folio from the queue to
 	// its own list, and splices what is left back at the end: a second
 	// pass meanwhile does not find it.
@@ -202,25 +201,31 @@ func (k *Kernel) SplitFolio(t *sched.Task, m *MM, addr int) error {
 	f.splitListed = true
 	f.refMu.Unlock()
 	if listed {
+		k.unpin(t, f, site)
 		return nil
 	}
-	defer func() {
-		f.refMu.Lock()
-		f.splitListed = false
-		f.refMu.Unlock()
-	}()
-	if !f.Large() {
-		return nil
+	var err error
+	switch {
+	case !f.Large():
+	case !f.lock.Trylock(t, site):
+		err = fmt.Errorf("split %s %#x: EAGAIN: %s is locked", m.name, addr, f.name)
+	default:
+		if e := k.splitHugePage(t, f); e != nil {
+			err = fmt.Errorf("split %s %#x: %v", m.name, addr, e)
+		}
+		f.lock.Unlock(t, site)
 	}
-	if !f.lock.Trylock(t, site) {
-		return fmt.Errorf("split %s %#x: EAGAIN: %s is locked", m.name, addr, f.name)
-	}
-	err := k.splitHugePage(t, f)
-	f.lock.Unlock(t, site)
-	if err != nil {
-		return fmt.Errorf("split %s %#x: %v", m.name, addr, err)
-	}
-	return nil
+	// folio_put of the pass's reference, in its loop; then, its last
+	// step, the pass puts what is left of its list back on the queue
+	// under split_queue_lock (list_splice_tail). Until then the pass is at
+	// work, and the split folio's head, a small folio now, may already be
+	// swapped out or in, merged or isolated by others.
+	k.unpin(t, f, site)
+	t.Point(sched.KindWrite, "split_queue", site, "list_splice_tail: the pass's list back on the queue")
+	f.refMu.Lock()
+	f.splitListed = false
+	f.refMu.Unlock()
+	return err
 }
 
 // splitHugePage mirrors split_huge_page_to_list_to_order(folio, NULL, 0)

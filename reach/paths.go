@@ -133,9 +133,6 @@ var (
 	// move_hugetlb_page_tables before it (that takes the hugetlb VMA lock
 	// and i_mmap_rwsem for write itself).
 	nonHugetlbFilePaths = []string{"collapse_file", "retract_page_tables", "unmap_mapping_folio", "unmap_mapping_range", "filemap_fault", "folio_migrate_mapping", "rmap_walk_file", "take_rmap_locks"}
-	// swapCachePaths lock folios of the swap cache only (do_swap_page's
-	// folio_lock_or_retry, free_swap_and_cache's trylock).
-	swapCachePaths = []string{"folio_lock_or_retry", "__folio_lock_or_retry", "__try_to_reclaim_swap"}
 	// punchPaths are a hole punch's: shmem_fallocate holds the inode's
 	// i_rwsem for write around them all.
 	punchPaths = []string{"find_lock_entries", "shmem_undo_range", "filemap_remove_folio", "unmap_mapping_range", "unmap_mapping_folio", "hugetlbfs_punch_hole", "hugetlb_unmap_file_folio", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
@@ -273,20 +270,11 @@ func ModelGap(c Cell) string {
 		}
 	case "folio_lock":
 		// A large folio's head is the first small folio once it is split:
-		// a path that locked the THP (do_huge_pmd_wp_page) may, in the
-		// same op, meet swap-in, ksmd or khugepaged on that head, as a
-		// split's tails may meet them. What the model lacks is the rest
-		// of the shrinker's pass, and khugepaged's collapse of a
-		// PTE-mapped THP. (ksmd's try_to_merge_one_page locks a THP to
-		// split it, in the kernel and the model: its cell is no gap.)
-		if c.Has("deferred_split_scan") {
-			if sa, sb := in(swapCachePaths); sa || sb {
-				return "the model's shrinker pass splits the one folio it is given and ends with its unlock; the kernel's deferred_split_scan goes on through its list (and puts the folios it could not split back under split_queue_lock), so swap-in or free_swap_and_cache may lock the split head, swapped out meanwhile, while the pass is still at work; they lock only folios of the swap cache, never the THP before its split"
-			}
-			if c.Has("__collapse_huge_page_isolate") {
-				return "the model's khugepaged isolates small folios only (SCAN_PAGE_COMPOUND), where the kernel's also locks a PTE-mapped THP, which the shrinker may be splitting; and the model's shrinker pass ends with its one folio's unlock, where the kernel's goes on through its list while khugepaged may lock the split head"
-			}
-		}
+		// a path that locked the THP (do_huge_pmd_wp_page, the shrinker's
+		// deferred_split_scan) may, in the same op, meet swap-in, ksmd or
+		// khugepaged on that head, as a split's tails may meet them: no
+		// model gap (the shrinker's pass goes on after the folio's unlock,
+		// to its list's splice under split_queue_lock, in the model too).
 		if c.Has("__split_huge_page_tail") {
 			if fa, fb := in(fileFolioPaths); fa || fb {
 				return "the model splits only anonymous THPs (the deferred split shrinker, reclaim's fallback): truncation's split of a shmem THP (truncate_inode_partial_folio) is not modelled"
