@@ -53,6 +53,20 @@ func (k *Kernel) ExecStack(t *sched.Task, name string, start, n, shift int) erro
 	t.Point(sched.KindWrite, v.name, "setup_arg_pages", "clear VM_STACK_INCOMPLETE_SETUP")
 	v.setFlags(v.Flags() &^ VMStackIncompleteSetup)
 	m.lock.WriteUnlock(t, "setup_arg_pages")
+	// load_elf_binary goes on after setup_arg_pages (the ELF segments'
+	// mappings and set_brk, not modelled), then create_elf_tables (v6.5+):
+	// "Grow the stack manually", mmap_write_lock, find_extend_vma_locked
+	// of bprm->p (inside the stack: nothing to extend), mmap_write_unlock;
+	// then put_user of argc, argv and envp (not modelled: the model's
+	// stack holds the strings only). Exec is at work until then, so a
+	// task that looked the stack VMA's object up in its former life
+	// (SLAB_TYPESAFE_BY_RCU) may try its lock meanwhile.
+	m.lock.WriteLock(t, "create_elf_tables")
+	t.PointF(sched.KindRead, "find_extend_vma_locked", sched.Objf("%s maple tree").S(m.name).Detailf("find_vma %#x").N(v.start))
+	if m.findVMA(v.start) != v {
+		t.Internal("create_elf_tables: %s %#x is not in the stack VMA %s", m.name, v.start, v.Describe())
+	}
+	m.lock.WriteUnlock(t, "create_elf_tables")
 	// exec_mmap: the new mm becomes the process's; its reference (taken
 	// by mm_alloc for the bprm) is now the process's own.
 	m.running.Store(true)

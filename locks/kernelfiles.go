@@ -80,6 +80,7 @@ var kernelFiles = map[string]string{
 	"rmap_walk_anon_lock":              "mm/rmap.c",
 	"rmap_walk_file":                   "mm/rmap.c",
 	"setup_arg_pages":                  "fs/exec.c",
+	"create_elf_tables":                "fs/binfmt_elf.c",
 	"shrink_folio_list":                "mm/vmscan.c",
 	"swap_cache_get_folio":             "mm/swap_state.c",
 	"take_rmap_locks":                  "mm/mremap.c",

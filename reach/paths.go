@@ -8,7 +8,7 @@ import (
 // by the name the model gives them at the lock operation. A test checks
 // that generated programs show every one of them and no other.
 var Paths = map[string][]string{
-	"mmap_lock":       {"__bprm_mm_init", "__vm_munmap", "__vmf_anon_prepare", "collapse_huge_page", "do_mprotect_pkey", "do_mremap", "dup_mmap", "exit_mmap", "get_arg_page", "khugepaged_scan_mm_slot", "lock_mm_and_find_vma", "madvise_lock", "scan_get_next_rmap_item", "setup_arg_pages", "try_to_merge_with_ksm_page", "vm_mmap_pgoff", "vmf_anon_prepare"},
+	"mmap_lock":       {"__bprm_mm_init", "__vm_munmap", "__vmf_anon_prepare", "collapse_huge_page", "create_elf_tables", "do_mprotect_pkey", "do_mremap", "dup_mmap", "exit_mmap", "get_arg_page", "khugepaged_scan_mm_slot", "lock_mm_and_find_vma", "madvise_lock", "scan_get_next_rmap_item", "setup_arg_pages", "try_to_merge_with_ksm_page", "vm_mmap_pgoff", "vmf_anon_prepare"},
 	"vma_lock":        {"__bprm_mm_init", "__mmap_new_vma", "__split_vma", "collapse_huge_page", "dup_mmap", "free_pgtables", "lock_vma_under_rcu", "madvise_update_vma", "move_vma", "mprotect_fixup", "relocate_vma_down", "setup_arg_pages", "vma_link", "vma_merge_existing_range", "vma_merge_extend", "vma_merge_new_range", "vma_start_write_killable", "vms_gather_munmap_vmas"},
 	"i_mmap_rwsem":    {"__hugetlb_zap_begin", "collapse_file", "dup_mmap", "free_pgtables", "hugetlb_change_protection", "hugetlb_folio_mapping_lock_write", "hugetlb_unmap_file_folio", "hugetlbfs_punch_hole", "i_mmap_lock_read", "retract_page_tables", "rmap_walk_file", "take_rmap_locks", "unmap_mapping_folio", "unmap_mapping_range", "vma_link", "vma_link_file", "vma_prepare"},
 	"anon_vma->rwsem": {"__anon_vma_prepare", "__split_vma", "anon_vma_fork", "anon_vma_merge", "collapse_huge_page", "copy_vma", "dup_anon_vma", "folio_lock_anon_vma_read", "free_pgtables", "move_vma(MREMAP_DONTUNMAP)", "rmap_walk_anon_lock", "split_huge_page_to_list_to_order", "take_rmap_locks", "vma_expand", "vma_prepare", "vma_shrink"},
@@ -50,7 +50,7 @@ var (
 	// use that mm yet (the model refuses every op on an mm whose process
 	// does not run), except migration and reclaim, which reach its pages
 	// through rmap and never take its mmap_lock or VMA locks.
-	execPaths = []string{"__bprm_mm_init", "get_arg_page", "setup_arg_pages", "relocate_vma_down"}
+	execPaths = []string{"__bprm_mm_init", "get_arg_page", "setup_arg_pages", "relocate_vma_down", "create_elf_tables"}
 	// execRmapPaths take the anon_vma lock of exec's temporary stack,
 	// whose root anon_vma only that stack's VMA uses.
 	execRmapPaths = []string{"vma_expand", "vma_shrink"}
@@ -260,10 +260,6 @@ func ModelGap(c Cell) string {
 	}
 	in := func(ps []string) (a, b bool) { return slices.Contains(ps, c.A), slices.Contains(ps, c.B) }
 	switch c.Class {
-	case "vma_lock":
-		if c.Has("setup_arg_pages") && c.Has("lock_vma_under_rcu") {
-			return "the model's exec ends with setup_arg_pages (its VMA write lock is the op's second-to-last event): load_elf_binary's ELF mapping, set_brk and create_elf_tables, which keep exec at work after it, are not modelled, so a fault that finds the stack VMA's object (reused from a VMA it looked up, SLAB_TYPESAFE_BY_RCU) has no time left to try its lock"
-		}
 	case "i_mmap_rwsem":
 		if ha, hb := in(hugetlbFilePaths); c.Has("vma_link") && (ha || hb) {
 			return "mremap of a hugetlb VMA (move_hugetlb_page_tables) is not modelled: copy_vma's vma_link never links a hugetlbfs VMA"
