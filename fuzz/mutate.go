@@ -94,3 +94,15 @@ func Generate(rng *rand.Rand, tasks int) *kernelsim.Program {
 	}
 	return generate(&chooser{b: choices}, tasks)
 }
+
+// Templates returns how many templates the decoder has: the first program
+// byte of an input chooses one (RandomInputFor).
+func Templates() int { return len(templates) }
+
+// RandomInputFor is RandomInput with the template chosen: template tmpl
+// (modulo the number of templates), random choices after it.
+func RandomInputFor(rng *rand.Rand, tmpl int) []byte {
+	in := RandomInput(rng)
+	in[1] = byte(tmpl % len(templates)) // in[0] is the program's length (Encode)
+	return in
+}

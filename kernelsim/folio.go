@@ -85,6 +85,14 @@ func (f *Folio) freeze() bool {
 	return true
 }
 
+// unfreeze is folio_ref_unfreeze after a split: the folio, now the head
+// of the split, can be referenced again.
+func (f *Folio) unfreeze() {
+	f.refMu.Lock()
+	f.frozen = false
+	f.refMu.Unlock()
+}
+
 // Lock returns the folio lock.
 func (f *Folio) Lock() *ksync.Mutex { return f.lock }
 

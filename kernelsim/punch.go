@@ -26,9 +26,9 @@ import (
 //     find_get_entries and a sleeping folio_lock, a folio no longer the
 //     page cache's ("replaced by swap", or by migration or collapse) sends
 //     it back to that index; a large folio the range cuts is zeroed in the
-//     part the range covers (truncate_inode_partial_folio, whose split the
-//     model never makes: a dirty shmem folio that fails to split is kept
-//     zeroed, a path of the kernel).
+//     part the range covers and split (truncate_inode_partial_folio:
+//     the small folios inside the range then go in this loop; a dirty
+//     shmem folio that fails to split is kept, zeroed).
 //  4. truncate_inode_folio: folio->mapping re-checked; a folio still
 //     mapped (a fault mapped it again after step 2) is unmapped
 //     (unmap_mapping_folio: step 2 for the folio's range); then
@@ -126,8 +126,13 @@ func (k *Kernel) shmemUndoRange(t *sched.Task, f *File, start, end int) {
 		next := fo.index + fo.Nr()
 		if fo.index >= start && next <= end {
 			k.truncateInodeFolio(t, f, fo)
-		} else {
-			k.truncateInodePartialFolio(t, f, fo, max(start, fo.index), min(end, next))
+		} else if k.truncateInodePartialFolio(t, f, fo, max(start, fo.index), min(end, next)) {
+			// Split: the small folios the range covers go in this
+			// loop, from index i again (shmem_undo_range keeps its
+			// start after a successful split).
+			fo.lock.Unlock(t, site)
+			k.unpin(t, fo, "folio_batch_release")
+			continue
 		}
 		fo.lock.Unlock(t, site)
 		k.unpin(t, fo, "folio_batch_release")
@@ -199,19 +204,24 @@ func (k *Kernel) filemapRemoveFolio(t *sched.Task, f *File, fo *Folio) {
 	f.xa.Unlock(t, site)
 }
 
-// truncateInodePartialFolio mirrors truncate_inode_partial_folio() for a
-// large folio the range [start, end) covers in part: folio_zero_range of
-// the covered pages (mapped or not: a user access sees the zeroes at once),
-// then try_folio_split, which the model does not make: the dirty folio
-// stays in the page cache, zeroed there (the kernel's path when the split
-// fails).
-func (k *Kernel) truncateInodePartialFolio(t *sched.Task, f *File, fo *Folio, start, end int) {
+// truncateInodePartialFolio mirrors truncate_inode_partial_folio() (v6.14)
+// for a large folio the range [start, end) covers in part: folio_zero_range
+// of the covered pages (mapped or not: a user access sees the zeroes at
+// once), then split_folio (splitHugePageFile). It reports whether the
+// folio was split; when the split fails (-EAGAIN: a reference besides the
+// caller's) the dirty folio stays in the page cache, zeroed there.
+func (k *Kernel) truncateInodePartialFolio(t *sched.Task, f *File, fo *Folio, start, end int) bool {
 	const site = "truncate_inode_partial_folio"
 	for i := start; i < end; i++ {
 		t.PointF(sched.KindWrite, site, sched.Obj(fo.name).Detailf("folio_zero_range: page %#x").N(i-fo.index))
 		fo.page(i - fo.index).Store(0)
 		k.logMem(t, MemEvent{Kind: MemHole, Backing: Backing{File: f.name, Index: i, Shared: true}, Len: 1})
 	}
+	if err := k.splitHugePageFile(t, fo); err != nil {
+		t.Record(sched.KindNote, fo.name, site, "split_folio: "+err.Error())
+		return false
+	}
+	return true
 }
 
 // punchRangeErr is the EINVAL of a punch range outside the file.

@@ -10,13 +10,13 @@ import (
 var Paths = map[string][]string{
 	"mmap_lock":       {"__bprm_mm_init", "__vm_munmap", "__vmf_anon_prepare", "collapse_huge_page", "create_elf_tables", "do_mprotect_pkey", "do_mremap", "dup_mmap", "exit_mmap", "get_arg_page", "khugepaged_scan_mm_slot", "lock_mm_and_find_vma", "madvise_lock", "scan_get_next_rmap_item", "setup_arg_pages", "try_to_merge_with_ksm_page", "vm_mmap_pgoff", "vmf_anon_prepare"},
 	"vma_lock":        {"__bprm_mm_init", "__mmap_new_vma", "__split_vma", "collapse_huge_page", "dup_mmap", "free_pgtables", "lock_vma_under_rcu", "madvise_update_vma", "move_vma", "mprotect_fixup", "relocate_vma_down", "setup_arg_pages", "vma_link", "vma_merge_existing_range", "vma_merge_extend", "vma_merge_new_range", "vma_start_write_killable", "vms_gather_munmap_vmas"},
-	"i_mmap_rwsem":    {"__hugetlb_zap_begin", "collapse_file", "dup_mmap", "free_pgtables", "hugetlb_change_protection", "hugetlb_folio_mapping_lock_write", "hugetlb_unmap_file_folio", "hugetlbfs_punch_hole", "i_mmap_lock_read", "retract_page_tables", "rmap_walk_file", "take_rmap_locks", "unmap_mapping_folio", "unmap_mapping_range", "vma_link", "vma_link_file", "vma_prepare"},
+	"i_mmap_rwsem":    {"__hugetlb_zap_begin", "collapse_file", "dup_mmap", "free_pgtables", "hugetlb_change_protection", "hugetlb_folio_mapping_lock_write", "hugetlb_unmap_file_folio", "hugetlbfs_punch_hole", "i_mmap_lock_read", "retract_page_tables", "rmap_walk_file", "split_huge_page_to_list_to_order", "take_rmap_locks", "unmap_mapping_folio", "unmap_mapping_range", "vma_link", "vma_link_file", "vma_prepare"},
 	"anon_vma->rwsem": {"__anon_vma_prepare", "__split_vma", "anon_vma_fork", "anon_vma_merge", "collapse_huge_page", "copy_vma", "dup_anon_vma", "folio_lock_anon_vma_read", "free_pgtables", "move_vma(MREMAP_DONTUNMAP)", "rmap_walk_anon_lock", "split_huge_page_to_list_to_order", "take_rmap_locks", "vma_expand", "vma_prepare", "vma_shrink"},
 	"folio_lock":      {"__collapse_huge_page_isolate", "__folio_lock", "__folio_lock_or_retry", "__folio_set_locked", "__split_huge_page_tail", "__try_to_reclaim_swap", "collapse_file", "deferred_split_scan", "do_huge_pmd_wp_page", "filemap_lock_folio_nowait", "filemap_lock_hugetlb_folio", "find_lock_entries", "folio_lock_or_retry", "folio_wait_locked", "hugetlb_add_to_page_cache", "hugetlb_fault", "hugetlb_no_page", "hugetlbfs_zero_partial_page", "lock_folio_maybe_drop_mmap", "migrate_folio_unmap", "migration_entry_wait_on_locked", "remove_inode_single_folio", "shmem_undo_range", "shrink_folio_list", "try_to_merge_one_page", "unmap_and_move_huge_page", "wp_can_reuse_anon_folio"},
 	"page_table_lock": {"__anon_vma_prepare", "__handle_mm_fault", "copy_pte_range", "huge_pmd_share", "huge_pte_alloc", "move_page_tables"},
 	"pmd_lock":        {"__do_huge_pmd_anonymous_page", "__split_huge_pmd", "__unmap_hugepage_range", "change_huge_pmd", "collapse_huge_page", "copy_huge_pmd", "copy_hugetlb_page_range", "do_huge_pmd_wp_page", "folio_referenced_one", "huge_pmd_set_accessed", "hugetlb_change_protection", "hugetlb_fault", "hugetlb_no_page", "hugetlb_unshare_pmds", "hugetlb_wp", "migration_entry_wait_huge", "move_huge_pmd", "move_normal_pmd", "pmd_install", "pmd_migration_entry_wait", "remove_migration_pte", "retract_page_tables", "try_get_and_clear_pmd", "try_to_free_pte", "try_to_migrate_one", "try_to_unmap_one", "zap_huge_pmd"},
 	"ptl":             {"__collapse_huge_page_copy", "change_pte_range", "collapse_huge_page", "copy_pte_range", "do_anonymous_page", "do_cow_fault", "do_read_fault", "do_shared_fault", "do_swap_page", "folio_referenced_one", "folio_walk_start", "handle_pte_fault", "hpage_collapse_scan_pmd", "migration_entry_wait", "move_ptes", "remove_migration_pte", "retract_page_tables", "try_to_free_pte", "try_to_migrate_one", "try_to_unmap_one", "unmap_mapping_range_vma", "unmap_vmas", "wp_page_copy", "write_protect_page", "zap_page_range_single"},
-	"i_pages":         {"collapse_file", "filemap_fault", "filemap_remove_folio", "folio_migrate_mapping", "hugetlb_add_to_page_cache", "migrate_huge_page_move_mapping"},
+	"i_pages":         {"collapse_file", "filemap_fault", "filemap_remove_folio", "folio_migrate_mapping", "hugetlb_add_to_page_cache", "migrate_huge_page_move_mapping", "split_huge_page_to_list_to_order"},
 }
 
 // Classes returns the classes of the matrix in a stable order.
@@ -84,8 +84,12 @@ var (
 	// come to that lock only once the folio is in the page cache or
 	// mapped, never by the same path. (A folio freed and allocated again
 	// is a new folio, as in the model: the op that freed it no longer
-	// uses it.)
-	freshFolioPaths = []string{"__folio_set_locked", "hugetlb_add_to_page_cache", "hugetlb_no_page"}
+	// uses it.) A split's tail is fresh too: __split_huge_page_tail locks
+	// it (its flags copied from the locked head) while the folio is frozen
+	// and before its slot or its mappings name it; a tail that is itself
+	// large and split again later is locked by that split's caller
+	// (deferred_split_scan, a punch), and its own tails are other folios.
+	freshFolioPaths = []string{"__folio_set_locked", "hugetlb_add_to_page_cache", "hugetlb_no_page", "__split_huge_page_tail"}
 	// mmapWritePMD are the PMD-table paths whose op holds the table's mm's
 	// mmap_lock for write from before the PMD lock until the op ends
 	// (mprotect, fork's copy of the parent, mremap, khugepaged's collapse,
@@ -132,17 +136,20 @@ var (
 	// take_rmap_locks is move_page_tables', which hands a hugetlb VMA to
 	// move_hugetlb_page_tables before it (that takes the hugetlb VMA lock
 	// and i_mmap_rwsem for write itself).
-	nonHugetlbFilePaths = []string{"collapse_file", "retract_page_tables", "unmap_mapping_folio", "unmap_mapping_range", "filemap_fault", "folio_migrate_mapping", "rmap_walk_file", "take_rmap_locks"}
+	nonHugetlbFilePaths = []string{"collapse_file", "retract_page_tables", "unmap_mapping_folio", "unmap_mapping_range", "filemap_fault", "folio_migrate_mapping", "rmap_walk_file", "take_rmap_locks", "split_huge_page_to_list_to_order"}
 	// punchPaths are a hole punch's: shmem_fallocate holds the inode's
-	// i_rwsem for write around them all.
-	punchPaths = []string{"find_lock_entries", "shmem_undo_range", "filemap_remove_folio", "unmap_mapping_range", "unmap_mapping_folio", "hugetlbfs_punch_hole", "hugetlb_unmap_file_folio", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
+	// i_rwsem for write around them all. (split_huge_page_to_list_to_order
+	// is one for i_mmap_rwsem and i_pages: only a punch's
+	// truncate_inode_partial_folio splits a page-cache folio in the model;
+	// an anonymous split, of the same name, takes neither.)
+	punchPaths = []string{"split_huge_page_to_list_to_order", "find_lock_entries", "shmem_undo_range", "filemap_remove_folio", "unmap_mapping_range", "unmap_mapping_folio", "hugetlbfs_punch_hole", "hugetlb_unmap_file_folio", "filemap_lock_folio_nowait", "hugetlbfs_zero_partial_page", "remove_inode_single_folio"}
 )
 
 // Impossible says why the kernel never lets cell c's two paths meet on one
 // lock while the first one's op is at work, or "" when it can.
 func Impossible(c Cell) string {
 	in := func(ps []string) (a, b bool) { return slices.Contains(ps, c.A), slices.Contains(ps, c.B) }
-	if a, b := in(punchPaths); a && b {
+	if a, b := in(punchPaths); a && b && c.Class != "anon_vma->rwsem" { // an anonymous split is no punch
 		return "two hole punches of one file are serialised by its i_rwsem, held for write for the whole op"
 	}
 	switch c.Class {
@@ -272,10 +279,10 @@ func ModelGap(c Cell) string {
 		// model gap (the shrinker's pass goes on after the folio's unlock,
 		// to its list's splice under split_queue_lock, in the model too).
 		if c.Has("__split_huge_page_tail") {
-			if fa, fb := in(fileFolioPaths); fa || fb {
-				return "the model splits only anonymous THPs (the deferred split shrinker, reclaim's fallback): truncation's split of a shmem THP (truncate_inode_partial_folio) is not modelled"
+			if pa, pb := in(punchPaths); pa || pb {
+				return "the model splits a page-cache folio only in a hole punch (truncate_inode_partial_folio), which i_rwsem serialises with the other punch's paths; the kernel also splits a shmem THP in reclaim (shmem_writeout's split_folio_to_list), which is not modelled"
 			}
-			if (c.A == c.B) || c.Has("deferred_split_scan") {
+			if c.Has("deferred_split_scan") {
 				return "the model splits to order 0 only: a split to a non-zero order, whose large tails may be split again or queued for deferred split, is not modelled"
 			}
 		}

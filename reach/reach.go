@@ -60,6 +60,14 @@ func (m *Matrix) Add(tr *sched.Trace) {
 	}
 }
 
+// AddCells counts one run that reached cells (Reached of its trace).
+func (m *Matrix) AddCells(cells []Cell) {
+	m.Runs++
+	for _, c := range cells {
+		m.Cells[c]++
+	}
+}
+
 // Merge adds the counts of o.
 func (m *Matrix) Merge(o *Matrix) {
 	m.Runs += o.Runs

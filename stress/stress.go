@@ -46,6 +46,9 @@ type Options struct {
 	// Reach measures the reach matrix of the run (Result.Reach): which
 	// kernel paths ran concurrently on the same lock (controlled mode).
 	Reach bool
+	// Directed, with Reach, draws half of the template programs from the
+	// templates that reached the rarest cells so far (direct.go).
+	Directed bool
 }
 
 // Finding is one distinct failure signature.
@@ -156,6 +159,10 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 			defer pool.Close()
 			var last *harness.Report // dropped after each run: its memory is reused
 			var rm *reach.Matrix
+			var dir *director
+			if o.Reach && o.Directed {
+				dir = newDirector()
+			}
 			if o.Reach {
 				rm = reach.New()
 				defer func() {
@@ -170,13 +177,20 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 					return
 				}
 				rng := rand.New(rand.NewPCG(o.Seed, uint64(index)))
-				p, sb := fuzz.Decode(fuzz.RandomInput(rng))
+				var in []byte
+				if dir != nil {
+					in = dir.input(rng)
+				} else {
+					in = fuzz.RandomInput(rng)
+				}
+				p, sb := fuzz.Decode(in)
+				paired := false
 				if rng.IntN(2) == 0 {
 					// Half the programs are pairs of one path against
 					// adversaries (fuzz.RandomPair), under the input's
 					// schedule bytes.
 					if q := fuzz.RandomPair(rng); q != nil {
-						p = q
+						p, paired = q, true
 					}
 				}
 				p.Variants = o.Variants
@@ -198,7 +212,11 @@ func Run(ctx context.Context, o Options, progress func(Stats)) (*Result, error) 
 				last = rep
 				execs.Add(1)
 				if rm != nil {
-					rm.Add(&rep.RunTrace)
+					cells := reach.Reached(&rep.RunTrace)
+					rm.AddCells(cells)
+					if dir != nil && !paired {
+						dir.observe(fuzz.TemplateOf(in), cells, rm)
+					}
 				}
 				if rep.InternalError() {
 					if internals.Add(1) == 1 {

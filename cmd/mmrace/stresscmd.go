@@ -37,7 +37,11 @@ was still at work). It prints the
 matrix per class, the empty cells the kernel allows (what the search never
 tried: the generators' gaps, and apart, with the reason of each, those the
 model has no path for), and the cells judged impossible with the reason of
-each; -json lists every cell.`,
+each; -json lists every cell. With -reach, half of the programs drawn from
+templates come from the templates that reached the rarest cells so far
+(fewer than 32 runs of the worker), each rare cell's weight shared by the
+templates that reached it: the narrow windows get more tries, and so do
+the empty cells beside them; -directed=false keeps the plain draw.`,
 	run: stressCmd,
 }
 
@@ -67,6 +71,7 @@ func stressCmd(e *env, args []string) (int, error) {
 	shard := fs.String("shard", "", "run shard `i/N` of the run: the executions whose index is i mod N (merge shards with mmrace merge)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	measureReach := fs.Bool("reach", false, "measure and print the reach matrix (controlled mode)")
+	directed := fs.Bool("directed", true, "with -reach, draw half of the template programs from the templates that reached the rarest cells so far")
 	cpuprof := fs.String("cpuprofile", "", "write a CPU profile to `file`")
 	memprof := fs.String("memprofile", "", "write a heap profile to `file` at the end")
 	if err := e.parseNoArgs(args); err != nil {
@@ -74,7 +79,7 @@ func stressCmd(e *env, args []string) (int, error) {
 	}
 	tuneGC()
 	out := e.stdout
-	o := stress.Options{Strategy: *strategy, SemanticOnly: !*rules, Workers: *workers, OutDir: *outDir, Seed: *seed, Reach: *measureReach}
+	o := stress.Options{Strategy: *strategy, SemanticOnly: !*rules, Workers: *workers, OutDir: *outDir, Seed: *seed, Reach: *measureReach, Directed: *directed}
 	switch *mode {
 	case "controlled":
 	case "free":
