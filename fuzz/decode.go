@@ -1704,6 +1704,21 @@ var templates = []template{
 		"load mm1 0x51", "munmap mm1 0x50+4", "migrate mm1 0x54", "madvise mm1 0x54+4 dontneed", "fork mm1 {child}", "mprotect mm1 0x54+4 r"),
 	fileVMAReplaced("read fault", "load mm1 0x51", []int{0x51, 0x54, 0x50, 0x56},
 		"store mm1 0x50 5", "migrate mm1 0x54", "madvise mm1 0x50+8 dontneed", "mprotect mm1 0x54+4 r"),
+	// A PTE-mapped anonymous THP (an mprotect of its last page split the
+	// PMD): reclaim splits it (shrink_folio_list: no PMD maps it) and goes
+	// on, for many steps, to swap its head out, while a second reclaim
+	// swaps a tail out and a fault on the tail's swap entry finds it
+	// locked and waits (do_swap_page's __folio_lock_or_retry on a lock a
+	// split took first, the first reclaim still at work).
+	{name: "a PTE-mapped anonymous THP split by reclaim, which goes on to swap its head out, while a second reclaim swaps a tail out and a fault waits for it",
+		setup:  []string{"mmap mm1 0x50+8 anon rw thp", "store mm1 0x50 1", "store mm1 0x51 2", "store mm1 0x52 3", "mprotect mm1 0x57+1 r"},
+		addrs:  []int{0x51, 0x52, 0x50},
+		ranges: [][2]int{{0x50, 7}, {0x51, 1}},
+		dests:  []int{0x100},
+		mms:    []string{"mm1"},
+		hot:    []string{"reclaim mm1 0x50", "reclaim mm1 0x51", "load mm1 0x51; load mm1 0x51"},
+		extra:  []string{"reclaim mm1 0x52; load mm1 0x52", "store mm1 0x51 5", "madvise mm1 0x51+1 dontneed", "ksm mm1 0x52", "collapse mm1 0x50"},
+	},
 }
 
 // generate builds a program from choices: a template, then 2-3 tasks of 1-2
