@@ -269,7 +269,7 @@ func ModelGap(c Cell) string {
 	switch c.Class {
 	case "i_mmap_rwsem":
 		if ha, hb := in(hugetlbFilePaths); c.Has("vma_link") && (ha || hb) {
-			return "mremap of a hugetlb VMA (move_hugetlb_page_tables) is not modelled: copy_vma's vma_link never links a hugetlbfs VMA"
+			return "mremap of a hugetlb VMA (move_hugetlb_page_tables) is not modelled: copy_vma's vma_link never links a hugetlbfs VMA (the kernel's path self-deadlocks when the new VMA covers a PUD range, N7: a faithful model of it needs that bug's fix or a guard first)"
 		}
 	case "folio_lock":
 		// A large folio's head is the first small folio once it is split:
