@@ -1,6 +1,8 @@
 package kernelsim
 
 import (
+	"fmt"
+
 	"mmrace/kernelsim/sched"
 )
 
@@ -22,6 +24,14 @@ func (k *Kernel) hugetlbChangeProtection(t *sched.Task, v *VMA) {
 	m := v.mm
 	span := g.pudSpan()
 	hugetlbVMALockWrite(t, v, site)
+	if v.file == nil {
+		// Never in the faithful kernel (mmap_lock W keeps the VMA): with
+		// a mutant that drops it, the VMA may be freed while the lock is
+		// awaited and its object reused by an anonymous mapping
+		// (SLAB_TYPESAFE_BY_RCU); i_mmap_lock_write(vma->vm_file->f_mapping)
+		// then dereferences NULL.
+		t.Fail(sched.Violation{Invariant: "kernel-oops", Detail: fmt.Sprintf("%s: %s has no vm_file (freed and reused as an anonymous VMA while the hugetlb VMA lock was awaited): NULL pointer dereference in i_mmap_lock_write", site, v.Describe())})
+	}
 	v.file.immap.DownWrite(t, site)
 	start, end := v.start, v.end
 	flushLo, flushHi := start, end
