@@ -126,6 +126,10 @@ func diffGenerated(seed uint64) genResult {
 		r.limit = rep.Limit.Name
 	}
 	if rep.First != nil {
+		if l := hostZeroPageLimit(rep.First.Kind); l != "" {
+			r.limit = l
+			return r
+		}
 		r.kind = rep.First.Kind
 		var b strings.Builder
 		rep.Format(&b, OpLines(p.String()))
