@@ -124,19 +124,20 @@ func (k *Kernel) shmemUndoRange(t *sched.Task, f *File, start, end int) {
 			continue
 		}
 		next := fo.index + fo.Nr()
+		split := false
 		if fo.index >= start && next <= end {
 			k.truncateInodeFolio(t, f, fo)
-		} else if k.truncateInodePartialFolio(t, f, fo, max(start, fo.index), min(end, next)) {
-			// Split: the small folios the range covers go in this
-			// loop, from index i again (shmem_undo_range keeps its
-			// start after a successful split).
-			fo.lock.Unlock(t, site)
-			k.unpin(t, fo, "folio_batch_release")
-			continue
+		} else {
+			split = k.truncateInodePartialFolio(t, f, fo, max(start, fo.index), min(end, next))
 		}
 		fo.lock.Unlock(t, site)
 		k.unpin(t, fo, "folio_batch_release")
-		i = max(i+1, next)
+		// After a split the small folios the range covers go in this
+		// loop, from index i again (shmem_undo_range keeps its start
+		// after a successful split).
+		if !split {
+			i = max(i+1, next)
+		}
 	}
 }
 

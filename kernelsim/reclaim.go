@@ -63,21 +63,10 @@ func (k *Kernel) Reclaim(t *sched.Task, m *MM, addr int) error {
 		// (TTU_SPLIT_HUGE_PMD) and gives each of its pages a swap entry.
 		// A large folio already in the swap cache (swapped in in part)
 		// goes straight to try_to_unmap, as in the kernel.
-		switch {
-		case !f.anon:
+		if !f.anon || f.pinCount() != 1 || f.entire.Load() == 0 && k.splitHugePage(t, f) != nil {
 			t.Record(sched.KindNote, f.name, site, "large folio not split: activated")
 			f.lock.Unlock(t, site)
 			return nil
-		case f.pinCount() != 1:
-			t.Record(sched.KindNote, f.name, site, "large folio not split: activated")
-			f.lock.Unlock(t, site)
-			return nil
-		case f.entire.Load() == 0:
-			if k.splitHugePage(t, f) != nil {
-				t.Record(sched.KindNote, f.name, site, "large folio not split: activated")
-				f.lock.Unlock(t, site)
-				return nil
-			}
 		}
 	}
 	if !rwc.contended && !k.ReclaimInspectOnly && f.mapcount.Load() > 0 {

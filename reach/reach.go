@@ -53,12 +53,7 @@ type Matrix struct {
 func New() *Matrix { return &Matrix{Cells: map[Cell]int{}} }
 
 // Add counts the cells one run reached, from its concurrent phase's trace.
-func (m *Matrix) Add(tr *sched.Trace) {
-	m.Runs++
-	for _, c := range Reached(tr) {
-		m.Cells[c]++
-	}
-}
+func (m *Matrix) Add(tr *sched.Trace) { m.AddCells(Reached(tr)) }
 
 // AddCells counts one run that reached cells (Reached of its trace).
 func (m *Matrix) AddCells(cells []Cell) {
